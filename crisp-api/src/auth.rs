@@ -1,0 +1,163 @@
+//! Credentials: a token identifier and key, and the tier they belong to.
+//!
+//! Crisp authenticates every call with HTTP Basic auth built from the identifier and key, plus
+//! an `X-Crisp-Tier` header naming the tier. The key is a secret: it is kept out of `Debug`,
+//! errors and logs, and the header built from it is marked sensitive.
+
+use std::fmt;
+
+/// The tier a token belongs to, sent as the `X-Crisp-Tier` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Tier {
+    /// A plugin token from the Crisp Marketplace, limited to the scopes it was granted.
+    Plugin,
+    /// A user token. The guide has website tokens made in the Crisp app authenticate on this
+    /// tier.
+    User,
+    /// The `website` tier value that the official clients also accept. Whether website tokens
+    /// need it rather than `user` is not confirmed; prefer [`Credentials::website_token`].
+    Website,
+}
+
+impl Tier {
+    /// The header value: `plugin`, `user` or `website`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plugin => "plugin",
+            Self::User => "user",
+            Self::Website => "website",
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A token's identifier and key, with its tier.
+///
+/// `Debug` shows the tier and identifier, never the key:
+///
+/// ```
+/// use crisp_api::Credentials;
+///
+/// let creds = Credentials::plugin("d8a2e3b1-identifier", "the-secret-key");
+/// assert!(!format!("{creds:?}").contains("the-secret-key"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    tier: Tier,
+    identifier: String,
+    key: String,
+}
+
+impl Credentials {
+    /// Credentials on an explicit tier.
+    pub fn new(tier: Tier, identifier: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            tier,
+            identifier: identifier.into(),
+            key: key.into(),
+        }
+    }
+
+    /// A plugin token from the Crisp Marketplace (tier `plugin`). Its scopes bound what it can
+    /// reach.
+    pub fn plugin(identifier: impl Into<String>, key: impl Into<String>) -> Self {
+        Self::new(Tier::Plugin, identifier, key)
+    }
+
+    /// A website token generated in the Crisp app for one workspace. It authenticates on the
+    /// `user` tier, as the guide says.
+    pub fn website_token(identifier: impl Into<String>, key: impl Into<String>) -> Self {
+        Self::new(Tier::User, identifier, key)
+    }
+
+    /// A user token (tier `user`).
+    pub fn user(identifier: impl Into<String>, key: impl Into<String>) -> Self {
+        Self::new(Tier::User, identifier, key)
+    }
+
+    /// The tier.
+    pub fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    /// The token identifier (not a secret).
+    pub fn identifier(&self) -> &str {
+        &self.identifier
+    }
+
+    /// The `Authorization` header value: `Basic base64(identifier:key)`.
+    pub(crate) fn authorization(&self) -> String {
+        let mut raw = Vec::with_capacity(self.identifier.len() + 1 + self.key.len());
+        raw.extend_from_slice(self.identifier.as_bytes());
+        raw.push(b':');
+        raw.extend_from_slice(self.key.as_bytes());
+        format!("Basic {}", base64(&raw))
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("tier", &self.tier)
+            .field("identifier", &self.identifier)
+            .field("key", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), as HTTP Basic auth uses.
+fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in vectors {
+            assert_eq!(base64(plain.as_bytes()), encoded, "{plain:?}");
+        }
+        assert_eq!(base64(&[0xff, 0xfe, 0xfd]), "//79");
+    }
+
+    #[test]
+    fn authorization_is_basic_of_identifier_and_key() {
+        let creds = Credentials::plugin("Aladdin", "open sesame");
+        assert_eq!(creds.authorization(), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+    }
+}

@@ -1,0 +1,109 @@
+//! The one error type for receiving Crisp webhooks.
+
+use std::time::Duration;
+
+/// Why a webhook request was rejected.
+///
+/// Every message says what was wrong and what to do about it. No message, and no `Debug`
+/// output, ever contains the signing secret, the expected signature or the bytes of the
+/// received signature, so errors are safe to log and to return to the caller.
+///
+/// Answer every variant with a 4xx status and do not process the delivery: apart from
+/// [`InvalidDelivery`](WebhookError::InvalidDelivery), nothing about the request can be trusted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// A header the check needs is absent.
+    ///
+    /// Crisp signs plugin hook deliveries only; website hooks (configured in a workspace's
+    /// settings) carry no signature.
+    #[error(
+        "webhook request has no `{name}` header: Crisp signs plugin hook deliveries only \
+         (website hooks are not signed); check that the endpoint is registered as a plugin hook \
+         and that any proxy in front of it forwards this header"
+    )]
+    MissingHeader {
+        /// The header's name, lowercase (one of this module's `*_HEADER` constants).
+        name: &'static str,
+    },
+
+    /// A header is present but cannot be what Crisp sends: not hexadecimal, the wrong length,
+    /// empty, repeated, or (with a replay window set) a timestamp that is not a number.
+    #[error(
+        "webhook header `{name}` is malformed: {reason}; the request was not sent by Crisp as \
+         received here, so reject it (if a proxy sits in front of this endpoint, check that it \
+         passes the header through unchanged)"
+    )]
+    MalformedHeader {
+        /// The header's name, lowercase (one of this module's `*_HEADER` constants).
+        name: &'static str,
+        /// What is wrong with it. Never contains the header's value.
+        reason: &'static str,
+    },
+
+    /// The signature is well formed but was not made with this secret over this timestamp and
+    /// body.
+    #[error(
+        "webhook signature does not match the request: check that the signing secret is this \
+         plugin's signature secret from the Crisp Marketplace, and that the raw request body and \
+         the `x-crisp-request-timestamp` header are passed through unmodified (verify the bytes \
+         as received, before any JSON parsing or re-serialisation)"
+    )]
+    SignatureMismatch,
+
+    /// The request is correctly signed, but its timestamp is further from the receiver's clock
+    /// than the tolerance set with [`Verifier::with_tolerance`](super::Verifier::with_tolerance).
+    ///
+    /// Because the signature is checked first, this error means a replayed (or very late)
+    /// genuine delivery, or a clock problem; never a forgery.
+    #[error(
+        "webhook timestamp is {skew:?} {direction}, outside the {tolerance:?} tolerance: reject \
+         it as a possible replay; if genuine deliveries are rejected, check this server's clock \
+         (NTP) or widen the tolerance",
+        direction = match direction {
+            SkewDirection::Past => "in the past",
+            SkewDirection::Future => "in the future",
+        }
+    )]
+    TimestampOutsideWindow {
+        /// How far the timestamp is from the receiver's clock, to the millisecond.
+        skew: Duration,
+        /// Whether the timestamp is older than the clock or ahead of it.
+        direction: SkewDirection,
+        /// The tolerance that was exceeded.
+        tolerance: Duration,
+    },
+
+    /// The body is not a Crisp webhook delivery (a JSON object with `event` and `data`).
+    #[error(
+        "webhook body is not a Crisp delivery: {reason}; a delivery is a JSON object with \
+         `website_id`, `event`, `data` and `timestamp` fields: check that the raw request body \
+         is passed through unmodified"
+    )]
+    InvalidDelivery {
+        /// What the JSON parser reported.
+        reason: String,
+    },
+}
+
+/// Which side of the receiver's clock a rejected webhook timestamp lies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkewDirection {
+    /// The timestamp is older than the tolerance allows: a replay, or a delivery held up in
+    /// transit.
+    Past,
+    /// The timestamp is ahead of the receiver's clock by more than the tolerance: usually a
+    /// clock problem on one side.
+    Future,
+}
+
+/// Wraps a JSON error from parsing a delivery body.
+#[allow(
+    dead_code,
+    reason = "used by webhook event parsing, which is wired in separately"
+)]
+pub(crate) fn invalid_delivery(err: serde_json::Error) -> WebhookError {
+    WebhookError::InvalidDelivery {
+        reason: err.to_string(),
+    }
+}

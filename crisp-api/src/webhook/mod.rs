@@ -1,0 +1,36 @@
+//! Receiving Crisp webhooks: signature checks, with an optional replay window.
+//!
+//! Crisp signs plugin hook deliveries (not website hooks) with the plugin's signature secret.
+//! Check a delivery over its raw body bytes, before parsing it:
+//!
+//! ```
+//! use crisp_api::webhook::Verifier;
+//! # let (secret, body) = ("test_secret", b"{}".as_slice());
+//! # let mut headers = http::HeaderMap::new();
+//! # headers.insert(crisp_api::webhook::TIMESTAMP_HEADER, "1700000000000".parse().unwrap());
+//! # headers.insert(crisp_api::webhook::SIGNATURE_HEADER,
+//! #     crisp_api::webhook::sign(secret.as_bytes(), "1700000000000", body).parse().unwrap());
+//!
+//! // Once, at start-up:
+//! let verifier = Verifier::new(secret);
+//!
+//! // For every request, with its headers and raw body:
+//! verifier.verify_headers(&headers, body)?;
+//! # Ok::<(), crisp_api::webhook::WebhookError>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod error;
+mod verify;
+
+#[allow(
+    unused_imports,
+    reason = "used by webhook event parsing, which is wired in separately"
+)]
+pub(crate) use error::invalid_delivery;
+pub use crate::generated::events::Event;
+pub use error::{SkewDirection, WebhookError};
+pub use verify::{
+    ATTEMPT_COUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, sign, verify,
+};

@@ -1,0 +1,638 @@
+//! Lints the spec before anything is generated, so that a mistake is reported by operation,
+//! schema or webhook instead of as a panic inside progenitor.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use serde_yaml::{Mapping, Value};
+
+use crate::spec::{
+    ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, METHODS, Operation, StringEnum, Tag, Webhook,
+    get, key_str, schemas, str_field,
+};
+
+/// One problem in the spec: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `operation list_conversations`, `schema Conversation`, `webhook message:send`, ...
+    pub place: String,
+    /// What is wrong, and what to do where it isn't obvious.
+    pub message: String,
+}
+
+impl Problem {
+    pub(crate) fn new(place: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            place: place.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.place, self.message)
+    }
+}
+
+/// What lint extracts on the way.
+pub(crate) struct Extracted {
+    pub tags: Vec<Tag>,
+    pub operations: Vec<Operation>,
+    pub enums: Vec<StringEnum>,
+    pub webhooks: Vec<Webhook>,
+    pub content_by_type: Vec<(String, ContentShape)>,
+}
+
+const ACCESS: [&str; 2] = ["read", "write"];
+const EFFECTS: [&str; 2] = ["irreversible", "customer-visible"];
+
+/// Lints the whole spec and extracts what the generators need.
+pub(crate) fn lint(raw: &Value) -> Result<Extracted, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let mut report = |place: &str, message: String| problems.push(Problem::new(place, message));
+
+    if str_field(raw, "openapi") != Some("3.0.3") {
+        report("spec", "`openapi` must be \"3.0.3\"".into());
+    }
+    if raw.get("servers").and_then(Value::as_sequence).is_none() {
+        report("spec", "`servers` must list the API's base URL".into());
+    }
+
+    // References: local only, and they must resolve.
+    walk(raw, "spec", &mut |place, value| {
+        if let Some(r) = str_field(value, "$ref") {
+            if !r.starts_with("#/") {
+                report(
+                    place,
+                    format!("external $ref `{r}`: progenitor panics on these; inline the schema"),
+                );
+            } else if resolve(raw, r).is_none() {
+                report(place, format!("$ref `{r}` points at nothing"));
+            }
+        }
+    });
+
+    let tags = lint_tags(raw, &mut report);
+    let enums = lint_schemas(raw, &mut report);
+    let webhook_names: BTreeSet<String> = raw
+        .get("x-crisp-webhooks")
+        .and_then(Value::as_mapping)
+        .map(|m| m.keys().filter_map(key_str).collect())
+        .unwrap_or_default();
+    let operations = lint_operations(raw, &tags, &webhook_names, &mut report);
+    let webhooks = lint_webhooks(raw, &operations, &mut report);
+    let content_by_type = lint_content(raw, &enums, &mut report);
+
+    if problems.is_empty() {
+        Ok(Extracted {
+            tags,
+            operations,
+            enums,
+            webhooks,
+            content_by_type,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+fn lint_tags(raw: &Value, report: &mut impl FnMut(&str, String)) -> Vec<Tag> {
+    let mut tags = Vec::new();
+    let Some(seq) = raw.get("tags").and_then(Value::as_sequence) else {
+        report("spec", "`tags` must list the API's areas".into());
+        return tags;
+    };
+    for tag in seq {
+        let name = str_field(tag, "name").unwrap_or_default().to_owned();
+        let description = str_field(tag, "description").unwrap_or_default().trim();
+        if name.is_empty() || description.is_empty() {
+            report(
+                &format!("tag {name:?}"),
+                "every tag needs a name and a description".into(),
+            );
+        }
+        if tags.iter().any(|t: &Tag| t.name == name) {
+            report(&format!("tag {name}"), "is declared twice".into());
+        }
+        tags.push(Tag {
+            name,
+            description: description.to_owned(),
+        });
+    }
+    tags
+}
+
+fn lint_operations(
+    raw: &Value,
+    tags: &[Tag],
+    webhook_names: &BTreeSet<String>,
+    report: &mut impl FnMut(&str, String),
+) -> Vec<Operation> {
+    let mut operations: Vec<Operation> = Vec::new();
+    let Some(paths) = raw.get("paths").and_then(Value::as_mapping) else {
+        report("spec", "`paths` is missing".into());
+        return operations;
+    };
+    for (path, item) in paths {
+        let path = key_str(path).unwrap_or_default();
+        if item.get("$ref").is_some() {
+            report(
+                &format!("path {path}"),
+                "path items must be inline, not $ref".into(),
+            );
+            continue;
+        }
+        // In the order the spec lists them, which is the order the docs show.
+        let methods = item.as_mapping().into_iter().flatten().filter_map(|(k, op)| {
+            let k = key_str(k)?;
+            METHODS.contains(&k.as_str()).then_some((k, op))
+        });
+        for (method, op) in methods {
+            let id = str_field(op, "operationId").unwrap_or_default().to_owned();
+            let place = if id.is_empty() {
+                format!("operation {} {path}", method.to_uppercase())
+            } else {
+                format!("operation {id}")
+            };
+            let place = place.as_str();
+            if id.is_empty() {
+                report(place, "has no operationId".into());
+            } else if id.to_snake_case() != id {
+                report(place, "operationId must be snake_case".into());
+            }
+            if operations.iter().any(|o| o.id == id) {
+                report(place, "operationId is used twice".into());
+            }
+            let op_tags: Vec<&str> = op
+                .get("tags")
+                .and_then(Value::as_sequence)
+                .map(|s| s.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let tag = match op_tags.as_slice() {
+                [one] => {
+                    if !tags.iter().any(|t| t.name == *one) {
+                        report(place, format!("tag `{one}` is not declared in `tags`"));
+                    }
+                    (*one).to_owned()
+                }
+                _ => {
+                    report(
+                        place,
+                        format!("needs exactly one tag, has {}", op_tags.len()),
+                    );
+                    String::new()
+                }
+            };
+            let summary = str_field(op, "summary").unwrap_or_default().trim().to_owned();
+            if summary.is_empty() {
+                report(place, "has no summary".into());
+            }
+            let scope = str_field(op, "x-crisp-scope").unwrap_or_default().to_owned();
+            if scope.is_empty() {
+                report(place, "has no x-crisp-scope (the plugin scope it needs)".into());
+            }
+            let access = str_field(op, "x-crisp-access").unwrap_or_default().to_owned();
+            if !ACCESS.contains(&access.as_str()) {
+                report(place, "x-crisp-access must be `read` or `write`".into());
+            }
+            let webhook = str_field(op, "x-crisp-webhook").map(str::to_owned);
+            if let Some(w) = &webhook
+                && !webhook_names.contains(w)
+            {
+                report(
+                    place,
+                    format!("x-crisp-webhook `{w}` is not an event of x-crisp-webhooks"),
+                );
+            }
+            let effect = str_field(op, "x-crisp-effect").map(str::to_owned);
+            if let Some(e) = &effect
+                && !EFFECTS.contains(&e.as_str())
+            {
+                report(
+                    place,
+                    format!("x-crisp-effect `{e}` must be one of {EFFECTS:?}"),
+                );
+            }
+            lint_parameters(raw, op, place, report);
+            lint_responses(raw, op, place, report);
+            if let Some(body) = op.get("requestBody") {
+                let body = deref(raw, body);
+                lint_content_schemas(body, place, "requestBody", report);
+            }
+            operations.push(Operation {
+                id,
+                method: method.to_uppercase(),
+                path: path.clone(),
+                tag,
+                summary,
+                scope,
+                access,
+                webhook,
+                effect,
+            });
+        }
+    }
+    if operations.is_empty() {
+        report("spec", "has no operations".into());
+    }
+    operations
+}
+
+fn lint_parameters(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut(&str, String)) {
+    let Some(params) = op.get("parameters").and_then(Value::as_sequence) else {
+        return;
+    };
+    for param in params {
+        let param = deref(raw, param);
+        let name = str_field(param, "name").unwrap_or("?");
+        if param.get("schema").is_none() {
+            report(place, format!("parameter `{name}` has no schema"));
+        }
+        if param.get("description").is_none() {
+            report(place, format!("parameter `{name}` has no description"));
+        }
+    }
+}
+
+fn lint_responses(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut(&str, String)) {
+    let Some(responses) = op.get("responses").and_then(Value::as_mapping) else {
+        report(place, "has no responses".into());
+        return;
+    };
+    let mut success = Vec::new();
+    let mut errors = BTreeSet::new();
+    for (code, response) in responses {
+        let code = key_str(code).unwrap_or_default();
+        let response = deref(raw, response);
+        if code == "default" {
+            report(
+                place,
+                "has a `default` response: progenitor treats it as both success and error; \
+                 use `4XX` and `5XX` with the shared ErrorEnvelope"
+                    .into(),
+            );
+            continue;
+        }
+        let what = format!("response {code}");
+        let schemas = lint_content_schemas(response, place, &what, report);
+        if code.starts_with('2') {
+            success.push((code, schemas));
+        } else if code.starts_with('4') || code.starts_with('5') {
+            errors.extend(schemas);
+        } else {
+            report(
+                place,
+                format!("response {code}: only 2xx, 4XX and 5XX are used"),
+            );
+        }
+    }
+    if success.len() != 1 || success.iter().any(|(_, s)| s.len() != 1) {
+        report(
+            place,
+            "needs exactly one success response with one JSON body (the Crisp envelope)".into(),
+        );
+    }
+    if errors.len() != 1 {
+        report(
+            place,
+            format!(
+                "needs exactly one error body schema on 4XX/5XX (the shared ErrorEnvelope), has {}",
+                errors.len()
+            ),
+        );
+    }
+}
+
+/// Checks a `content` map: every media type has a schema. Returns the schemas, as YAML text,
+/// so callers can count distinct body types.
+fn lint_content_schemas(
+    holder: &Value,
+    place: &str,
+    what: &str,
+    report: &mut impl FnMut(&str, String),
+) -> Vec<String> {
+    let Some(content) = holder.get("content").and_then(Value::as_mapping) else {
+        report(place, format!("{what} has no content"));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (media, body) in content {
+        let media = key_str(media).unwrap_or_default();
+        if media != "application/json" {
+            report(
+                place,
+                format!("{what}: media type `{media}`: only application/json is used"),
+            );
+        }
+        match body.get("schema") {
+            Some(schema) => out.push(serde_yaml::to_string(schema).unwrap_or_default()),
+            None => report(
+                place,
+                format!("{what}: media type `{media}` has no schema (progenitor panics on that)"),
+            ),
+        }
+    }
+    out
+}
+
+fn lint_schemas(raw: &Value, report: &mut impl FnMut(&str, String)) -> Vec<StringEnum> {
+    let mut enums = Vec::new();
+    let Some(schemas) = schemas(raw) else {
+        report("spec", "`components/schemas` is missing".into());
+        return enums;
+    };
+    let mut rust_names: BTreeMap<String, String> = BTreeMap::new();
+    for (name, schema) in schemas {
+        let name = key_str(name).unwrap_or_default();
+        let place = format!("schema {name}");
+        let rust = name.to_upper_camel_case();
+        if rust != name {
+            report(&place, format!("component names are UpperCamelCase (`{rust}`)"));
+        }
+        if let Some(other) = rust_names.insert(rust.clone(), name.clone()) {
+            report(
+                &place,
+                format!("its Rust name `{rust}` collides with schema {other}"),
+            );
+        }
+        if schema.get("example").is_none() {
+            report(
+                &place,
+                "has no `example` (every schema is decoded from its example in tests)".into(),
+            );
+        }
+        if schema.get("description").is_none() {
+            report(&place, "has no description".into());
+        }
+        if let Some(values) = schema.get("enum") {
+            if str_field(schema, "type") != Some("string") {
+                report(&place, "only string enums are supported".into());
+            }
+            let values: Vec<String> = values
+                .as_sequence()
+                .map(|s| s.iter().filter_map(key_str).collect())
+                .unwrap_or_default();
+            let mut variants = BTreeSet::new();
+            for v in &values {
+                let variant = v.to_upper_camel_case();
+                if variant.is_empty() || variant == "Unknown" || !variants.insert(variant.clone())
+                {
+                    report(
+                        &place,
+                        format!("enum value `{v}` gives an unusable or duplicate variant `{variant}`"),
+                    );
+                }
+            }
+            enums.push(StringEnum {
+                name: name.clone(),
+                description: str_field(schema, "description")
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+                values,
+            });
+        }
+        walk(schema, &place, &mut |at, value| {
+            lint_schema_node(at, value, schema, report);
+        });
+        lint_inline_names(&name, schema, schemas, report);
+    }
+    enums
+}
+
+/// Forward compatibility: nothing denies unknown fields, no patterns, no closed inline enums.
+fn lint_schema_node(
+    at: &str,
+    value: &Value,
+    component: &Value,
+    report: &mut impl FnMut(&str, String),
+) {
+    let Some(map) = value.as_mapping() else { return };
+    if get(map, "additionalProperties") == Some(&Value::Bool(false)) {
+        report(
+            at,
+            "`additionalProperties: false`: Crisp adds fields in place; never deny unknown fields"
+                .into(),
+        );
+    }
+    if get(map, "pattern").is_some() {
+        report(at, "`pattern`: not allowed on what we receive".into());
+    }
+    if get(map, "enum").is_some() && !std::ptr::eq(value, component) {
+        report(
+            at,
+            "inline `enum` becomes a closed Rust enum: make it a string enum component and $ref it"
+                .into(),
+        );
+    }
+    if get(map, "discriminator").is_some() {
+        report(
+            at,
+            "`discriminator` is ignored by progenitor; dispatch in generated code instead".into(),
+        );
+    }
+}
+
+/// An inline object property gets the Rust name Parent+Property (or its title); it must not
+/// collide with a component.
+fn lint_inline_names(
+    name: &str,
+    schema: &Value,
+    schemas: &Mapping,
+    report: &mut impl FnMut(&str, String),
+) {
+    let Some(props) = schema.get("properties").and_then(Value::as_mapping) else {
+        return;
+    };
+    for (prop, prop_schema) in props {
+        let prop = key_str(prop).unwrap_or_default();
+        let inline_object = prop_schema.get("$ref").is_none()
+            && (prop_schema.get("properties").is_some()
+                || str_field(prop_schema, "type") == Some("object")
+                    && prop_schema.get("additionalProperties").is_none());
+        if !inline_object {
+            continue;
+        }
+        let rust = match str_field(prop_schema, "title") {
+            Some(title) => title.to_upper_camel_case(),
+            None => format!("{name}{}", prop.to_upper_camel_case()),
+        };
+        if get(schemas, &rust).is_some() {
+            report(
+                &format!("schema {name}"),
+                format!(
+                    "inline object `{prop}` would be named `{rust}`, which is also a component: \
+                     $ref the component or give the inline object another title"
+                ),
+            );
+        }
+    }
+}
+
+fn lint_webhooks(
+    raw: &Value,
+    operations: &[Operation],
+    report: &mut impl FnMut(&str, String),
+) -> Vec<Webhook> {
+    let mut webhooks = Vec::new();
+    let Some(map) = raw.get("x-crisp-webhooks").and_then(Value::as_mapping) else {
+        report("spec", "`x-crisp-webhooks` is missing".into());
+        return webhooks;
+    };
+    for (name, hook) in map {
+        let name = key_str(name).unwrap_or_default();
+        let place = format!("webhook {name}");
+        let schema = str_field(hook, "schema").unwrap_or_default().to_owned();
+        if schemas(raw).and_then(|s| get(s, &schema)).is_none() {
+            report(
+                &place,
+                format!("`schema` must name a component schema, not `{schema}`"),
+            );
+        }
+        let summary = str_field(hook, "summary")
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        if summary.is_empty() {
+            report(&place, "has no summary".into());
+        }
+        let triggered_by: Vec<String> = match hook.get("triggered_by").map(Value::as_sequence) {
+            Some(Some(seq)) => seq.iter().filter_map(key_str).collect(),
+            _ => {
+                report(
+                    &place,
+                    "`triggered_by` must list operationIds ([] for in-app only)".into(),
+                );
+                Vec::new()
+            }
+        };
+        for id in &triggered_by {
+            match operations.iter().find(|op| &op.id == id) {
+                None => report(&place, format!("triggered_by names unknown operation `{id}`")),
+                Some(op) if op.webhook.as_deref() != Some(name.as_str()) => report(
+                    &place,
+                    format!("triggered_by names `{id}`, whose x-crisp-webhook is not `{name}`"),
+                ),
+                Some(_) => {}
+            }
+        }
+        for op in operations {
+            if op.webhook.as_deref() == Some(name.as_str()) && !triggered_by.contains(&op.id) {
+                report(
+                    &place,
+                    format!("operation `{}` fires it but is not in triggered_by", op.id),
+                );
+            }
+        }
+        let example = hook.get("example").cloned().unwrap_or(Value::Null);
+        if str_field(&example, "event") != Some(name.as_str())
+            || example.get("data").and_then(Value::as_mapping).is_none()
+        {
+            report(
+                &place,
+                "needs an `example`: the full delivery, with `event` equal to the name and a `data` object"
+                    .into(),
+            );
+        }
+        webhooks.push(Webhook {
+            name,
+            schema,
+            summary,
+            triggered_by,
+            example,
+        });
+    }
+    webhooks
+}
+
+fn lint_content(
+    raw: &Value,
+    enums: &[StringEnum],
+    report: &mut impl FnMut(&str, String),
+) -> Vec<(String, ContentShape)> {
+    let mut out = Vec::new();
+    let Some(schema) = schemas(raw).and_then(|s| get(s, MESSAGE_CONTENT)) else {
+        return out;
+    };
+    let place = format!("schema {MESSAGE_CONTENT}");
+    let Some(map) = schema
+        .get("x-crisp-content-by-type")
+        .and_then(Value::as_mapping)
+    else {
+        report(
+            &place,
+            "needs `x-crisp-content-by-type`: message type -> `string` or a component".into(),
+        );
+        return out;
+    };
+    let types = enums.iter().find(|e| e.name == MESSAGE_TYPE);
+    for (ty, shape) in map {
+        let ty = key_str(ty).unwrap_or_default();
+        if types.is_some_and(|t| !t.values.contains(&ty)) {
+            report(&place, format!("`{ty}` is not a value of {MESSAGE_TYPE}"));
+        }
+        let shape = match shape.as_str() {
+            Some("string") => ContentShape::String,
+            Some(name) if schemas(raw).and_then(|s| get(s, name)).is_some() => {
+                ContentShape::Schema(name.to_owned())
+            }
+            _ => {
+                report(
+                    &place,
+                    format!("content of `{ty}` must be `string` or a component name"),
+                );
+                continue;
+            }
+        };
+        out.push((ty, shape));
+    }
+    if let Some(types) = types {
+        for value in &types.values {
+            if !out.iter().any(|(t, _)| t == value) {
+                report(&place, format!("message type `{value}` has no content shape"));
+            }
+        }
+    }
+    out
+}
+
+/// Follows one `$ref`, if the value is one.
+fn deref<'a>(raw: &'a Value, value: &'a Value) -> &'a Value {
+    str_field(value, "$ref")
+        .and_then(|r| resolve(raw, r))
+        .unwrap_or(value)
+}
+
+/// Resolves a local JSON pointer (`#/components/schemas/Name`).
+fn resolve<'a>(raw: &'a Value, reference: &str) -> Option<&'a Value> {
+    let pointer = reference.strip_prefix("#/")?;
+    pointer.split('/').try_fold(raw, |node, part| {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        get(node.as_mapping()?, &part)
+    })
+}
+
+/// Visits every node of a YAML tree with a readable location.
+fn walk(value: &Value, place: &str, visit: &mut impl FnMut(&str, &Value)) {
+    visit(place, value);
+    match value {
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                let key = key_str(k).unwrap_or_default();
+                // Examples are data, not schema: don't lint their keys.
+                if key == "example" {
+                    continue;
+                }
+                walk(v, &format!("{place}.{key}"), visit);
+            }
+        }
+        Value::Sequence(seq) => {
+            for (i, v) in seq.iter().enumerate() {
+                walk(v, &format!("{place}[{i}]"), visit);
+            }
+        }
+        _ => {}
+    }
+}

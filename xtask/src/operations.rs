@@ -1,0 +1,60 @@
+//! The operations table: one `Operation` constant per method of the spec, with the scope,
+//! access level, webhook event and effect from its extensions, and `Operation::ALL`.
+
+use heck::{ToShoutySnakeCase, ToUpperCamelCase};
+use quote::{format_ident, quote};
+
+use crate::Error;
+use crate::spec::Spec;
+
+/// Generates `operations.rs`.
+pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
+    let mut consts = Vec::new();
+    let mut idents = Vec::new();
+    for op in &spec.operations {
+        let ident = format_ident!("{}", op.id.to_shouty_snake_case());
+        let doc = format!(" `{} {}`: {}", op.method, op.path, op.summary);
+        let method = format_ident!("{}", op.method.to_upper_camel_case());
+        let access = format_ident!("{}", op.access.to_upper_camel_case());
+        let webhook = match &op.webhook {
+            Some(w) => quote!(Some(#w)),
+            None => quote!(None),
+        };
+        let effect = match &op.effect {
+            Some(e) => {
+                let e = format_ident!("{}", e.to_upper_camel_case());
+                quote!(Some(Effect::#e))
+            }
+            None => quote!(None),
+        };
+        let (id, path, tag, summary, scope) = (&op.id, &op.path, &op.tag, &op.summary, &op.scope);
+        consts.push(quote! {
+            #[doc = #doc]
+            pub const #ident: Operation = Operation {
+                id: #id,
+                method: Method::#method,
+                path: #path,
+                tag: #tag,
+                summary: #summary,
+                scope: #scope,
+                access: Access::#access,
+                webhook: #webhook,
+                effect: #effect,
+            };
+        });
+        idents.push(ident);
+    }
+    let file = quote! {
+        //! The table of operations, from the spec's `x-crisp-*` extensions.
+
+        use crate::operation::{Access, Effect, Method, Operation};
+
+        impl Operation {
+            #(#consts)*
+
+            /// Every operation, in the spec's order.
+            pub const ALL: &'static [Operation] = &[#(Self::#idents),*];
+        }
+    };
+    crate::output::unparse(file)
+}

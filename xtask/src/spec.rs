@@ -1,0 +1,205 @@
+//! The spec as the generator sees it: the raw YAML tree, plus the operations, tags, enums and
+//! webhooks extracted from it after lint.
+
+use serde_yaml::{Mapping, Value};
+
+use crate::lint::{self, Problem};
+
+/// The HTTP methods an OpenAPI path item may hold, in the order the spec lists them.
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// A loaded, linted spec.
+#[derive(Debug)]
+pub struct Spec {
+    /// The spec as progenitor reads it.
+    pub openapi: openapiv3::OpenAPI,
+    /// The raw YAML tree, for the extensions and examples progenitor ignores.
+    pub raw: Value,
+    /// `spec_hash` of the text.
+    pub hash: String,
+    /// Tags in declaration order.
+    pub tags: Vec<Tag>,
+    /// Operations in path order.
+    pub operations: Vec<Operation>,
+    /// String enum components, in declaration order.
+    pub enums: Vec<StringEnum>,
+    /// Webhook events in declaration order.
+    pub webhooks: Vec<Webhook>,
+    /// The component schemas, in declaration order.
+    schemas: Mapping,
+    /// `x-crisp-content-by-type` of the `MessageContent` component: message type -> content.
+    pub content_by_type: Vec<(String, ContentShape)>,
+}
+
+/// An OpenAPI tag: one area of the API.
+#[derive(Debug, Clone)]
+pub struct Tag {
+    pub name: String,
+    pub description: String,
+}
+
+/// One operation and its Crisp extensions.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: String,
+    /// Upper-case HTTP method.
+    pub method: String,
+    pub path: String,
+    pub tag: String,
+    pub summary: String,
+    pub scope: String,
+    pub access: String,
+    pub webhook: Option<String>,
+    pub effect: Option<String>,
+}
+
+/// A `type: string` component with an `enum`.
+#[derive(Debug, Clone)]
+pub struct StringEnum {
+    pub name: String,
+    pub description: String,
+    pub values: Vec<String>,
+}
+
+/// One entry of `x-crisp-webhooks`.
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub name: String,
+    pub schema: String,
+    pub summary: String,
+    pub triggered_by: Vec<String>,
+    pub example: Value,
+}
+
+/// The content shape of one message type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentShape {
+    /// A plain string.
+    String,
+    /// The named component.
+    Schema(String),
+}
+
+/// The name of the component that holds message content; the generator replaces it.
+pub const MESSAGE_CONTENT: &str = "MessageContent";
+/// The name of the enum component of message types.
+pub const MESSAGE_TYPE: &str = "MessageType";
+
+/// A stable hash of the spec text: FNV-1a, 64 bits, over the bytes, as 16 hex digits.
+/// `build.rs` computes the same function with the standard library only.
+pub fn spec_hash(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("fnv1a64:{hash:016x}")
+}
+
+impl Spec {
+    /// Parses and lints the spec. Every problem found is returned, each naming the operation,
+    /// schema or webhook it concerns.
+    pub fn load(text: &str) -> Result<Spec, Vec<Problem>> {
+        let raw: Value = serde_yaml::from_str(text)
+            .map_err(|e| vec![Problem::new("spec", format!("is not valid YAML: {e}"))])?;
+        let extracted = lint::lint(&raw)?;
+        let openapi: openapiv3::OpenAPI = serde_yaml::from_str(text).map_err(|e| {
+            vec![Problem::new(
+                "spec",
+                format!("is not a valid OpenAPI 3.0 document: {e}"),
+            )]
+        })?;
+        Ok(Spec {
+            openapi,
+            schemas: schemas(&raw).cloned().unwrap_or_default(),
+            hash: spec_hash(text),
+            raw,
+            tags: extracted.tags,
+            operations: extracted.operations,
+            enums: extracted.enums,
+            webhooks: extracted.webhooks,
+            content_by_type: extracted.content_by_type,
+        })
+    }
+
+    /// The component schemas, in declaration order.
+    pub fn schemas(&self) -> &Mapping {
+        &self.schemas
+    }
+
+    /// The component schema named `name`.
+    pub fn schema(&self, name: &str) -> Option<&Value> {
+        get(self.schemas(), name)
+    }
+
+    /// The string enum component named `name`.
+    pub fn string_enum(&self, name: &str) -> Option<&StringEnum> {
+        self.enums.iter().find(|e| e.name == name)
+    }
+
+    /// The operation with this id.
+    pub fn operation(&self, id: &str) -> Option<&Operation> {
+        self.operations.iter().find(|op| op.id == id)
+    }
+}
+
+/// `components/schemas` of a raw spec.
+pub(crate) fn schemas(raw: &Value) -> Option<&Mapping> {
+    raw.get("components")?.get("schemas")?.as_mapping()
+}
+
+/// Looks a key up in a mapping, matching string keys and keys YAML read as numbers (`200:`).
+pub(crate) fn get<'a>(map: &'a Mapping, key: &str) -> Option<&'a Value> {
+    map.iter()
+        .find(|(k, _)| key_str(k).as_deref() == Some(key))
+        .map(|(_, v)| v)
+}
+
+/// A mapping key as a string, if it is a string, number or boolean.
+pub(crate) fn key_str(key: &Value) -> Option<String> {
+    match key {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A string field of a mapping value.
+pub(crate) fn str_field<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+    value.get(key)?.as_str()
+}
+
+/// The component name a `$ref` points to, if it is a local schema reference.
+pub(crate) fn ref_name(value: &Value) -> Option<&str> {
+    str_field(value, "$ref")?.strip_prefix("#/components/schemas/")
+}
+
+/// Converts a YAML value to JSON. Mapping keys become strings.
+pub fn to_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into()
+            } else if let Some(u) = n.as_u64() {
+                u.into()
+            } else {
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number)
+            }
+        }
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Sequence(seq) => serde_json::Value::Array(seq.iter().map(to_json).collect()),
+        Value::Mapping(map) => serde_json::Value::Object(
+            map.iter()
+                .filter_map(|(k, v)| Some((key_str(k)?, to_json(v))))
+                .collect(),
+        ),
+        Value::Tagged(tagged) => to_json(&tagged.value),
+    }
+}
