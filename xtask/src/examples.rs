@@ -1,4 +1,4 @@
-//! `tests/spec_examples.rs`: a test per schema example and per webhook example.
+//! `tests/generated/spec_examples.rs`: a test per schema example and per webhook example.
 //!
 //! Each test decodes the example into its generated type and checks that nothing is lost on
 //! re-encoding; then it decodes a copy with an unknown field added to every object and an
@@ -16,7 +16,7 @@ use crate::spec::{MESSAGE_CONTENT, Spec, get, ref_name, to_json};
 /// The field added to every object of a mutated example.
 pub const UNKNOWN_FIELD: &str = "x_field_from_the_future";
 
-/// Generates `tests/spec_examples.rs`.
+/// Generates `tests/generated/spec_examples.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     let mut tests = Vec::new();
     for (name, schema) in spec.schemas() {
@@ -58,12 +58,10 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         });
     }
     let file = quote! {
-        //! Every example of the spec decodes into its generated type, and so does a copy with
-        //! unknown fields and unknown enum values, which re-encoding keeps.
+        //! The cases of `tests/spec_examples.rs`, one per schema example and per webhook
+        //! example of the spec.
 
-        #[path = "support/examples.rs"]
-        mod support;
-
+        use super::support;
         use crisp_api::types;
 
         #(#tests)*

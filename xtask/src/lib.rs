@@ -18,6 +18,7 @@ mod operations;
 mod output;
 pub mod spec;
 
+pub use lint::Problem;
 pub use output::{GeneratedFile, Staleness, compare};
 pub use spec::{Spec, spec_hash};
 
@@ -115,15 +116,30 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
             &format!("{GENERATED_DIR}/mod.rs"),
             include_str!("templates/generated_mod.rs").to_owned(),
         ),
-        rust(&format!("{GENERATED_DIR}/client.rs"), client::generate(&spec)?),
-        rust(&format!("{GENERATED_DIR}/enums.rs"), enums::generate(&spec)?),
-        rust(&format!("{GENERATED_DIR}/content.rs"), content::generate(&spec)?),
-        rust(&format!("{GENERATED_DIR}/events.rs"), events::generate(&spec)?),
+        rust(
+            &format!("{GENERATED_DIR}/client.rs"),
+            client::generate(&spec)?,
+        ),
+        rust(
+            &format!("{GENERATED_DIR}/enums.rs"),
+            enums::generate(&spec)?,
+        ),
+        rust(
+            &format!("{GENERATED_DIR}/content.rs"),
+            content::generate(&spec)?,
+        ),
+        rust(
+            &format!("{GENERATED_DIR}/events.rs"),
+            events::generate(&spec)?,
+        ),
         rust(
             &format!("{GENERATED_DIR}/operations.rs"),
             operations::generate(&spec)?,
         ),
-        rust("tests/spec_examples.rs", examples::generate(&spec)?),
+        rust(
+            "tests/generated/spec_examples.rs",
+            examples::generate(&spec)?,
+        ),
     ];
     files.push(GeneratedFile {
         path: PathBuf::from("docs/api.md"),

@@ -8,8 +8,8 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_yaml::{Mapping, Value};
 
 use crate::spec::{
-    ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, METHODS, Operation, StringEnum, Tag, Webhook,
-    get, key_str, schemas, str_field,
+    ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, METHODS, Operation, StringEnum, Tag, Webhook, get,
+    key_str, schemas, str_field,
 };
 
 /// One problem in the spec: where it is and what is wrong.
@@ -145,10 +145,14 @@ fn lint_operations(
             continue;
         }
         // In the order the spec lists them, which is the order the docs show.
-        let methods = item.as_mapping().into_iter().flatten().filter_map(|(k, op)| {
-            let k = key_str(k)?;
-            METHODS.contains(&k.as_str()).then_some((k, op))
-        });
+        let methods = item
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, op)| {
+                let k = key_str(k)?;
+                METHODS.contains(&k.as_str()).then_some((k, op))
+            });
         for (method, op) in methods {
             let id = str_field(op, "operationId").unwrap_or_default().to_owned();
             let place = if id.is_empty() {
@@ -185,15 +189,25 @@ fn lint_operations(
                     String::new()
                 }
             };
-            let summary = str_field(op, "summary").unwrap_or_default().trim().to_owned();
+            let summary = str_field(op, "summary")
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
             if summary.is_empty() {
                 report(place, "has no summary".into());
             }
-            let scope = str_field(op, "x-crisp-scope").unwrap_or_default().to_owned();
+            let scope = str_field(op, "x-crisp-scope")
+                .unwrap_or_default()
+                .to_owned();
             if scope.is_empty() {
-                report(place, "has no x-crisp-scope (the plugin scope it needs)".into());
+                report(
+                    place,
+                    "has no x-crisp-scope (the plugin scope it needs)".into(),
+                );
             }
-            let access = str_field(op, "x-crisp-access").unwrap_or_default().to_owned();
+            let access = str_field(op, "x-crisp-access")
+                .unwrap_or_default()
+                .to_owned();
             if !ACCESS.contains(&access.as_str()) {
                 report(place, "x-crisp-access must be `read` or `write`".into());
             }
@@ -349,7 +363,10 @@ fn lint_schemas(raw: &Value, report: &mut impl FnMut(&str, String)) -> Vec<Strin
         let place = format!("schema {name}");
         let rust = name.to_upper_camel_case();
         if rust != name {
-            report(&place, format!("component names are UpperCamelCase (`{rust}`)"));
+            report(
+                &place,
+                format!("component names are UpperCamelCase (`{rust}`)"),
+            );
         }
         if let Some(other) = rust_names.insert(rust.clone(), name.clone()) {
             report(
@@ -377,11 +394,12 @@ fn lint_schemas(raw: &Value, report: &mut impl FnMut(&str, String)) -> Vec<Strin
             let mut variants = BTreeSet::new();
             for v in &values {
                 let variant = v.to_upper_camel_case();
-                if variant.is_empty() || variant == "Unknown" || !variants.insert(variant.clone())
-                {
+                if variant.is_empty() || variant == "Unknown" || !variants.insert(variant.clone()) {
                     report(
                         &place,
-                        format!("enum value `{v}` gives an unusable or duplicate variant `{variant}`"),
+                        format!(
+                            "enum value `{v}` gives an unusable or duplicate variant `{variant}`"
+                        ),
                     );
                 }
             }
@@ -409,7 +427,9 @@ fn lint_schema_node(
     component: &Value,
     report: &mut impl FnMut(&str, String),
 ) {
-    let Some(map) = value.as_mapping() else { return };
+    let Some(map) = value.as_mapping() else {
+        return;
+    };
     if get(map, "additionalProperties") == Some(&Value::Bool(false)) {
         report(
             at,
@@ -510,7 +530,10 @@ fn lint_webhooks(
         };
         for id in &triggered_by {
             match operations.iter().find(|op| &op.id == id) {
-                None => report(&place, format!("triggered_by names unknown operation `{id}`")),
+                None => report(
+                    &place,
+                    format!("triggered_by names unknown operation `{id}`"),
+                ),
                 Some(op) if op.webhook.as_deref() != Some(name.as_str()) => report(
                     &place,
                     format!("triggered_by names `{id}`, whose x-crisp-webhook is not `{name}`"),
@@ -591,7 +614,10 @@ fn lint_content(
     if let Some(types) = types {
         for value in &types.values {
             if !out.iter().any(|(t, _)| t == value) {
-                report(&place, format!("message type `{value}` has no content shape"));
+                report(
+                    &place,
+                    format!("message type `{value}` has no content shape"),
+                );
             }
         }
     }

@@ -80,11 +80,17 @@ pub fn compare(root: &Path, files: &[GeneratedFile]) -> Result<Staleness, Error>
     Ok(stale)
 }
 
-/// Every generated file in the tree: all of `crisp-api/src/generated/`, plus files in `docs/`
+/// Every generated file in the tree: all of `crisp-api/src/generated/` and `tests/generated/`,
+/// plus files in `docs/`
 /// and `tests/` that carry the `@generated` marker on their first line.
 fn existing_generated(root: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
-    for (dir, all) in [(GENERATED_DIR, true), ("docs", false), ("tests", false)] {
+    for (dir, all) in [
+        (GENERATED_DIR, true),
+        ("tests/generated", true),
+        ("docs", false),
+        ("tests", false),
+    ] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
@@ -110,8 +116,11 @@ fn existing_generated(root: &Path) -> Result<Vec<PathBuf>, Error> {
 
 /// Formats tokens as a Rust file with prettyplease.
 pub(crate) fn unparse(tokens: TokenStream) -> Result<String, Error> {
-    let file: syn::File = syn::parse2(tokens)
-        .map_err(|e| Error(format!("generated code does not parse (a generator bug): {e}")))?;
+    let file: syn::File = syn::parse2(tokens).map_err(|e| {
+        Error(format!(
+            "generated code does not parse (a generator bug): {e}"
+        ))
+    })?;
     Ok(prettyplease::unparse(&file))
 }
 

@@ -1,0 +1,408 @@
+//! The generated files are fresh, generation is deterministic, `--check` reports a spec change
+//! as a readable diff, and the operations table agrees with the spec and with the guide.
+
+use std::path::{Path, PathBuf};
+
+use xtask::{Mode, Outcome, Spec, codegen, compare, generate};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn spec_text() -> String {
+    std::fs::read_to_string(root().join(xtask::SPEC_PATH)).expect("spec/crisp.yaml is readable")
+}
+
+#[test]
+fn generated_files_are_fresh() {
+    let files = generate(&spec_text()).expect("the spec generates");
+    let stale = compare(&root(), &files).expect("the tree is readable");
+    assert!(
+        stale.is_empty(),
+        "generated files are stale; run `cargo xtask codegen` and commit the result:\n{}",
+        stale.render()
+    );
+}
+
+#[test]
+fn generation_is_deterministic() {
+    let text = spec_text();
+    let first = generate(&text).expect("the spec generates");
+    let second = generate(&text).expect("the spec generates");
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_one_line_spec_change_is_reported_as_a_readable_diff() {
+    let text = spec_text();
+    let old = "List conversations for a website, one page at a time.";
+    assert!(text.contains(old), "the test's anchor line is in the spec");
+    let changed = text.replacen(old, "List the conversations of a website.", 1);
+    let files = generate(&changed).expect("the changed spec generates");
+    let stale = compare(&root(), &files).expect("the tree is readable");
+    assert!(!stale.is_empty(), "a spec change must make --check fail");
+    let diff = stale.render();
+    // The docs and the operations table both show the change, as removed and added lines.
+    assert!(
+        diff.contains("--- a/docs/api.md\n+++ b/docs/api.md"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(
+            "-| GET | `/website/{website_id}/conversations/{page_number}` | List conversations for a website, one page at a time."
+        ),
+        "{diff}"
+    );
+    assert!(
+        diff.contains(
+            "+| GET | `/website/{website_id}/conversations/{page_number}` | List the conversations of a website."
+        ),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("+        summary: \"List the conversations of a website.\","),
+        "{diff}"
+    );
+    // Every generated file carries the spec's hash, so all of them are stale.
+    for path in [
+        "crisp-api/src/generated/client.rs",
+        "crisp-api/src/generated/events.rs",
+        "tests/generated/spec_examples.rs",
+    ] {
+        assert!(
+            diff.contains(&format!("+++ b/{path}")),
+            "{path} not in the diff"
+        );
+    }
+}
+
+#[test]
+fn write_then_check_in_a_fresh_tree_deletes_what_is_no_longer_generated() {
+    let dir = std::env::temp_dir().join(format!("crisp-xtask-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("spec")).unwrap();
+    std::fs::create_dir_all(dir.join(xtask::GENERATED_DIR)).unwrap();
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
+    std::fs::write(dir.join(xtask::SPEC_PATH), spec_text()).unwrap();
+    let leftover = dir.join(xtask::GENERATED_DIR).join("old_module.rs");
+    std::fs::write(&leftover, "// from an older generator\n").unwrap();
+    let hand_written = dir.join("docs").join("guide.md");
+    std::fs::write(&hand_written, "# written by a person\n").unwrap();
+
+    assert!(matches!(codegen(&dir, Mode::Check), Ok(Outcome::Stale(_))));
+    assert!(leftover.exists(), "--check changes nothing");
+    match codegen(&dir, Mode::Write) {
+        Ok(Outcome::Written(report)) => {
+            assert!(report.contains("deleted crisp-api/src/generated/old_module.rs"));
+        }
+        other => panic!("expected files to be written, got {other:?}"),
+    }
+    assert!(!leftover.exists(), "a file no longer generated is deleted");
+    assert!(
+        hand_written.exists(),
+        "files without the @generated marker are kept"
+    );
+    assert!(matches!(codegen(&dir, Mode::Check), Ok(Outcome::UpToDate)));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn operations_table_agrees_with_the_spec() {
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    assert_eq!(crisp_api::Operation::ALL.len(), spec.operations.len());
+    for (table, op) in crisp_api::Operation::ALL.iter().zip(&spec.operations) {
+        assert_eq!(table.id, op.id);
+        assert_eq!(table.method.as_str(), op.method, "{}", op.id);
+        assert_eq!(table.path, op.path, "{}", op.id);
+        assert_eq!(table.tag, op.tag, "{}", op.id);
+        assert_eq!(table.summary, op.summary, "{}", op.id);
+        assert_eq!(table.scope, op.scope, "{}", op.id);
+        assert_eq!(table.access.as_str(), op.access, "{}", op.id);
+        assert_eq!(table.webhook, op.webhook.as_deref(), "{}", op.id);
+        assert_eq!(
+            table.effect.map(|e| e.as_str()),
+            op.effect.as_deref(),
+            "{}",
+            op.id
+        );
+    }
+    let names: Vec<&str> = spec.webhooks.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(crisp_api::webhook::Event::NAMES, names.as_slice());
+}
+
+/// The guide's table, written out independently of the spec: method, path, access, scope and
+/// webhook event of each of the 30 methods.
+const GUIDE: [(&str, &str, &str, &str, Option<&str>); 30] = [
+    (
+        "GET",
+        "/website/{website_id}/conversations/{page_number}",
+        "read",
+        "website:conversation:sessions",
+        None,
+    ),
+    (
+        "POST",
+        "/website/{website_id}/conversation",
+        "write",
+        "website:conversation:sessions",
+        Some("session:request:initiated"),
+    ),
+    (
+        "GET",
+        "/website/{website_id}/conversation/{session_id}",
+        "read",
+        "website:conversation:sessions",
+        None,
+    ),
+    (
+        "DELETE",
+        "/website/{website_id}/conversation/{session_id}",
+        "write",
+        "website:conversation:sessions",
+        Some("session:removed"),
+    ),
+    (
+        "GET",
+        "/website/{website_id}/conversation/{session_id}/messages",
+        "read",
+        "website:conversation:messages",
+        None,
+    ),
+    (
+        "POST",
+        "/website/{website_id}/conversation/{session_id}/message",
+        "write",
+        "website:conversation:messages",
+        Some("message:received"),
+    ),
+    (
+        "GET",
+        "/website/{website_id}/conversation/{session_id}/message/{fingerprint}",
+        "read",
+        "website:conversation:messages",
+        None,
+    ),
+    (
+        "PATCH",
+        "/website/{website_id}/conversation/{session_id}/message/{fingerprint}",
+        "write",
+        "website:conversation:messages",
+        Some("message:updated"),
+    ),
+    (
+        "PATCH",
+        "/website/{website_id}/conversation/{session_id}/read",
+        "write",
+        "website:conversation:messages",
+        None,
+    ),
+    (
+        "GET",
+        "/website/{website_id}/conversation/{session_id}/state",
+        "read",
+        "website:conversation:states",
+        None,
+    ),
+    (
+        "PATCH",
+        "/website/{website_id}/conversation/{session_id}/state",
+        "write",
+        "website:conversation:states",
+        Some("session:set_state"),
+    ),
+    (
+        "GET",
+        "/website/{website_id}/conversation/{session_id}/meta",
+        "read",
+        "website:conversation:sessions",
+        None,
+    ),
+    (
+        "PATCH",
+        "/website/{website_id}/conversation/{session_id}/meta",
+        "write",
+        "website:conversation:sessions",
+        Some("session:set_email"),
+    ),
+    (
+        "PATCH",
+        "/website/{website_id}/conversation/{session_id}/routing",
+        "write",
+        "website:conversation:sessions",
+        Some("session:set_routing"),
+    ),
+    (
+        "PATCH",
+        "/website/{website_id}/conversation/{session_id}/block",
+        "write",
+        "website:conversation:sessions",
+        Some("session:set_block"),
+    ),
+    (
+        "GET",
+        "/website/{website_id}/people/profiles/{page_number}",
+        "read",
+        "website:people:profiles",
+        None,
+    ),
+    (
+        "POST",
+        "/website/{website_id}/people/profile",
+        "write",
+        "website:people:profiles",
+        Some("people:profile:created"),
+    ),
+    (
+        "GET",
+        "/website/{website_id}/people/profile/{people_id}",
+        "read",
+        "website:people:profiles",
+        None,
+    ),
+    (
+        "PATCH",
+        "/website/{website_id}/people/profile/{people_id}",
+        "write",
+        "website:people:profiles",
+        Some("people:profile:updated"),
+    ),
+    (
+        "PUT",
+        "/website/{website_id}/people/profile/{people_id}",
+        "write",
+        "website:people:profiles",
+        Some("people:profile:updated"),
+    ),
+    (
+        "DELETE",
+        "/website/{website_id}/people/profile/{people_id}",
+        "write",
+        "website:people:profiles",
+        Some("people:profile:removed"),
+    ),
+    (
+        "GET",
+        "/website/{website_id}/people/data/{people_id}",
+        "read",
+        "website:people:profiles",
+        None,
+    ),
+    (
+        "GET",
+        "/website/{website_id}/settings",
+        "read",
+        "website:settings",
+        None,
+    ),
+    (
+        "PATCH",
+        "/website/{website_id}/settings",
+        "write",
+        "website:settings",
+        None,
+    ),
+    (
+        "GET",
+        "/website/{website_id}/operators/list",
+        "read",
+        "website:operators",
+        None,
+    ),
+    (
+        "GET",
+        "/website/{website_id}/operator/{user_id}",
+        "read",
+        "website:operators",
+        None,
+    ),
+    (
+        "GET",
+        "/website/{website_id}/visitors/list/{page_number}",
+        "read",
+        "website:visitors",
+        None,
+    ),
+    (
+        "GET",
+        "/website/{website_id}/visitors/count",
+        "read",
+        "website:visitors",
+        None,
+    ),
+    (
+        "GET",
+        "/website/{website_id}/campaigns/list/{page_number}",
+        "read",
+        "website:campaign:templates",
+        None,
+    ),
+    (
+        "POST",
+        "/website/{website_id}/campaign/{campaign_id}/dispatch",
+        "write",
+        "website:campaign:templates",
+        Some("campaign:dispatched"),
+    ),
+];
+
+#[test]
+fn every_method_of_the_guide_has_its_scope_access_and_webhook() {
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    assert_eq!(spec.operations.len(), GUIDE.len());
+    for (method, path, access, scope, webhook) in GUIDE {
+        let op = spec
+            .operations
+            .iter()
+            .find(|op| op.method == method && op.path == path)
+            .unwrap_or_else(|| panic!("{method} {path} is not in the spec"));
+        assert_eq!(op.access, access, "{method} {path}");
+        assert_eq!(op.scope, scope, "{method} {path}");
+        assert_eq!(op.webhook.as_deref(), webhook, "{method} {path}");
+    }
+    let effects: Vec<(&str, &str)> = spec
+        .operations
+        .iter()
+        .filter_map(|op| Some((op.id.as_str(), op.effect.as_deref()?)))
+        .collect();
+    assert_eq!(
+        effects,
+        [
+            ("remove_conversation", "irreversible"),
+            ("send_message", "customer-visible"),
+            ("remove_people_profile", "irreversible"),
+            ("dispatch_campaign", "customer-visible"),
+        ]
+    );
+}
+
+#[test]
+fn the_thirteen_webhook_events_of_the_guide_are_declared() {
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let guide = [
+        ("message:send", vec![]),
+        ("message:received", vec!["send_message"]),
+        ("message:updated", vec!["update_message"]),
+        ("session:request:initiated", vec!["create_conversation"]),
+        ("session:set_state", vec!["change_conversation_state"]),
+        ("session:set_email", vec!["update_conversation_meta"]),
+        ("session:set_routing", vec!["assign_conversation_routing"]),
+        ("session:set_block", vec!["block_conversation"]),
+        ("session:removed", vec!["remove_conversation"]),
+        ("people:profile:created", vec!["add_people_profile"]),
+        (
+            "people:profile:updated",
+            vec!["update_people_profile", "save_people_profile"],
+        ),
+        ("people:profile:removed", vec!["remove_people_profile"]),
+        ("campaign:dispatched", vec!["dispatch_campaign"]),
+    ];
+    assert_eq!(spec.webhooks.len(), guide.len());
+    for ((name, triggered_by), hook) in guide.iter().zip(&spec.webhooks) {
+        assert_eq!(hook.name, *name);
+        assert_eq!(hook.triggered_by, *triggered_by, "{name}");
+        assert!(!hook.summary.is_empty(), "{name}");
+    }
+}

@@ -1,0 +1,251 @@
+//! Lint reports each mistake by operation, schema or webhook, before progenitor sees the spec.
+
+use xtask::{Spec, generate};
+
+/// A small spec that passes lint: one operation, one enum, one webhook.
+const BASE: &str = r##"
+openapi: 3.0.3
+info: {title: Test, version: "1"}
+servers: [{url: "https://api.crisp.chat/v1"}]
+tags:
+  - {name: Conversations, description: Conversations.}
+paths:
+  /website/{website_id}/conversation/{session_id}/state:
+    patch:
+      operationId: change_conversation_state
+      tags: [Conversations]
+      summary: Change a conversation's state.
+      x-crisp-scope: website:conversation:states
+      x-crisp-access: write
+      x-crisp-webhook: session:set_state
+      parameters:
+        - {name: website_id, in: path, required: true, description: Website., schema: {type: string}}
+        - {name: session_id, in: path, required: true, description: Session., schema: {type: string}}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/StateUpdate"}
+      responses:
+        "200":
+          description: OK
+          content:
+            application/json:
+              schema: {$ref: "#/components/schemas/Ack"}
+        "4XX": {$ref: "#/components/responses/Error"}
+        "5XX": {$ref: "#/components/responses/Error"}
+components:
+  responses:
+    Error:
+      description: An error.
+      content:
+        application/json:
+          schema: {$ref: "#/components/schemas/ErrorEnvelope"}
+  schemas:
+    State:
+      type: string
+      description: A state.
+      enum: [pending, resolved]
+      example: resolved
+    StateUpdate:
+      type: object
+      description: A new state.
+      required: [state]
+      properties:
+        state: {$ref: "#/components/schemas/State"}
+      example: {state: resolved}
+    Ack:
+      type: object
+      description: Success.
+      required: [error, reason]
+      properties:
+        error: {type: boolean}
+        reason: {type: string}
+        data: {description: Anything.}
+      example: {error: false, reason: updated}
+    ErrorEnvelope:
+      type: object
+      description: Failure.
+      required: [error, reason]
+      properties:
+        error: {type: boolean}
+        reason: {type: string}
+      example: {error: true, reason: not_found}
+    StateData:
+      type: object
+      description: Event data.
+      properties:
+        state: {$ref: "#/components/schemas/State"}
+      example: {state: resolved}
+x-crisp-webhooks:
+  "session:set_state":
+    schema: StateData
+    summary: The state changed.
+    triggered_by: [change_conversation_state]
+    example: {website_id: w, event: "session:set_state", data: {state: resolved}, timestamp: 1}
+"##;
+
+fn problems(spec: &str) -> Vec<String> {
+    match Spec::load(spec) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn assert_problem(spec: &str, expected: &str) {
+    let found = problems(spec);
+    assert!(
+        found.iter().any(|p| p.contains(expected)),
+        "expected a problem containing {expected:?}, got {found:#?}"
+    );
+}
+
+#[test]
+fn the_base_spec_passes_and_generates() {
+    assert_eq!(problems(BASE), Vec::<String>::new());
+    let files = generate(BASE).expect("generates");
+    assert!(files.iter().any(|f| f.path.ends_with("client.rs")));
+}
+
+#[test]
+fn a_default_response_is_reported_by_operation() {
+    let spec = BASE.replace("\"5XX\": {$ref", "default: {$ref");
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: has a `default` response",
+    );
+}
+
+#[test]
+fn missing_scope_and_bad_access_are_reported() {
+    let spec = BASE
+        .replace("      x-crisp-scope: website:conversation:states\n", "")
+        .replace("x-crisp-access: write", "x-crisp-access: admin");
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: has no x-crisp-scope",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: x-crisp-access must be `read` or `write`",
+    );
+}
+
+#[test]
+fn more_than_one_tag_is_reported() {
+    let spec = BASE.replace("tags: [Conversations]", "tags: [Conversations, Other]");
+    assert_problem(
+        &spec,
+        "change_conversation_state: needs exactly one tag, has 2",
+    );
+}
+
+#[test]
+fn a_second_error_body_is_reported() {
+    let spec = BASE.replace(
+        "\"5XX\": {$ref: \"#/components/responses/Error\"}",
+        "\"5XX\":\n          description: Other\n          content:\n            application/json:\n              schema: {$ref: \"#/components/schemas/Ack\"}",
+    );
+    assert_problem(&spec, "needs exactly one error body schema on 4XX/5XX");
+}
+
+#[test]
+fn a_media_type_without_schema_is_reported() {
+    let spec = BASE.replace(
+        "            schema: {$ref: \"#/components/schemas/StateUpdate\"}",
+        "            example: {}",
+    );
+    assert_problem(
+        &spec,
+        "requestBody: media type `application/json` has no schema",
+    );
+}
+
+#[test]
+fn forward_compatibility_rules_are_enforced() {
+    let spec = BASE
+        .replace(
+            "      required: [state]\n",
+            "      required: [state]\n      additionalProperties: false\n",
+        )
+        .replace("        reason: {type: string}\n        data:", "        reason: {type: string, pattern: \"^[a-z]+$\"}\n        data:")
+        .replace(
+            "        state: {$ref: \"#/components/schemas/State\"}\n      example: {state: resolved}\n    Ack",
+            "        state: {type: string, enum: [a, b]}\n      example: {state: a}\n    Ack",
+        );
+    assert_problem(&spec, "schema StateUpdate: `additionalProperties: false`");
+    assert_problem(&spec, "schema Ack.properties.reason: `pattern`");
+    assert_problem(&spec, "schema StateUpdate.properties.state: inline `enum`");
+}
+
+#[test]
+fn a_schema_without_example_is_reported() {
+    let spec = BASE.replace("      example: {state: resolved}\n    Ack", "    Ack");
+    assert_problem(&spec, "schema StateUpdate: has no `example`");
+}
+
+#[test]
+fn an_inline_object_named_like_a_component_is_reported() {
+    let spec = BASE.replace(
+        "        state: {$ref: \"#/components/schemas/State\"}\n      example: {state: resolved}\n    Ack",
+        "        data: {type: object, properties: {x: {type: string}}}\n      example: {state: resolved}\n    StateUpdateData:\n      type: object\n      description: D.\n      example: {}\n    Ack",
+    );
+    assert_problem(
+        &spec,
+        "inline object `data` would be named `StateUpdateData`, which is also a component",
+    );
+}
+
+#[test]
+fn external_and_dangling_refs_are_reported() {
+    let spec = BASE
+        .replace(
+            "schema: {$ref: \"#/components/schemas/StateUpdate\"}",
+            "schema: {$ref: \"other.yaml#/Thing\"}",
+        )
+        .replace(
+            "state: {$ref: \"#/components/schemas/State\"}\n      example: {state: resolved}\n\nx-crisp",
+            "state: {$ref: \"#/components/schemas/Missing\"}\n      example: {state: resolved}\n\nx-crisp",
+        );
+    assert_problem(&spec, "external $ref `other.yaml#/Thing`");
+    let spec = BASE.replace(
+        "schema: {$ref: \"#/components/schemas/StateUpdate\"}",
+        "schema: {$ref: \"#/components/schemas/Missing\"}",
+    );
+    assert_problem(
+        &spec,
+        "$ref `#/components/schemas/Missing` points at nothing",
+    );
+}
+
+#[test]
+fn webhooks_must_match_operations_and_carry_an_example() {
+    let spec = BASE.replace(
+        "x-crisp-webhook: session:set_state",
+        "x-crisp-webhook: session:set_nothing",
+    );
+    assert_problem(
+        &spec,
+        "x-crisp-webhook `session:set_nothing` is not an event of x-crisp-webhooks",
+    );
+    assert_problem(
+        &spec,
+        "webhook session:set_state: triggered_by names `change_conversation_state`, whose x-crisp-webhook is not `session:set_state`",
+    );
+    let spec = BASE.replace(
+        "    example: {website_id: w, event: \"session:set_state\", data: {state: resolved}, timestamp: 1}\n",
+        "",
+    );
+    assert_problem(&spec, "webhook session:set_state: needs an `example`");
+}
+
+#[test]
+fn problems_are_all_reported_at_once_and_nothing_is_generated() {
+    let spec = BASE
+        .replace("      x-crisp-scope: website:conversation:states\n", "")
+        .replace("      example: {state: resolved}\n    Ack", "    Ack");
+    assert!(problems(&spec).len() >= 2);
+    let err = generate(&spec).expect_err("lint fails");
+    assert!(err.0.contains("nothing was generated"), "{err}");
+    assert!(err.0.contains("has no x-crisp-scope"), "{err}");
+}
