@@ -98,10 +98,6 @@ pub enum SkewDirection {
 }
 
 /// Wraps a JSON error from parsing a delivery body.
-#[allow(
-    dead_code,
-    reason = "used by webhook event parsing, which is wired in separately"
-)]
 pub(crate) fn invalid_delivery(err: serde_json::Error) -> WebhookError {
     WebhookError::InvalidDelivery {
         reason: err.to_string(),

@@ -22,15 +22,13 @@
 #![warn(missing_docs)]
 
 mod error;
+mod event;
 mod verify;
 
 pub use crate::generated::events::Event;
-#[allow(
-    unused_imports,
-    reason = "used by webhook event parsing, which is wired in separately"
-)]
 pub(crate) use error::invalid_delivery;
 pub use error::{SkewDirection, WebhookError};
+pub use event::Delivery;
 pub use verify::{
     ATTEMPT_COUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, sign, verify,
 };

@@ -263,11 +263,6 @@ impl Verifier {
             .map_or_else(SystemTime::now, |clock| clock());
         check_window(sent, now, tolerance)
     }
-
-    // ---------------------------------------------------------------------------------------
-    // `verify_and_parse` (check, then parse the body into a typed event) goes here, next to
-    // `verify_headers`, once webhook event parsing is wired in.
-    // ---------------------------------------------------------------------------------------
 }
 
 impl fmt::Debug for Verifier {
