@@ -1334,7 +1334,9 @@ async fn get_operator() {
                 "title": "Support lead",
                 // An availability this crate does not know yet.
                 "availability": "busy",
-                "has_token": false
+                "has_token": true,
+                "identifier": "0f4e3a1c-token-identifier",
+                "key": "operator-token-key-7c1d9e2b5a"
             }),
         ),
     )
@@ -1356,8 +1358,13 @@ async fn get_operator() {
         operator.availability,
         Some(Availability::Unknown("busy".into()))
     );
-    assert_eq!(operator.has_token, Some(false));
-    assert_eq!(operator.key, None);
+    assert_eq!(operator.has_token, Some(true));
+    // The operator's token key is a secret: readable on purpose, never in Debug.
+    let key = operator.key.as_ref().expect("the key is decoded");
+    assert_eq!(key.expose_secret(), "operator-token-key-7c1d9e2b5a");
+    let debug = format!("{operator:?}");
+    assert!(!debug.contains("operator-token-key"), "{debug}");
+    assert!(debug.contains("[redacted]"), "{debug}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1692,7 +1699,7 @@ async fn server_error_is_an_error_response_with_the_crisp_envelope() {
 }
 
 #[tokio::test]
-async fn html_error_page_is_an_error() {
+async fn html_error_page_is_an_error_that_keeps_status_and_headers() {
     let (server, client) = start().await;
     let p = format!("/website/{WEBSITE}/visitors/count");
     let page = "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>\
@@ -1701,22 +1708,62 @@ async fn html_error_page_is_an_error() {
         &server,
         "GET",
         &p,
-        ResponseTemplate::new(503).set_body_raw(page, "text/html"),
+        ResponseTemplate::new(503)
+            .set_body_raw(page, "text/html")
+            .insert_header("retry-after", "7"),
     )
     .await;
 
     let result = client.count_visitors().website_id(WEBSITE).send().await;
 
     single_request(&server, "GET", &p).await;
-    match result.unwrap_err() {
-        // What progenitor 0.15 gives: the 5XX is expected, so it tries to decode the body as
-        // the error envelope, fails, and returns the raw body and the JSON error. The status
-        // is not kept in this variant (`Error::status()` is `None`).
-        Error::InvalidResponsePayload(body, _) => {
-            assert_eq!(&body[..], page.as_bytes());
+    let Error::ErrorResponse(response) = result.unwrap_err() else {
+        panic!("an HTML error page must still be an error response with its status");
+    };
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "7");
+    assert_eq!(response.reason, ErrorReason::HttpError);
+    let message = response
+        .data
+        .as_ref()
+        .and_then(|d| d.message.as_deref())
+        .unwrap();
+    assert!(
+        message.contains("HTTP 503 Service Unavailable"),
+        "{message}"
+    );
+    assert!(message.contains("text/html"), "{message}");
+    assert!(
+        message.contains("<title>503 Service Unavailable</title>"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn empty_and_non_envelope_error_bodies_keep_their_status() {
+    let (server, client) = start().await;
+    let p = format!("/website/{WEBSITE}/visitors/count");
+    for (status, template) in [
+        (502, ResponseTemplate::new(502)),
+        (
+            429,
+            ResponseTemplate::new(429).set_body_json(json!({"message": "slow down"})),
+        ),
+        (
+            420,
+            ResponseTemplate::new(420).set_body_raw("Enhance Your Calm", "text/plain"),
+        ),
+    ] {
+        server.reset().await;
+        mount(&server, "GET", &p, template).await;
+        let result = client.count_visitors().website_id(WEBSITE).send().await;
+        match result.unwrap_err() {
+            Error::ErrorResponse(response) => {
+                assert_eq!(response.status().as_u16(), status);
+                assert_eq!(response.reason, ErrorReason::HttpError, "{status}");
+            }
+            other => panic!("{status}: expected an error response, got {other:?}"),
         }
-        // Any other variant must at least keep the status.
-        other => assert_eq!(other.status().map(|s| s.as_u16()), Some(503), "{other:?}"),
     }
 }
 

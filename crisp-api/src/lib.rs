@@ -36,6 +36,7 @@ mod client;
 mod hooks;
 mod open_enum;
 pub mod operation;
+mod secret;
 pub mod types;
 pub mod webhook;
 

@@ -8,3 +8,4 @@
 pub use crate::generated::client::types::*;
 pub use crate::generated::content::{Content, MessageContent};
 pub use crate::generated::enums::*;
+pub use crate::secret::SecretString;

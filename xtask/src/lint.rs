@@ -41,6 +41,7 @@ pub(crate) struct Extracted {
     pub tags: Vec<Tag>,
     pub operations: Vec<Operation>,
     pub enums: Vec<StringEnum>,
+    pub rust_types: Vec<(String, String)>,
     pub webhooks: Vec<Webhook>,
     pub content_by_type: Vec<(String, ContentShape)>,
 }
@@ -75,7 +76,7 @@ pub(crate) fn lint(raw: &Value) -> Result<Extracted, Vec<Problem>> {
     });
 
     let tags = lint_tags(raw, &mut report);
-    let enums = lint_schemas(raw, &mut report);
+    let (enums, rust_types) = lint_schemas(raw, &mut report);
     let webhook_names: BTreeSet<String> = raw
         .get("x-crisp-webhooks")
         .and_then(Value::as_mapping)
@@ -90,6 +91,7 @@ pub(crate) fn lint(raw: &Value) -> Result<Extracted, Vec<Problem>> {
             tags,
             operations,
             enums,
+            rust_types,
             webhooks,
             content_by_type,
         })
@@ -351,11 +353,17 @@ fn lint_content_schemas(
     out
 }
 
-fn lint_schemas(raw: &Value, report: &mut impl FnMut(&str, String)) -> Vec<StringEnum> {
+/// Lints every component schema; returns the string enums and the `x-crisp-rust-type`
+/// replacements (component name, Rust path).
+fn lint_schemas(
+    raw: &Value,
+    report: &mut impl FnMut(&str, String),
+) -> (Vec<StringEnum>, Vec<(String, String)>) {
     let mut enums = Vec::new();
+    let mut rust_types = Vec::new();
     let Some(schemas) = schemas(raw) else {
         report("spec", "`components/schemas` is missing".into());
-        return enums;
+        return (enums, rust_types);
     };
     let mut rust_names: BTreeMap<String, String> = BTreeMap::new();
     for (name, schema) in schemas {
@@ -412,12 +420,23 @@ fn lint_schemas(raw: &Value, report: &mut impl FnMut(&str, String)) -> Vec<Strin
                 values,
             });
         }
+        if let Some(path) = schema.get("x-crisp-rust-type") {
+            match path.as_str() {
+                Some(path) if path.starts_with("crate::") => {
+                    rust_types.push((name.clone(), path.to_owned()));
+                }
+                _ => report(
+                    &place,
+                    "x-crisp-rust-type must be a path in this crate (`crate::...`)".into(),
+                ),
+            }
+        }
         walk(schema, &place, &mut |at, value| {
             lint_schema_node(at, value, schema, report);
         });
         lint_inline_names(&name, schema, schemas, report);
     }
-    enums
+    (enums, rust_types)
 }
 
 /// Forward compatibility: nothing denies unknown fields, no patterns, no closed inline enums.

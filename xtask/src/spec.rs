@@ -25,6 +25,8 @@ pub struct Spec {
     pub operations: Vec<Operation>,
     /// String enum components, in declaration order.
     pub enums: Vec<StringEnum>,
+    /// Components replaced by a hand-written type (`x-crisp-rust-type`): name, Rust path.
+    pub rust_types: Vec<(String, String)>,
     /// Webhook events in declaration order.
     pub webhooks: Vec<Webhook>,
     /// The component schemas, in declaration order.
@@ -119,6 +121,7 @@ impl Spec {
             tags: extracted.tags,
             operations: extracted.operations,
             enums: extracted.enums,
+            rust_types: extracted.rust_types,
             webhooks: extracted.webhooks,
             content_by_type: extracted.content_by_type,
         })

@@ -1,0 +1,410 @@
+//! The `webhook_receiver` example over real HTTP on loopback: every spec example delivery is
+//! accepted and reaches the worker's channel as its typed event; forged, unsigned, replayed
+//! and malformed requests are rejected with the documented status and never reach it.
+
+// The example's `main` (and what only it uses) is not called here.
+#[allow(dead_code)]
+#[path = "../examples/webhook_receiver.rs"]
+mod receiver;
+
+#[path = "support/webhook_deliveries.rs"]
+mod deliveries;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crisp_api::webhook::{
+    self, ATTEMPT_COUNT_HEADER, Delivery, Event, SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier,
+};
+use reqwest::StatusCode;
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
+
+use deliveries::{DELIVERIES, is_variant_for};
+
+const SECRET: &str = "3f0c1a7e9b2d4c6f8a0e1b3d5c7f9a1e";
+
+/// A receiver served on an ephemeral loopback port, its channel, and a client for it.
+struct Server {
+    url: String,
+    events: mpsc::Receiver<Delivery>,
+    client: reqwest::Client,
+}
+
+/// Serves the example's router with the example's tolerance and the real clock.
+async fn serve() -> Server {
+    serve_with_capacity(receiver::QUEUE_CAPACITY).await
+}
+
+async fn serve_with_capacity(capacity: usize) -> Server {
+    let verifier = Verifier::new(SECRET).with_tolerance(receiver::TOLERANCE);
+    let (sender, events) = mpsc::channel(capacity);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, receiver::app(verifier, sender))
+            .await
+            .expect("serve");
+    });
+    Server {
+        url: format!("http://{address}{}", receiver::WEBHOOK_PATH),
+        events,
+        // Loopback only: never route through a proxy from the environment.
+        client: reqwest::Client::builder().no_proxy().build().unwrap(),
+    }
+}
+
+fn now_millis() -> u64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    u64::try_from(since_epoch.as_millis()).unwrap()
+}
+
+fn millis_from_now(offset: i64) -> String {
+    now_millis().checked_add_signed(offset).unwrap().to_string()
+}
+
+impl Server {
+    /// Posts `body` with the given header values (`None` leaves the header out).
+    async fn post(
+        &self,
+        body: &[u8],
+        timestamp: Option<&str>,
+        signature: Option<&str>,
+        attempt: &str,
+    ) -> StatusCode {
+        let mut request = self
+            .client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header(ATTEMPT_COUNT_HEADER, attempt)
+            .body(body.to_vec());
+        if let Some(timestamp) = timestamp {
+            request = request.header(TIMESTAMP_HEADER, timestamp);
+        }
+        if let Some(signature) = signature {
+            request = request.header(SIGNATURE_HEADER, signature);
+        }
+        request
+            .send()
+            .await
+            .expect("the request completes")
+            .status()
+    }
+
+    /// Posts `body` signed the way Crisp signs it, stamped now.
+    async fn post_signed(&self, body: &[u8]) -> StatusCode {
+        let timestamp = millis_from_now(0);
+        let signature = webhook::sign(SECRET.as_bytes(), &timestamp, body);
+        self.post(body, Some(&timestamp), Some(&signature), "1")
+            .await
+    }
+
+    /// The handler queues before it answers, so after a response the channel is up to date.
+    fn next_event(&mut self) -> Option<Delivery> {
+        match self.events.try_recv() {
+            Ok(delivery) => Some(delivery),
+            Err(TryRecvError::Empty) => None,
+            Err(TryRecvError::Disconnected) => panic!("the router dropped its sender"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_spec_example_is_accepted_as_its_typed_event() {
+    let mut server = serve().await;
+    for (name, body) in DELIVERIES {
+        let status = server.post_signed(body.as_bytes()).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        let delivery = server
+            .next_event()
+            .unwrap_or_else(|| panic!("{name}: nothing queued"));
+        assert_eq!(delivery.event.name(), *name);
+        assert!(
+            is_variant_for(&delivery.event, name),
+            "{name}: wrong variant: {:?}",
+            delivery.event
+        );
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(delivery.website_id.as_deref(), json["website_id"].as_str());
+        assert_eq!(delivery.timestamp, json["timestamp"].as_i64());
+        assert!(server.next_event().is_none(), "{name}: queued twice");
+    }
+}
+
+#[tokio::test]
+async fn a_typed_event_keeps_its_data() {
+    let mut server = serve().await;
+    let (_, body) = DELIVERIES[0];
+    assert_eq!(server.post_signed(body.as_bytes()).await, StatusCode::OK);
+    let Some(Delivery {
+        event: Event::MessageSend(message),
+        ..
+    }) = server.next_event()
+    else {
+        panic!("expected message:send");
+    };
+    assert_eq!(
+        message.session_id,
+        "session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881"
+    );
+    assert_eq!(message.fingerprint, 170_000_000_012_345);
+    assert_eq!(message.origin, "chat");
+}
+
+#[tokio::test]
+async fn an_unknown_event_is_accepted_as_unknown() {
+    let mut server = serve().await;
+    let body = br#"{"website_id":"w1","event":"plugin:new_thing","data":{"answer":42,"nested":{"list":[1,"two",null]}},"timestamp":1700000000000}"#;
+    assert_eq!(server.post_signed(body).await, StatusCode::OK);
+    match server.next_event().expect("queued").event {
+        Event::Unknown { name, data } => {
+            assert_eq!(name, "plugin:new_thing");
+            assert_eq!(
+                data,
+                serde_json::json!({"answer": 42, "nested": {"list": [1, "two", null]}})
+            );
+        }
+        other => panic!("expected Event::Unknown, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_tampered_body_is_rejected_and_not_queued() {
+    let mut server = serve().await;
+    let (name, body) = DELIVERIES[0];
+    let timestamp = millis_from_now(0);
+    let signature = webhook::sign(SECRET.as_bytes(), &timestamp, body.as_bytes());
+    // One byte of the content changed, the JSON still valid: "Hi" becomes "Hj".
+    let tampered = body.replacen("\"Hi,", "\"Hj,", 1);
+    assert_ne!(tampered, body, "{name}: the tamper did not apply");
+    for position in [0, tampered.len() / 2, tampered.len() - 1] {
+        let mut bytes = body.as_bytes().to_vec();
+        bytes[position] ^= 0x01;
+        let status = server
+            .post(&bytes, Some(&timestamp), Some(&signature), "1")
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "byte {position} flipped");
+    }
+    let status = server
+        .post(tampered.as_bytes(), Some(&timestamp), Some(&signature), "1")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The untouched body with the same headers still passes: only the tamper was refused.
+    let status = server
+        .post(body.as_bytes(), Some(&timestamp), Some(&signature), "2")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(server.next_event().expect("queued").event.name(), name);
+    assert!(
+        server.next_event().is_none(),
+        "a rejected request was queued"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_secret_is_rejected() {
+    let mut server = serve().await;
+    let (_, body) = DELIVERIES[0];
+    let timestamp = millis_from_now(0);
+    let signature = webhook::sign(b"some other plugin's secret", &timestamp, body.as_bytes());
+    let status = server
+        .post(body.as_bytes(), Some(&timestamp), Some(&signature), "1")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(server.next_event().is_none());
+}
+
+#[tokio::test]
+async fn missing_or_malformed_headers_are_rejected() {
+    let mut server = serve().await;
+    let (_, body) = DELIVERIES[0];
+    let body = body.as_bytes();
+    let timestamp = millis_from_now(0);
+    let signature = webhook::sign(SECRET.as_bytes(), &timestamp, body);
+    let cases: [(&str, Option<&str>, Option<&str>); 5] = [
+        ("no signature", Some(&timestamp), None),
+        ("no timestamp", None, Some(&signature)),
+        ("neither header", None, None),
+        ("signature not hex", Some(&timestamp), Some(&"z".repeat(64))),
+        ("timestamp not a number", Some("soon"), Some(&signature)),
+    ];
+    for (what, timestamp, signature) in cases {
+        let status = server.post(body, timestamp, signature, "1").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
+    }
+    assert!(
+        server.next_event().is_none(),
+        "a rejected request was queued"
+    );
+}
+
+#[tokio::test]
+async fn a_timestamp_outside_the_window_is_rejected() {
+    let mut server = serve().await;
+    let (_, body) = DELIVERIES[0];
+    let body = body.as_bytes();
+    let window = i64::try_from(receiver::TOLERANCE.as_millis()).unwrap();
+    for (what, offset) in [
+        ("stale", -window - 60_000),
+        ("ten minutes old", -600_000),
+        ("from the future", window + 60_000),
+    ] {
+        // Correctly signed over its own (old) timestamp: a replay.
+        let timestamp = millis_from_now(offset);
+        let signature = webhook::sign(SECRET.as_bytes(), &timestamp, body);
+        let status = server
+            .post(body, Some(&timestamp), Some(&signature), "3")
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
+    }
+    // Four minutes late (a slow retry) is still inside the window.
+    let timestamp = millis_from_now(-240_000);
+    let signature = webhook::sign(SECRET.as_bytes(), &timestamp, body);
+    let status = server
+        .post(body, Some(&timestamp), Some(&signature), "2")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(server.next_event().is_some());
+    assert!(
+        server.next_event().is_none(),
+        "a rejected request was queued"
+    );
+}
+
+#[tokio::test]
+async fn a_signed_body_that_is_not_a_delivery_is_a_bad_request() {
+    let mut server = serve().await;
+    let cases: [&[u8]; 6] = [
+        b"",
+        b"not json",
+        b"[1,2,3]",
+        br#"{"website_id":"w1","timestamp":1700000000000}"#,
+        br#"{"event":42,"data":{}}"#,
+        // A known event whose data does not fit its type (no session, content, ...).
+        br#"{"website_id":"w1","event":"message:send","data":{"website_id":"w1"},"timestamp":1}"#,
+    ];
+    for body in cases {
+        let status = server.post_signed(body).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    assert!(
+        server.next_event().is_none(),
+        "a rejected request was queued"
+    );
+}
+
+#[tokio::test]
+async fn only_post_on_the_webhook_path_is_routed() {
+    let server = serve().await;
+    let response = server.client.get(&server.url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let elsewhere = server.url.replace(receiver::WEBHOOK_PATH, "/crisp/other");
+    let response = server.client.post(&elsewhere).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_full_queue_asks_crisp_to_retry() {
+    let mut server = serve_with_capacity(1).await;
+    let (_, body) = DELIVERIES[0];
+    assert_eq!(server.post_signed(body.as_bytes()).await, StatusCode::OK);
+    assert_eq!(
+        server.post_signed(body.as_bytes()).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(server.next_event().is_some());
+    assert_eq!(server.post_signed(body.as_bytes()).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_stopped_worker_asks_crisp_to_retry() {
+    let mut server = serve().await;
+    server.events.close();
+    let (_, body) = DELIVERIES[0];
+    assert_eq!(
+        server.post_signed(body.as_bytes()).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+}
+
+#[tokio::test]
+async fn the_worker_drains_the_queue_and_stops_with_the_senders() {
+    let (sender, events) = mpsc::channel(4);
+    let worker = tokio::spawn(receiver::work(events));
+    for (_, body) in DELIVERIES.iter().take(3) {
+        let delivery = Delivery::from_slice(body.as_bytes()).unwrap();
+        sender.send(delivery).await.unwrap();
+    }
+    drop(sender);
+    tokio::time::timeout(Duration::from_secs(1), worker)
+        .await
+        .expect("the worker stops once every sender is dropped")
+        .expect("the worker does not panic");
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The logs name the event and the attempt count, and never contain the secret or a signature.
+// A current-thread runtime, so the server's tasks run on this thread, under `set_default`.
+#[tokio::test(flavor = "current_thread")]
+async fn logs_show_the_event_and_attempt_but_no_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = serve().await;
+    let (_, body) = DELIVERIES[12];
+    let timestamp = millis_from_now(0);
+    let signature = webhook::sign(SECRET.as_bytes(), &timestamp, body.as_bytes());
+    let status = server
+        .post(body.as_bytes(), Some(&timestamp), Some(&signature), "7")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let forged = webhook::sign(b"wrong", &timestamp, body.as_bytes());
+    let status = server
+        .post(body.as_bytes(), Some(&timestamp), Some(&forged), "8")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let stale = millis_from_now(-3_600_000);
+    let stale_signature = webhook::sign(SECRET.as_bytes(), &stale, body.as_bytes());
+    let status = server
+        .post(body.as_bytes(), Some(&stale), Some(&stale_signature), "9")
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains(r#"event="campaign:dispatched" attempt="7""#),
+        "{logs}"
+    );
+    assert!(logs.contains(r#"attempt="8""#), "{logs}");
+    assert!(logs.contains("signature does not match"), "{logs}");
+    assert!(logs.contains(r#"attempt="9""#), "{logs}");
+    assert!(logs.contains("outside the"), "{logs}");
+    for secret in [SECRET, &signature, &forged, &stale_signature] {
+        assert!(!logs.contains(secret), "the logs leak {secret}:\n{logs}");
+    }
+}
