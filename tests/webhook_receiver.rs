@@ -10,7 +10,7 @@ mod receiver;
 #[path = "support/webhook_deliveries.rs"]
 mod deliveries;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crisp_api::webhook::{
@@ -37,6 +37,7 @@ async fn serve() -> Server {
 }
 
 async fn serve_with_capacity(capacity: usize) -> Server {
+    capture_logs();
     let verifier = Verifier::new(SECRET).with_tolerance(receiver::TOLERANCE);
     let (sender, events) = mpsc::channel(capacity);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -54,6 +55,38 @@ async fn serve_with_capacity(capacity: usize) -> Server {
         // Loopback only: never route through a proxy from the environment.
         client: reqwest::Client::builder().no_proxy().build().unwrap(),
     }
+}
+
+/// Everything the tests' `tracing` events have logged, in the example's format.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// A `tracing` writer appending to [`LOGS`].
+struct Captured;
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs one global subscriber for the whole binary, before any test logs. (A per-test
+/// `set_default` races with the callsite interest cache when tests run in parallel.)
+fn capture_logs() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        tracing_subscriber::fmt()
+            .with_writer(|| Captured)
+            .with_ansi(false)
+            .init();
+    });
+}
+
+fn logs() -> String {
+    String::from_utf8(LOGS.lock().unwrap().clone()).expect("UTF-8 logs")
 }
 
 fn now_millis() -> u64 {
@@ -336,6 +369,7 @@ async fn a_stopped_worker_asks_crisp_to_retry() {
 
 #[tokio::test]
 async fn the_worker_drains_the_queue_and_stops_with_the_senders() {
+    capture_logs();
     let (sender, events) = mpsc::channel(4);
     let worker = tokio::spawn(receiver::work(events));
     for (_, body) in DELIVERIES.iter().take(3) {
@@ -349,32 +383,9 @@ async fn the_worker_drains_the_queue_and_stops_with_the_senders() {
         .expect("the worker does not panic");
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The logs name the event and the attempt count, and never contain the secret or a signature.
-// A current-thread runtime, so the server's tasks run on this thread, under `set_default`.
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test]
 async fn logs_show_the_event_and_attempt_but_no_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
     let server = serve().await;
     let (_, body) = DELIVERIES[12];
     let timestamp = millis_from_now(0);
@@ -395,15 +406,20 @@ async fn logs_show_the_event_and_attempt_but_no_secret() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    // The handler logs before it answers. Other tests log here too, with other attempt counts.
+    let logs = logs();
+    let line = |attempt: &str| {
+        logs.lines()
+            .find(|line| line.contains(&format!("attempt=\"{attempt}\"")))
+            .unwrap_or_else(|| panic!("no log line for attempt {attempt}:\n{logs}"))
+    };
     assert!(
-        logs.contains(r#"event="campaign:dispatched" attempt="7""#),
+        line("7").contains(r#"event="campaign:dispatched""#),
         "{logs}"
     );
-    assert!(logs.contains(r#"attempt="8""#), "{logs}");
-    assert!(logs.contains("signature does not match"), "{logs}");
-    assert!(logs.contains(r#"attempt="9""#), "{logs}");
-    assert!(logs.contains("outside the"), "{logs}");
+    assert!(line("8").contains("signature does not match"), "{logs}");
+    assert!(line("9").contains("outside the"), "{logs}");
+    // Every test's logs so far: no secret, and no signature, accepted or not.
     for secret in [SECRET, &signature, &forged, &stale_signature] {
         assert!(!logs.contains(secret), "the logs leak {secret}:\n{logs}");
     }

@@ -45,3 +45,8 @@ pub use client::{BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT
 pub use generated::client::{Client, ClientInfo, Error, ResponseValue, builder};
 pub use hooks::Context;
 pub use operation::{Access, Effect, Method, Operation};
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
