@@ -659,7 +659,7 @@ async fn mark_messages_read() {
         .body(types::MarkMessagesRead {
             from: MessageFrom::Operator,
             origin: "urn:crisp.im:slack:0".into(),
-            fingerprints: vec![FINGERPRINT, FINGERPRINT_2],
+            fingerprints: Some(vec![FINGERPRINT, FINGERPRINT_2]),
         })
         .send()
         .await;
@@ -804,7 +804,7 @@ async fn update_conversation_meta() {
         .body(types::ConversationMetaUpdate {
             nickname: Some("Jane Doe".into()),
             email: Some("jane@acme.example".into()),
-            segments: vec!["customer".into(), "enterprise".into()],
+            segments: Some(vec!["customer".into(), "enterprise".into()]),
             data,
             ..Default::default()
         })
@@ -821,6 +821,29 @@ async fn update_conversation_meta() {
             "data": {"plan": "enterprise", "seats": 40}
         }),
     );
+    assert_ack(&result.unwrap(), "updated");
+}
+
+#[tokio::test]
+async fn update_conversation_meta_can_clear_segments() {
+    let (server, client) = start().await;
+    let p = format!("/website/{WEBSITE}/conversation/{SESSION}/meta");
+    mount(&server, "PATCH", &p, envelope("updated", json!({}))).await;
+
+    // `Some(vec![])` sends an empty list (clear), `None` leaves the field out (keep).
+    let result = client
+        .update_conversation_meta()
+        .website_id(WEBSITE)
+        .session_id(SESSION)
+        .body(types::ConversationMetaUpdate {
+            segments: Some(vec![]),
+            ..Default::default()
+        })
+        .send()
+        .await;
+
+    let request = single_request(&server, "PATCH", &p).await;
+    assert_json_body(&request, json!({"segments": []}));
     assert_ack(&result.unwrap(), "updated");
 }
 
@@ -991,7 +1014,7 @@ async fn add_people_profile() {
                 locales: vec!["fr".into()],
                 ..Default::default()
             }),
-            segments: vec!["lead".into()],
+            segments: Some(vec!["lead".into()]),
             ..Default::default()
         })
         .send()
@@ -1057,7 +1080,7 @@ async fn update_people_profile() {
         .people_id(PEOPLE)
         .body(types::PeopleProfileWrite {
             notepad: Some("Asked about annual billing.".into()),
-            segments: vec!["customer".into(), "vip".into()],
+            segments: Some(vec!["customer".into(), "vip".into()]),
             ..Default::default()
         })
         .send()
@@ -1093,7 +1116,7 @@ async fn save_people_profile() {
                 domain: Some("acme.example".into()),
                 ..Default::default()
             }),
-            segments: vec!["customer".into()],
+            segments: Some(vec!["customer".into()]),
             notepad: Some("Renewal in March.".into()),
             active: Some(1_700_041_234_567),
         })
