@@ -1,10 +1,15 @@
 //! What runs around every request of the generated client.
 
+use std::time::Instant;
+
 use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 
-use crate::Client;
 use crate::types::ErrorEnvelope;
+use crate::{Client, Operation};
+
+/// The `tracing` target of the record every call leaves.
+pub const AUDIT_TARGET: &str = "crisp_api::audit";
 
 /// Per-client settings the generated client carries to its hooks.
 #[derive(Clone, Debug, Default)]
@@ -29,13 +34,56 @@ impl ClientHooks<Context> for Client {
     async fn exec(
         &self,
         request: reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
+        let started = Instant::now();
+        let result = self.client().execute(request).await;
+        audit(info.operation_id, &result, started);
+        let response = result?;
         if response.status().is_success() {
             return Ok(response);
         }
         normalize_error(response).await
+    }
+}
+
+/// Leaves one `tracing` record per call, on [`AUDIT_TARGET`]: the operation, the scope and
+/// access it needs, the HTTP status, Crisp's cache status (`Bloom-Status`) and the latency.
+/// Never the request's headers or body, so no secret can reach it.
+fn audit(operation_id: &str, result: &reqwest::Result<reqwest::Response>, started: Instant) {
+    let op = Operation::find(operation_id);
+    let scope = op.map_or("", |op| op.scope);
+    let access = op.map_or("", |op| op.access.as_str());
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match result {
+        Ok(response) => {
+            let bloom_status = response
+                .headers()
+                .get("bloom-status")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info!(
+                target: AUDIT_TARGET,
+                operation = operation_id,
+                scope,
+                access,
+                status = response.status().as_u16(),
+                bloom_status,
+                latency_ms,
+                "crisp call"
+            );
+        }
+        Err(error) => {
+            tracing::warn!(
+                target: AUDIT_TARGET,
+                operation = operation_id,
+                scope,
+                access,
+                error = %error,
+                latency_ms,
+                "crisp call failed before a response"
+            );
+        }
     }
 }
 

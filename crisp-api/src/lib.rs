@@ -43,7 +43,7 @@ pub mod webhook;
 pub use auth::{Credentials, Tier};
 pub use client::{BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, TIER_HEADER};
 pub use generated::client::{Client, ClientInfo, Error, ResponseValue, builder};
-pub use hooks::Context;
+pub use hooks::{AUDIT_TARGET, Context};
 pub use operation::{Access, Effect, Method, Operation};
 
 /// The README's examples, compiled as doc tests.
