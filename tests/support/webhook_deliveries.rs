@@ -68,20 +68,23 @@ pub const DELIVERIES: &[(&str, &str)] = &[
 /// Whether `event` is the typed variant for `name` (spelled out per variant, rather than
 /// trusting [`Event::name`]).
 pub fn is_variant_for(event: &Event, name: &str) -> bool {
-    match (event, name) {
-        (Event::MessageSend(_), "message:send") => true,
-        (Event::MessageReceived(_), "message:received") => true,
-        (Event::MessageUpdated(_), "message:updated") => true,
-        (Event::SessionRequestInitiated(_), "session:request:initiated") => true,
-        (Event::SessionSetState(_), "session:set_state") => true,
-        (Event::SessionSetEmail(_), "session:set_email") => true,
-        (Event::SessionSetRouting(_), "session:set_routing") => true,
-        (Event::SessionSetBlock(_), "session:set_block") => true,
-        (Event::SessionRemoved(_), "session:removed") => true,
-        (Event::PeopleProfileCreated(_), "people:profile:created") => true,
-        (Event::PeopleProfileUpdated(_), "people:profile:updated") => true,
-        (Event::PeopleProfileRemoved(_), "people:profile:removed") => true,
-        (Event::CampaignDispatched(_), "campaign:dispatched") => true,
-        _ => false,
-    }
+    matches!(
+        (event, name),
+        (Event::MessageSend(_), "message:send")
+            | (Event::MessageReceived(_), "message:received")
+            | (Event::MessageUpdated(_), "message:updated")
+            | (
+                Event::SessionRequestInitiated(_),
+                "session:request:initiated"
+            )
+            | (Event::SessionSetState(_), "session:set_state")
+            | (Event::SessionSetEmail(_), "session:set_email")
+            | (Event::SessionSetRouting(_), "session:set_routing")
+            | (Event::SessionSetBlock(_), "session:set_block")
+            | (Event::SessionRemoved(_), "session:removed")
+            | (Event::PeopleProfileCreated(_), "people:profile:created")
+            | (Event::PeopleProfileUpdated(_), "people:profile:updated")
+            | (Event::PeopleProfileRemoved(_), "people:profile:removed")
+            | (Event::CampaignDispatched(_), "campaign:dispatched")
+    )
 }

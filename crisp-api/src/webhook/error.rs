@@ -74,11 +74,12 @@ pub enum WebhookError {
         tolerance: Duration,
     },
 
-    /// The body is not a Crisp webhook delivery (a JSON object with `event` and `data`).
+    /// The body is not a Crisp webhook delivery (a JSON object with an `event` string and a
+    /// `data` object), or the data of a known event does not fit its type.
     #[error(
-        "webhook body is not a Crisp delivery: {reason}; a delivery is a JSON object with \
-         `website_id`, `event`, `data` and `timestamp` fields: check that the raw request body \
-         is passed through unmodified"
+        "webhook body is not a Crisp delivery: {reason}; a delivery is a JSON object with an \
+         `event` name and its `data` (and usually `website_id` and `timestamp`): check that \
+         the raw request body is passed through unmodified"
     )]
     InvalidDelivery {
         /// What the JSON parser reported.

@@ -43,7 +43,7 @@ struct Envelope<'a> {
     #[serde(default)]
     website_id: Option<String>,
     #[serde(default)]
-    timestamp: Option<i64>,
+    timestamp: Option<serde_json::Number>,
 }
 
 impl Delivery {
@@ -53,20 +53,33 @@ impl Delivery {
     /// # Errors
     ///
     /// [`WebhookError::InvalidDelivery`] if the body is not a JSON object with an `event`
-    /// string and a `data` value, or if the data of a known event does not fit its type.
+    /// string and `data`, or if the data of a known event is not an object that fits its type.
     pub fn from_slice(body: &[u8]) -> Result<Self, WebhookError> {
         let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(invalid_delivery)?;
-        let event = Event::from_parts(&envelope.event, envelope.data).map_err(|e| {
-            WebhookError::InvalidDelivery {
-                reason: format!(
-                    "the data of `{}` does not fit its type: {e}",
-                    envelope.event
-                ),
-            }
+        let name = envelope.event.as_ref();
+        let known = Event::NAMES.contains(&name);
+        // serde reads a struct from an array of its fields too; the data of a known event is
+        // always an object, so anything else is refused before it can be misread. An unknown
+        // event keeps whatever data it has.
+        if known && !envelope.data.get().starts_with('{') {
+            return Err(WebhookError::InvalidDelivery {
+                reason: format!("the `data` of `{name}` is not a JSON object"),
+            });
+        }
+        let event = Event::from_parts(name, envelope.data).map_err(|e| {
+            let reason = if known {
+                format!("the data of `{name}` does not fit its type: {e}")
+            } else {
+                format!("the data of the unknown event `{name}` cannot be kept: {e}")
+            };
+            WebhookError::InvalidDelivery { reason }
         })?;
         Ok(Self {
             website_id: envelope.website_id,
-            timestamp: envelope.timestamp,
+            // Unix milliseconds; a float is truncated rather than refusing the delivery.
+            timestamp: envelope
+                .timestamp
+                .and_then(|n| n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))),
             event,
         })
     }
