@@ -263,8 +263,16 @@ fn lint_parameters(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut
     for param in params {
         let param = deref(raw, param);
         let name = str_field(param, "name").unwrap_or("?");
-        if param.get("schema").is_none() {
-            report(place, format!("parameter `{name}` has no schema"));
+        match param.get("schema") {
+            None => report(place, format!("parameter `{name}` has no schema")),
+            Some(schema) if schema.get("enum").is_some() => report(
+                place,
+                format!(
+                    "parameter `{name}` has an inline `enum`, which becomes a closed Rust enum: \
+                     make it a string enum component and $ref it"
+                ),
+            ),
+            Some(_) => {}
         }
         if param.get("description").is_none() {
             report(place, format!("parameter `{name}` has no description"));

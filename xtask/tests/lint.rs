@@ -249,3 +249,15 @@ fn problems_are_all_reported_at_once_and_nothing_is_generated() {
     assert!(err.0.contains("nothing was generated"), "{err}");
     assert!(err.0.contains("has no x-crisp-scope"), "{err}");
 }
+
+#[test]
+fn an_inline_enum_on_a_parameter_is_reported() {
+    let spec = BASE.replace(
+        "- {name: session_id, in: path, required: true, description: Session., schema: {type: string}}",
+        "- {name: session_id, in: path, required: true, description: Session., schema: {type: string, enum: [a, b]}}",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: parameter `session_id` has an inline `enum`",
+    );
+}
