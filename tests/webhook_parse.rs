@@ -206,12 +206,12 @@ fn assert_does_not_fit(body: &[u8], name: &str) -> String {
 
 #[test]
 fn examples_cover_every_event() {
-    let copied: BTreeSet<&str> = DELIVERIES.iter().map(|(name, _)| *name).collect();
+    let delivered: BTreeSet<&str> = DELIVERIES.iter().map(|(name, _)| *name).collect();
     let known: BTreeSet<&str> = Event::NAMES.iter().copied().collect();
     assert_eq!(
-        copied, known,
-        "tests/support/webhook_deliveries.rs is out of step with Event::NAMES: copy the new \
-         event's example from x-crisp-webhooks in spec/crisp.yaml"
+        delivered, known,
+        "tests/generated/webhook_deliveries.rs is out of step with Event::NAMES: run \
+         `cargo xtask codegen`"
     );
     assert_eq!(
         DELIVERIES.len(),

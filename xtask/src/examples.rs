@@ -147,6 +147,11 @@ fn add_unknown_field(value: &mut serde_json::Value) {
 fn raw_json(value: &serde_json::Value) -> Result<Literal, Error> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Error(format!("cannot print an example: {e}")))?;
+    raw_literal(&text)
+}
+
+/// Text as a raw string literal with enough `#`s.
+fn raw_literal(text: &str) -> Result<Literal, Error> {
     let mut hashes = String::from("#");
     while text.contains(&format!("\"{hashes}")) {
         hashes.push('#');
@@ -154,4 +159,24 @@ fn raw_json(value: &serde_json::Value) -> Result<Literal, Error> {
     format!("r{hashes}\"{text}\"{hashes}")
         .parse()
         .map_err(|e| Error(format!("cannot quote an example: {e}")))
+}
+
+/// Generates `tests/generated/webhook_deliveries.rs`: the example delivery of every webhook
+/// event, as compact JSON, for tests that sign and post them.
+pub(crate) fn deliveries(spec: &Spec) -> Result<String, Error> {
+    let mut entries = Vec::new();
+    for hook in &spec.webhooks {
+        let body = serde_json::to_string(&to_json(&hook.example))
+            .map_err(|e| Error(format!("cannot print the example of {}: {e}", hook.name)))?;
+        let body: Literal = raw_literal(&body)?;
+        let name = &hook.name;
+        entries.push(quote!((#name, #body)));
+    }
+    let file = quote! {
+        //! The example delivery of every event of `x-crisp-webhooks`, as compact JSON.
+
+        /// `(event name, delivery body)` for every event of the spec, in the spec's order.
+        pub const DELIVERIES: &[(&str, &str)] = &[#(#entries),*];
+    };
+    crate::output::unparse(file)
 }

@@ -140,6 +140,10 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
             "tests/generated/spec_examples.rs",
             examples::generate(&spec)?,
         ),
+        rust(
+            "tests/generated/webhook_deliveries.rs",
+            examples::deliveries(&spec)?,
+        ),
     ];
     files.push(GeneratedFile {
         path: PathBuf::from("docs/api.md"),
