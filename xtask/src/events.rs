@@ -37,7 +37,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         });
         name_arms.push(quote!(Self::#variant(_) => #name,));
         parse_arms.push(quote! {
-            #name => Self::#variant(Box::new(serde_json::from_str(data.get())?)),
+            #name => Self::#variant(Box::new(object(data)?)),
         });
         names.push(name.clone());
     }
@@ -63,6 +63,15 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
             },
         }
 
+        /// Decodes the data of a known event. It is always an object: serde would also read a
+        /// struct from an array of its fields, which must not be mistaken for a payload.
+        fn object<T: serde::de::DeserializeOwned>(data: &RawValue) -> Result<T, serde_json::Error> {
+            if !data.get().starts_with('{') {
+                return Err(serde::de::Error::custom("the data is not a JSON object"));
+            }
+            serde_json::from_str(data.get())
+        }
+
         impl Event {
             /// The name of every event this version of the crate knows, as Crisp spells it.
             pub const NAMES: &'static [&'static str] = &[#(#names),*];
@@ -81,7 +90,8 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
             }
 
             /// Builds the event from its name and its raw `data`. An unknown name gives
-            /// [`Event::Unknown`]; a known name whose data does not fit its type is an error.
+            /// [`Event::Unknown`] with whatever data it has; a known name needs a JSON object
+            /// that fits its type.
             pub fn from_parts(name: &str, data: &RawValue) -> Result<Self, serde_json::Error> {
                 Ok(match name {
                     #(#parse_arms)*

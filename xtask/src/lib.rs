@@ -74,7 +74,7 @@ pub fn codegen(root: &Path, mode: Mode) -> Result<Outcome, Error> {
         Mode::Check => Ok(Outcome::Stale(stale.render())),
         Mode::Write => {
             let mut report = String::new();
-            for file in &stale.changed {
+            for (file, _) in &stale.changed {
                 let path = root.join(&file.path);
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir)
@@ -107,44 +107,44 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
         Error(msg)
     })?;
     let header = Header::new(&spec.hash);
-    let rust = |path: &str, body: String| GeneratedFile {
-        path: PathBuf::from(path),
-        contents: format!("{}\n{body}", header.rust()),
-    };
-    let mut files = vec![
-        rust(
-            &format!("{GENERATED_DIR}/mod.rs"),
+    let rust_files = [
+        (
+            format!("{GENERATED_DIR}/mod.rs"),
             include_str!("templates/generated_mod.rs").to_owned(),
         ),
-        rust(
-            &format!("{GENERATED_DIR}/client.rs"),
+        (
+            format!("{GENERATED_DIR}/client.rs"),
             client::generate(&spec)?,
         ),
-        rust(
-            &format!("{GENERATED_DIR}/enums.rs"),
-            enums::generate(&spec)?,
-        ),
-        rust(
-            &format!("{GENERATED_DIR}/content.rs"),
+        (format!("{GENERATED_DIR}/enums.rs"), enums::generate(&spec)?),
+        (
+            format!("{GENERATED_DIR}/content.rs"),
             content::generate(&spec)?,
         ),
-        rust(
-            &format!("{GENERATED_DIR}/events.rs"),
+        (
+            format!("{GENERATED_DIR}/events.rs"),
             events::generate(&spec)?,
         ),
-        rust(
-            &format!("{GENERATED_DIR}/operations.rs"),
+        (
+            format!("{GENERATED_DIR}/operations.rs"),
             operations::generate(&spec)?,
         ),
-        rust(
-            "tests/generated/spec_examples.rs",
+        (
+            "tests/generated/spec_examples.rs".to_owned(),
             examples::generate(&spec)?,
         ),
-        rust(
-            "tests/generated/webhook_deliveries.rs",
+        (
+            "tests/generated/webhook_deliveries.rs".to_owned(),
             examples::deliveries(&spec)?,
         ),
     ];
+    let mut files: Vec<GeneratedFile> = rust_files
+        .into_iter()
+        .map(|(path, body)| GeneratedFile {
+            path: PathBuf::from(path),
+            contents: format!("{}\n{body}", header.rust()),
+        })
+        .collect();
     files.push(GeneratedFile {
         path: PathBuf::from("docs/api.md"),
         contents: format!("{}\n{}", header.markdown(), docs::generate(&spec)),

@@ -19,10 +19,9 @@ pub struct GeneratedFile {
 /// What differs between a generation and the tree.
 #[derive(Debug, Default)]
 pub struct Staleness {
-    /// Files whose contents differ from the tree, or that are missing: with the old contents.
-    pub changed: Vec<GeneratedFile>,
-    /// Old contents of `changed`, same order (`None` for a missing file).
-    pub previous: Vec<Option<String>>,
+    /// Files whose contents differ from the tree, or that are missing, each with the contents
+    /// the tree has (`None` for a missing file).
+    pub changed: Vec<(GeneratedFile, Option<String>)>,
     /// Generated files in the tree that the generator no longer produces.
     pub removed: Vec<PathBuf>,
 }
@@ -36,7 +35,7 @@ impl Staleness {
     /// A unified diff of every stale file, and the list of files to delete.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        for (file, old) in self.changed.iter().zip(&self.previous) {
+        for (file, old) in &self.changed {
             let path = file.path.display().to_string();
             let old_text = old.as_deref().unwrap_or("");
             let diff = similar::TextDiff::from_lines(old_text, &file.contents);
@@ -67,8 +66,7 @@ pub fn compare(root: &Path, files: &[GeneratedFile]) -> Result<Staleness, Error>
     for file in files {
         let old = std::fs::read_to_string(root.join(&file.path)).ok();
         if old.as_deref() != Some(file.contents.as_str()) {
-            stale.changed.push(file.clone());
-            stale.previous.push(old);
+            stale.changed.push((file.clone(), old));
         }
     }
     let produced: BTreeSet<&Path> = files.iter().map(|f| f.path.as_path()).collect();

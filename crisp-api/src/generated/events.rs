@@ -68,6 +68,16 @@ pub enum Event {
         data: serde_json::Value,
     },
 }
+/// Decodes the data of a known event. It is always an object: serde would also read a
+/// struct from an array of its fields, which must not be mistaken for a payload.
+fn object<T: serde::de::DeserializeOwned>(
+    data: &RawValue,
+) -> Result<T, serde_json::Error> {
+    if !data.get().starts_with('{') {
+        return Err(serde::de::Error::custom("the data is not a JSON object"));
+    }
+    serde_json::from_str(data.get())
+}
 impl Event {
     /// The name of every event this version of the crate knows, as Crisp spells it.
     pub const NAMES: &'static [&'static str] = &[
@@ -109,56 +119,33 @@ impl Event {
         matches!(self, Self::Unknown { .. })
     }
     /// Builds the event from its name and its raw `data`. An unknown name gives
-    /// [`Event::Unknown`]; a known name whose data does not fit its type is an error.
+    /// [`Event::Unknown`] with whatever data it has; a known name needs a JSON object
+    /// that fits its type.
     pub fn from_parts(name: &str, data: &RawValue) -> Result<Self, serde_json::Error> {
         Ok(
             match name {
-                "message:send" => {
-                    Self::MessageSend(Box::new(serde_json::from_str(data.get())?))
-                }
-                "message:received" => {
-                    Self::MessageReceived(Box::new(serde_json::from_str(data.get())?))
-                }
-                "message:updated" => {
-                    Self::MessageUpdated(Box::new(serde_json::from_str(data.get())?))
-                }
+                "message:send" => Self::MessageSend(Box::new(object(data)?)),
+                "message:received" => Self::MessageReceived(Box::new(object(data)?)),
+                "message:updated" => Self::MessageUpdated(Box::new(object(data)?)),
                 "session:request:initiated" => {
-                    Self::SessionRequestInitiated(
-                        Box::new(serde_json::from_str(data.get())?),
-                    )
+                    Self::SessionRequestInitiated(Box::new(object(data)?))
                 }
-                "session:set_state" => {
-                    Self::SessionSetState(Box::new(serde_json::from_str(data.get())?))
-                }
-                "session:set_email" => {
-                    Self::SessionSetEmail(Box::new(serde_json::from_str(data.get())?))
-                }
-                "session:set_routing" => {
-                    Self::SessionSetRouting(Box::new(serde_json::from_str(data.get())?))
-                }
-                "session:set_block" => {
-                    Self::SessionSetBlock(Box::new(serde_json::from_str(data.get())?))
-                }
-                "session:removed" => {
-                    Self::SessionRemoved(Box::new(serde_json::from_str(data.get())?))
-                }
+                "session:set_state" => Self::SessionSetState(Box::new(object(data)?)),
+                "session:set_email" => Self::SessionSetEmail(Box::new(object(data)?)),
+                "session:set_routing" => Self::SessionSetRouting(Box::new(object(data)?)),
+                "session:set_block" => Self::SessionSetBlock(Box::new(object(data)?)),
+                "session:removed" => Self::SessionRemoved(Box::new(object(data)?)),
                 "people:profile:created" => {
-                    Self::PeopleProfileCreated(
-                        Box::new(serde_json::from_str(data.get())?),
-                    )
+                    Self::PeopleProfileCreated(Box::new(object(data)?))
                 }
                 "people:profile:updated" => {
-                    Self::PeopleProfileUpdated(
-                        Box::new(serde_json::from_str(data.get())?),
-                    )
+                    Self::PeopleProfileUpdated(Box::new(object(data)?))
                 }
                 "people:profile:removed" => {
-                    Self::PeopleProfileRemoved(
-                        Box::new(serde_json::from_str(data.get())?),
-                    )
+                    Self::PeopleProfileRemoved(Box::new(object(data)?))
                 }
                 "campaign:dispatched" => {
-                    Self::CampaignDispatched(Box::new(serde_json::from_str(data.get())?))
+                    Self::CampaignDispatched(Box::new(object(data)?))
                 }
                 _ => {
                     Self::Unknown {
