@@ -33,6 +33,7 @@ mod generated;
 
 pub mod auth;
 mod client;
+mod grants;
 mod hooks;
 mod open_enum;
 pub mod operation;
@@ -43,6 +44,7 @@ pub mod webhook;
 pub use auth::{Credentials, Tier};
 pub use client::{BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, TIER_HEADER};
 pub use generated::client::{Client, ClientInfo, Error, ResponseValue, builder};
+pub use grants::{Grants, GrantsError, Level};
 pub use hooks::{AUDIT_TARGET, Context};
 pub use operation::{Access, Effect, Method, Operation};
 
