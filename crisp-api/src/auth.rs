@@ -91,6 +91,29 @@ impl Credentials {
         &self.identifier
     }
 
+    /// Why these credentials cannot be used, if they cannot: empty, a `:` in the identifier
+    /// (Basic auth splits on it), or characters a header cannot carry. Never names the key's
+    /// content.
+    pub(crate) fn check(&self) -> Result<(), &'static str> {
+        let bad = |s: &str| s.chars().any(|c| c.is_control());
+        if self.identifier.trim().is_empty() {
+            return Err("the identifier is empty");
+        }
+        if self.key.trim().is_empty() {
+            return Err("the key is empty");
+        }
+        if self.identifier.contains(':') {
+            return Err("the identifier holds `:`, which Basic auth cannot carry");
+        }
+        if bad(&self.identifier) || bad(&self.key) {
+            return Err("it holds a control character (such as a new line)");
+        }
+        if self.identifier.trim() != self.identifier || self.key.trim() != self.key {
+            return Err("it starts or ends with white space");
+        }
+        Ok(())
+    }
+
     /// The `Authorization` header value: `Basic base64(identifier:key)`.
     pub(crate) fn authorization(&self) -> String {
         let mut raw = Vec::with_capacity(self.identifier.len() + 1 + self.key.len());

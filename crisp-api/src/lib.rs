@@ -32,20 +32,27 @@
 mod generated;
 
 pub mod auth;
+mod call;
 mod client;
+mod error;
 mod grants;
-mod hooks;
 mod open_enum;
 pub mod operation;
+mod paging;
 mod secret;
 pub mod types;
 pub mod webhook;
 
 pub use auth::{Credentials, Tier};
+pub use call::audit::{AUDIT_TARGET, AuditRecord, Outcome, Refusal};
+pub use call::dynamic::DynamicCall;
+pub use call::guard::{BudgetStatus, Confirmation};
+pub use call::retry::RetryPolicy;
+pub use client::Client;
 pub use client::{BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT, TIER_HEADER};
-pub use generated::client::{Client, ClientInfo, Error, ResponseValue, builder};
+pub use error::Error;
+pub use generated::api::builder;
 pub use grants::{Grants, GrantsError, Level};
-pub use hooks::{AUDIT_TARGET, Context};
 pub use operation::{Access, Effect, Method, Operation};
 
 /// The README's examples, compiled as doc tests.

@@ -13,14 +13,14 @@ use quote::quote;
 use crate::Error;
 use crate::spec::{MESSAGE_CONTENT, Spec};
 
-/// Generates `client.rs`.
-pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
+/// Generates `client.rs`, as a syntax tree (the API wrapper reads progenitor's builders from it).
+pub(crate) fn generate(spec: &Spec) -> Result<syn::File, Error> {
     let mut settings = GenerationSettings::new();
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_hooks(HooksMode::Expected)
-        .with_inner_type(quote!(crate::hooks::Context))
+        .with_inner_type(quote!(crate::call::Context))
         .with_derive("PartialEq");
     // String enums become the open enums of `enums.rs`, which keep values Crisp adds later.
     for e in &spec.enums {
@@ -66,7 +66,6 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
             )));
         }
     };
-    let file: syn::File = syn::parse2(tokens)
-        .map_err(|e| Error(format!("progenitor produced code that does not parse: {e}")))?;
-    Ok(prettyplease::unparse(&file))
+    syn::parse2(tokens)
+        .map_err(|e| Error(format!("progenitor produced code that does not parse: {e}")))
 }

@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+mod api;
 mod client;
 mod content;
 mod docs;
@@ -107,6 +108,7 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
         Error(msg)
     })?;
     let header = Header::new(&spec.hash);
+    let progenitor = client::generate(&spec)?;
     let rust_files = [
         (
             format!("{GENERATED_DIR}/mod.rs"),
@@ -114,7 +116,11 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
         ),
         (
             format!("{GENERATED_DIR}/client.rs"),
-            client::generate(&spec)?,
+            prettyplease::unparse(&progenitor),
+        ),
+        (
+            format!("{GENERATED_DIR}/api.rs"),
+            api::generate(&spec, &progenitor)?,
         ),
         (format!("{GENERATED_DIR}/enums.rs"), enums::generate(&spec)?),
         (

@@ -14300,7 +14300,7 @@ Version: 1*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::hooks::Context,
+    pub(crate) inner: crate::call::Context,
 }
 impl Client {
     /// Create a new client.
@@ -14308,7 +14308,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::hooks::Context) -> Self {
+    pub fn new(baseurl: &str, inner: crate::call::Context) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -14327,7 +14327,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::hooks::Context,
+        inner: crate::call::Context,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -14336,7 +14336,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::hooks::Context> for Client {
+impl ClientInfo<crate::call::Context> for Client {
     fn api_version() -> &'static str {
         "1"
     }
@@ -14346,7 +14346,7 @@ impl ClientInfo<crate::hooks::Context> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::hooks::Context {
+    fn inner(&self) -> &crate::call::Context {
         &self.inner
     }
 }
@@ -14354,7 +14354,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<crate::hooks::Context>,
+        Client: ClientHooks<crate::call::Context>,
     {}
 };
 impl Client {

@@ -3,7 +3,7 @@
 
 /// The client and the request/response types, by progenitor.
 #[rustfmt::skip]
-#[allow(missing_docs, unused_imports, clippy::all, clippy::pedantic)]
+#[allow(missing_docs, unused_imports, dead_code, clippy::all, clippy::pedantic)]
 pub mod client;
 
 /// Message content, decoded by message type.
@@ -25,3 +25,9 @@ pub mod events;
 #[rustfmt::skip]
 #[allow(clippy::all)]
 pub mod operations;
+
+/// The public client surface: a method per operation on `Client`, and their builders, whose
+/// `send()` runs the hand-written call pipeline.
+#[rustfmt::skip]
+#[allow(clippy::all)]
+pub mod api;

@@ -1,0 +1,266 @@
+//! Calling an operation of the table by its id with untyped JSON: for tool servers and
+//! gateways that receive arguments as JSON (the MCP server does). It goes through the same
+//! pipeline as the typed builders: ids checked, grants, confirmation, budget, retries, audit.
+
+use reqwest::header::{ACCEPT, HeaderValue};
+use serde_json::Value;
+
+use super::audit::AuditRecord;
+use super::{CallOptions, Failure};
+use crate::client::Client;
+use crate::error::Error;
+use crate::operation::{Method, Operation};
+
+/// One call of an operation chosen at run time, with its arguments as text and JSON.
+///
+/// Made by [`Client::call`]; the result is Crisp's whole envelope, `{error, reason, data}`, as
+/// JSON.
+///
+/// ```no_run
+/// use crisp_api::{Client, Credentials, Operation};
+///
+/// # async fn run(client: Client) -> Result<(), crisp_api::Error> {
+/// let envelope = client
+///     .call(&Operation::LIST_CONVERSATIONS)
+///     .path("website_id", "8c842203-7ed8-4e29-a608-7cf78a7d2fcc")
+///     .path("page_number", "1")
+///     .query("filter_not_resolved", "1")
+///     .send()
+///     .await?;
+/// println!("{}", envelope["data"]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use = "call .send() to make the request"]
+pub struct DynamicCall<'a> {
+    client: &'a Client,
+    operation: &'static Operation,
+    path: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Option<Value>,
+    options: CallOptions,
+}
+
+impl Client {
+    /// Starts a call of `operation` with arguments given as text and JSON, for code that
+    /// receives them at run time (a tool server, a gateway). Typed code should use the
+    /// operation's own method, such as [`Client::send_message`].
+    ///
+    /// ```no_run
+    /// # use crisp_api::{Client, Operation};
+    /// # async fn run(client: Client) -> Result<(), crisp_api::Error> {
+    /// let operation = Operation::find("get_conversation").expect("an operation of the spec");
+    /// let envelope = client
+    ///     .call(operation)
+    ///     .path("website_id", "8c842203-7ed8-4e29-a608-7cf78a7d2fcc")
+    ///     .path("session_id", "session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881")
+    ///     .send()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn call(&self, operation: &'static Operation) -> DynamicCall<'_> {
+        DynamicCall {
+            client: self,
+            operation,
+            path: Vec::new(),
+            query: Vec::new(),
+            body: None,
+            options: CallOptions::default(),
+        }
+    }
+}
+
+impl DynamicCall<'_> {
+    /// Sets the path parameter `name` (such as `session_id`) to `value`.
+    ///
+    /// ```
+    /// # use crisp_api::{Client, Credentials, Operation};
+    /// # let client = Client::builder(Credentials::plugin("i", "k")).build().unwrap();
+    /// let call = client.call(&Operation::GET_CONVERSATION).path("session_id", "session_1");
+    /// ```
+    pub fn path(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.path.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds the query parameter `name` with `value`, as text.
+    ///
+    /// ```
+    /// # use crisp_api::{Client, Credentials, Operation};
+    /// # let client = Client::builder(Credentials::plugin("i", "k")).build().unwrap();
+    /// let call = client.call(&Operation::LIST_CONVERSATIONS).query("per_page", "50");
+    /// ```
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the JSON request body.
+    ///
+    /// ```
+    /// # use crisp_api::{Client, Credentials, Operation};
+    /// # let client = Client::builder(Credentials::plugin("i", "k")).build().unwrap();
+    /// let call = client
+    ///     .call(&Operation::CHANGE_CONVERSATION_STATE)
+    ///     .body(serde_json::json!({"state": "resolved"}));
+    /// ```
+    pub fn body(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Lets the retry policy repeat this call even if it is a write that may have reached
+    /// Crisp (`true`), or never (`false`), whatever the client's policy says. A repeated
+    /// message reaches the customer twice.
+    ///
+    /// ```
+    /// # use crisp_api::{Client, Credentials, Operation};
+    /// # let client = Client::builder(Credentials::plugin("i", "k")).build().unwrap();
+    /// let call = client.call(&Operation::UPDATE_CONVERSATION_META).retry_writes(true);
+    /// ```
+    pub fn retry_writes(mut self, yes: bool) -> Self {
+        self.options.retry_writes = Some(yes);
+        self
+    }
+
+    /// Sends it; the result is Crisp's envelope as JSON.
+    ///
+    /// ```no_run
+    /// # use crisp_api::{Client, Operation};
+    /// # async fn run(client: Client) -> Result<(), crisp_api::Error> {
+    /// let envelope = client
+    ///     .call(&Operation::COUNT_VISITORS)
+    ///     .path("website_id", "8c842203-7ed8-4e29-a608-7cf78a7d2fcc")
+    ///     .send()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send(self) -> Result<Value, Error> {
+        let client = self.client;
+        let (result, record) = self.send_audited().await;
+        client.audit(&record);
+        result
+    }
+
+    /// Sends it, and also returns the call's [`AuditRecord`] (which still goes to the
+    /// `tracing` target and the client's `on_audit` callback), for a caller that keeps its
+    /// own log per request.
+    ///
+    /// ```no_run
+    /// # use crisp_api::{Client, Operation};
+    /// # async fn run(client: Client) {
+    /// let (result, record) = client
+    ///     .call(&Operation::COUNT_VISITORS)
+    ///     .path("website_id", "8c842203-7ed8-4e29-a608-7cf78a7d2fcc")
+    ///     .send_audited()
+    ///     .await;
+    /// println!("{record}");
+    /// # }
+    /// ```
+    pub async fn send_audited(self) -> (Result<Value, Error>, AuditRecord) {
+        let Self {
+            client,
+            operation,
+            path,
+            query,
+            body,
+            options,
+        } = self;
+        let (url, path_ids) = match build_url(client, operation, path) {
+            Ok((url, ids)) => (url, Ok(ids)),
+            Err(error) => (String::new(), Err(error)),
+        };
+        super::pipeline(client, operation, path_ids, options, || {
+            attempt(client, operation, url.clone(), &query, body.as_ref())
+        })
+        .await
+    }
+}
+
+/// The URL of the call, and its path ids, checked like the typed builders check theirs.
+fn build_url(
+    client: &Client,
+    operation: &'static Operation,
+    mut given: Vec<(String, String)>,
+) -> Result<(String, Vec<(&'static str, String)>), Error> {
+    let base = super::base_url(&client.inner.raw);
+    let mut url = String::with_capacity(base.len() + operation.path.len() + 64);
+    url.push_str(base);
+    let mut ids = Vec::new();
+    let mut rest = operation.path;
+    while let Some(open) = rest.find('{') {
+        url.push_str(&rest[..open]);
+        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+        let name: &'static str = &rest[open + 1..close];
+        rest = rest.get(close + 1..).unwrap_or("");
+        let Some(index) = given.iter().position(|(n, _)| n == name) else {
+            return Err(Error::InvalidRequest {
+                operation,
+                parameter: Some(name),
+                problem: format!("`{name}` is required and was not set"),
+            });
+        };
+        let (_, value) = given.swap_remove(index);
+        if let Some(problem) = super::guard::id_problem(&value) {
+            return Err(Error::InvalidRequest {
+                operation,
+                parameter: Some(name),
+                problem,
+            });
+        }
+        url.push_str(&progenitor_client::encode_path(&value));
+        ids.push((name, value));
+    }
+    url.push_str(rest);
+    if let Some((name, _)) = given.first() {
+        return Err(Error::InvalidRequest {
+            operation,
+            parameter: None,
+            problem: format!("{} has no path parameter `{name}`", operation.id),
+        });
+    }
+    Ok((url, ids))
+}
+
+/// One attempt: send, observe, read the body under the cap, classify.
+async fn attempt(
+    client: &Client,
+    operation: &'static Operation,
+    url: String,
+    query: &[(String, String)],
+    body: Option<&Value>,
+) -> Result<Value, Failure> {
+    let http = super::http(&client.inner.raw);
+    let method = match operation.method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
+    };
+    let mut request = http
+        .request(method, &url)
+        .header(ACCEPT, HeaderValue::from_static("application/json"));
+    if !query.is_empty() {
+        request = request.query(query);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let request = request.build().map_err(super::transport)?;
+    let sent_path = request.url().path().to_owned();
+    let response = http.execute(request).await.map_err(super::transport)?;
+    let response = super::observe(response, &sent_path);
+    let status = response.status();
+    if let Some(Some(length)) = super::with_facts(|f| f.too_large) {
+        return Err(Failure::TooLarge { status, length });
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| super::body_error(status, e))?;
+    super::classify_bytes(status, &bytes)
+}

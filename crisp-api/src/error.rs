@@ -1,0 +1,632 @@
+//! [`Error`]: the one error every call returns.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::grants::Level;
+use crate::operation::{Access, Operation};
+use crate::types::ErrorReason;
+
+/// What went wrong with a call, and what to do about it.
+///
+/// Every call returns `Result<_, crisp_api::Error>`, whether it was refused before any I/O
+/// (grants, confirmation, budget, an invalid id), failed on the way (timeout, connection), or
+/// was answered with an error by Crisp. Match on the cases; [`hint`](Error::hint) says what to
+/// do in words an agent's log can carry; [`is_retryable`](Error::is_retryable) says whether the
+/// same call may succeed later.
+///
+/// `Display` and `Debug` never contain the token key, a request header or a whole body.
+///
+/// ```no_run
+/// use crisp_api::{Client, Credentials, Error};
+/// use crisp_api::types::ErrorReason;
+///
+/// # async fn run(client: Client) -> Result<(), Error> {
+/// match client
+///     .get_conversation()
+///     .website_id("8c842203-7ed8-4e29-a608-7cf78a7d2fcc")
+///     .session_id("session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881")
+///     .send()
+///     .await
+/// {
+///     Ok(conversation) => println!("{:?}", conversation.data.state),
+///     Err(Error::Api { reason: ErrorReason::NotFound, .. }) => println!("no such conversation"),
+///     Err(Error::NotGranted { scope, needed, .. }) => println!("ask for {scope}={needed}"),
+///     Err(error) if error.is_retryable() => println!("later: {error}"),
+///     Err(error) => return Err(error),
+/// }
+/// # Ok(())
+/// # }
+/// ```
+#[derive(thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Crisp answered with an error envelope (`error: true`), on a 4xx or 5xx status, or on a
+    /// 2xx that still said `error: true`.
+    #[error("{}: Crisp answered {status} `{reason}`{}. {}", operation.id, Message(message), self.hint())]
+    Api {
+        /// The operation called.
+        operation: &'static Operation,
+        /// The HTTP status.
+        status: StatusCode,
+        /// Crisp's reason, such as `not_found`; a reason this crate does not know is kept as
+        /// [`ErrorReason::Unknown`].
+        reason: ErrorReason,
+        /// `data.message`, when Crisp sent one.
+        message: Option<String>,
+    },
+    /// Crisp's rate limiter answered 429 (or 420 from its calm limiter), and retrying did not
+    /// help within the [`RetryPolicy`](crate::RetryPolicy).
+    #[error("{}: rate limited by Crisp (HTTP {status}) after {attempts} attempt(s){}. {}", operation.id, RetryAfter(*retry_after), self.hint())]
+    RateLimited {
+        /// The operation called.
+        operation: &'static Operation,
+        /// 429 or 420.
+        status: StatusCode,
+        /// How long Crisp asked to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+        /// How many requests were sent for this call.
+        attempts: u32,
+    },
+    /// Refused before any I/O: the client's [`Grants`](crate::Grants) do not allow the
+    /// operation.
+    #[error("{}: not granted: it needs `{scope}` at {needed} level, and the grants have {}. {}", operation.id, Granted(*granted), self.hint())]
+    NotGranted {
+        /// The operation refused.
+        operation: &'static Operation,
+        /// The scope it needs.
+        scope: &'static str,
+        /// The access level it needs on that scope.
+        needed: Access,
+        /// The level the grants give that scope, if any.
+        granted: Option<Level>,
+    },
+    /// Refused before any I/O: the confirmation callback said no to a customer-visible or
+    /// irreversible operation.
+    #[error("{}: not confirmed: the confirmation callback declined this {} call, so nothing was sent", operation.id, operation.effect.map_or("guarded", |e| e.as_str()))]
+    NotConfirmed {
+        /// The operation refused.
+        operation: &'static Operation,
+    },
+    /// Refused before any I/O: the client's daily request budget is spent.
+    #[error("{}: the daily budget of {limit} requests is spent; it resets in {}. {}", operation.id, Hms(*resets_in), self.hint())]
+    BudgetSpent {
+        /// The operation refused.
+        operation: &'static Operation,
+        /// The budget, in requests per UTC day.
+        limit: u32,
+        /// Time until the budget resets (midnight UTC).
+        resets_in: Duration,
+    },
+    /// Refused before any I/O: a parameter is missing or unsafe (an empty id, `.` or `..`,
+    /// characters that would change the route), or the body could not be built.
+    #[error("{}: invalid request{}: {problem}", operation.id, Parameter(*parameter))]
+    InvalidRequest {
+        /// The operation refused.
+        operation: &'static Operation,
+        /// The parameter at fault, if one is.
+        parameter: Option<&'static str>,
+        /// What is wrong.
+        problem: String,
+    },
+    /// No response: the connection failed or broke.
+    #[error("{}: {} after {attempts} attempt(s): {message}. {}", operation.id, if *sent { "the connection broke" } else { "could not connect to Crisp" }, self.hint())]
+    Transport {
+        /// The operation called.
+        operation: &'static Operation,
+        /// Whether the request may have reached Crisp (`false`: provably never sent).
+        sent: bool,
+        /// How many attempts were made.
+        attempts: u32,
+        /// What the HTTP stack said (never a header).
+        message: String,
+    },
+    /// No response within the client's timeout.
+    #[error("{}: no answer within {} after {attempts} attempt(s). {}", operation.id, Hms(*after), self.hint())]
+    Timeout {
+        /// The operation called.
+        operation: &'static Operation,
+        /// The timeout.
+        after: Duration,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The answer's body is not what the operation returns: an HTML page from an edge proxy,
+    /// malformed JSON, an empty body, or JSON of another shape.
+    #[error("{}: Crisp answered {status} with a body that is not the expected JSON ({}, {length} bytes): {detail}; it starts with: {excerpt}. {}", operation.id, content_type.as_deref().unwrap_or("no content type"), self.hint())]
+    UnexpectedBody {
+        /// The operation called.
+        operation: &'static Operation,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The `Content-Type` of the answer, if any.
+        content_type: Option<String>,
+        /// Why it does not decode: the field path and position, when known.
+        detail: String,
+        /// The start of the body, with values of secret-looking fields masked.
+        excerpt: String,
+        /// The body's length in bytes.
+        length: usize,
+    },
+    /// The answer is larger than the client's response-size cap, and was not read.
+    #[error("{}: Crisp's answer ({status}) is larger than the {limit}-byte cap{}. {}", operation.id, Length(*length), self.hint())]
+    TooLarge {
+        /// The operation called.
+        operation: &'static Operation,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The cap, in bytes.
+        limit: usize,
+        /// The announced length, when the answer said.
+        length: Option<u64>,
+    },
+    /// Crisp's answer redirected to another origin; the redirect was not followed.
+    #[error("{}: the answer redirects to another origin ({location}); it was not followed. {}", operation.id, self.hint())]
+    Redirect {
+        /// The operation called.
+        operation: &'static Operation,
+        /// The origin (scheme, host, port) it redirected to.
+        location: String,
+    },
+}
+
+impl Error {
+    /// The operation the call was for.
+    ///
+    /// ```
+    /// use crisp_api::{Error, Operation};
+    ///
+    /// let error = Error::NotConfirmed { operation: &Operation::SEND_MESSAGE };
+    /// assert_eq!(error.operation().id, "send_message");
+    /// ```
+    pub fn operation(&self) -> &'static Operation {
+        match self {
+            Self::Api { operation, .. }
+            | Self::RateLimited { operation, .. }
+            | Self::NotGranted { operation, .. }
+            | Self::NotConfirmed { operation }
+            | Self::BudgetSpent { operation, .. }
+            | Self::InvalidRequest { operation, .. }
+            | Self::Transport { operation, .. }
+            | Self::Timeout { operation, .. }
+            | Self::UnexpectedBody { operation, .. }
+            | Self::TooLarge { operation, .. }
+            | Self::Redirect { operation, .. } => operation,
+        }
+    }
+
+    /// The HTTP status Crisp answered with, if it answered.
+    ///
+    /// ```
+    /// use crisp_api::{Error, Operation};
+    ///
+    /// assert_eq!(Error::NotConfirmed { operation: &Operation::SEND_MESSAGE }.status(), None);
+    /// ```
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Api { status, .. }
+            | Self::RateLimited { status, .. }
+            | Self::UnexpectedBody { status, .. }
+            | Self::TooLarge { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the same call may succeed if made again later: rate limiting, a timeout, a
+    /// broken connection, or a 502/503/504 from Crisp or its proxy. Refusals, invalid requests
+    /// and other API errors are not.
+    ///
+    /// Whether repeating a *write* is safe is another question: a message sent twice reaches the
+    /// customer twice. The client's [`RetryPolicy`](crate::RetryPolicy) already repeats what is
+    /// safe to repeat.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use crisp_api::{Error, Operation};
+    ///
+    /// let error = Error::Timeout { operation: &Operation::GET_CONVERSATION, after: Duration::from_secs(10), attempts: 3 };
+    /// assert!(error.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::RateLimited { .. } | Self::Timeout { .. } | Self::Transport { .. } => true,
+            Self::Api { status, .. } | Self::UnexpectedBody { status, .. } => {
+                is_transient_status(*status)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the call was refused locally, before anything was sent: not granted, not
+    /// confirmed, budget spent, or an invalid request.
+    ///
+    /// ```
+    /// use crisp_api::{Error, Operation};
+    ///
+    /// assert!(Error::NotConfirmed { operation: &Operation::SEND_MESSAGE }.is_refused());
+    /// ```
+    pub fn is_refused(&self) -> bool {
+        matches!(
+            self,
+            Self::NotGranted { .. }
+                | Self::NotConfirmed { .. }
+                | Self::BudgetSpent { .. }
+                | Self::InvalidRequest { .. }
+        )
+    }
+
+    /// A short, stable name of the case: `api`, `rate_limited`, `not_granted`,
+    /// `not_confirmed`, `budget_spent`, `invalid_request`, `transport`, `timeout`,
+    /// `unexpected_body`, `too_large` or `redirect`. Audit records carry it.
+    ///
+    /// ```
+    /// use crisp_api::{Error, Operation};
+    ///
+    /// assert_eq!(Error::NotConfirmed { operation: &Operation::SEND_MESSAGE }.kind(), "not_confirmed");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Api { .. } => "api",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::NotGranted { .. } => "not_granted",
+            Self::NotConfirmed { .. } => "not_confirmed",
+            Self::BudgetSpent { .. } => "budget_spent",
+            Self::InvalidRequest { .. } => "invalid_request",
+            Self::Transport { .. } => "transport",
+            Self::Timeout { .. } => "timeout",
+            Self::UnexpectedBody { .. } => "unexpected_body",
+            Self::TooLarge { .. } => "too_large",
+            Self::Redirect { .. } => "redirect",
+        }
+    }
+
+    /// Crisp's reason, for an API error or rate limiting.
+    ///
+    /// ```
+    /// use crisp_api::{Error, Operation};
+    /// use crisp_api::types::ErrorReason;
+    /// use reqwest::StatusCode;
+    ///
+    /// let error = Error::Api {
+    ///     operation: &Operation::GET_CONVERSATION,
+    ///     status: StatusCode::NOT_FOUND,
+    ///     reason: ErrorReason::NotFound,
+    ///     message: None,
+    /// };
+    /// assert_eq!(error.reason(), Some(&ErrorReason::NotFound));
+    /// ```
+    pub fn reason(&self) -> Option<&ErrorReason> {
+        match self {
+            Self::Api { reason, .. } => Some(reason),
+            Self::RateLimited { .. } => Some(&ErrorReason::RateLimited),
+            _ => None,
+        }
+    }
+
+    /// What to do about it, from the guide's table of errors for API errors, and from the
+    /// client's settings for refusals.
+    ///
+    /// ```
+    /// use crisp_api::{Error, Operation};
+    /// use crisp_api::types::ErrorReason;
+    /// use reqwest::StatusCode;
+    ///
+    /// let error = Error::Api {
+    ///     operation: &Operation::LIST_CONVERSATIONS,
+    ///     status: StatusCode::NOT_FOUND,
+    ///     reason: ErrorReason::NotSubscribed,
+    ///     message: None,
+    /// };
+    /// assert!(error.hint().contains("has not installed the plugin"));
+    /// ```
+    pub fn hint(&self) -> String {
+        match self {
+            Self::Api {
+                operation,
+                status,
+                reason,
+                ..
+            } => api_hint(operation, *status, reason),
+            Self::RateLimited { .. } => RATE_LIMITED_HINT.to_owned(),
+            Self::NotGranted {
+                operation,
+                scope,
+                needed,
+                ..
+            } => format!(
+                "Add `{scope}={}` to the client's grants (and grant it to the plugin token in the \
+                 Crisp Marketplace) if this agent should call {}; \
+                 `Grants::for_operations` prints the least set for a list of operations.",
+                Level::of(*needed),
+                operation.id
+            ),
+            Self::NotConfirmed { .. } => {
+                "Nothing was sent. Ask the confirmation callback's owner, or call again once \
+                 confirmed."
+                    .to_owned()
+            }
+            Self::BudgetSpent { .. } => {
+                "Wait for the next UTC day, or raise `ClientBuilder::daily_budget` if the plugin \
+                 quota allows it (5,000 requests a day by default, 10,000 for website tokens)."
+                    .to_owned()
+            }
+            Self::InvalidRequest { .. } => {
+                "Fix the parameter: ids come from earlier answers (a website_id is a UUID, a \
+                 session_id looks like `session_<uuid>`), never from free text."
+                    .to_owned()
+            }
+            Self::Transport { sent: false, .. } => {
+                "Check the base URL and the network; nothing reached Crisp.".to_owned()
+            }
+            Self::Transport { .. } | Self::Timeout { .. } => {
+                "Retry later. A write may or may not have reached Crisp: read the state back \
+                 before repeating it."
+                    .to_owned()
+            }
+            Self::UnexpectedBody { status, .. } if is_transient_status(*status) => {
+                "An edge proxy answered instead of Crisp: retry later.".to_owned()
+            }
+            Self::UnexpectedBody { .. } => {
+                "Crisp's answer changed shape or is broken; if it persists, report it with the \
+                 detail above."
+                    .to_owned()
+            }
+            Self::TooLarge { .. } => {
+                "Ask for less (a smaller page), or raise `ClientBuilder::max_response_bytes`."
+                    .to_owned()
+            }
+            Self::Redirect { .. } => {
+                "Check the base URL: it should be https://api.crisp.chat/v1 or your sandbox."
+                    .to_owned()
+            }
+        }
+    }
+}
+
+const RATE_LIMITED_HINT: &str = "Back off and retry later (after Retry-After when given), lean \
+    on the GET cache layer, and request a quota increase in the Crisp Marketplace if needed.";
+
+/// The guide's "what to do" for an API error.
+fn api_hint(operation: &Operation, status: StatusCode, reason: &ErrorReason) -> String {
+    let text = match reason {
+        ErrorReason::InvalidData => {
+            "The data was rejected by the route's validators: read the message, fix the request \
+             fields, and resend."
+        }
+        ErrorReason::InvalidSession | ErrorReason::Unauthorized => {
+            "The request was not authenticated: check the token identifier and key (Basic auth \
+             of identifier:key) and the tier (`Credentials::plugin` for a Marketplace token)."
+        }
+        ErrorReason::NotAllowed => {
+            return format!(
+                "The token lacks the scope this route needs: grant `{}` at {} level to the \
+                 plugin token in the Crisp Marketplace, and retry.",
+                operation.scope,
+                Level::of(operation.access)
+            );
+        }
+        ErrorReason::NotFound => {
+            "Verify the website_id, session_id or people_id, and that the resource lives in \
+             this workspace."
+        }
+        ErrorReason::NotSubscribed => {
+            "The website has not installed the plugin this token belongs to: install it on the \
+             website from the Crisp Marketplace, then retry."
+        }
+        ErrorReason::RestrictedRouteTier => {
+            "This route is not open to the token's tier: use a token of a tier the route \
+             allows (a Marketplace plugin token for plugin routes)."
+        }
+        ErrorReason::Conflict => {
+            "The request conflicts with the resource's current state: read it again and adjust \
+             the request before retrying."
+        }
+        ErrorReason::RateLimited => RATE_LIMITED_HINT,
+        _ => match status.as_u16() {
+            400 => "Read the message, fix the request fields, and resend.",
+            401 => "Check the token identifier, key and tier.",
+            403 => "Check the token's scopes in the Crisp Marketplace.",
+            404 => "Verify the ids and that the resource lives in this workspace.",
+            409 => "Read the resource again and adjust the request.",
+            429 | 420 => RATE_LIMITED_HINT,
+            500..=599 => "Crisp failed to answer: retry later; reads are retried automatically.",
+            _ => "See Crisp's message; the reason is not one this crate knows.",
+        },
+    };
+    text.to_owned()
+}
+
+/// 502, 503 and 504: the answer of a proxy or of an overloaded Crisp.
+pub(crate) fn is_transient_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 502..=504)
+}
+
+impl fmt::Debug for Error {
+    /// The case and its message: readable where `main` returns an error, and as free of
+    /// secrets as `Display`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "crisp_api::Error::{}(\"{self}\")", self.kind())
+    }
+}
+
+struct Message<'a>(&'a Option<String>);
+
+impl fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(message) if !message.is_empty() => write!(f, ": {message}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+struct RetryAfter(Option<Duration>);
+
+impl fmt::Display for RetryAfter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(wait) => write!(f, "; Crisp asks to wait {}", Hms(wait)),
+            None => Ok(()),
+        }
+    }
+}
+
+struct Granted(Option<Level>);
+
+impl fmt::Display for Granted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(level) => write!(f, "it at {level} level only"),
+            None => f.write_str("no grant for it"),
+        }
+    }
+}
+
+struct Parameter(Option<&'static str>);
+
+impl fmt::Display for Parameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(name) => write!(f, " (`{name}`)"),
+            None => Ok(()),
+        }
+    }
+}
+
+struct Length(Option<u64>);
+
+impl fmt::Display for Length {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(length) => write!(f, " (it announced {length} bytes)"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A duration as a person reads it: `1.5 s`, `3 min 20 s`, `5 h 2 min`.
+pub(crate) struct Hms(pub(crate) Duration);
+
+impl fmt::Display for Hms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs();
+        if secs < 60 {
+            let ms = self.0.as_millis();
+            if ms % 1000 == 0 {
+                write!(f, "{secs} s")
+            } else {
+                write!(f, "{:.1} s", self.0.as_secs_f64())
+            }
+        } else if secs < 3600 {
+            write!(f, "{} min {} s", secs / 60, secs % 60)
+        } else {
+            write!(f, "{} h {} min", secs / 3600, (secs % 3600) / 60)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, reason: &str) -> Error {
+        Error::Api {
+            operation: &Operation::SEND_MESSAGE,
+            status: StatusCode::from_u16(status).unwrap(),
+            reason: ErrorReason::from(reason),
+            message: Some("the message".into()),
+        }
+    }
+
+    #[test]
+    fn each_reason_of_the_guide_has_its_hint() {
+        let cases = [
+            (400, "invalid_data", "fix the request fields"),
+            (401, "invalid_session", "identifier and key"),
+            (
+                403,
+                "not_allowed",
+                "grant `website:conversation:messages` at write level",
+            ),
+            (404, "not_found", "Verify the website_id"),
+            (404, "not_subscribed", "has not installed the plugin"),
+            (403, "restricted_route_tier", "tier"),
+            (409, "conflict", "current state"),
+            (429, "rate_limited", "Back off"),
+            (418, "something_new", "not one this crate knows"),
+            (503, "something_new", "retry later"),
+        ];
+        for (status, reason, expected) in cases {
+            let error = api(status, reason);
+            assert!(
+                error.hint().contains(expected),
+                "{status} {reason}: {}",
+                error.hint()
+            );
+            let text = error.to_string();
+            assert!(text.starts_with("send_message: Crisp answered"), "{text}");
+            assert!(text.contains(reason), "{text}");
+            assert!(text.contains("the message"), "{text}");
+            assert!(text.contains(expected), "display carries the hint: {text}");
+        }
+    }
+
+    #[test]
+    fn retryable_cases() {
+        assert!(api(502, "x").is_retryable());
+        assert!(api(503, "x").is_retryable());
+        assert!(!api(500, "x").is_retryable());
+        assert!(!api(404, "not_found").is_retryable());
+        let limited = Error::RateLimited {
+            operation: &Operation::GET_CONVERSATION,
+            status: StatusCode::from_u16(420).unwrap(),
+            retry_after: Some(Duration::from_secs(3)),
+            attempts: 3,
+        };
+        assert!(limited.is_retryable());
+        assert_eq!(limited.reason(), Some(&ErrorReason::RateLimited));
+        assert!(limited.to_string().contains("wait 3 s"), "{limited}");
+        let refused = Error::NotGranted {
+            operation: &Operation::REMOVE_CONVERSATION,
+            scope: "website:conversation:sessions",
+            needed: Access::Write,
+            granted: Some(Level::Read),
+        };
+        assert!(!refused.is_retryable());
+        assert!(refused.is_refused());
+        assert_eq!(
+            refused.to_string(),
+            "remove_conversation: not granted: it needs `website:conversation:sessions` at \
+             write level, and the grants have it at read level only. Add \
+             `website:conversation:sessions=write` to the client's grants (and grant it to the \
+             plugin token in the Crisp Marketplace) if this agent should call \
+             remove_conversation; `Grants::for_operations` prints the least set for a list of \
+             operations."
+        );
+    }
+
+    #[test]
+    fn debug_is_the_case_and_the_message() {
+        let error = Error::NotConfirmed {
+            operation: &Operation::REMOVE_CONVERSATION,
+        };
+        assert_eq!(
+            format!("{error:?}"),
+            "crisp_api::Error::not_confirmed(\"remove_conversation: not confirmed: the \
+             confirmation callback declined this irreversible call, so nothing was sent\")"
+        );
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(Hms(Duration::from_secs(1)).to_string(), "1 s");
+        assert_eq!(Hms(Duration::from_millis(1500)).to_string(), "1.5 s");
+        assert_eq!(Hms(Duration::from_secs(200)).to_string(), "3 min 20 s");
+        assert_eq!(
+            Hms(Duration::from_secs(5 * 3600 + 120)).to_string(),
+            "5 h 2 min"
+        );
+    }
+}
