@@ -91,6 +91,11 @@ impl Credentials {
         &self.identifier
     }
 
+    /// The key (a secret; never logged).
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
     /// Why these credentials cannot be used, if they cannot: empty, a `:` in the identifier
     /// (Basic auth splits on it), or characters a header cannot carry. Never names the key's
     /// content.

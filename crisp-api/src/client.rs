@@ -57,6 +57,8 @@ pub(crate) struct Inner {
     pub(crate) raw: RawClient,
     pub(crate) tier: Tier,
     pub(crate) identifier: String,
+    /// The token key, only to scrub it from excerpts of answers that echo it.
+    pub(crate) key: crate::types::SecretString,
     pub(crate) grants: Option<Grants>,
     pub(crate) confirm: Option<Box<ConfirmFn>>,
     pub(crate) budget: Option<Budget>,
@@ -407,6 +409,7 @@ impl ClientBuilder {
                 raw: RawClient::new_with_client(&base_url, http, Context::default()),
                 tier: self.credentials.tier(),
                 identifier: self.credentials.identifier().to_owned(),
+                key: self.credentials.key().into(),
                 grants: self.grants,
                 confirm: self.confirm,
                 budget,

@@ -396,8 +396,8 @@ fn api_hint(operation: &Operation, status: StatusCode, reason: &ErrorReason) -> 
              fields, and resend."
         }
         ErrorReason::InvalidSession | ErrorReason::Unauthorized => {
-            "The request was not authenticated: check the token identifier and key (Basic auth \
-             of identifier:key) and the tier (`Credentials::plugin` for a Marketplace token)."
+            "The request was not authenticated: check the token identifier and key, and the \
+             tier (`Credentials::plugin` for a Marketplace token)."
         }
         ErrorReason::NotAllowed => {
             return format!(
@@ -514,7 +514,7 @@ impl fmt::Display for Hms {
         let secs = self.0.as_secs();
         if secs < 60 {
             let ms = self.0.as_millis();
-            if ms % 1000 == 0 {
+            if ms.is_multiple_of(1000) {
                 write!(f, "{secs} s")
             } else {
                 write!(f, "{:.1} s", self.0.as_secs_f64())

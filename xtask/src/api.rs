@@ -136,14 +136,14 @@ fn read_progenitor(file: &syn::File) -> Progenitor<'_> {
         match item {
             syn::Item::Mod(m) if m.ident == "builder" => {
                 for item in m.content.iter().flat_map(|(_, items)| items) {
-                    if let syn::Item::Impl(block) = item {
-                        if let Some(name) = type_name(&block.self_ty) {
-                            let fns = block.items.iter().filter_map(|i| match i {
-                                syn::ImplItem::Fn(f) => Some(f),
-                                _ => None,
-                            });
-                            methods.entry(name).or_default().extend(fns);
-                        }
+                    if let syn::Item::Impl(block) = item
+                        && let Some(name) = type_name(&block.self_ty)
+                    {
+                        let fns = block.items.iter().filter_map(|i| match i {
+                            syn::ImplItem::Fn(f) => Some(f),
+                            _ => None,
+                        });
+                        methods.entry(name).or_default().extend(fns);
                     }
                 }
             }
@@ -152,12 +152,11 @@ fn read_progenitor(file: &syn::File) -> Progenitor<'_> {
                     && type_name(&block.self_ty).as_deref() == Some("Client") =>
             {
                 for i in &block.items {
-                    if let syn::ImplItem::Fn(f) = i {
-                        if let syn::ReturnType::Type(_, ty) = &f.sig.output {
-                            if let Some(name) = type_name(ty) {
-                                builder_of.insert(f.sig.ident.to_string(), name);
-                            }
-                        }
+                    if let syn::ImplItem::Fn(f) = i
+                        && let syn::ReturnType::Type(_, ty) = &f.sig.output
+                        && let Some(name) = type_name(ty)
+                    {
+                        builder_of.insert(f.sig.ident.to_string(), name);
                     }
                 }
             }
@@ -193,10 +192,10 @@ fn setter_target(f: &syn::ImplItemFn) -> Option<syn::Type> {
             if last.ident != "TryInto" {
                 continue;
             }
-            if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
-                if let Some(syn::GenericArgument::Type(ty)) = args.args.first() {
-                    return Some(ty.clone());
-                }
+            if let syn::PathArguments::AngleBracketed(args) = &last.arguments
+                && let Some(syn::GenericArgument::Type(ty)) = args.args.first()
+            {
+                return Some(ty.clone());
             }
         }
     }

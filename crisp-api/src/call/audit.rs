@@ -157,10 +157,10 @@ impl fmt::Display for AuditRecord {
         if let Some(reason) = &self.reason {
             write!(f, " {reason}")?;
         }
-        if let Some(error) = self.error {
-            if self.outcome == Outcome::Failed {
-                write!(f, " ({error})")?;
-            }
+        if let Some(error) = self.error
+            && self.outcome == Outcome::Failed
+        {
+            write!(f, " ({error})")?;
         }
         write!(
             f,

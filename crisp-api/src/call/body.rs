@@ -131,7 +131,7 @@ pub(crate) fn decode_detail<T: DeserializeOwned>(body: &[u8]) -> String {
             let leaf = e
                 .path()
                 .iter()
-                .last()
+                .next_back()
                 .map(|segment| segment.to_string())
                 .unwrap_or_default();
             let message = if is_secret_field(&leaf) {

@@ -139,10 +139,7 @@ impl DynamicCall<'_> {
     /// # }
     /// ```
     pub async fn send(self) -> Result<Value, Error> {
-        let client = self.client;
-        let (result, record) = self.send_audited().await;
-        client.audit(&record);
-        result
+        self.send_audited().await.0
     }
 
     /// Sends it, and also returns the call's [`AuditRecord`] (which still goes to the
@@ -173,19 +170,24 @@ impl DynamicCall<'_> {
             Ok((url, ids)) => (url, Ok(ids)),
             Err(error) => (String::new(), Err(error)),
         };
-        super::pipeline(client, operation, path_ids, options, || {
+        let (result, record) = super::pipeline(client, operation, path_ids, options, || {
             attempt(client, operation, url.clone(), &query, body.as_ref())
         })
-        .await
+        .await;
+        client.audit(&record);
+        (result, record)
     }
 }
+
+/// `(name, value)` of each path parameter, in path order.
+type PathIds = Vec<(&'static str, String)>;
 
 /// The URL of the call, and its path ids, checked like the typed builders check theirs.
 fn build_url(
     client: &Client,
     operation: &'static Operation,
     mut given: Vec<(String, String)>,
-) -> Result<(String, Vec<(&'static str, String)>), Error> {
+) -> Result<(String, PathIds), Error> {
     let base = super::base_url(&client.inner.raw);
     let mut url = String::with_capacity(base.len() + operation.path.len() + 64);
     url.push_str(base);

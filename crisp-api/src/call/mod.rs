@@ -395,10 +395,10 @@ where
     }
     let mut ceilings = inner.retry.ceilings();
     loop {
-        if let Some(budget) = &inner.budget {
-            if let Err(error) = budget.take(operation) {
-                return refuse(record, error);
-            }
+        if let Some(budget) = &inner.budget
+            && let Err(error) = budget.take(operation)
+        {
+            return refuse(record, error);
         }
         record.attempts += 1;
         let facts = RefCell::new(Facts {
@@ -409,7 +409,13 @@ where
             .scope(facts, async {
                 let result = attempt().await;
                 // A failure keeps reading the facts (the cap) when it becomes an error.
-                let result = result.map_err(|failure| {
+                let result = result.map_err(|mut failure| {
+                    if let Failure::Body { excerpt, .. } = &mut failure {
+                        let key = inner.key.expose_secret();
+                        if excerpt.contains(key) {
+                            *excerpt = excerpt.replace(key, "[redacted]");
+                        }
+                    }
                     let error =
                         |f: Failure| f.into_error(operation, record.attempts, inner.timeout);
                     (failure.class(), failure.reason(), error(failure))
@@ -519,15 +525,15 @@ fn invalid_body<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Failur
     if let Some(Some(length)) = with_facts(|f| f.too_large) {
         return Failure::TooLarge { status, length };
     }
-    if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(bytes) {
-        if envelope.error {
-            return Failure::Api {
-                status,
-                reason: envelope.reason,
-                message: envelope.data.and_then(|d| d.message),
-                retry_after: with_facts(|f| retry_after(f.retry_after.as_ref())).flatten(),
-            };
-        }
+    if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(bytes)
+        && envelope.error
+    {
+        return Failure::Api {
+            status,
+            reason: envelope.reason,
+            message: envelope.data.and_then(|d| d.message),
+            retry_after: with_facts(|f| retry_after(f.retry_after.as_ref())).flatten(),
+        };
     }
     let detail = if status.is_success() {
         body::decode_detail::<T>(bytes)
@@ -587,12 +593,11 @@ async fn decode_unexpected<T: DeserializeOwned + Envelope>(
         return Err(Failure::Redirect { location });
     }
     let bytes = response.bytes().await.map_err(|e| body_error(status, e))?;
-    if status.is_success() {
-        if let Ok(value) = serde_json::from_slice::<T>(&bytes) {
-            if !value.is_error() {
-                return Ok(value);
-            }
-        }
+    if status.is_success()
+        && let Ok(value) = serde_json::from_slice::<T>(&bytes)
+        && !value.is_error()
+    {
+        return Ok(value);
     }
     Err(invalid_body::<T>(status, &bytes))
 }
@@ -663,21 +668,21 @@ pub(crate) fn classify_bytes(
     bytes: &[u8],
 ) -> Result<serde_json::Value, Failure> {
     if status.is_success() {
-        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
-            if value.is_object() {
-                if value.is_error() {
-                    return Err(Failure::Api {
-                        status,
-                        reason: ErrorReason::from(value.reason()),
-                        message: value
-                            .pointer("/data/message")
-                            .and_then(serde_json::Value::as_str)
-                            .map(str::to_owned),
-                        retry_after: None,
-                    });
-                }
-                return Ok(value);
+        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
+            && value.is_object()
+        {
+            if value.is_error() {
+                return Err(Failure::Api {
+                    status,
+                    reason: ErrorReason::from(value.reason()),
+                    message: value
+                        .pointer("/data/message")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned),
+                    retry_after: None,
+                });
             }
+            return Ok(value);
         }
     } else if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(bytes) {
         return Err(Failure::Api {
