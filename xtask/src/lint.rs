@@ -47,6 +47,8 @@ pub(crate) struct Extracted {
 }
 
 const ACCESS: [&str; 2] = ["read", "write"];
+/// The one success response key: Crisp may answer any 2xx status, and every one is success.
+const SUCCESS: &str = "2XX";
 const EFFECTS: [&str; 2] = ["irreversible", "customer-visible"];
 
 /// Lints the whole spec and extracts what the generators need.
@@ -302,6 +304,15 @@ fn lint_responses(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut(
         let what = format!("response {code}");
         let schemas = lint_content_schemas(response, place, &what, report);
         if code.starts_with('2') {
+            if code != SUCCESS {
+                report(
+                    place,
+                    format!(
+                        "response {code}: the success response is `{SUCCESS}`, since Crisp may \
+                         answer any 2xx status"
+                    ),
+                );
+            }
             success.push((code, schemas));
         } else if code.starts_with('4') || code.starts_with('5') {
             errors.extend(schemas);
@@ -315,7 +326,11 @@ fn lint_responses(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut(
     if success.len() != 1 || success.iter().any(|(_, s)| s.len() != 1) {
         report(
             place,
-            "needs exactly one success response with one JSON body (the Crisp envelope)".into(),
+            format!(
+                "needs exactly one success response, `{SUCCESS}`, with one JSON body (the Crisp \
+                 envelope); has {}",
+                success.len()
+            ),
         );
     }
     if errors.len() != 1 {

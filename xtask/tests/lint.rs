@@ -27,7 +27,7 @@ paths:
           application/json:
             schema: {$ref: "#/components/schemas/StateUpdate"}
       responses:
-        "200":
+        "2XX":
           description: OK
           content:
             application/json:
@@ -128,6 +128,46 @@ fn missing_scope_and_bad_access_are_reported() {
     assert_problem(
         &spec,
         "operation change_conversation_state: x-crisp-access must be `read` or `write`",
+    );
+}
+
+#[test]
+fn a_success_response_other_than_2xx_is_reported_by_operation() {
+    // `200` alone: any 2xx status is success, so the key must be the range.
+    let spec = BASE.replace(
+        "\"2XX\":\n          description: OK",
+        "\"200\":\n          description: OK",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: response 200: the success response is `2XX`",
+    );
+    // YAML reads an unquoted 201 as a number: still reported.
+    let spec = BASE.replace(
+        "\"2XX\":\n          description: OK",
+        "201:\n          description: OK",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: response 201: the success response is `2XX`",
+    );
+    // `2XX` beside a `200`: two success responses.
+    let spec = BASE.replace(
+        "        \"4XX\": {$ref",
+        "        \"200\":\n          description: OK\n          content:\n            application/json:\n              schema: {$ref: \"#/components/schemas/Ack\"}\n        \"4XX\": {$ref",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: needs exactly one success response, `2XX`, with one JSON body (the Crisp envelope); has 2",
+    );
+    // No success response at all.
+    let spec = BASE.replace(
+        "        \"2XX\":\n          description: OK\n          content:\n            application/json:\n              schema: {$ref: \"#/components/schemas/Ack\"}\n",
+        "",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: needs exactly one success response, `2XX`, with one JSON body (the Crisp envelope); has 0",
     );
 }
 
