@@ -8,8 +8,8 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_yaml::{Mapping, Value};
 
 use crate::spec::{
-    ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, METHODS, Operation, StringEnum, Tag, Webhook, get,
-    key_str, schemas, str_field,
+    ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, METHODS, Operation, PAGE_NUMBER, Paging,
+    StringEnum, TIMESTAMP_BEFORE, Tag, Webhook, get, key_str, schemas, str_field,
 };
 
 /// One problem in the spec: where it is and what is wrong.
@@ -234,6 +234,7 @@ fn lint_operations(
                 );
             }
             lint_parameters(raw, op, place, report);
+            let paging = lint_paging(raw, op, place, report);
             lint_responses(raw, op, place, report);
             if let Some(body) = op.get("requestBody") {
                 let body = deref(raw, body);
@@ -249,6 +250,7 @@ fn lint_operations(
                 access,
                 webhook,
                 effect,
+                paging,
             });
         }
     }
@@ -259,11 +261,7 @@ fn lint_operations(
 }
 
 fn lint_parameters(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut(&str, String)) {
-    let Some(params) = op.get("parameters").and_then(Value::as_sequence) else {
-        return;
-    };
-    for param in params {
-        let param = deref(raw, param);
+    for param in parameters(raw, op) {
         let name = str_field(param, "name").unwrap_or("?");
         match param.get("schema") {
             None => report(place, format!("parameter `{name}` has no schema")),
@@ -278,6 +276,146 @@ fn lint_parameters(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut
         }
         if param.get("description").is_none() {
             report(place, format!("parameter `{name}` has no description"));
+        }
+    }
+}
+
+/// The operation's parameters, `$ref`s followed.
+fn parameters<'a>(raw: &'a Value, op: &'a Value) -> impl Iterator<Item = &'a Value> {
+    op.get("parameters")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .map(move |param| deref(raw, param))
+}
+
+/// `x-crisp-paging`: how a list route pages. A `{page_number}` path parameter and
+/// `style: page_number` go together; `timestamp_before` paging needs its query parameter.
+fn lint_paging(
+    raw: &Value,
+    op: &Value,
+    place: &str,
+    report: &mut impl FnMut(&str, String),
+) -> Option<Paging> {
+    let has_param = |name: &str, location: &str| {
+        parameters(raw, op)
+            .any(|p| str_field(p, "name") == Some(name) && str_field(p, "in") == Some(location))
+    };
+    let page_number_param = has_param(PAGE_NUMBER, "path");
+    let Some(ext) = op.get("x-crisp-paging") else {
+        if page_number_param {
+            report(
+                place,
+                format!(
+                    "has a `{{{PAGE_NUMBER}}}` path parameter but no x-crisp-paging: add \
+                     `{{style: {PAGE_NUMBER}, page_size: <the route's default page size>}}`"
+                ),
+            );
+        }
+        return None;
+    };
+    let Some(map) = ext.as_mapping() else {
+        report(
+            place,
+            "x-crisp-paging must be a mapping with a `style`".into(),
+        );
+        return None;
+    };
+    for key in map.keys().filter_map(key_str) {
+        if !["style", "page_size", "per_page"].contains(&key.as_str()) {
+            report(
+                place,
+                format!("x-crisp-paging: unknown key `{key}` (style, page_size, per_page)"),
+            );
+        }
+    }
+    let style = str_field(ext, "style");
+    if page_number_param && style != Some(PAGE_NUMBER) {
+        report(
+            place,
+            format!(
+                "has a `{{{PAGE_NUMBER}}}` path parameter, so its x-crisp-paging style must be \
+                 `{PAGE_NUMBER}`"
+            ),
+        );
+    }
+    match style {
+        Some(PAGE_NUMBER) => {
+            if !page_number_param {
+                report(
+                    place,
+                    format!(
+                        "x-crisp-paging style `{PAGE_NUMBER}` needs a `{{{PAGE_NUMBER}}}` path \
+                         parameter"
+                    ),
+                );
+            }
+            let page_size = ext
+                .get("page_size")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0);
+            if page_size.is_none() {
+                report(
+                    place,
+                    "x-crisp-paging: `page_size` (the route's default page size) must be a whole \
+                     number above 0"
+                        .into(),
+                );
+            }
+            let per_page = match ext.get("per_page") {
+                None => None,
+                Some(value) => match value.as_str() {
+                    Some(name) if has_param(name, "query") => Some(name.to_owned()),
+                    _ => {
+                        report(
+                            place,
+                            format!(
+                                "x-crisp-paging: `per_page` must name a query parameter of the \
+                                 operation, not {}",
+                                serde_yaml::to_string(value).unwrap_or_default().trim()
+                            ),
+                        );
+                        None
+                    }
+                },
+            };
+            page_size.map(|page_size| Paging::PageNumber {
+                page_size,
+                per_page,
+            })
+        }
+        Some(TIMESTAMP_BEFORE) => {
+            if ext.get("page_size").is_some() || ext.get("per_page").is_some() {
+                report(
+                    place,
+                    format!(
+                        "x-crisp-paging style `{TIMESTAMP_BEFORE}` takes no page_size or \
+                         per_page: Crisp sets the batch size"
+                    ),
+                );
+            }
+            if !has_param(TIMESTAMP_BEFORE, "query") {
+                report(
+                    place,
+                    format!(
+                        "x-crisp-paging style `{TIMESTAMP_BEFORE}` needs a `{TIMESTAMP_BEFORE}` \
+                         query parameter"
+                    ),
+                );
+            }
+            Some(Paging::TimestampBefore)
+        }
+        other => {
+            report(
+                place,
+                format!(
+                    "x-crisp-paging: unknown style {}: use `{PAGE_NUMBER}` or \
+                     `{TIMESTAMP_BEFORE}`",
+                    other.map_or("(none)".to_owned(), |s| format!("`{s}`"))
+                ),
+            );
+            None
         }
     }
 }

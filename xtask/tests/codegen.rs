@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use xtask::spec::Paging;
 use xtask::{Mode, Outcome, Spec, codegen, compare, generate};
 
 fn root() -> PathBuf {
@@ -128,9 +129,83 @@ fn operations_table_agrees_with_the_spec() {
             "{}",
             op.id
         );
+        assert_eq!(
+            table.paging.map(paging_fields),
+            op.paging.as_ref().map(|p| match p {
+                Paging::PageNumber {
+                    page_size,
+                    per_page,
+                } => (p.style(), Some(*page_size), per_page.clone()),
+                Paging::TimestampBefore => (p.style(), None, None),
+            }),
+            "{}",
+            op.id
+        );
     }
     let names: Vec<&str> = spec.webhooks.iter().map(|w| w.name.as_str()).collect();
     assert_eq!(crisp_api::webhook::Event::NAMES, names.as_slice());
+}
+
+/// The runtime's paging of an operation as (style, page size, per_page parameter).
+fn paging_fields(paging: crisp_api::Paging) -> (&'static str, Option<u32>, Option<String>) {
+    let per_page = match paging {
+        crisp_api::Paging::PageNumber { per_page, .. } => per_page.map(str::to_owned),
+        _ => None,
+    };
+    (paging.style(), paging.page_size(), per_page)
+}
+
+#[test]
+fn list_routes_page_as_the_guide_says() {
+    // The guide: list routes page by a page number in the path; messages by timestamp_before.
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    for op in crisp_api::Operation::ALL {
+        let by_page_number = op.path.ends_with("/{page_number}");
+        match op.paging {
+            Some(crisp_api::Paging::PageNumber {
+                page_size,
+                per_page,
+            }) => {
+                assert!(by_page_number, "{op}");
+                assert!(page_size > 0, "{op}");
+                if let Some(per_page) = per_page {
+                    assert!(
+                        query_parameters(&spec, op.id).contains(&per_page.to_owned()),
+                        "{op}: per_page names `{per_page}`, which is not a query parameter"
+                    );
+                }
+            }
+            Some(crisp_api::Paging::TimestampBefore) => assert_eq!(op.id, "list_messages"),
+            Some(other) => panic!("{op}: unexpected paging {other}"),
+            None => assert!(!by_page_number, "{op} has a page number but no paging"),
+        }
+    }
+    let conversations = crisp_api::Operation::find("list_conversations").unwrap();
+    assert_eq!(
+        conversations.paging,
+        Some(crisp_api::Paging::PageNumber {
+            page_size: 20,
+            per_page: Some("per_page")
+        }),
+        "Crisp's docs: 20 a page by default, per_page from 20 to 50"
+    );
+}
+
+/// The names of the query parameters of an operation, from the OpenAPI model.
+fn query_parameters(spec: &Spec, id: &str) -> Vec<String> {
+    let (_, _, op) = spec
+        .openapi
+        .operations()
+        .find(|(_, _, op)| op.operation_id.as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("{id} is in the spec"));
+    op.parameters
+        .iter()
+        .filter_map(|p| p.as_item())
+        .filter_map(|p| match p {
+            openapiv3::Parameter::Query { parameter_data, .. } => Some(parameter_data.name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The guide's table, written out independently of the spec: method, path, access, scope and

@@ -301,3 +301,126 @@ fn an_inline_enum_on_a_parameter_is_reported() {
         "operation change_conversation_state: parameter `session_id` has an inline `enum`",
     );
 }
+
+/// BASE plus a list operation paged by `{page_number}`, with the given `x-crisp-paging` line
+/// (empty for none).
+fn with_list(paging: &str) -> String {
+    let list = format!(
+        r##"  /website/{{website_id}}/conversations/{{page_number}}:
+    get:
+      operationId: list_conversations
+      tags: [Conversations]
+      summary: List conversations.
+      x-crisp-scope: website:conversation:sessions
+      x-crisp-access: read
+      {paging}
+      parameters:
+        - {{name: website_id, in: path, required: true, description: Website., schema: {{type: string}}}}
+        - {{name: page_number, in: path, required: true, description: Page., schema: {{type: integer}}}}
+        - {{name: per_page, in: query, description: Page size., schema: {{type: integer}}}}
+      responses:
+        "2XX":
+          description: OK
+          content:
+            application/json:
+              schema: {{$ref: "#/components/schemas/Ack"}}
+        "4XX": {{$ref: "#/components/responses/Error"}}
+        "5XX": {{$ref: "#/components/responses/Error"}}
+components:
+"##
+    );
+    BASE.replacen("components:\n", &list, 1)
+}
+
+#[test]
+fn paging_is_read_into_the_operations_table() {
+    let spec = with_list("x-crisp-paging: {style: page_number, page_size: 25, per_page: per_page}");
+    assert_eq!(problems(&spec), Vec::<String>::new());
+    let loaded = Spec::load(&spec).unwrap();
+    assert_eq!(
+        loaded.operation("list_conversations").unwrap().paging,
+        Some(xtask::spec::Paging::PageNumber {
+            page_size: 25,
+            per_page: Some("per_page".into())
+        })
+    );
+    assert_eq!(
+        loaded
+            .operation("change_conversation_state")
+            .unwrap()
+            .paging,
+        None
+    );
+    let files = generate(&spec).expect("generates");
+    let table = files
+        .iter()
+        .find(|f| f.path.ends_with("operations.rs"))
+        .unwrap();
+    assert!(
+        table.contents.contains(
+            "paging: Some(Paging::PageNumber {\n            page_size: 25,\n            per_page: Some(\"per_page\"),\n        }),"
+        ),
+        "{}",
+        table.contents
+    );
+}
+
+#[test]
+fn a_page_number_path_needs_page_number_paging_and_the_reverse() {
+    assert_problem(
+        &with_list(""),
+        "operation list_conversations: has a `{page_number}` path parameter but no x-crisp-paging",
+    );
+    assert_problem(
+        &with_list("x-crisp-paging: {style: timestamp_before}"),
+        "operation list_conversations: has a `{page_number}` path parameter, so its x-crisp-paging style must be `page_number`",
+    );
+    let spec = BASE.replace(
+        "      x-crisp-access: write\n",
+        "      x-crisp-access: write\n      x-crisp-paging: {style: page_number, page_size: 20}\n",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: x-crisp-paging style `page_number` needs a `{page_number}` path parameter",
+    );
+    let spec = BASE.replace(
+        "      x-crisp-access: write\n",
+        "      x-crisp-access: write\n      x-crisp-paging: {style: timestamp_before}\n",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: x-crisp-paging style `timestamp_before` needs a `timestamp_before` query parameter",
+    );
+}
+
+#[test]
+fn an_unknown_paging_style_or_a_bad_page_size_is_reported() {
+    assert_problem(
+        &with_list("x-crisp-paging: {style: cursor, page_size: 20}"),
+        "operation list_conversations: x-crisp-paging: unknown style `cursor`",
+    );
+    assert_problem(
+        &with_list("x-crisp-paging: {page_size: 20}"),
+        "operation list_conversations: x-crisp-paging: unknown style (none)",
+    );
+    for page_size in ["0", "-5", "twenty", "4294967296"] {
+        assert_problem(
+            &with_list(&format!(
+                "x-crisp-paging: {{style: page_number, page_size: {page_size}}}"
+            )),
+            "operation list_conversations: x-crisp-paging: `page_size` (the route's default page size) must be a whole number above 0",
+        );
+    }
+    assert_problem(
+        &with_list("x-crisp-paging: {style: page_number}"),
+        "`page_size` (the route's default page size) must be a whole number above 0",
+    );
+    assert_problem(
+        &with_list("x-crisp-paging: {style: page_number, page_size: 20, per_page: limit}"),
+        "operation list_conversations: x-crisp-paging: `per_page` must name a query parameter of the operation, not limit",
+    );
+    assert_problem(
+        &with_list("x-crisp-paging: {style: page_number, page_size: 20, size: 20}"),
+        "operation list_conversations: x-crisp-paging: unknown key `size`",
+    );
+}
