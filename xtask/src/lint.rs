@@ -135,6 +135,8 @@ fn lint_operations(
     report: &mut impl FnMut(&str, String),
 ) -> Vec<Operation> {
     let mut operations: Vec<Operation> = Vec::new();
+    // Path parameter name -> (its example, the operation that set it): one set of ids.
+    let mut path_examples: BTreeMap<String, (Value, String)> = BTreeMap::new();
     let Some(paths) = raw.get("paths").and_then(Value::as_mapping) else {
         report("spec", "`paths` is missing".into());
         return operations;
@@ -233,12 +235,13 @@ fn lint_operations(
                     format!("x-crisp-effect `{e}` must be one of {EFFECTS:?}"),
                 );
             }
-            lint_parameters(raw, op, place, report);
+            lint_parameters(raw, op, place, &mut path_examples, report);
             let paging = lint_paging(raw, op, place, report);
             lint_responses(raw, op, place, report);
             if let Some(body) = op.get("requestBody") {
                 let body = deref(raw, body);
                 lint_content_schemas(body, place, "requestBody", report);
+                lint_body_example(raw, body, place, report);
             }
             operations.push(Operation {
                 id,
@@ -260,9 +263,56 @@ fn lint_operations(
     operations
 }
 
-fn lint_parameters(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut(&str, String)) {
+/// Every parameter has a schema (no inline enum) and a description; every path and query
+/// parameter has an `example` that fits its schema, and a path parameter has the same example
+/// in every operation, so the spec holds one set of ids that tests and tools can reuse.
+fn lint_parameters(
+    raw: &Value,
+    op: &Value,
+    place: &str,
+    path_examples: &mut BTreeMap<String, (Value, String)>,
+    report: &mut impl FnMut(&str, String),
+) {
     for param in parameters(raw, op) {
         let name = str_field(param, "name").unwrap_or("?");
+        let location = str_field(param, "in").unwrap_or_default();
+        if matches!(location, "path" | "query") {
+            match (param.get("example"), param.get("schema")) {
+                (None, _) => report(
+                    place,
+                    format!(
+                        "{location} parameter `{name}` has no `example` (tests and tools call \
+                         every operation with its examples)"
+                    ),
+                ),
+                (Some(example), Some(schema)) => {
+                    if let Err(why) = example_fits(raw, schema, example) {
+                        report(
+                            place,
+                            format!("{location} parameter `{name}`: its example {why}"),
+                        );
+                    }
+                    if location == "path" {
+                        let id = place.strip_prefix("operation ").unwrap_or(place);
+                        match path_examples.get(name) {
+                            Some((first, at)) if first != example => report(
+                                place,
+                                format!(
+                                    "path parameter `{name}`: its example differs from the one in \
+                                     {at}; use one value for each id across the spec"
+                                ),
+                            ),
+                            Some(_) => {}
+                            None => {
+                                path_examples
+                                    .insert(name.to_owned(), (example.clone(), id.to_owned()));
+                            }
+                        }
+                    }
+                }
+                (Some(_), None) => {}
+            }
+        }
         match param.get("schema") {
             None => report(place, format!("parameter `{name}` has no schema")),
             Some(schema) if schema.get("enum").is_some() => report(
@@ -276,6 +326,104 @@ fn lint_parameters(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut
         }
         if param.get("description").is_none() {
             report(place, format!("parameter `{name}` has no description"));
+        }
+    }
+}
+
+/// Whether an example fits a parameter schema: its type, its bounds, and the values of a
+/// string enum component. `Err` says what is wrong.
+fn example_fits(raw: &Value, schema: &Value, example: &Value) -> Result<(), String> {
+    let schema = deref(raw, schema);
+    if let Some(values) = schema.get("enum").and_then(Value::as_sequence) {
+        return if values.contains(example) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} is not one of the enum's values",
+                serde_yaml::to_string(example).unwrap_or_default().trim()
+            ))
+        };
+    }
+    let fits = match str_field(schema, "type") {
+        Some("integer") => example.as_i64().is_some() || example.as_u64().is_some(),
+        Some("number") => example.is_number(),
+        Some("string") => example.is_string(),
+        Some("boolean") => example.is_bool(),
+        _ => true,
+    };
+    if !fits {
+        return Err(format!(
+            "is not of type `{}`",
+            str_field(schema, "type").unwrap_or_default()
+        ));
+    }
+    if let Some(n) = example.as_f64() {
+        if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+            && n < min
+        {
+            return Err(format!("is below the minimum {min}"));
+        }
+        if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+            && n > max
+        {
+            return Err(format!("is above the maximum {max}"));
+        }
+    }
+    Ok(())
+}
+
+/// A request body has an example to send: the one under its media type, or its schema
+/// component's. Where the schema lists required properties, the example has them.
+fn lint_body_example(
+    raw: &Value,
+    body: &Value,
+    place: &str,
+    report: &mut impl FnMut(&str, String),
+) {
+    let Some(content) = body.get("content").and_then(Value::as_mapping) else {
+        return;
+    };
+    for (media, holder) in content {
+        let media = key_str(media).unwrap_or_default();
+        let schema = holder.get("schema").map(|s| deref(raw, s));
+        let example = holder
+            .get("example")
+            .or_else(|| schema.and_then(|s| s.get("example")));
+        let Some(example) = example else {
+            report(
+                place,
+                format!(
+                    "requestBody `{media}` has no example: give its schema component an \
+                     `example`, or put one under the media type"
+                ),
+            );
+            continue;
+        };
+        let Some(schema) = schema else { continue };
+        let required: Vec<String> = schema
+            .get("required")
+            .and_then(Value::as_sequence)
+            .map(|s| s.iter().filter_map(key_str).collect())
+            .unwrap_or_default();
+        let is_object = str_field(schema, "type") == Some("object") || !required.is_empty();
+        match example.as_mapping() {
+            None if is_object => report(
+                place,
+                format!("requestBody `{media}`: the example is not an object"),
+            ),
+            None => {}
+            Some(map) => {
+                for field in &required {
+                    if get(map, field).is_none() {
+                        report(
+                            place,
+                            format!(
+                                "requestBody `{media}`: the example lacks the required `{field}`"
+                            ),
+                        );
+                    }
+                }
+            }
         }
     }
 }

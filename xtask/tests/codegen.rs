@@ -146,6 +146,61 @@ fn operations_table_agrees_with_the_spec() {
     assert_eq!(crisp_api::webhook::Event::NAMES, names.as_slice());
 }
 
+/// The ids the spec's parameter examples share, as its header lists them.
+const EXAMPLE_IDS: [(&str, &str); 7] = [
+    ("website_id", "8c842203-7ed8-4e29-a608-7cf78a7d2fcc"),
+    ("session_id", "session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881"),
+    ("people_id", "c5d2a9f1-3b7e-4f0a-8d61-2e9b4c7a1f05"),
+    ("user_id", "aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"),
+    ("campaign_id", "4f1e2d3c-5b6a-4978-8e1f-0a9b8c7d6e5f"),
+    ("fingerprint", "163408221955193"),
+    ("page_number", "1"),
+];
+
+#[test]
+fn every_path_parameter_example_is_one_of_the_shared_ids() {
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let text = spec_text();
+    let mut seen = std::collections::BTreeSet::new();
+    for (_, _, op) in spec.openapi.operations() {
+        let id = op.operation_id.as_deref().unwrap_or_default();
+        for param in op.parameters.iter().filter_map(|p| p.as_item()) {
+            let data = param.parameter_data_ref();
+            let example = data
+                .example
+                .as_ref()
+                .unwrap_or_else(|| panic!("{id}: `{}` has no example", data.name));
+            if let openapiv3::Parameter::Path { .. } = param {
+                let (_, expected) = EXAMPLE_IDS
+                    .iter()
+                    .find(|(name, _)| *name == data.name)
+                    .unwrap_or_else(|| {
+                        panic!("{id}: path parameter `{}` is not in EXAMPLE_IDS", data.name)
+                    });
+                let example = match example {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                assert_eq!(example, *expected, "{id}: `{}`", data.name);
+                seen.insert(data.name.clone());
+            }
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        EXAMPLE_IDS.len(),
+        "every shared id is used: {seen:?}"
+    );
+    // The header lists the same set for people who read the spec.
+    for (name, value) in EXAMPLE_IDS {
+        assert!(
+            text.contains(&format!("{name} {value}"))
+                || text.contains(&format!("{name} (an operator) {value}")),
+            "{name}"
+        );
+    }
+}
+
 /// The runtime's paging of an operation as (style, page size, per_page parameter).
 fn paging_fields(paging: crisp_api::Paging) -> (&'static str, Option<u32>, Option<String>) {
     let per_page = match paging {

@@ -19,8 +19,8 @@ paths:
       x-crisp-access: write
       x-crisp-webhook: session:set_state
       parameters:
-        - {name: website_id, in: path, required: true, description: Website., schema: {type: string}}
-        - {name: session_id, in: path, required: true, description: Session., schema: {type: string}}
+        - {name: website_id, in: path, required: true, description: Website., example: w1, schema: {type: string}}
+        - {name: session_id, in: path, required: true, description: Session., example: session_1, schema: {type: string}}
       requestBody:
         required: true
         content:
@@ -293,8 +293,8 @@ fn problems_are_all_reported_at_once_and_nothing_is_generated() {
 #[test]
 fn an_inline_enum_on_a_parameter_is_reported() {
     let spec = BASE.replace(
-        "- {name: session_id, in: path, required: true, description: Session., schema: {type: string}}",
-        "- {name: session_id, in: path, required: true, description: Session., schema: {type: string, enum: [a, b]}}",
+        "- {name: session_id, in: path, required: true, description: Session., example: session_1, schema: {type: string}}",
+        "- {name: session_id, in: path, required: true, description: Session., example: a, schema: {type: string, enum: [a, b]}}",
     );
     assert_problem(
         &spec,
@@ -315,9 +315,9 @@ fn with_list(paging: &str) -> String {
       x-crisp-access: read
       {paging}
       parameters:
-        - {{name: website_id, in: path, required: true, description: Website., schema: {{type: string}}}}
-        - {{name: page_number, in: path, required: true, description: Page., schema: {{type: integer}}}}
-        - {{name: per_page, in: query, description: Page size., schema: {{type: integer}}}}
+        - {{name: website_id, in: path, required: true, description: Website., example: w1, schema: {{type: string}}}}
+        - {{name: page_number, in: path, required: true, description: Page., example: 1, schema: {{type: integer, minimum: 1}}}}
+        - {{name: per_page, in: query, description: Page size., example: 20, schema: {{type: integer, minimum: 20, maximum: 50}}}}
       responses:
         "2XX":
           description: OK
@@ -422,5 +422,118 @@ fn an_unknown_paging_style_or_a_bad_page_size_is_reported() {
     assert_problem(
         &with_list("x-crisp-paging: {style: page_number, page_size: 20, size: 20}"),
         "operation list_conversations: x-crisp-paging: unknown key `size`",
+    );
+}
+
+#[test]
+fn every_path_and_query_parameter_needs_an_example_that_fits() {
+    let spec = BASE.replace(
+        "description: Session., example: session_1, ",
+        "description: Session., ",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: path parameter `session_id` has no `example`",
+    );
+    let spec = with_list("x-crisp-paging: {style: page_number, page_size: 20, per_page: per_page}")
+        .replace(
+            "description: Page size., example: 20, ",
+            "description: Page size., ",
+        );
+    assert_problem(
+        &spec,
+        "operation list_conversations: query parameter `per_page` has no `example`",
+    );
+    let list = |from: &str, to: &str| {
+        with_list("x-crisp-paging: {style: page_number, page_size: 20, per_page: per_page}")
+            .replace(from, to)
+    };
+    assert_problem(
+        &list(
+            "description: Page., example: 1,",
+            "description: Page., example: first,",
+        ),
+        "operation list_conversations: path parameter `page_number`: its example is not of type `integer`",
+    );
+    assert_problem(
+        &list(
+            "description: Page size., example: 20,",
+            "description: Page size., example: 10,",
+        ),
+        "operation list_conversations: query parameter `per_page`: its example is below the minimum 20",
+    );
+    assert_problem(
+        &list(
+            "description: Page size., example: 20,",
+            "description: Page size., example: 100,",
+        ),
+        "operation list_conversations: query parameter `per_page`: its example is above the maximum 50",
+    );
+    assert_problem(
+        &BASE.replace(
+            "description: Website., example: w1,",
+            "description: Website., example: 7,",
+        ),
+        "operation change_conversation_state: path parameter `website_id`: its example is not of type `string`",
+    );
+    // An enum component's values bound the example.
+    let spec = list(
+        "        - {name: per_page, in: query, description: Page size., example: 20, schema: {type: integer, minimum: 20, maximum: 50}}",
+        "        - {name: per_page, in: query, description: Page size., example: 20, schema: {type: integer, minimum: 20, maximum: 50}}\n        - {name: state, in: query, description: State., example: closed, schema: {$ref: \"#/components/schemas/State\"}}",
+    );
+    assert_problem(
+        &spec,
+        "operation list_conversations: query parameter `state`: its example closed is not one of the enum's values",
+    );
+}
+
+#[test]
+fn a_path_parameter_has_one_example_across_the_spec() {
+    let spec = with_list("x-crisp-paging: {style: page_number, page_size: 20, per_page: per_page}")
+        .replacen(
+            "description: Website., example: w1,",
+            "description: Website., example: w2,",
+            1,
+        );
+    assert_problem(
+        &spec,
+        "path parameter `website_id`: its example differs from the one in",
+    );
+}
+
+#[test]
+fn a_request_body_needs_an_example_with_its_required_fields() {
+    // An inline body schema with no example anywhere.
+    let inline = "            schema: {type: object, required: [state], properties: {state: {$ref: \"#/components/schemas/State\"}}}";
+    let spec = BASE.replace(
+        "            schema: {$ref: \"#/components/schemas/StateUpdate\"}",
+        inline,
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: requestBody `application/json` has no example",
+    );
+    // An example under the media type is enough.
+    let spec = BASE.replace(
+        "            schema: {$ref: \"#/components/schemas/StateUpdate\"}",
+        &format!("{inline}\n            example: {{state: pending}}"),
+    );
+    assert_eq!(problems(&spec), Vec::<String>::new());
+    // An example that lacks a required field is not usable.
+    let spec = BASE.replace(
+        "            schema: {$ref: \"#/components/schemas/StateUpdate\"}",
+        &format!("{inline}\n            example: {{}}"),
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: requestBody `application/json`: the example lacks the required `state`",
+    );
+    let spec = BASE.replace(
+        "      example: {state: resolved}\n    Ack",
+        "      example: [resolved]\n    Ack",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: requestBody `application/json`: the example is not an object",
     );
 }
