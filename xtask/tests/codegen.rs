@@ -536,3 +536,152 @@ fn the_thirteen_webhook_events_of_the_guide_are_declared() {
         assert!(!hook.summary.is_empty(), "{name}");
     }
 }
+
+/// The links of the success response of an operation: link name -> (operationId, parameters).
+fn links(
+    spec: &Spec,
+    id: &str,
+) -> Vec<(String, String, serde_json::Map<String, serde_json::Value>)> {
+    let (_, _, op) = spec
+        .openapi
+        .operations()
+        .find(|(_, _, op)| op.operation_id.as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("{id} is in the spec"));
+    let success = op
+        .responses
+        .responses
+        .get(&openapiv3::StatusCode::Range(2))
+        .and_then(|r| r.as_item())
+        .unwrap_or_else(|| panic!("{id} has a 2XX response"));
+    success
+        .links
+        .iter()
+        .map(|(name, link)| {
+            let link = link.as_item().expect("links are inline");
+            let target = match &link.operation {
+                openapiv3::LinkOperation::OperationId(target) => target.clone(),
+                other => panic!("{id}: link {name} is {other:?}"),
+            };
+            let params = link.parameters.clone().into_iter().collect();
+            (name.clone(), target, params)
+        })
+        .collect()
+}
+
+#[test]
+fn create_and_send_operations_link_to_the_operations_that_use_their_ids() {
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let cases = [
+        (
+            "create_conversation",
+            "session_id",
+            "$response.body#/data/session_id",
+            &[
+                "get_conversation",
+                "send_message",
+                "list_messages",
+                "change_conversation_state",
+                "remove_conversation",
+            ][..],
+        ),
+        (
+            "add_people_profile",
+            "people_id",
+            "$response.body#/data/people_id",
+            &[
+                "get_people_profile",
+                "update_people_profile",
+                "save_people_profile",
+                "remove_people_profile",
+                "get_people_data",
+            ][..],
+        ),
+        (
+            "send_message",
+            "fingerprint",
+            "$response.body#/data/fingerprint",
+            &["get_message", "update_message"][..],
+        ),
+    ];
+    for (source, param, expression, targets) in cases {
+        let links = links(&spec, source);
+        for target in targets {
+            let (_, _, params) = links
+                .iter()
+                .find(|(_, t, _)| t == target)
+                .unwrap_or_else(|| panic!("{source} has no link to {target}"));
+            assert_eq!(params[param], *expression, "{source} -> {target}");
+            assert_eq!(
+                params["website_id"], "$request.path.website_id",
+                "{source} -> {target}"
+            );
+        }
+        for (name, target, _) in &links {
+            assert!(spec.operation(target).is_some(), "{source}: link {name}");
+        }
+    }
+}
+
+#[test]
+fn following_a_link_with_the_example_response_gives_the_target_s_example_id() {
+    // The success example of the source, read through the link's JSON pointer, is the example
+    // of the target's parameter: the spec's ids chain from one call to the next.
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let mut followed = 0;
+    for (_, _, op) in spec.openapi.operations() {
+        let id = op.operation_id.clone().unwrap_or_default();
+        let response = op
+            .responses
+            .responses
+            .get(&openapiv3::StatusCode::Range(2))
+            .and_then(|r| r.as_item())
+            .unwrap();
+        let Some(schema) = response
+            .content
+            .get("application/json")
+            .and_then(|m| m.schema.as_ref())
+            .and_then(|s| match s {
+                openapiv3::ReferenceOr::Reference { reference } => {
+                    reference.strip_prefix("#/components/schemas/")
+                }
+                _ => None,
+            })
+        else {
+            continue;
+        };
+        let example = xtask::spec::to_json(
+            spec.schema(schema)
+                .and_then(|s| s.get("example"))
+                .unwrap_or_else(|| panic!("{schema} has an example")),
+        );
+        for (name, target, params) in links(&spec, &id) {
+            let (_, _, target_op) = spec
+                .openapi
+                .operations()
+                .find(|(_, _, op)| op.operation_id.as_deref() == Some(target.as_str()))
+                .unwrap();
+            for (param, expression) in params {
+                let Some(pointer) = expression
+                    .as_str()
+                    .and_then(|e| e.strip_prefix("$response.body#"))
+                else {
+                    continue;
+                };
+                let value = example
+                    .pointer(pointer)
+                    .unwrap_or_else(|| panic!("{id} link {name}: {pointer} not in the example"));
+                let expected = target_op
+                    .parameters
+                    .iter()
+                    .filter_map(|p| p.as_item())
+                    .map(|p| p.parameter_data_ref())
+                    .find(|p| p.name == param)
+                    .and_then(|p| p.example.clone())
+                    .unwrap_or_else(|| panic!("{target} has an example for {param}"));
+                assert_eq!(*value, expected, "{id} -> {target}: {param}");
+                followed += 1;
+            }
+        }
+    }
+    assert!(followed >= 18, "only {followed} links followed");
+}

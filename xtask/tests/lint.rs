@@ -537,3 +537,70 @@ fn a_request_body_needs_an_example_with_its_required_fields() {
         "operation change_conversation_state: requestBody `application/json`: the example is not an object",
     );
 }
+
+/// BASE with these `links` on its success response.
+fn with_links(links: &str) -> String {
+    BASE.replacen(
+        "              schema: {$ref: \"#/components/schemas/Ack\"}\n        \"4XX\"",
+        &format!(
+            "              schema: {{$ref: \"#/components/schemas/Ack\"}}\n          links:\n{links}        \"4XX\""
+        ),
+        1,
+    )
+}
+
+#[test]
+fn links_are_allowed_and_ignored_by_the_client_generator() {
+    let spec = with_links(
+        "            again:\n              operationId: change_conversation_state\n              parameters:\n                website_id: '$request.path.website_id'\n                session_id: '$request.path.session_id'\n            constant:\n              operationId: change_conversation_state\n              parameters: {website_id: w1, session_id: '$response.body#/reason'}\n",
+    );
+    assert_eq!(problems(&spec), Vec::<String>::new());
+    let with = generate(&spec).expect("generates");
+    let without = generate(BASE).expect("generates");
+    let client = |files: &[xtask::GeneratedFile]| {
+        let file = files
+            .iter()
+            .find(|f| f.path.ends_with("client.rs"))
+            .unwrap();
+        // Drop the header line, which holds the spec's hash.
+        file.contents.split_once('\n').unwrap().1.to_owned()
+    };
+    assert_eq!(
+        client(&with),
+        client(&without),
+        "links change no generated code"
+    );
+}
+
+#[test]
+fn a_link_to_an_unknown_operation_or_parameter_is_reported() {
+    let link = |body: &str| with_links(&format!("            next:\n{body}"));
+    assert_problem(
+        &link(
+            "              operationId: get_nothing\n              parameters: {website_id: '$request.path.website_id'}\n",
+        ),
+        "operation change_conversation_state: link `next`: operationId `get_nothing` is not an operation of the spec",
+    );
+    assert_problem(
+        &link("              operationRef: '#/paths/~1x/get'\n"),
+        "operation change_conversation_state: response 2XX: link `next` needs an `operationId`",
+    );
+    assert_problem(
+        &link(
+            "              operationId: change_conversation_state\n              parameters: {people_id: '$request.path.website_id'}\n",
+        ),
+        "operation change_conversation_state: link `next`: `change_conversation_state` has no parameter `people_id`",
+    );
+    assert_problem(
+        &link(
+            "              operationId: change_conversation_state\n              parameters: {session_id: '$request.path.people_id'}\n",
+        ),
+        "link `next`: parameter `session_id`: `$request.path.people_id`: the operation has no path parameter `people_id`",
+    );
+    assert_problem(
+        &link(
+            "              operationId: change_conversation_state\n              parameters: {session_id: '$response.body#/data/session_id'}\n",
+        ),
+        "link `next`: parameter `session_id`: `$response.body#/data/session_id`: the response body's schema has no `session_id` there",
+    );
+}
