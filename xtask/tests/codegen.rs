@@ -244,6 +244,20 @@ fn list_routes_page_as_the_guide_says() {
         }),
         "Crisp's docs: 20 a page by default, per_page from 20 to 50"
     );
+    // docs/api.md shows the same in its Paging column.
+    let docs = std::fs::read_to_string(root().join("docs/api.md")).expect("docs/api.md");
+    for (id, cell) in [
+        ("list_conversations", "| pages of 20 (`per_page`) |"),
+        ("list_messages", "| `timestamp_before` |"),
+        ("list_campaigns", "| pages of 20 |"),
+        ("get_conversation", "| none | none |"),
+    ] {
+        let row = docs
+            .lines()
+            .find(|line| line.ends_with(&format!("| `{id}` |")))
+            .unwrap_or_else(|| panic!("docs/api.md has no row for {id}"));
+        assert!(row.contains(cell), "{id}: {row}");
+    }
 }
 
 /// The names of the query parameters of an operation, from the OpenAPI model.
