@@ -53,7 +53,7 @@ pub use client::{BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT
 pub use error::Error;
 pub use generated::api::builder;
 pub use grants::{Grants, GrantsError, Level};
-pub use operation::{Access, Effect, Method, Operation};
+pub use operation::{Access, Effect, Method, Operation, Paging};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

@@ -14,48 +14,7 @@ use quote::{format_ident, quote};
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::spec::{self, Spec};
-
-/// How a list operation pages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Paging {
-    /// `/{page_number}` from 1; `per_page` names the query parameter that sets the size.
-    PageNumber {
-        page_size: u32,
-        per_page: Option<String>,
-    },
-    /// Backwards in time by the `timestamp_before` query parameter.
-    TimestampBefore,
-}
-
-/// The paging of an operation: its `x-crisp-paging` extension.
-pub(crate) fn paging(spec: &Spec, op: &spec::Operation) -> Option<Paging> {
-    let raw = raw_operation(spec, op)?;
-    let Some(paging) = raw.get("x-crisp-paging") else {
-        let params = parameters(spec, op);
-        if op.path.contains("{page_number}") {
-            return Some(Paging::PageNumber {
-                page_size: 20,
-                per_page: params
-                    .iter()
-                    .find(|p| p.name == "per_page")
-                    .map(|p| p.name.clone()),
-            });
-        }
-        return params
-            .iter()
-            .any(|p| p.name == "timestamp_before")
-            .then_some(Paging::TimestampBefore);
-    };
-    match spec::str_field(paging, "style")? {
-        "page_number" => Some(Paging::PageNumber {
-            page_size: paging.get("page_size")?.as_u64()? as u32,
-            per_page: spec::str_field(paging, "per_page").map(str::to_owned),
-        }),
-        "timestamp_before" => Some(Paging::TimestampBefore),
-        _ => None,
-    }
-}
+use crate::spec::{self, Paging, Spec};
 
 /// The raw YAML of an operation.
 pub(crate) fn raw_operation<'a>(spec: &'a Spec, op: &spec::Operation) -> Option<&'a Value> {
@@ -250,7 +209,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
         envelopes.insert(quote!(#response).to_string());
         let params = parameters(spec, op);
         let paths = path_names(&op.path);
-        let paging = paging(spec, op);
+        let paging = op.paging.clone();
         let per_page = match &paging {
             Some(Paging::PageNumber {
                 per_page: Some(name),
