@@ -206,7 +206,11 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
             .find(|f| f.sig.ident == "send")
             .ok_or_else(|| fail("the builder has no send()"))?;
         let response = response_type(send).ok_or_else(|| fail("send() returns an unknown type"))?;
-        envelopes.insert(quote!(#response).to_string());
+        let untyped_data = success_schema(spec, op)
+            .and_then(|name| spec.schema(name))
+            .and_then(|s| s.get("properties")?.get("data"))
+            .is_some_and(|data| data.get("$ref").is_none() && data.get("type").is_none());
+        envelopes.insert((quote!(#response).to_string(), untyped_data));
         let params = parameters(spec, op);
         let paths = path_names(&op.path);
         let paging = op.paging.clone();
@@ -486,8 +490,19 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
         });
     }
 
-    let envelope_impls = envelopes.iter().map(|ty| {
+    let envelope_impls = envelopes.iter().map(|(ty, untyped_data)| {
         let ty: TokenStream = ty.parse().expect("a type progenitor wrote");
+        // An error envelope answered with a 2xx decodes as a success whose `data` is any JSON:
+        // its message can be read back from it.
+        let message = if *untyped_data {
+            quote! {
+                fn message(&self) -> Option<String> {
+                    crate::call::data_message(self.data.as_ref())
+                }
+            }
+        } else {
+            quote!()
+        };
         quote! {
             impl crate::call::Envelope for #ty {
                 fn reason(&self) -> &str {
@@ -496,6 +511,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                 fn is_error(&self) -> bool {
                     self.error
                 }
+                #message
             }
         }
     });

@@ -9,7 +9,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::spec::{
     ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, METHODS, Operation, PAGE_NUMBER, Paging,
-    StringEnum, TIMESTAMP_BEFORE, Tag, Webhook, get, key_str, schemas, str_field,
+    StringEnum, TIMESTAMP_BEFORE, Tag, Webhook, get, key_str, ref_name, schemas, str_field,
 };
 
 /// One problem in the spec: where it is and what is wrong.
@@ -612,6 +612,37 @@ fn parameters<'a>(raw: &'a Value, op: &'a Value) -> impl Iterator<Item = &'a Val
         .map(move |param| deref(raw, param))
 }
 
+/// The component of the items a paged route lists: its success envelope's `data` must be an
+/// array of a component (the client's `stream()` yields them).
+fn paged_item(raw: &Value, op: &Value) -> Result<String, String> {
+    let problem = || {
+        "a paged route's success envelope needs `data: {type: array, items: {$ref: ...}}`"
+            .to_owned()
+    };
+    let responses = op
+        .get("responses")
+        .and_then(Value::as_mapping)
+        .ok_or_else(problem)?;
+    let (_, success) = responses
+        .iter()
+        .find(|(k, _)| key_str(k).is_some_and(|k| k.starts_with('2')))
+        .ok_or_else(problem)?;
+    let schema = deref(raw, success)
+        .get("content")
+        .and_then(|c| c.get("application/json"))
+        .and_then(|c| c.get("schema"))
+        .ok_or_else(problem)?;
+    let data = deref(raw, schema)
+        .get("properties")
+        .and_then(|p| p.get("data"))
+        .ok_or_else(problem)?;
+    let items = data
+        .get("items")
+        .filter(|_| str_field(data, "type") == Some("array"))
+        .ok_or_else(problem)?;
+    ref_name(items).map(str::to_owned).ok_or_else(problem)
+}
+
 /// `x-crisp-paging`: how a list route pages. A `{page_number}` path parameter and
 /// `style: page_number` go together; `timestamp_before` paging needs its query parameter.
 fn lint_paging(
@@ -653,6 +684,23 @@ fn lint_paging(
         }
     }
     let style = str_field(ext, "style");
+    match paged_item(raw, op) {
+        Err(problem) => report(place, format!("x-crisp-paging: {problem}")),
+        Ok(item) if style == Some(TIMESTAMP_BEFORE) => {
+            let timestamp = resolve(raw, &format!("#/components/schemas/{item}"))
+                .and_then(|s| s.get("properties")?.get("timestamp"));
+            if timestamp.and_then(|t| str_field(t, "type")) != Some("integer") {
+                report(
+                    place,
+                    format!(
+                        "x-crisp-paging style `{TIMESTAMP_BEFORE}` walks by the items' \
+                         timestamps: `{item}` needs an integer `timestamp` property"
+                    ),
+                );
+            }
+        }
+        Ok(_) => {}
+    }
     if page_number_param && style != Some(PAGE_NUMBER) {
         report(
             place,

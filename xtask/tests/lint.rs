@@ -305,6 +305,11 @@ fn an_inline_enum_on_a_parameter_is_reported() {
 /// BASE plus a list operation paged by `{page_number}`, with the given `x-crisp-paging` line
 /// (empty for none).
 fn with_list(paging: &str) -> String {
+    with_list_of(paging, "ItemList")
+}
+
+/// [`with_list`], answering with the `response` component.
+fn with_list_of(paging: &str, response: &str) -> String {
     let list = format!(
         r##"  /website/{{website_id}}/conversations/{{page_number}}:
     get:
@@ -323,13 +328,31 @@ fn with_list(paging: &str) -> String {
           description: OK
           content:
             application/json:
-              schema: {{$ref: "#/components/schemas/Ack"}}
+              schema: {{$ref: "#/components/schemas/{response}"}}
         "4XX": {{$ref: "#/components/responses/Error"}}
         "5XX": {{$ref: "#/components/responses/Error"}}
 components:
 "##
     );
+    let items = r##"  schemas:
+    Item:
+      type: object
+      description: One listed item.
+      properties:
+        id: {type: string}
+      example: {id: i1}
+    ItemList:
+      type: object
+      description: A page of items.
+      required: [error, reason, data]
+      properties:
+        error: {type: boolean}
+        reason: {type: string}
+        data: {type: array, items: {$ref: "#/components/schemas/Item"}}
+      example: {error: false, reason: resolved, data: [{id: i1}]}
+"##;
     BASE.replacen("components:\n", &list, 1)
+        .replacen("  schemas:\n", items, 1)
 }
 
 #[test]
@@ -602,5 +625,15 @@ fn a_link_to_an_unknown_operation_or_parameter_is_reported() {
             "              operationId: change_conversation_state\n              parameters: {session_id: '$response.body#/data/session_id'}\n",
         ),
         "link `next`: parameter `session_id`: `$response.body#/data/session_id`: the response body's schema has no `session_id` there",
+    );
+}
+
+#[test]
+fn a_paged_route_must_list_components() {
+    let spec = with_list_of("x-crisp-paging: {style: page_number, page_size: 20}", "Ack");
+    assert_problem(
+        &spec,
+        "operation list_conversations: x-crisp-paging: a paged route's success envelope needs \
+         `data: {type: array, items: {$ref: ...}}`",
     );
 }

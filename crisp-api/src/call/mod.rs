@@ -72,6 +72,15 @@ pub(crate) trait Envelope {
     fn reason(&self) -> &str;
     /// Whether the body says `error: true` despite a 2xx status.
     fn is_error(&self) -> bool;
+    /// `data.message`, where the envelope's data keeps it (untyped data).
+    fn message(&self) -> Option<String> {
+        None
+    }
+}
+
+/// `message` of an untyped `data`.
+pub(crate) fn data_message(data: Option<&serde_json::Value>) -> Option<String> {
+    data?.get("message")?.as_str().map(str::to_owned)
 }
 
 impl Envelope for serde_json::Value {
@@ -83,6 +92,10 @@ impl Envelope for serde_json::Value {
 
     fn is_error(&self) -> bool {
         self.get("error") == Some(&serde_json::Value::Bool(true))
+    }
+
+    fn message(&self) -> Option<String> {
+        data_message(self.get("data"))
     }
 }
 
@@ -494,7 +507,7 @@ where
                 return Err(Failure::Api {
                     status,
                     reason: ErrorReason::from(value.reason()),
-                    message: None,
+                    message: value.message(),
                     retry_after: None,
                 });
             }
@@ -588,8 +601,10 @@ async fn decode_unexpected<T: DeserializeOwned + Envelope>(
     response: reqwest::Response,
 ) -> Result<T, Failure> {
     let status = response.status();
-    if status.is_redirection() {
-        let location = header_text(response.headers().get(LOCATION)).unwrap_or_default();
+    if status.is_redirection()
+        && let Some(location) = header_text(response.headers().get(LOCATION))
+    {
+        // The redirect policy stopped following (more than 5 hops).
         return Err(Failure::Redirect { location });
     }
     let bytes = response.bytes().await.map_err(|e| body_error(status, e))?;

@@ -3184,6 +3184,9 @@ impl crate::call::Envelope for types::Acknowledgement {
     fn is_error(&self) -> bool {
         self.error
     }
+    fn message(&self) -> Option<String> {
+        crate::call::data_message(self.data.as_ref())
+    }
 }
 impl crate::call::Envelope for types::AddPeopleProfileResponse {
     fn reason(&self) -> &str {
