@@ -180,7 +180,8 @@ impl Bare {
     }
 
     async fn walk(&self) -> usize {
-        let mut total = 0;
+        // Every item of every page in one list, as a stream's consumer would collect them.
+        let mut all = Vec::new();
         for page in 1.. {
             let url = format!("{}/website/{WEBSITE}/conversations/{page}", self.base);
             let bytes = self
@@ -194,12 +195,14 @@ impl Bare {
                 .await
                 .unwrap();
             let page: ListConversationsResponse = serde_json::from_slice(&bytes).unwrap();
-            total += page.data.len();
-            if page.data.len() < 20 {
+            let len = page.data.len();
+            all.extend(page.data);
+            if len < 20 {
                 break;
             }
         }
-        total
+        black_box(&all);
+        all.len()
     }
 
     async fn send_message(&self, message: &NewMessage) -> SendMessageResponse {
@@ -270,7 +273,90 @@ fn main() {
     let audited = Arc::new(AtomicU64::new(0));
     let client = crisp_client(&base, Arc::clone(&audited));
     let message = new_message();
-    let quick = std::env::args().any(|a| a == "--quick");
+    // `--profile get|walk|send bare|ours`: run one side of one workload, for a profiler.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--profile") {
+        let (workload, side) = (args[at + 1].as_str(), args[at + 2].as_str());
+        let n: u32 = args.get(at + 3).and_then(|n| n.parse().ok()).unwrap_or(300);
+        if workload == "sizes" {
+            let ours = client
+                .get_conversation()
+                .website_id(WEBSITE)
+                .session_id(SESSION)
+                .send();
+            println!(
+                "crisp-api get_conversation send(): {} bytes",
+                std::mem::size_of_val(&ours)
+            );
+            let bare_fut = bare.get_conversation();
+            println!(
+                "bare get_conversation: {} bytes",
+                std::mem::size_of_val(&bare_fut)
+            );
+            let stream = client.list_conversations().website_id(WEBSITE).stream();
+            println!("stream: {} bytes", std::mem::size_of_val(&stream));
+            let send = client
+                .send_message()
+                .website_id(WEBSITE)
+                .session_id(SESSION)
+                .body(message.clone())
+                .send();
+            println!(
+                "send_message send(): {} bytes",
+                std::mem::size_of_val(&send)
+            );
+            println!(
+                "GetConversationResponse: {} bytes",
+                std::mem::size_of::<GetConversationResponse>()
+            );
+            println!(
+                "crisp_api::Error: {} bytes",
+                std::mem::size_of::<crisp_api::Error>()
+            );
+            println!(
+                "AuditRecord: {} bytes",
+                std::mem::size_of::<crisp_api::AuditRecord>()
+            );
+            return;
+        }
+        let cpu = match (workload, side) {
+            ("get", "bare") => cpu_per_call(&runtime, n, || bare.get_conversation()),
+            ("get", _) => cpu_per_call(&runtime, n, || async {
+                client
+                    .get_conversation()
+                    .website_id(WEBSITE)
+                    .session_id(SESSION)
+                    .send()
+                    .await
+                    .unwrap()
+            }),
+            ("walk", "bare") => cpu_per_call(&runtime, n / 6, || bare.walk()),
+            ("walk", _) => cpu_per_call(&runtime, n / 6, || async {
+                let all: Vec<_> = client
+                    .list_conversations()
+                    .website_id(WEBSITE)
+                    .stream()
+                    .try_collect()
+                    .await
+                    .unwrap();
+                all.len()
+            }),
+            (_, "bare") => cpu_per_call(&runtime, n, || bare.send_message(&message)),
+            _ => cpu_per_call(&runtime, n, || async {
+                client
+                    .send_message()
+                    .website_id(WEBSITE)
+                    .session_id(SESSION)
+                    .body(message.clone())
+                    .send()
+                    .await
+                    .unwrap()
+            }),
+        };
+        println!("{workload} {side}: {:.1} us", cpu.as_secs_f64() * 1e6);
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
     let iterations = if quick { 200 } else { 3_000 };
     let rounds = if quick { 3 } else { ROUNDS };
 

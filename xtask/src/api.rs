@@ -62,7 +62,7 @@ pub(crate) fn path_names(path: &str) -> Vec<String> {
 }
 
 /// The success response's component name.
-fn success_schema<'a>(spec: &'a Spec, op: &spec::Operation) -> Option<&'a str> {
+pub(crate) fn success_schema<'a>(spec: &'a Spec, op: &spec::Operation) -> Option<&'a str> {
     let responses = raw_operation(spec, op)?.get("responses")?.as_mapping()?;
     let (_, success) = responses
         .iter()
@@ -425,7 +425,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                         &[#(#path_list),*],
                         ids.into(),
                         options,
-                        move || inner.clone().send(),
+                        move || Box::pin(inner.clone().send()),
                     )
                     .await
                 }

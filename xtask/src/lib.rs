@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 mod api;
+mod calls;
 mod client;
 mod content;
 mod docs;
@@ -138,6 +139,10 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
         (
             "tests/generated/spec_examples.rs".to_owned(),
             examples::generate(&spec)?,
+        ),
+        (
+            "tests/generated/operations.rs".to_owned(),
+            calls::generate(&spec)?,
         ),
         (
             "tests/generated/webhook_deliveries.rs".to_owned(),

@@ -253,9 +253,8 @@ async fn attempt(
         request = request.json(body);
     }
     let request = request.build().map_err(super::transport)?;
-    let sent_path = request.url().path().to_owned();
     let response = http.execute(request).await.map_err(super::transport)?;
-    let response = super::observe(response, &sent_path);
+    let response = super::observe(response);
     let status = response.status();
     if let Some(Some(length)) = super::with_facts(|f| f.too_large) {
         return Err(Failure::TooLarge { status, length });

@@ -77,10 +77,17 @@ pub(crate) fn id_problem(value: &str) -> Option<String> {
             value.len()
         ));
     }
-    if value.contains('\\') {
+    // One pass over the bytes; non-ASCII text (rare in ids) is checked by character.
+    let bytes = value.as_bytes();
+    if bytes.contains(&b'\\') {
         return Some("it holds a backslash, which URL parsers read as `/`".to_owned());
     }
-    if value.chars().any(char::is_control) {
+    let control = if value.is_ascii() {
+        bytes.iter().any(|b| b.is_ascii_control())
+    } else {
+        value.chars().any(char::is_control)
+    };
+    if control {
         return Some("it holds a control character (such as a new line or tab)".to_owned());
     }
     None

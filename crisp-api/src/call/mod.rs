@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
 use self::audit::{AuditRecord, Outcome, Refusal};
@@ -83,6 +83,20 @@ pub(crate) fn data_message(data: Option<&serde_json::Value>) -> Option<String> {
     data?.get("message")?.as_str().map(str::to_owned)
 }
 
+impl<T: Envelope> Envelope for Box<T> {
+    fn reason(&self) -> &str {
+        (**self).reason()
+    }
+
+    fn is_error(&self) -> bool {
+        (**self).is_error()
+    }
+
+    fn message(&self) -> Option<String> {
+        (**self).message()
+    }
+}
+
 impl Envelope for serde_json::Value {
     fn reason(&self) -> &str {
         self.get("reason")
@@ -123,16 +137,16 @@ impl ClientHooks<Context> for RawClient {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let path = request.url().path().to_owned();
         let response = self.client().execute(request).await?;
-        Ok(observe(response, &path))
+        Ok(observe(response))
     }
 }
 
 /// Records what the answer says in the attempt's [`Facts`], and caps its body: an answer that
 /// announces more than the cap is not read; one that does not announce its length is cut off
 /// at the cap while it is read.
-fn observe(response: reqwest::Response, sent_path: &str) -> reqwest::Response {
+fn observe(response: reqwest::Response) -> reqwest::Response {
+    const BLOOM_STATUS: HeaderName = HeaderName::from_static("bloom-status");
     let status = response.status();
     let length = response.content_length();
     let max = FACTS
@@ -141,10 +155,10 @@ fn observe(response: reqwest::Response, sent_path: &str) -> reqwest::Response {
             let headers = response.headers();
             facts.status = Some(status);
             facts.content_type = headers.get(CONTENT_TYPE).cloned();
-            facts.retry_after = headers.get(RETRY_AFTER).cloned();
-            facts.bloom_status = headers.get("bloom-status").cloned();
-            let final_path = response.url().path();
-            facts.redirected_to = (final_path != sent_path).then(|| final_path.to_owned());
+            if !status.is_success() {
+                facts.retry_after = headers.get(RETRY_AFTER).cloned();
+            }
+            facts.bloom_status = headers.get(BLOOM_STATUS).cloned();
             facts.max_body
         })
         .unwrap_or(body::DEFAULT_MAX_RESPONSE_BYTES);
@@ -351,11 +365,17 @@ where
     };
     let (result, record) = pipeline(client, operation, path_ids, options, || {
         let attempt = send();
-        async move { classify_typed(attempt.await).await }
+        async move {
+            match classify_typed(attempt.await) {
+                Typed::Done(result) => result,
+                // Rare: boxed, so its state does not grow every call's future.
+                Typed::Unexpected(response) => Box::pin(decode_unexpected(response)).await,
+            }
+        }
     })
     .await;
     client.audit(&record);
-    result
+    result.map(|value| *value)
 }
 
 /// The pipeline every call goes through, typed or dynamic: guard, budget, attempts and
@@ -468,7 +488,8 @@ where
                             wait_ms = wait.as_millis() as u64,
                             "retrying"
                         );
-                        tokio::time::sleep(wait).await;
+                        // Boxed: the timer's state stays out of every call's future.
+                        Box::pin(tokio::time::sleep(wait)).await;
                     }
                     Decision::Stop => {
                         record.outcome = Outcome::Failed;
@@ -491,25 +512,35 @@ fn retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
     retry::parse_retry_after(value?.to_str().ok()?, SystemTime::now())
 }
 
-/// Turns the generated client's result into a value or a [`Failure`].
-async fn classify_typed<T>(
+/// What the generated client's result is: done, or a 1xx/2xx/3xx it did not expect, whose
+/// body must still be read.
+enum Typed<T> {
+    Done(Result<Box<T>, Failure>),
+    Unexpected(reqwest::Response),
+}
+
+/// Turns the generated client's result into a (boxed) value or a [`Failure`].
+///
+/// The value is boxed here, once: a response type can be over a kilobyte, and the layers above
+/// (retries, task-local scope, audit) would otherwise move it several times.
+fn classify_typed<T>(
     result: Result<ResponseValue<T>, progenitor_client::Error<ErrorEnvelope>>,
-) -> Result<T, Failure>
+) -> Typed<T>
 where
     T: DeserializeOwned + Envelope,
 {
     use progenitor_client::Error as P;
-    let status = with_facts(|f| f.status).flatten().unwrap_or(StatusCode::OK);
-    match result {
+    let status = || with_facts(|f| f.status).flatten().unwrap_or(StatusCode::OK);
+    Typed::Done(match result {
         Ok(value) => {
-            let value = value.into_inner();
+            let value = Box::new(value.into_inner());
             if value.is_error() {
-                return Err(Failure::Api {
-                    status,
+                return Typed::Done(Err(Failure::Api {
+                    status: status(),
                     reason: ErrorReason::from(value.reason()),
                     message: value.message(),
                     retry_after: None,
-                });
+                }));
             }
             Ok(value)
         }
@@ -524,12 +555,12 @@ where
                 retry_after,
             })
         }
-        Err(P::InvalidResponsePayload(bytes, _)) => Err(invalid_body::<T>(status, &bytes)),
-        Err(P::ResponseBodyError(e)) => Err(body_error(status, e)),
+        Err(P::InvalidResponsePayload(bytes, _)) => Err(invalid_body::<T>(status(), &bytes)),
+        Err(P::ResponseBodyError(e)) => Err(body_error(status(), e)),
         Err(P::CommunicationError(e) | P::InvalidUpgrade(e)) => Err(transport(e)),
-        Err(P::UnexpectedResponse(response)) => decode_unexpected(response).await,
+        Err(P::UnexpectedResponse(response)) => return Typed::Unexpected(response),
         Err(P::InvalidRequest(problem) | P::Custom(problem)) => Err(Failure::Invalid { problem }),
-    }
+    })
 }
 
 /// A body that did not decode: too large, an error envelope on a 2xx, or not the expected
@@ -599,7 +630,7 @@ pub(crate) fn transport(error: reqwest::Error) -> Failure {
 /// A 1xx, 2xx or 3xx answer the generated client did not expect: decode a 2xx ourselves.
 async fn decode_unexpected<T: DeserializeOwned + Envelope>(
     response: reqwest::Response,
-) -> Result<T, Failure> {
+) -> Result<Box<T>, Failure> {
     let status = response.status();
     if status.is_redirection()
         && let Some(location) = header_text(response.headers().get(LOCATION))
@@ -612,7 +643,7 @@ async fn decode_unexpected<T: DeserializeOwned + Envelope>(
         && let Ok(value) = serde_json::from_slice::<T>(&bytes)
         && !value.is_error()
     {
-        return Ok(value);
+        return Ok(Box::new(value));
     }
     Err(invalid_body::<T>(status, &bytes))
 }
@@ -673,6 +704,9 @@ pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
         if attempt.previous().len() > 5 {
             return attempt.error("more than 5 redirects");
         }
+        // The policy runs inside the call's task: the audit records where it went.
+        let path = attempt.url().path().to_owned();
+        let _ = FACTS.try_with(|facts| facts.borrow_mut().redirected_to = Some(path));
         attempt.follow()
     })
 }

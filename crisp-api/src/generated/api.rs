@@ -704,7 +704,7 @@ pub mod builder {
                     &["website_id", "page_number"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -772,7 +772,7 @@ pub mod builder {
                     &["website_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -843,7 +843,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -914,7 +914,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1009,7 +1009,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1114,7 +1114,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1199,7 +1199,7 @@ pub mod builder {
                     &["website_id", "session_id", "fingerprint"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1303,7 +1303,7 @@ pub mod builder {
                     &["website_id", "session_id", "fingerprint"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1395,7 +1395,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1466,7 +1466,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1558,7 +1558,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1629,7 +1629,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1721,7 +1721,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1811,7 +1811,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -1901,7 +1901,7 @@ pub mod builder {
                     &["website_id", "session_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2044,7 +2044,7 @@ pub mod builder {
                     &["website_id", "page_number"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2133,7 +2133,7 @@ pub mod builder {
                     &["website_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2204,7 +2204,7 @@ pub mod builder {
                     &["website_id", "people_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2296,7 +2296,7 @@ pub mod builder {
                     &["website_id", "people_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2388,7 +2388,7 @@ pub mod builder {
                     &["website_id", "people_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2459,7 +2459,7 @@ pub mod builder {
                     &["website_id", "people_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2530,7 +2530,7 @@ pub mod builder {
                     &["website_id", "people_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2585,7 +2585,7 @@ pub mod builder {
                     &["website_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2661,7 +2661,7 @@ pub mod builder {
                     &["website_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2716,7 +2716,7 @@ pub mod builder {
                     &["website_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2787,7 +2787,7 @@ pub mod builder {
                     &["website_id", "user_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2874,7 +2874,7 @@ pub mod builder {
                     &["website_id", "page_number"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -2942,7 +2942,7 @@ pub mod builder {
                     &["website_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -3087,7 +3087,7 @@ pub mod builder {
                     &["website_id", "page_number"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }
@@ -3171,7 +3171,7 @@ pub mod builder {
                     &["website_id", "campaign_id"],
                     ids.into(),
                     options,
-                    move || inner.clone().send(),
+                    move || Box::pin(inner.clone().send()),
                 )
                 .await
         }

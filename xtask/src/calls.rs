@@ -1,0 +1,303 @@
+//! `tests/generated/operations.rs`: one case per operation, driven by the spec's examples, so
+//! that a new operation is tested with no new hand-written code.
+//!
+//! A case knows the request the client must send (method, path with the example ids, the
+//! example query parameters, the example body) and the answer to give (the success envelope's
+//! example), and calls the operation through its typed builder with those values. The tests
+//! that run the cases (against a mock, and against the sandbox) are hand-written once.
+
+use std::collections::BTreeMap;
+
+use heck::ToShoutySnakeCase;
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use serde_yaml::Value;
+
+use crate::Error;
+use crate::api::{raw_operation, success_schema};
+use crate::spec::{self, Spec, to_json};
+
+/// A path parameter's Rust type in [`Ids`]: text, or a number.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IdType {
+    Text,
+    Unsigned,
+    Signed,
+}
+
+/// One parameter with its example.
+struct Example {
+    name: String,
+    location: String,
+    example: serde_json::Value,
+    id_type: IdType,
+    /// The integer suffix its literal needs, from the schema's format.
+    suffix: &'static str,
+}
+
+fn examples(spec: &Spec, op: &spec::Operation) -> Result<Vec<Example>, Error> {
+    let Some(list) = raw_operation(spec, op)
+        .and_then(|raw| raw.get("parameters"))
+        .and_then(Value::as_sequence)
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for p in list {
+        let name = spec::str_field(p, "name").unwrap_or_default().to_owned();
+        let example = p
+            .get("example")
+            .map(to_json)
+            .ok_or_else(|| Error(format!("{}: parameter `{name}` has no example", op.id)))?;
+        let schema = p.get("schema");
+        let id_type = match schema.and_then(|s| spec::str_field(s, "type")) {
+            Some("integer") => match schema.and_then(|s| spec::str_field(s, "format")) {
+                Some("uint32") => IdType::Unsigned,
+                _ => IdType::Signed,
+            },
+            _ => IdType::Text,
+        };
+        let suffix = match schema.and_then(|s| spec::str_field(s, "format")) {
+            Some("uint32") => "u32",
+            Some("int32") => "i32",
+            Some("uint64") => "u64",
+            _ => "i64",
+        };
+        out.push(Example {
+            name,
+            location: spec::str_field(p, "in").unwrap_or_default().to_owned(),
+            example,
+            id_type,
+            suffix,
+        });
+    }
+    Ok(out)
+}
+
+/// The example of the operation's request body, and its component.
+fn body_example(spec: &Spec, op: &spec::Operation) -> Option<(String, serde_json::Value)> {
+    let media = raw_operation(spec, op)?
+        .get("requestBody")?
+        .get("content")?
+        .get("application/json")?;
+    let component = spec::ref_name(media.get("schema")?)?;
+    let example = media
+        .get("example")
+        .or_else(|| spec.schema(component)?.get("example"))?;
+    Some((component.to_owned(), to_json(example)))
+}
+
+fn text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn raw_literal(text: &str) -> Literal {
+    let hashes = "#".repeat(
+        (1..8)
+            .find(|n| !text.contains(&format!("\"{}", "#".repeat(*n))))
+            .unwrap_or(8),
+    );
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .expect("a raw string literal")
+}
+
+/// Generates `tests/generated/operations.rs`.
+pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
+    // Every path parameter across the spec, with its type and example: the fields of `Ids`.
+    let mut ids: BTreeMap<String, (IdType, serde_json::Value)> = BTreeMap::new();
+    let mut cases = Vec::new();
+    let mut calls = Vec::new();
+    for op in &spec.operations {
+        let params = examples(spec, op)?;
+        let method_ident = format_ident!("{}", op.id);
+        let call_fn = format_ident!("call_{}", op.id);
+        let op_const = format_ident!("{}", op.id.to_shouty_snake_case());
+        let mut setters = Vec::new();
+        let mut query = Vec::new();
+        let mut string_ids = Vec::new();
+        for p in &params {
+            let setter = format_ident!("{}", p.name);
+            if p.location == "path" {
+                ids.entry(p.name.clone())
+                    .or_insert((p.id_type, p.example.clone()));
+                let field = format_ident!("{}", p.name);
+                if p.id_type == IdType::Text {
+                    string_ids.push(p.name.clone());
+                    setters.push(quote!(.#setter(ids.#field.as_str())));
+                } else {
+                    setters.push(quote!(.#setter(ids.#field)));
+                }
+            } else if p.location == "query" {
+                let value: TokenStream = match &p.example {
+                    serde_json::Value::String(s) => quote!(#s),
+                    serde_json::Value::Number(n) if n.is_f64() => {
+                        n.to_string().parse().expect("a number")
+                    }
+                    serde_json::Value::Number(n) => {
+                        format!("{n}{}", p.suffix).parse().expect("a number")
+                    }
+                    serde_json::Value::Bool(b) => quote!(#b),
+                    other => {
+                        let s = other.to_string();
+                        quote!(#s)
+                    }
+                };
+                setters.push(quote!(.#setter(#value)));
+                let (name, value) = (p.name.as_str(), text(&p.example));
+                query.push(quote!((#name, #value)));
+            }
+        }
+        let body = match body_example(spec, op) {
+            Some((component, example)) => {
+                let ty = format_ident!("{component}");
+                let json = serde_json::to_string(&example).map_err(|e| Error(e.to_string()))?;
+                let literal = raw_literal(&json);
+                setters.push(quote! {
+                    .body(
+                        serde_json::from_str::<types::#ty>(#literal)
+                            .expect("the spec's example body decodes"),
+                    )
+                });
+                quote!(Some(#literal))
+            }
+            None => quote!(None),
+        };
+        let response = success_schema(spec, op)
+            .and_then(|name| spec.schema(name))
+            .and_then(|schema| schema.get("example"))
+            .map(to_json)
+            .ok_or_else(|| Error(format!("{}: the success envelope has no example", op.id)))?;
+        let response =
+            raw_literal(&serde_json::to_string(&response).map_err(|e| Error(e.to_string()))?);
+        // The path with `{name}` replaced by the ids' values.
+        let mut format = String::new();
+        let mut args = Vec::new();
+        let mut rest = op.path.as_str();
+        while let Some(open) = rest.find('{') {
+            format.push_str(&rest[..open]);
+            format.push_str("{}");
+            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+            let field = format_ident!("{}", &rest[open + 1..close]);
+            args.push(quote!(ids.#field));
+            rest = &rest[(close + 1).min(rest.len())..];
+        }
+        format.push_str(rest);
+        let path_fn = format_ident!("path_{}", op.id);
+        let method = op.method.as_str();
+        calls.push(quote! {
+            async fn #call_fn(client: &Client, ids: &Ids) -> Result<serde_json::Value, Error> {
+                let answer = client.#method_ident() #(#setters)* .send().await?;
+                Ok(serde_json::to_value(answer).expect("the answer encodes"))
+            }
+
+            fn #path_fn(ids: &Ids) -> String {
+                format!(#format, #(#args),*)
+            }
+        });
+        cases.push(quote! {
+            Case {
+                operation: &Operation::#op_const,
+                method: #method,
+                path: #path_fn,
+                query: &[#(#query),*],
+                body: #body,
+                response: #response,
+                string_ids: &[#(#string_ids),*],
+                call: |client, ids| Box::pin(#call_fn(client, ids)),
+            }
+        });
+    }
+    let fields = ids.iter().map(|(name, (ty, _))| {
+        let field = format_ident!("{name}");
+        let ty = match ty {
+            IdType::Text => quote!(String),
+            IdType::Unsigned => quote!(u32),
+            IdType::Signed => quote!(i64),
+        };
+        let doc = format!(" `{name}`: the spec's example unless changed.");
+        quote!(#[doc = #doc] pub #field: #ty)
+    });
+    let defaults = ids.iter().map(|(name, (ty, example))| {
+        let field = format_ident!("{name}");
+        match ty {
+            IdType::Text => {
+                let value = text(example);
+                quote!(#field: #value.to_owned())
+            }
+            _ => {
+                let value: TokenStream = text(example).parse().expect("a number");
+                quote!(#field: #value)
+            }
+        }
+    });
+    let text_setters = ids
+        .iter()
+        .filter(|(_, (ty, _))| *ty == IdType::Text)
+        .map(|(name, _)| {
+            let field = format_ident!("{name}");
+            quote!(#name => self.#field = value.to_owned())
+        });
+    let file = quote! {
+        //! One case per operation of the spec, from its examples: what the client must send and
+        //! what to answer. Run by `tests/operations.rs` (and the sandbox's end-to-end tests).
+
+        #![allow(dead_code)]
+
+        use crisp_api::{types, Client, Error, Operation};
+        use futures::future::BoxFuture;
+
+        /// The path ids the cases call with.
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct Ids {
+            #(#fields),*
+        }
+
+        impl Default for Ids {
+            fn default() -> Self {
+                Self { #(#defaults),* }
+            }
+        }
+
+        impl Ids {
+            /// Sets the text id `name` to `value`.
+            pub fn set(&mut self, name: &str, value: &str) {
+                match name {
+                    #(#text_setters,)*
+                    other => panic!("no text id named {other}"),
+                }
+            }
+        }
+
+        /// One operation's case.
+        pub struct Case {
+            /// The operation.
+            pub operation: &'static Operation,
+            /// Its HTTP method.
+            pub method: &'static str,
+            /// Its path, with the ids filled in.
+            pub path: fn(&Ids) -> String,
+            /// The query parameters it sends, as text.
+            pub query: &'static [(&'static str, &'static str)],
+            /// The JSON body it sends, if any.
+            pub body: Option<&'static str>,
+            /// The spec's example of its success envelope.
+            pub response: &'static str,
+            /// Its path parameters that are text ids.
+            pub string_ids: &'static [&'static str],
+            /// Calls it through its typed builder; the answer, re-encoded.
+            pub call: for<'a> fn(&'a Client, &'a Ids) -> BoxFuture<'a, Result<serde_json::Value, Error>>,
+        }
+
+        /// Every operation's case, in the spec's order.
+        pub fn cases() -> Vec<Case> {
+            vec![#(#cases),*]
+        }
+
+        #(#calls)*
+    };
+    crate::output::unparse(file)
+}
