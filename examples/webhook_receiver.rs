@@ -8,8 +8,9 @@
 //! It listens on `127.0.0.1` only (put a TLS-terminating proxy in front of it that passes the
 //! body and the `X-Crisp-*` headers through unchanged) and accepts `POST /crisp/webhook`:
 //!
-//! - `200`: correctly signed, sent within the last five minutes, and a delivery; the event is
-//!   queued for the worker, which logs it.
+//! - `200`: correctly signed, sent within five minutes of this server's clock (the
+//!   [`Verifier`]'s default replay window), and a delivery; the event is queued for the worker,
+//!   which logs it.
 //! - `401`: a signature or timestamp header is missing or malformed, the signature does not
 //!   match, or the timestamp is outside the window. Nothing from the request is used.
 //! - `400`: correctly signed, but the body is not a delivery this crate can parse.
@@ -25,7 +26,6 @@ use std::env::{self, VarError};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -38,9 +38,6 @@ use tokio::sync::mpsc::error::TrySendError;
 
 /// Where Crisp posts deliveries.
 pub const WEBHOOK_PATH: &str = "/crisp/webhook";
-
-/// How far a delivery's `X-Crisp-Request-Timestamp` may be from this server's clock.
-pub const TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
 /// How many accepted deliveries may wait for the worker before requests get `503`.
 pub const QUEUE_CAPACITY: usize = 1024;
@@ -57,7 +54,7 @@ struct AppState {
 /// The receiver's router: `POST /crisp/webhook` checks the request with `verifier` and sends
 /// each accepted delivery to `events`.
 ///
-/// Build `verifier` with a replay window (see [`TOLERANCE`]); the router does not add one.
+/// `verifier` is used as given: [`Verifier::new`] has a five-minute replay window by default.
 pub fn app(verifier: Verifier, events: mpsc::Sender<Delivery>) -> Router {
     Router::new()
         .route(WEBHOOK_PATH, post(receive))
@@ -133,14 +130,11 @@ pub async fn work(mut events: mpsc::Receiver<Delivery>) {
     }
 }
 
-/// Reads the signing secret; `Err` is the message to print.
-fn secret_from_env() -> Result<String, String> {
+/// Reads the signing secret and keys a verifier with it (which refuses a blank one); `Err` is
+/// the message to print.
+fn verifier_from_env() -> Result<Verifier, String> {
     match env::var(SECRET_VAR) {
-        Ok(secret) if !secret.trim().is_empty() => Ok(secret),
-        Ok(_) => Err(format!(
-            "{SECRET_VAR} is empty: set it to the plugin's signature secret from the Crisp \
-             Marketplace (an empty key would let anyone sign deliveries)"
-        )),
+        Ok(secret) => Verifier::new(secret).map_err(|error| format!("{SECRET_VAR}: {error}")),
         Err(VarError::NotPresent) => Err(format!(
             "{SECRET_VAR} is not set: set it to the plugin's signature secret from the Crisp \
              Marketplace"
@@ -165,14 +159,14 @@ fn port_from_env() -> Result<u16, String> {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt().init();
 
-    let (secret, port) = match (secret_from_env(), port_from_env()) {
-        (Ok(secret), Ok(port)) => (secret, port),
+    // The default replay window: five minutes either side of this server's clock.
+    let (verifier, port) = match (verifier_from_env(), port_from_env()) {
+        (Ok(verifier), Ok(port)) => (verifier, port),
         (Err(message), _) | (_, Err(message)) => {
             eprintln!("webhook_receiver: not starting: {message}");
             return ExitCode::FAILURE;
         }
     };
-    let verifier = Verifier::new(secret).with_tolerance(TOLERANCE);
 
     let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
     tokio::spawn(work(receiver));

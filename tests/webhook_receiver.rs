@@ -14,7 +14,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crisp_api::webhook::{
-    self, ATTEMPT_COUNT_HEADER, Delivery, Event, SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier,
+    self, ATTEMPT_COUNT_HEADER, DEFAULT_TOLERANCE, Delivery, Event, SIGNATURE_HEADER,
+    TIMESTAMP_HEADER, Verifier,
 };
 use reqwest::StatusCode;
 use tokio::sync::mpsc;
@@ -31,14 +32,15 @@ struct Server {
     client: reqwest::Client,
 }
 
-/// Serves the example's router with the example's tolerance and the real clock.
+/// Serves the example's router with the verifier its `main` builds: the default replay window
+/// and the real clock.
 async fn serve() -> Server {
     serve_with_capacity(receiver::QUEUE_CAPACITY).await
 }
 
 async fn serve_with_capacity(capacity: usize) -> Server {
     capture_logs();
-    let verifier = Verifier::new(SECRET).with_tolerance(receiver::TOLERANCE);
+    let verifier = Verifier::new(SECRET).expect("a usable secret");
     let (sender, events) = mpsc::channel(capacity);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -278,9 +280,10 @@ async fn a_timestamp_outside_the_window_is_rejected() {
     let mut server = serve().await;
     let (_, body) = DELIVERIES[0];
     let body = body.as_bytes();
-    let window = i64::try_from(receiver::TOLERANCE.as_millis()).unwrap();
+    let window = i64::try_from(DEFAULT_TOLERANCE.as_millis()).unwrap();
     for (what, offset) in [
         ("stale", -window - 60_000),
+        ("six minutes old", -360_000),
         ("ten minutes old", -600_000),
         ("from the future", window + 60_000),
     ] {
