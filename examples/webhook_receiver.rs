@@ -13,8 +13,13 @@
 //!   which logs it.
 //! - `401`: a signature or timestamp header is missing or malformed, the signature does not
 //!   match, or the timestamp is outside the window. Nothing from the request is used.
-//! - `400`: correctly signed, but the body is not a delivery this crate can parse.
+//! - `400`: correctly signed, but the body is not a delivery this crate can parse (or the body
+//!   could not be read).
+//! - `413`: the body is larger than [`BODY_LIMIT`]; it is not read further, nor checked.
 //! - `503`: the worker's queue is full (or the worker is gone); Crisp retries later.
+//!
+//! Every answer other than `200` is logged with its reason, at `warn` (`error` for a stopped
+//! worker). Logs never contain the secret or a signature.
 //!
 //! Crisp retries deliveries it could not hand over, so the same event can arrive more than
 //! once: every log line carries the `X-Delivery-Attempt-Count` header to spot retries, and real
@@ -29,8 +34,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use crisp_api::webhook::{ATTEMPT_COUNT_HEADER, Delivery, Event, Verifier, WebhookError};
 use tokio::sync::mpsc;
@@ -38,6 +44,11 @@ use tokio::sync::mpsc::error::TrySendError;
 
 /// Where Crisp posts deliveries.
 pub const WEBHOOK_PATH: &str = "/crisp/webhook";
+
+/// The largest request body read, in bytes (2 MiB, axum's own default, set explicitly so it is
+/// visible and logged). Crisp's deliveries are a few kilobytes: message contents, not files.
+/// A larger body is answered `413` without being read further.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// How many accepted deliveries may wait for the worker before requests get `503`.
 pub const QUEUE_CAPACITY: usize = 1024;
@@ -51,27 +62,35 @@ struct AppState {
     events: mpsc::Sender<Delivery>,
 }
 
-/// The receiver's router: `POST /crisp/webhook` checks the request with `verifier` and sends
-/// each accepted delivery to `events`.
+/// The receiver's router: `POST /crisp/webhook` reads a body of up to [`BODY_LIMIT`] bytes,
+/// checks the request with `verifier` and sends each accepted delivery to `events`.
 ///
 /// `verifier` is used as given: [`Verifier::new`] has a five-minute replay window by default.
 pub fn app(verifier: Verifier, events: mpsc::Sender<Delivery>) -> Router {
     Router::new()
         .route(WEBHOOK_PATH, post(receive))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(Arc::new(AppState { verifier, events }))
 }
 
 /// Checks one request and queues its delivery. Never waits for the worker.
+///
+/// The body arrives as a `Result`, so that a body refused by the size limit is logged here
+/// rather than answered by axum in silence.
 async fn receive(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> StatusCode {
     // Not signed, and only used for logging: a retry has a count above 1.
     let attempt = headers
         .get(ATTEMPT_COUNT_HEADER)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("-");
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return refuse_body(&headers, attempt, &rejection),
+    };
     let delivery = match state.verifier.verify_and_parse(&headers, &body) {
         Ok(delivery) => delivery,
         // Correctly signed, so this came from Crisp: log it to find out what changed.
@@ -111,6 +130,36 @@ async fn receive(
             StatusCode::SERVICE_UNAVAILABLE
         }
     }
+}
+
+/// Logs why a body was not read, and answers with axum's status for it: `413` over the size
+/// limit, `400` if the body could not be read at all (such as a connection that broke off).
+fn refuse_body(headers: &HeaderMap, attempt: &str, rejection: &BytesRejection) -> StatusCode {
+    let status = rejection.status();
+    // As the client declared it; not trusted, only logged.
+    let content_length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        tracing::warn!(
+            attempt,
+            content_length,
+            limit = BODY_LIMIT,
+            "rejected a webhook: body over the size limit (413)"
+        );
+    } else {
+        // axum's text names the failure, never the body's bytes.
+        let error = rejection.body_text();
+        tracing::warn!(
+            attempt,
+            content_length,
+            %error,
+            "rejected a webhook: body not read ({})",
+            status.as_u16()
+        );
+    }
+    status
 }
 
 /// The "work": takes deliveries off the queue until every sender is gone.
