@@ -1,6 +1,7 @@
 //! The `webhook_receiver` example over real HTTP on loopback: every spec example delivery is
-//! accepted and reaches the worker's channel as its typed event; forged, unsigned, replayed
-//! and malformed requests are rejected with the documented status and never reach it.
+//! accepted and reaches the worker's channel as its typed event; forged, unsigned, replayed,
+//! malformed and oversized requests are rejected with the documented status, never reach it,
+//! and are logged with their reason.
 
 // The example's `main` (and what only it uses) is not called here.
 #[allow(dead_code)]
@@ -14,7 +15,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crisp_api::webhook::{
-    self, ATTEMPT_COUNT_HEADER, Delivery, Event, SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier,
+    self, ATTEMPT_COUNT_HEADER, DEFAULT_TOLERANCE, Delivery, Event, SIGNATURE_HEADER,
+    TIMESTAMP_HEADER, Verifier,
 };
 use reqwest::StatusCode;
 use tokio::sync::mpsc;
@@ -31,14 +33,15 @@ struct Server {
     client: reqwest::Client,
 }
 
-/// Serves the example's router with the example's tolerance and the real clock.
+/// Serves the example's router with the verifier its `main` builds: the default replay window
+/// and the real clock.
 async fn serve() -> Server {
     serve_with_capacity(receiver::QUEUE_CAPACITY).await
 }
 
 async fn serve_with_capacity(capacity: usize) -> Server {
     capture_logs();
-    let verifier = Verifier::new(SECRET).with_tolerance(receiver::TOLERANCE);
+    let verifier = Verifier::new(SECRET).expect("a usable secret");
     let (sender, events) = mpsc::channel(capacity);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -278,9 +281,10 @@ async fn a_timestamp_outside_the_window_is_rejected() {
     let mut server = serve().await;
     let (_, body) = DELIVERIES[0];
     let body = body.as_bytes();
-    let window = i64::try_from(receiver::TOLERANCE.as_millis()).unwrap();
+    let window = i64::try_from(DEFAULT_TOLERANCE.as_millis()).unwrap();
     for (what, offset) in [
         ("stale", -window - 60_000),
+        ("six minutes old", -360_000),
         ("ten minutes old", -600_000),
         ("from the future", window + 60_000),
     ] {
@@ -422,5 +426,199 @@ async fn logs_show_the_event_and_attempt_but_no_secret() {
     // Every test's logs so far: no secret, and no signature, accepted or not.
     for secret in [SECRET, &signature, &forged, &stale_signature] {
         assert!(!logs.contains(secret), "the logs leak {secret}:\n{logs}");
+    }
+}
+
+/// A delivery of an event this crate does not know, padded to exactly `size` bytes.
+fn padded_delivery(size: usize) -> Vec<u8> {
+    let (head, tail) = (
+        r#"{"website_id":"w1","event":"plugin:padding","data":{"pad":""#,
+        r#""},"timestamp":1700000000000}"#,
+    );
+    let padding = size - head.len() - tail.len();
+    let body = format!("{head}{}{tail}", "x".repeat(padding));
+    assert_eq!(body.len(), size);
+    body.into_bytes()
+}
+
+/// The log lines carrying this attempt count (each test uses counts of its own).
+fn log_lines<'a>(logs: &'a str, attempt: &str) -> Vec<&'a str> {
+    let needle = format!("attempt=\"{attempt}\"");
+    logs.lines().filter(|line| line.contains(&needle)).collect()
+}
+
+/// A body over the limit is answered 413, correctly signed or not, and never reaches the
+/// worker; a delivery of exactly the limit is read, checked and queued.
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_with_413() {
+    let mut server = serve().await;
+    let at_limit = padded_delivery(receiver::BODY_LIMIT);
+    assert_eq!(server.post_signed(&at_limit).await, StatusCode::OK);
+    assert_eq!(
+        server.next_event().expect("queued").event.name(),
+        "plugin:padding"
+    );
+
+    for size in [receiver::BODY_LIMIT + 1, 10 * 1024 * 1024] {
+        let body = padded_delivery(size);
+        assert_eq!(
+            server.post_signed(&body).await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{size} bytes, signed"
+        );
+        assert_eq!(
+            server.post(&body, None, None, "1").await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{size} bytes, unsigned"
+        );
+    }
+    assert!(
+        server.next_event().is_none(),
+        "an oversized request was queued"
+    );
+}
+
+/// Every refusal leaves one `warn` line (`error` for a stopped worker) with its status and
+/// reason, and the attempt count; none leaks the secret or a signature.
+#[tokio::test]
+async fn every_refusal_is_logged_with_its_reason() {
+    let mut server = serve_with_capacity(1).await;
+    let (_, body) = DELIVERIES[0];
+    let body = body.as_bytes();
+    let timestamp = millis_from_now(0);
+    let signature = webhook::sign(SECRET.as_bytes(), &timestamp, body);
+    let forged = webhook::sign(b"not the secret", &timestamp, body);
+    let old = millis_from_now(-360_000);
+    let old_signature = webhook::sign(SECRET.as_bytes(), &old, body);
+    let junk = b"not json";
+    let junk_signature = webhook::sign(SECRET.as_bytes(), &timestamp, junk);
+    let oversized = padded_delivery(10 * 1024 * 1024);
+    let oversized_signature = webhook::sign(SECRET.as_bytes(), &timestamp, &oversized);
+
+    let sent = [
+        (
+            "101",
+            server.post(body, Some(&timestamp), None, "101").await,
+        ),
+        (
+            "102",
+            server
+                .post(body, Some(&timestamp), Some(&forged), "102")
+                .await,
+        ),
+        (
+            "103",
+            server
+                .post(body, Some(&old), Some(&old_signature), "103")
+                .await,
+        ),
+        (
+            "104",
+            server
+                .post(junk, Some(&timestamp), Some(&junk_signature), "104")
+                .await,
+        ),
+        (
+            "105",
+            server
+                .post(body, Some(&timestamp), Some(&signature), "105")
+                .await,
+        ),
+        (
+            "106",
+            server
+                .post(body, Some(&timestamp), Some(&signature), "106")
+                .await,
+        ),
+        (
+            "107",
+            server
+                .post(
+                    &oversized,
+                    Some(&timestamp),
+                    Some(&oversized_signature),
+                    "107",
+                )
+                .await,
+        ),
+    ];
+    server.events.close();
+    let stopped = server
+        .post(body, Some(&timestamp), Some(&signature), "108")
+        .await;
+
+    let statuses: Vec<(&str, u16)> = sent
+        .iter()
+        .map(|(attempt, status)| (*attempt, status.as_u16()))
+        .chain([("108", stopped.as_u16())])
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("101", 401),
+            ("102", 401),
+            ("103", 401),
+            ("104", 400),
+            ("105", 200),
+            ("106", 503),
+            ("107", 413),
+            ("108", 503),
+        ]
+    );
+
+    // The handler logs before it answers. Other tests log here too, with other attempt counts.
+    let logs = logs();
+    let expected: [(&str, &str, &[&str]); 8] = [
+        ("101", "WARN", &["(401)", "no `x-crisp-signature` header"]),
+        ("102", "WARN", &["(401)", "signature does not match"]),
+        (
+            "103",
+            "WARN",
+            &["(401)", "in the past, outside the 300s tolerance"],
+        ),
+        (
+            "104",
+            "WARN",
+            &["not a delivery (400)", "not a Crisp delivery"],
+        ),
+        (
+            "105",
+            "INFO",
+            &["accepted a webhook", r#"event="message:send""#],
+        ),
+        ("106", "WARN", &["worker queue full", "(503)"]),
+        (
+            "107",
+            "WARN",
+            &[
+                "body over the size limit (413)",
+                "limit=2097152",
+                "content_length=\"10485760\"",
+            ],
+        ),
+        ("108", "ERROR", &["worker has stopped", "(503)"]),
+    ];
+    for (attempt, level, needles) in expected {
+        let lines = log_lines(&logs, attempt);
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains(level) && needles.iter().all(|n| line.contains(n))),
+            "attempt {attempt}: no {level} line with {needles:?} in {lines:#?}"
+        );
+    }
+    // A refusal before the queue is one line, not one per check.
+    for attempt in ["101", "102", "103", "104", "107"] {
+        assert_eq!(log_lines(&logs, attempt).len(), 1, "attempt {attempt}");
+    }
+    for leak in [
+        SECRET,
+        &signature,
+        &forged,
+        &old_signature,
+        &junk_signature,
+        &oversized_signature,
+    ] {
+        assert!(!logs.contains(leak), "the logs leak {leak}:\n{logs}");
     }
 }

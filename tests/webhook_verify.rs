@@ -1,11 +1,16 @@
 //! Webhook signature verification: known-answer vectors from independent implementations,
-//! rejection cases, the replay window, secrecy of errors and `Debug`, and property tests.
+//! rejection cases, refused secrets, the replay window (on by default), secrecy of errors and
+//! `Debug`, and property tests.
+//!
+//! The known answers are signed at `1700000000000` (2023-11-14T22:13:20Z). Tests about the
+//! signature check them with the default replay window and a clock injected at that time, or
+//! `without_timestamp_check()` where the timestamp is not a number at all.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crisp_api::webhook::{
-    self, ATTEMPT_COUNT_HEADER, SIGNATURE_HEADER, SkewDirection, TIMESTAMP_HEADER, Verifier,
-    WebhookError,
+    self, ATTEMPT_COUNT_HEADER, DEFAULT_TOLERANCE, SIGNATURE_HEADER, SkewDirection,
+    TIMESTAMP_HEADER, Verifier, WebhookError,
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
@@ -60,6 +65,30 @@ fn at(seconds: u64) -> impl Fn() -> SystemTime + Send + Sync + 'static {
     move || UNIX_EPOCH + Duration::from_secs(seconds)
 }
 
+/// When the known answers were signed, in Unix seconds (`KAT_TIMESTAMP` is in milliseconds).
+const NOW: u64 = 1_700_000_000;
+
+/// A verifier for `secret` as `Verifier::new` makes it (the default window), its clock at `NOW`.
+fn verifier_at_now(secret: impl Into<Vec<u8>>) -> Verifier {
+    Verifier::new(secret)
+        .expect("a usable secret")
+        .with_clock(at(NOW))
+}
+
+/// A verifier for `secret` that checks the signature only.
+fn signature_only(secret: impl Into<Vec<u8>>) -> Verifier {
+    Verifier::new(secret)
+        .expect("a usable secret")
+        .without_timestamp_check()
+}
+
+/// Whether `Verifier::new` must refuse `secret`: empty, all whitespace, or all zero bytes.
+fn is_blank(secret: &[u8]) -> bool {
+    secret.iter().all(|&byte| byte == 0)
+        || secret.iter().all(u8::is_ascii_whitespace)
+        || std::str::from_utf8(secret).is_ok_and(|text| text.trim().is_empty())
+}
+
 fn is_malformed(result: Result<(), WebhookError>, header: &str) -> bool {
     matches!(result, Err(WebhookError::MalformedHeader { name, .. }) if name == header)
 }
@@ -81,15 +110,16 @@ fn known_answer_from_crisp_facts() {
         ),
         Ok(())
     );
-    let verifier = Verifier::new(KAT_SECRET);
-    assert_eq!(
-        verifier.verify(KAT_TIMESTAMP, KAT_BODY.as_bytes(), KAT_SIGNATURE),
-        Ok(())
-    );
-    assert_eq!(
-        verifier.verify_headers(&headers(KAT_TIMESTAMP, KAT_SIGNATURE), KAT_BODY.as_bytes()),
-        Ok(())
-    );
+    for verifier in [verifier_at_now(KAT_SECRET), signature_only(KAT_SECRET)] {
+        assert_eq!(
+            verifier.verify(KAT_TIMESTAMP, KAT_BODY.as_bytes(), KAT_SIGNATURE),
+            Ok(())
+        );
+        assert_eq!(
+            verifier.verify_headers(&headers(KAT_TIMESTAMP, KAT_SIGNATURE), KAT_BODY.as_bytes()),
+            Ok(())
+        );
+    }
 }
 
 #[test]
@@ -112,7 +142,19 @@ fn python_vectors_verify() {
             Ok(()),
             "verify: {name}"
         );
-        let verifier = Verifier::new(v.secret.clone());
+        if is_blank(&v.secret) {
+            // The free function checks what it is given; a `Verifier` refuses the key.
+            assert!(
+                matches!(
+                    Verifier::new(v.secret.clone()),
+                    Err(WebhookError::InvalidSecret { .. })
+                ),
+                "{name}"
+            );
+            continue;
+        }
+        // The vectors sign any timestamp, even an empty one: check the signature alone.
+        let verifier = signature_only(v.secret.clone());
         assert_eq!(
             verifier.verify(&v.timestamp, &v.body, &v.signature),
             Ok(()),
@@ -123,6 +165,14 @@ fn python_vectors_verify() {
             Ok(()),
             "Verifier::verify_headers: {name}"
         );
+        // Those stamped with a time pass the default window at that time too.
+        if !v.timestamp.is_empty() {
+            assert_eq!(
+                verifier_at_now(v.secret.clone()).verify(&v.timestamp, &v.body, &v.signature),
+                Ok(()),
+                "Verifier::verify, default window: {name}"
+            );
+        }
     }
 }
 
@@ -158,7 +208,7 @@ fn hex_is_accepted_in_either_case() {
             }
         })
         .collect();
-    let verifier = Verifier::new(KAT_SECRET);
+    let verifier = verifier_at_now(KAT_SECRET);
     for signature in [upper.as_str(), mixed.as_str()] {
         assert_eq!(
             webhook::verify(secret, KAT_TIMESTAMP, body, signature),
@@ -174,7 +224,7 @@ fn hex_is_accepted_in_either_case() {
 
 #[test]
 fn surrounding_whitespace_is_trimmed() {
-    let verifier = Verifier::new(KAT_SECRET);
+    let verifier = verifier_at_now(KAT_SECRET);
     let body = KAT_BODY.as_bytes();
     assert_eq!(
         verifier.verify(" 1700000000000\t", body, &format!("  {KAT_SIGNATURE}\r\n")),
@@ -184,24 +234,29 @@ fn surrounding_whitespace_is_trimmed() {
         webhook::sign(KAT_SECRET.as_bytes(), "\t1700000000000 ", body),
         KAT_SIGNATURE
     );
-    // Whitespace inside is not trimmed.
+    // Whitespace inside is not trimmed: signed verbatim, it does not match, and it is not a
+    // number the window can read.
     assert_eq!(
-        verifier.verify("1700000000 000", body, KAT_SIGNATURE),
+        signature_only(KAT_SECRET).verify("1700000000 000", body, KAT_SIGNATURE),
         Err(WebhookError::SignatureMismatch)
     );
+    assert!(is_malformed(
+        verifier.verify("1700000000 000", body, KAT_SIGNATURE),
+        TIMESTAMP_HEADER
+    ));
 }
 
 // ---- Rejections -----------------------------------------------------------------------------
 
 #[test]
 fn tampering_is_a_mismatch() {
-    let verifier = Verifier::new(KAT_SECRET);
+    let verifier = verifier_at_now(KAT_SECRET);
     let body = KAT_BODY.as_bytes();
     let tampered = KAT_BODY.replace("\"Hi\"", "\"Ho\"");
     let reserialised =
         serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(KAT_BODY).unwrap())
             .unwrap();
-    let wrong_secret = Verifier::new("test_secreT");
+    let wrong_secret = verifier_at_now("test_secreT");
     let mut flipped_signature = KAT_SIGNATURE.to_owned();
     flipped_signature.replace_range(63.., "7");
 
@@ -254,7 +309,7 @@ fn tampering_is_a_mismatch() {
 
 #[test]
 fn malformed_signatures() {
-    let verifier = Verifier::new(KAT_SECRET);
+    let verifier = verifier_at_now(KAT_SECRET);
     let body = KAT_BODY.as_bytes();
     let non_hex = format!("{}g", &KAT_SIGNATURE[..63]);
     let with_prefix = format!("sha256={KAT_SIGNATURE}");
@@ -291,7 +346,7 @@ fn malformed_signatures() {
 
 #[test]
 fn malformed_header_values() {
-    let verifier = Verifier::new(KAT_SECRET);
+    let verifier = verifier_at_now(KAT_SECRET);
     let body = KAT_BODY.as_bytes();
 
     // A signature header that is not UTF-8 is malformed, not a panic.
@@ -305,15 +360,19 @@ fn malformed_header_values() {
         SIGNATURE_HEADER
     ));
 
-    // A timestamp header that is not UTF-8 is signed verbatim: without a window it simply
-    // does not match the signature.
+    // A timestamp header that is not UTF-8 is not a time, so the window refuses it; without
+    // the window it is signed verbatim, and simply does not match the signature.
     let mut map = headers(KAT_TIMESTAMP, KAT_SIGNATURE);
     map.insert(
         TIMESTAMP_HEADER,
         HeaderValue::from_bytes(b"17000000\xff00000").unwrap(),
     );
-    assert_eq!(
+    assert!(is_malformed(
         verifier.verify_headers(&map, body),
+        TIMESTAMP_HEADER
+    ));
+    assert_eq!(
+        signature_only(KAT_SECRET).verify_headers(&map, body),
         Err(WebhookError::SignatureMismatch)
     );
 
@@ -331,7 +390,7 @@ fn malformed_header_values() {
 
 #[test]
 fn missing_headers() {
-    let verifier = Verifier::new(KAT_SECRET);
+    let verifier = verifier_at_now(KAT_SECRET);
     let body = KAT_BODY.as_bytes();
     for name in [TIMESTAMP_HEADER, SIGNATURE_HEADER] {
         let mut map = headers(KAT_TIMESTAMP, KAT_SIGNATURE);
@@ -350,7 +409,7 @@ fn missing_headers() {
 
 #[test]
 fn header_names_are_case_insensitive() {
-    let verifier = Verifier::new(KAT_SECRET);
+    let verifier = verifier_at_now(KAT_SECRET);
     let mut map = HeaderMap::new();
     map.insert(
         HeaderName::from_bytes(b"X-Crisp-Request-Timestamp").unwrap(),
@@ -378,9 +437,102 @@ fn header_constants() {
     }
 }
 
-// ---- Replay window --------------------------------------------------------------------------
+// ---- Secrets that are refused -----------------------------------------------------------------
 
-const NOW: u64 = 1_700_000_000;
+#[test]
+fn empty_and_whitespace_secrets_are_refused() {
+    let cases: [(&[u8], &str); 8] = [
+        (b"", "is empty"),
+        (b" ", "is only whitespace"),
+        (b"   ", "is only whitespace"),
+        (b"\t\r\n\x0c ", "is only whitespace"),
+        ("\u{a0}\u{2003}\u{3000}".as_bytes(), "is only whitespace"),
+        (
+            b"\0",
+            "is only zero bytes, which HMAC treats as an empty key",
+        ),
+        (
+            b"\0\0\0\0",
+            "is only zero bytes, which HMAC treats as an empty key",
+        ),
+        (
+            &[0u8; 64],
+            "is only zero bytes, which HMAC treats as an empty key",
+        ),
+    ];
+    for (secret, reason) in cases {
+        let shown = String::from_utf8_lossy(secret);
+        assert!(is_blank(secret), "{shown:?}");
+        let error = Verifier::new(secret).unwrap_err();
+        assert_eq!(error, WebhookError::InvalidSecret { reason }, "{shown:?}");
+        let message = error.to_string();
+        assert!(message.contains(reason), "{message}");
+        assert!(message.contains("signature secret"), "{message}");
+        assert!(message.contains("Crisp Marketplace"), "{message}");
+        // Nothing of the secret is echoed back, in the message or in `Debug`.
+        for text in [message, format!("{error:?}")] {
+            for forbidden in [
+                "\t", "\r", "\n", "\x0c", "\u{a0}", "\u{2003}", "\u{3000}", "\0",
+            ] {
+                assert!(!text.contains(forbidden), "{text:?} contains {forbidden:?}");
+            }
+            assert!(!text.contains("   "), "{text:?}");
+        }
+    }
+    // The same refusal whatever type the secret comes in.
+    assert!(matches!(
+        Verifier::new(String::new()),
+        Err(WebhookError::InvalidSecret { reason: "is empty" })
+    ));
+    assert!(matches!(
+        Verifier::new(vec![b' '; 3]),
+        Err(WebhookError::InvalidSecret { .. })
+    ));
+}
+
+#[test]
+fn a_secret_with_surrounding_whitespace_is_used_as_given() {
+    // Not blank, so accepted, and not trimmed: the key is the bytes given.
+    let body = KAT_BODY.as_bytes();
+    let padded = " test_secret\n";
+    let signature = webhook::sign(padded.as_bytes(), KAT_TIMESTAMP, body);
+    assert_eq!(
+        verifier_at_now(padded).verify(KAT_TIMESTAMP, body, &signature),
+        Ok(())
+    );
+    assert_eq!(
+        verifier_at_now(padded).verify(KAT_TIMESTAMP, body, KAT_SIGNATURE),
+        Err(WebhookError::SignatureMismatch)
+    );
+    // A single byte that is not whitespace, or zero bytes beside other bytes, make a usable
+    // key. So do U+FEFF and U+200B, which Unicode does not count as whitespace.
+    for secret in [
+        &b"x"[..],
+        b" x ",
+        b"\0x",
+        b"\xff",
+        " \u{feff}\u{200b}".as_bytes(),
+    ] {
+        assert!(Verifier::new(secret).is_ok(), "{secret:?}");
+    }
+}
+
+#[test]
+fn the_free_function_checks_any_secret() {
+    // `webhook::verify` is the pure check: the refusal is `Verifier::new`'s job.
+    let signature = webhook::sign(b"", KAT_TIMESTAMP, KAT_BODY.as_bytes());
+    assert_eq!(
+        webhook::verify(b"", KAT_TIMESTAMP, KAT_BODY.as_bytes(), &signature),
+        Ok(())
+    );
+    // Which is exactly why: HMAC pads a short key with zeros, so these are all the same key.
+    assert_eq!(
+        webhook::verify(b"\0\0", KAT_TIMESTAMP, KAT_BODY.as_bytes(), &signature),
+        Ok(())
+    );
+}
+
+// ---- Replay window --------------------------------------------------------------------------
 
 fn signed(timestamp: &str) -> (String, &'static [u8]) {
     let body = KAT_BODY.as_bytes();
@@ -389,6 +541,7 @@ fn signed(timestamp: &str) -> (String, &'static [u8]) {
 
 fn windowed(now: u64) -> Verifier {
     Verifier::new(KAT_SECRET)
+        .unwrap()
         .with_tolerance(Duration::from_secs(300))
         .with_clock(at(now))
 }
@@ -492,9 +645,17 @@ fn window_needs_a_numeric_timestamp() {
             ),
             "{timestamp:?}"
         );
-        // Without a window, the timestamp is opaque: any signed value verifies.
+        // The default window needs one too.
+        assert!(
+            is_malformed(
+                verifier_at_now(KAT_SECRET).verify(timestamp, body, &signature),
+                TIMESTAMP_HEADER
+            ),
+            "{timestamp:?}"
+        );
+        // Without the window, the timestamp is opaque: any signed value verifies.
         assert_eq!(
-            Verifier::new(KAT_SECRET).verify(timestamp, body, &signature),
+            signature_only(KAT_SECRET).verify(timestamp, body, &signature),
             Ok(()),
             "{timestamp:?}"
         );
@@ -502,34 +663,174 @@ fn window_needs_a_numeric_timestamp() {
 }
 
 #[test]
-fn no_window_by_default_and_clock_alone_does_nothing() {
-    let (signature, body) = signed("1000000000000");
+fn the_window_is_five_minutes_by_default() {
+    assert_eq!(DEFAULT_TOLERANCE, Duration::from_secs(5 * 60));
+    let verifier = verifier_at_now(KAT_SECRET);
+
+    // Correctly signed, four minutes old or four minutes ahead: accepted.
+    for timestamp in ["1699999760000", "1700000240000", "1699999760"] {
+        let (signature, body) = signed(timestamp);
+        assert_eq!(
+            verifier.verify(timestamp, body, &signature),
+            Ok(()),
+            "{timestamp}"
+        );
+        assert_eq!(
+            verifier
+                .verify_and_parse(&headers(timestamp, &signature), body)
+                .map(|d| d.event.name().to_owned()),
+            Ok("message:send".to_owned()),
+            "{timestamp}"
+        );
+    }
+
+    // Correctly signed, six minutes old or ahead: rejected, naming the default tolerance.
+    for (timestamp, direction) in [
+        ("1699999640000", SkewDirection::Past),
+        ("1699999640", SkewDirection::Past),
+        ("1700000360000", SkewDirection::Future),
+    ] {
+        let (signature, body) = signed(timestamp);
+        let expected = Err(WebhookError::TimestampOutsideWindow {
+            skew: Duration::from_secs(6 * 60),
+            direction,
+            tolerance: DEFAULT_TOLERANCE,
+        });
+        assert_eq!(
+            verifier.verify(timestamp, body, &signature),
+            expected,
+            "{timestamp}"
+        );
+        assert_eq!(
+            verifier.verify_headers(&headers(timestamp, &signature), body),
+            expected,
+            "{timestamp}"
+        );
+        assert!(
+            verifier
+                .verify_and_parse(&headers(timestamp, &signature), body)
+                .is_err(),
+            "{timestamp}"
+        );
+    }
+
+    // The edges: exactly five minutes is in, a millisecond more is out.
+    let (signature, body) = signed("1699999700000");
+    assert_eq!(verifier.verify("1699999700000", body, &signature), Ok(()));
+    let (signature, body) = signed("1699999699999");
+    assert!(matches!(
+        verifier.verify("1699999699999", body, &signature),
+        Err(WebhookError::TimestampOutsideWindow { .. })
+    ));
+}
+
+#[test]
+fn without_timestamp_check_accepts_replays_of_any_age() {
+    // Signed in 2001, 2023 and 2286 (seconds and milliseconds), checked "now" (2023) and with
+    // the system clock.
+    for timestamp in [
+        "1000000000000",
+        "1000000000",
+        "1600000000000",
+        "9999999999999",
+        "0",
+    ] {
+        let (signature, body) = signed(timestamp);
+        assert!(
+            verifier_at_now(KAT_SECRET)
+                .verify(timestamp, body, &signature)
+                .is_err(),
+            "{timestamp}: the default window should refuse it"
+        );
+        for verifier in [
+            signature_only(KAT_SECRET),
+            signature_only(KAT_SECRET).with_clock(at(NOW)),
+            verifier_at_now(KAT_SECRET).without_timestamp_check(),
+        ] {
+            assert_eq!(
+                verifier.verify(timestamp, body, &signature),
+                Ok(()),
+                "{timestamp}"
+            );
+            assert_eq!(
+                verifier.verify_headers(&headers(timestamp, &signature), body),
+                Ok(()),
+                "{timestamp}"
+            );
+        }
+    }
+    // The signature is still checked.
+    let (signature, _) = signed("1000000000000");
     assert_eq!(
-        Verifier::new(KAT_SECRET).verify("1000000000000", body, &signature),
-        Ok(())
-    );
-    assert_eq!(
-        Verifier::new(KAT_SECRET)
-            .with_clock(at(NOW))
-            .verify("1000000000000", body, &signature),
-        Ok(())
+        signature_only(KAT_SECRET).verify("1000000000000", b"forged", &signature),
+        Err(WebhookError::SignatureMismatch)
     );
 }
 
 #[test]
-fn default_clock_is_the_system_clock() {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        .to_string();
-    let verifier = Verifier::new(KAT_SECRET).with_tolerance(Duration::from_secs(60));
-    let (signature, body) = signed(&now);
-    assert_eq!(verifier.verify(&now, body, &signature), Ok(()));
+fn with_tolerance_turns_the_window_back_on_and_the_last_call_wins() {
     let (signature, body) = signed(KAT_TIMESTAMP);
+    let ten_minutes_later = at(NOW + 600);
+    let back_on = Verifier::new(KAT_SECRET)
+        .unwrap()
+        .without_timestamp_check()
+        .with_tolerance(Duration::from_secs(60))
+        .with_clock(ten_minutes_later);
+    assert_eq!(
+        back_on.verify(KAT_TIMESTAMP, body, &signature),
+        Err(WebhookError::TimestampOutsideWindow {
+            skew: Duration::from_secs(600),
+            direction: SkewDirection::Past,
+            tolerance: Duration::from_secs(60),
+        })
+    );
+    let widened = back_on.clone().with_tolerance(Duration::from_secs(900));
+    assert_eq!(widened.verify(KAT_TIMESTAMP, body, &signature), Ok(()));
+    let off_again = back_on.without_timestamp_check();
+    assert_eq!(off_again.verify(KAT_TIMESTAMP, body, &signature), Ok(()));
+}
+
+#[test]
+fn default_clock_is_the_system_clock() {
+    let now_millis = |offset_secs: i64| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        let now = u64::try_from(now).unwrap();
+        now.checked_add_signed(offset_secs * 1000)
+            .unwrap()
+            .to_string()
+    };
+    for verifier in [
+        Verifier::new(KAT_SECRET).unwrap(),
+        Verifier::new(KAT_SECRET)
+            .unwrap()
+            .with_tolerance(Duration::from_secs(60)),
+    ] {
+        let now = now_millis(0);
+        let (signature, body) = signed(&now);
+        assert_eq!(verifier.verify(&now, body, &signature), Ok(()));
+        let (signature, body) = signed(KAT_TIMESTAMP);
+        assert!(matches!(
+            verifier.verify(KAT_TIMESTAMP, body, &signature),
+            Err(WebhookError::TimestampOutsideWindow { .. })
+        ));
+    }
+    // With the real clock and the default window: four minutes old passes, six does not.
+    let verifier = Verifier::new(KAT_SECRET).unwrap();
+    let four = now_millis(-4 * 60);
+    let (signature, body) = signed(&four);
+    assert_eq!(verifier.verify(&four, body, &signature), Ok(()));
+    let six = now_millis(-6 * 60);
+    let (signature, body) = signed(&six);
     assert!(matches!(
-        verifier.verify(KAT_TIMESTAMP, body, &signature),
-        Err(WebhookError::TimestampOutsideWindow { .. })
+        verifier.verify(&six, body, &signature),
+        Err(WebhookError::TimestampOutsideWindow {
+            direction: SkewDirection::Past,
+            tolerance: DEFAULT_TOLERANCE,
+            ..
+        })
     ));
 }
 
@@ -543,7 +844,7 @@ fn clock_can_be_a_shared_closure() {
         Arc::new(move || UNIX_EPOCH + Duration::from_secs(seconds.load(Ordering::SeqCst)))
     };
     let verifier = Verifier::new(KAT_SECRET)
-        .with_tolerance(Duration::from_secs(300))
+        .unwrap()
         .with_clock(move || clock());
     let (signature, body) = signed(KAT_TIMESTAMP);
     assert_eq!(verifier.verify(KAT_TIMESTAMP, body, &signature), Ok(()));
@@ -558,9 +859,11 @@ const SECRET: &str = "s3cr3t-plugin-signing-key-7f1c";
 #[test]
 fn debug_of_verifier_redacts_the_secret() {
     for verifier in [
-        Verifier::new(SECRET),
+        Verifier::new(SECRET).unwrap(),
+        Verifier::new(SECRET).unwrap().without_timestamp_check(),
         Verifier::new(SECRET)
-            .with_tolerance(Duration::from_secs(300))
+            .unwrap()
+            .with_tolerance(Duration::from_secs(60))
             .with_clock(at(NOW)),
     ] {
         for debug in [format!("{verifier:?}"), format!("{verifier:#?}")] {
@@ -570,15 +873,15 @@ fn debug_of_verifier_redacts_the_secret() {
         }
     }
     assert_eq!(
-        format!("{:?}", Verifier::new(SECRET)),
-        r#"Verifier { secret: "[redacted]", tolerance: None, .. }"#
+        format!("{:?}", Verifier::new(SECRET).unwrap()),
+        r#"Verifier { secret: "[redacted]", tolerance: Some(300s), .. }"#
     );
     assert_eq!(
         format!(
             "{:?}",
-            Verifier::new(SECRET).with_tolerance(Duration::from_secs(300))
+            Verifier::new(SECRET).unwrap().without_timestamp_check()
         ),
-        r#"Verifier { secret: "[redacted]", tolerance: Some(300s), .. }"#
+        r#"Verifier { secret: "[redacted]", tolerance: None, .. }"#
     );
 }
 
@@ -587,9 +890,7 @@ fn errors_never_reveal_secret_or_signatures() {
     let body = KAT_BODY.as_bytes();
     let expected = webhook::sign(SECRET.as_bytes(), KAT_TIMESTAMP, body);
     let received = webhook::sign(b"another-secret", KAT_TIMESTAMP, body);
-    let verifier = Verifier::new(SECRET)
-        .with_tolerance(Duration::from_secs(300))
-        .with_clock(at(NOW + 10_000));
+    let verifier = Verifier::new(SECRET).unwrap().with_clock(at(NOW + 10_000));
 
     let mut errors = vec![
         verifier.verify(KAT_TIMESTAMP, body, &received).unwrap_err(),
@@ -654,7 +955,7 @@ fn error_messages_say_what_to_do() {
     .to_string();
     assert!(missing.contains(SIGNATURE_HEADER), "{missing}");
     assert!(missing.contains("plugin hook"), "{missing}");
-    let malformed = Verifier::new(KAT_SECRET)
+    let malformed = verifier_at_now(KAT_SECRET)
         .verify(KAT_TIMESTAMP, b"", "abc")
         .unwrap_err()
         .to_string();
@@ -705,15 +1006,13 @@ fn any_verifier() -> impl Strategy<Value = Verifier> {
         any::<bool>(),
         any::<u64>(),
     )
-        .prop_map(|(secret, window, now)| {
-            let verifier = Verifier::new(secret);
-            if window {
-                verifier
-                    .with_tolerance(Duration::from_secs(300))
-                    .with_clock(at(now % 20_000_000_000))
+        .prop_filter_map("a usable secret", |(secret, window, now)| {
+            let verifier = Verifier::new(secret).ok()?;
+            Some(if window {
+                verifier.with_clock(at(now % 20_000_000_000))
             } else {
-                verifier
-            }
+                verifier.without_timestamp_check()
+            })
         })
 }
 
@@ -761,7 +1060,19 @@ proptest! {
             signature = signature.to_uppercase();
         }
         prop_assert_eq!(webhook::verify(&secret, &timestamp, &body, &signature), Ok(()));
-        let verifier = Verifier::new(secret.clone());
+        let verifier = match Verifier::new(secret.clone()) {
+            Ok(verifier) => verifier.without_timestamp_check(),
+            Err(error) => {
+                prop_assert!(is_blank(&secret), "refused a usable secret: {}", error);
+                prop_assert!(
+                    matches!(error, WebhookError::InvalidSecret { .. }),
+                    "refused with {:?}",
+                    error
+                );
+                return Ok(());
+            }
+        };
+        prop_assert!(!is_blank(&secret), "accepted a blank secret");
         prop_assert_eq!(verifier.verify(&timestamp, &body, &signature), Ok(()));
         if let Ok(value) = HeaderValue::from_str(&timestamp) {
             let mut map = HeaderMap::new();
@@ -798,10 +1109,12 @@ proptest! {
             webhook::verify(&secret, KAT_TIMESTAMP, &tampered, &signature),
             Err(WebhookError::SignatureMismatch)
         );
-        prop_assert_eq!(
-            Verifier::new(secret).verify(KAT_TIMESTAMP, &tampered, &signature),
-            Err(WebhookError::SignatureMismatch)
-        );
+        if let Ok(verifier) = Verifier::new(secret) {
+            prop_assert_eq!(
+                verifier.with_clock(at(NOW)).verify(KAT_TIMESTAMP, &tampered, &signature),
+                Err(WebhookError::SignatureMismatch)
+            );
+        }
     }
 
     #[test]
@@ -815,7 +1128,7 @@ proptest! {
         let mut changed = signature.clone();
         changed.replace_range(index..=index, &replacement);
         prop_assert_eq!(
-            Verifier::new(KAT_SECRET).verify(KAT_TIMESTAMP, &body, &changed),
+            verifier_at_now(KAT_SECRET).verify(KAT_TIMESTAMP, &body, &changed),
             Err(WebhookError::SignatureMismatch)
         );
     }

@@ -8,11 +8,37 @@ use std::time::Duration;
 /// output, ever contains the signing secret, the expected signature or the bytes of the
 /// received signature, so errors are safe to log and to return to the caller.
 ///
-/// Answer every variant with a 4xx status and do not process the delivery: apart from
+/// [`InvalidSecret`](WebhookError::InvalidSecret) comes from [`Verifier::new`](super::Verifier::new),
+/// at start-up: fix the configuration. Every other variant is about one request: answer it with
+/// a 4xx status and do not process the delivery; apart from
 /// [`InvalidDelivery`](WebhookError::InvalidDelivery), nothing about the request can be trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebhookError {
+    /// The signing secret given to [`Verifier::new`](super::Verifier::new) is empty, only
+    /// whitespace, or only zero bytes (which HMAC treats as an empty key).
+    ///
+    /// HMAC accepts an empty key, so a verifier keyed with one would accept deliveries signed
+    /// by anyone. This usually means the variable or file the secret is read from is unset or
+    /// blank. The message never contains the secret.
+    ///
+    /// ```
+    /// use crisp_api::webhook::{Verifier, WebhookError};
+    ///
+    /// let error = Verifier::new("  ").unwrap_err();
+    /// assert!(matches!(error, WebhookError::InvalidSecret { .. }));
+    /// assert!(error.to_string().contains("signature secret"));
+    /// ```
+    #[error(
+        "webhook signing secret {reason}: set it to the plugin's signature secret from the Crisp \
+         Marketplace (check that the variable or file it is read from is set); an empty key \
+         would let anyone sign deliveries"
+    )]
+    InvalidSecret {
+        /// What is wrong with it, such as `"is empty"`. Never contains the secret.
+        reason: &'static str,
+    },
+
     /// A header the check needs is absent.
     ///
     /// Crisp signs plugin hook deliveries only; website hooks (configured in a workspace's
@@ -28,7 +54,9 @@ pub enum WebhookError {
     },
 
     /// A header is present but cannot be what Crisp sends: not hexadecimal, the wrong length,
-    /// empty, repeated, or (with a replay window set) a timestamp that is not a number.
+    /// empty, repeated, or (unless the verifier was built
+    /// [`without_timestamp_check`](super::Verifier::without_timestamp_check)) a timestamp that
+    /// is not a number.
     #[error(
         "webhook header `{name}` is malformed: {reason}; the request was not sent by Crisp as \
          received here, so reject it (if a proxy sits in front of this endpoint, check that it \
@@ -52,7 +80,8 @@ pub enum WebhookError {
     SignatureMismatch,
 
     /// The request is correctly signed, but its timestamp is further from the receiver's clock
-    /// than the tolerance set with [`Verifier::with_tolerance`](super::Verifier::with_tolerance).
+    /// than the [`Verifier`](super::Verifier)'s tolerance: [`DEFAULT_TOLERANCE`](super::DEFAULT_TOLERANCE)
+    /// unless set with [`Verifier::with_tolerance`](super::Verifier::with_tolerance).
     ///
     /// Because the signature is checked first, this error means a replayed (or very late)
     /// genuine delivery, or a clock problem; never a forgery.

@@ -98,11 +98,12 @@ impl Event {
 }
 
 impl Verifier {
-    /// Checks a request's signature (and replay window, if set) from its headers and raw
-    /// body, then parses the body into a [`Delivery`]. Nothing is parsed unless the check
-    /// passes.
+    /// Checks a request's signature and replay window from its headers and raw body, then
+    /// parses the body into a [`Delivery`]. Nothing is parsed unless the check passes.
     ///
     /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
     /// use crisp_api::webhook::{Event, Verifier, sign, SIGNATURE_HEADER, TIMESTAMP_HEADER};
     ///
     /// let secret = "plugin-signing-secret";
@@ -111,7 +112,10 @@ impl Verifier {
     /// headers.insert(TIMESTAMP_HEADER, "1700000000000".parse().unwrap());
     /// headers.insert(SIGNATURE_HEADER, sign(secret.as_bytes(), "1700000000000", body).parse().unwrap());
     ///
-    /// let delivery = Verifier::new(secret).verify_and_parse(&headers, body)?;
+    /// // Sent at 1700000000000 (Unix ms); received a minute later, by the injected clock.
+    /// let verifier = Verifier::new(secret)?
+    ///     .with_clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_060));
+    /// let delivery = verifier.verify_and_parse(&headers, body)?;
     /// assert!(matches!(delivery.event, Event::CampaignDispatched(_)));
     /// # Ok::<(), crisp_api::webhook::WebhookError>(())
     /// ```

@@ -33,6 +33,17 @@ pub const TIMESTAMP_HEADER: &str = "x-crisp-request-timestamp";
 /// Use it with your own idempotency key to recognise a retried delivery; it is not signed.
 pub const ATTEMPT_COUNT_HEADER: &str = "x-delivery-attempt-count";
 
+/// How far a delivery's `X-Crisp-Request-Timestamp` may be from the receiver's clock, in either
+/// direction, before a [`Verifier`] rejects it as a replay: five minutes, as svix and Standard
+/// Webhooks use. Change it with [`Verifier::with_tolerance`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// assert_eq!(crisp_api::webhook::DEFAULT_TOLERANCE, Duration::from_secs(5 * 60));
+/// ```
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
 /// Length of an HMAC-SHA256 tag in bytes.
 const TAG_LEN: usize = 32;
 
@@ -48,8 +59,10 @@ const MILLIS_THRESHOLD: u64 = 100_000_000_000;
 /// itself does for field values (RFC 9110, section 5.5); everything in between is used
 /// verbatim. The comparison takes the same time wherever the signatures differ.
 ///
-/// This re-keys HMAC on every call; to check many deliveries, or to reject replays, build a
-/// [`Verifier`] once instead.
+/// This is the signature check alone: it does not read the timestamp, so it accepts a replayed
+/// delivery of any age, and it accepts any `secret`, even an empty one. A receiver should build
+/// a [`Verifier`] once instead: it refuses an empty secret, rejects replays, and does not re-key
+/// HMAC on every call.
 ///
 /// # Errors
 ///
@@ -102,24 +115,28 @@ pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
     encode_hex(&mac.finalize().into_bytes())
 }
 
-/// A reusable webhook checker: the plugin's signing secret, keyed once, and optionally a replay
-/// window.
+/// A reusable webhook checker: the plugin's signing secret, keyed once, and a replay window.
 ///
 /// Build one at start-up and share it (it is cheap to clone, and `Send + Sync`). The secret is
 /// kept only as HMAC key state; `Debug` prints `[redacted]` in its place.
 ///
 /// # Replay window
 ///
-/// By default only the signature is checked, as Crisp's own clients do. [`with_tolerance`]
-/// also rejects a correctly signed request whose `X-Crisp-Request-Timestamp` is further than
-/// the tolerance from the clock, in the past or in the future. Crisp does not document the
-/// header's unit, so it is decided by magnitude: values of 10^11 or more are Unix
-/// milliseconds, smaller ones Unix seconds (for any date between 1973 and the year 5138 the two
-/// readings cannot be confused). Crisp retries failed plugin hook deliveries on a schedule it
-/// does not document either, and whether a retry carries a fresh timestamp is not known: keep
-/// the tolerance generous (minutes, not seconds) and make handlers idempotent.
+/// A correctly signed request is also rejected when its `X-Crisp-Request-Timestamp` is further
+/// than the tolerance from the clock, in the past or in the future: [`DEFAULT_TOLERANCE`]
+/// (five minutes) unless changed with [`with_tolerance`]. So a captured delivery cannot be
+/// replayed later, which Crisp's own clients do not check. [`without_timestamp_check`] turns
+/// this off, and then replays of any age are accepted.
+///
+/// Crisp does not document the header's unit, so it is decided by magnitude: values of 10^11
+/// or more are Unix milliseconds, smaller ones Unix seconds (for any date between 1973 and the
+/// year 5138 the two readings cannot be confused). Crisp retries failed plugin hook deliveries
+/// on a schedule it does not document either, and whether a retry carries a fresh timestamp is
+/// not known: keep the tolerance generous (minutes, not seconds), keep the server's clock
+/// synchronised (NTP), and make handlers idempotent.
 ///
 /// [`with_tolerance`]: Verifier::with_tolerance
+/// [`without_timestamp_check`]: Verifier::without_timestamp_check
 ///
 /// # Example
 ///
@@ -129,8 +146,8 @@ pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
 /// use crisp_api::webhook::{self, Verifier, WebhookError};
 /// use http::HeaderMap;
 ///
-/// let verifier = Verifier::new("test_secret")
-///     .with_tolerance(Duration::from_secs(300))
+/// // The default five-minute window, measured against an injected clock.
+/// let verifier = Verifier::new("test_secret")?
 ///     .with_clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_060));
 ///
 /// let body = br#"{"website_id":"w1","event":"session:removed","data":{},"timestamp":1700000000000}"#;
@@ -150,11 +167,13 @@ pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
 ///     later.verify_headers(&headers, body),
 ///     Err(WebhookError::TimestampOutsideWindow { .. }),
 /// ));
+/// # Ok::<(), WebhookError>(())
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
     /// HMAC-SHA256 state after absorbing the key; cloned for every check.
     mac: HmacSha256,
+    /// `None` after [`Verifier::without_timestamp_check`].
     tolerance: Option<Duration>,
     /// `None` reads [`SystemTime::now`].
     clock: Option<Arc<dyn Fn() -> SystemTime + Send + Sync>>,
@@ -162,35 +181,104 @@ pub struct Verifier {
 
 impl Verifier {
     /// Keys a verifier with the plugin's signature secret (the UTF-8 bytes of the string shown in
-    /// the Crisp Marketplace), with no replay window.
+    /// the Crisp Marketplace), with the [`DEFAULT_TOLERANCE`] replay window and the system
+    /// clock.
     ///
-    /// Load the secret from configuration and make sure it is not empty: HMAC accepts an empty
-    /// key, and anyone can sign with one.
-    #[must_use]
-    pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        Self {
-            mac: keyed(&secret.into()),
-            tolerance: None,
-            clock: None,
+    /// The secret is used exactly as given, surrounding whitespace included.
+    ///
+    /// # Errors
+    ///
+    /// [`WebhookError::InvalidSecret`] if the secret is empty or only whitespace (or only zero
+    /// bytes, which HMAC treats as an empty key): HMAC accepts an empty key, and anyone can sign
+    /// with one. This usually means the secret was read from an unset or blank variable.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use crisp_api::webhook::{Verifier, WebhookError};
+    ///
+    /// let verifier = Verifier::new("plugin-signature-secret")?;
+    ///
+    /// // An unset variable read as "" is refused, not turned into a key anyone can sign with.
+    /// let unset = std::env::var("NO_SUCH_VARIABLE_SET").unwrap_or_default();
+    /// assert!(matches!(Verifier::new(unset), Err(WebhookError::InvalidSecret { .. })));
+    /// # Ok::<(), WebhookError>(())
+    /// ```
+    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, WebhookError> {
+        let secret = secret.into();
+        if let Some(reason) = blank(&secret) {
+            return Err(WebhookError::InvalidSecret { reason });
         }
+        Ok(Self {
+            mac: keyed(&secret),
+            tolerance: Some(DEFAULT_TOLERANCE),
+            clock: None,
+        })
     }
 
-    /// Also rejects correctly signed requests whose timestamp is more than `tolerance` before
-    /// or after the clock. A skew of exactly `tolerance` is accepted.
+    /// Sets the replay window: correctly signed requests whose timestamp is more than
+    /// `tolerance` before or after the clock are rejected. A skew of exactly `tolerance` is
+    /// accepted. The default is [`DEFAULT_TOLERANCE`]; this also turns the check back on after
+    /// [`without_timestamp_check`](Verifier::without_timestamp_check).
     ///
     /// See [the replay window](Verifier#replay-window) for how the timestamp is read.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let verifier = crisp_api::webhook::Verifier::new("plugin-signature-secret")?
+    ///     .with_tolerance(Duration::from_secs(10 * 60));
+    /// # Ok::<(), crisp_api::webhook::WebhookError>(())
+    /// ```
     #[must_use]
     pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
         self.tolerance = Some(tolerance);
         self
     }
 
+    /// Turns the replay window off: the timestamp header is then only signed data, never
+    /// compared with a clock, so **a captured delivery is accepted again at any later time**,
+    /// however old it is.
+    ///
+    /// Use it only where something else rejects replays (such as a store of the deliveries
+    /// already handled), or to check recorded deliveries. [`with_tolerance`](Verifier::with_tolerance)
+    /// turns the check back on.
+    ///
+    /// ```
+    /// use crisp_api::webhook::{self, Verifier};
+    ///
+    /// // A delivery recorded in 2023, checked today.
+    /// let body = br#"{"website_id":"w1","event":"session:removed","data":{},"timestamp":1700000000000}"#;
+    /// let signature = webhook::sign(b"test_secret", "1700000000000", body);
+    ///
+    /// let verifier = Verifier::new("test_secret")?;
+    /// assert!(verifier.verify("1700000000000", body, &signature).is_err());
+    /// let verifier = verifier.without_timestamp_check();
+    /// assert!(verifier.verify("1700000000000", body, &signature).is_ok());
+    /// # Ok::<(), webhook::WebhookError>(())
+    /// ```
+    #[must_use]
+    pub fn without_timestamp_check(mut self) -> Self {
+        self.tolerance = None;
+        self
+    }
+
     /// Replaces the clock the replay window is measured against (by default
-    /// [`SystemTime::now`]). Meant for tests; it has no effect without
-    /// [`with_tolerance`](Verifier::with_tolerance).
+    /// [`SystemTime::now`]). Meant for tests; it has no effect after
+    /// [`without_timestamp_check`](Verifier::without_timestamp_check).
     ///
     /// Takes any `Fn() -> SystemTime` (a function, or a closure that may capture an
     /// `Arc<dyn Fn() -> SystemTime + Send + Sync>` and call it).
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    ///
+    /// let verifier = crisp_api::webhook::Verifier::new("test_secret")?
+    ///     .with_clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    /// let signature = crisp_api::webhook::sign(b"test_secret", "1700000000000", b"{}");
+    /// assert!(verifier.verify("1700000000000", b"{}", &signature).is_ok());
+    /// # Ok::<(), crisp_api::webhook::WebhookError>(())
+    /// ```
     #[must_use]
     pub fn with_clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
         self.clock = Some(Arc::new(clock));
@@ -226,12 +314,13 @@ impl Verifier {
     ///
     /// Header values are treated as [`verify`] does: trimmed of surrounding ASCII whitespace,
     /// hex in either case, compared in constant time. The signature is checked first; the
-    /// replay window, if one is set, only for correctly signed requests.
+    /// replay window only for correctly signed requests.
     ///
     /// # Errors
     ///
     /// [`WebhookError::MalformedHeader`] if the signature is empty, not hexadecimal or not
-    /// 64 digits long, or if a replay window is set and the timestamp is not a whole number;
+    /// 64 digits long, or if the timestamp is not a whole number (unless built
+    /// [`without_timestamp_check`](Verifier::without_timestamp_check));
     /// [`WebhookError::SignatureMismatch`] if the signature was not made with this secret over
     /// this timestamp and body; [`WebhookError::TimestampOutsideWindow`] if it was, but the
     /// timestamp is outside the replay window.
@@ -271,6 +360,23 @@ impl fmt::Debug for Verifier {
             .field("secret", &"[redacted]")
             .field("tolerance", &self.tolerance)
             .finish_non_exhaustive()
+    }
+}
+
+/// Why `secret` cannot be a signing key, if it cannot: empty, nothing but zero bytes (HMAC pads
+/// a short key with zeros, so those are the empty key), or nothing but whitespace (ASCII, or
+/// Unicode if the secret is UTF-8). Never includes the secret.
+fn blank(secret: &[u8]) -> Option<&'static str> {
+    if secret.is_empty() {
+        Some("is empty")
+    } else if secret.iter().all(|&byte| byte == 0) {
+        Some("is only zero bytes, which HMAC treats as an empty key")
+    } else if secret.trim_ascii().is_empty()
+        || std::str::from_utf8(secret).is_ok_and(|secret| secret.trim().is_empty())
+    {
+        Some("is only whitespace")
+    } else {
+        None
     }
 }
 
@@ -435,6 +541,35 @@ mod tests {
                 decode_signature(hex.to_uppercase().as_bytes()).unwrap(),
                 chunk
             );
+        }
+    }
+
+    #[test]
+    fn blank_secrets_are_named_and_others_are_not() {
+        assert_eq!(blank(b""), Some("is empty"));
+        for secret in [" ", "\t\r\n ", "\u{a0}", " \u{3000}\u{2003} "] {
+            assert_eq!(
+                blank(secret.as_bytes()),
+                Some("is only whitespace"),
+                "{secret:?}"
+            );
+        }
+        for secret in [&b"\0"[..], b"\0\0\0"] {
+            assert_eq!(
+                blank(secret),
+                Some("is only zero bytes, which HMAC treats as an empty key")
+            );
+        }
+        for secret in [
+            &b"s"[..],
+            b" s ",
+            b"\0s",
+            b" \0",
+            b"\xff",
+            b" \xff ",
+            b"\xa0",
+        ] {
+            assert_eq!(blank(secret), None, "{secret:?}");
         }
     }
 
