@@ -423,7 +423,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                         client,
                         &Operation::#op_const,
                         &[#(#path_list),*],
-                        ids.into(),
+                        ids,
                         options,
                         move || Box::pin(inner.clone().send()),
                     )

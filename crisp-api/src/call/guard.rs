@@ -36,7 +36,7 @@ pub(crate) enum PathId {
 pub(crate) fn path_ids(
     operation: &'static Operation,
     names: &[&'static str],
-    ids: Vec<PathId>,
+    ids: impl IntoIterator<Item = PathId>,
 ) -> Result<Vec<(&'static str, String)>, Error> {
     let mut checked = Vec::with_capacity(names.len());
     for (name, id) in names.iter().copied().zip(ids) {
@@ -63,7 +63,7 @@ pub(crate) fn id_problem(value: &str) -> Option<String> {
     if value.is_empty() {
         return Some("it is empty".to_owned());
     }
-    if value.trim().is_empty() {
+    if value.starts_with(char::is_whitespace) && value.trim().is_empty() {
         return Some("it is only white space".to_owned());
     }
     if value == "." || value == ".." {

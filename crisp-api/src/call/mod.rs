@@ -342,11 +342,11 @@ pub(crate) struct CallOptions {
 
 /// Runs a typed call of the generated client: `send` makes one attempt (a fresh clone of the
 /// generated builder each time).
-pub(crate) async fn run<T, F, Fut>(
+pub(crate) async fn run<T, F, Fut, const N: usize>(
     client: &Client,
     operation: &'static Operation,
-    names: &[&'static str],
-    ids: Vec<PathId>,
+    names: &[&'static str; N],
+    ids: [PathId; N],
     options: CallOptions,
     mut send: F,
 ) -> Result<T, Error>

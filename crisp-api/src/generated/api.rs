@@ -702,7 +702,7 @@ pub mod builder {
                     client,
                     &Operation::LIST_CONVERSATIONS,
                     &["website_id", "page_number"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -770,7 +770,7 @@ pub mod builder {
                     client,
                     &Operation::CREATE_CONVERSATION,
                     &["website_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -841,7 +841,7 @@ pub mod builder {
                     client,
                     &Operation::GET_CONVERSATION,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -912,7 +912,7 @@ pub mod builder {
                     client,
                     &Operation::REMOVE_CONVERSATION,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1007,7 +1007,7 @@ pub mod builder {
                     client,
                     &Operation::LIST_MESSAGES,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1112,7 +1112,7 @@ pub mod builder {
                     client,
                     &Operation::SEND_MESSAGE,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1197,7 +1197,7 @@ pub mod builder {
                     client,
                     &Operation::GET_MESSAGE,
                     &["website_id", "session_id", "fingerprint"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1301,7 +1301,7 @@ pub mod builder {
                     client,
                     &Operation::UPDATE_MESSAGE,
                     &["website_id", "session_id", "fingerprint"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1393,7 +1393,7 @@ pub mod builder {
                     client,
                     &Operation::MARK_MESSAGES_READ,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1464,7 +1464,7 @@ pub mod builder {
                     client,
                     &Operation::GET_CONVERSATION_STATE,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1556,7 +1556,7 @@ pub mod builder {
                     client,
                     &Operation::CHANGE_CONVERSATION_STATE,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1627,7 +1627,7 @@ pub mod builder {
                     client,
                     &Operation::GET_CONVERSATION_META,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1719,7 +1719,7 @@ pub mod builder {
                     client,
                     &Operation::UPDATE_CONVERSATION_META,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1809,7 +1809,7 @@ pub mod builder {
                     client,
                     &Operation::ASSIGN_CONVERSATION_ROUTING,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -1899,7 +1899,7 @@ pub mod builder {
                     client,
                     &Operation::BLOCK_CONVERSATION,
                     &["website_id", "session_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2042,7 +2042,7 @@ pub mod builder {
                     client,
                     &Operation::LIST_PEOPLE_PROFILES,
                     &["website_id", "page_number"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2131,7 +2131,7 @@ pub mod builder {
                     client,
                     &Operation::ADD_PEOPLE_PROFILE,
                     &["website_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2202,7 +2202,7 @@ pub mod builder {
                     client,
                     &Operation::GET_PEOPLE_PROFILE,
                     &["website_id", "people_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2294,7 +2294,7 @@ pub mod builder {
                     client,
                     &Operation::UPDATE_PEOPLE_PROFILE,
                     &["website_id", "people_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2386,7 +2386,7 @@ pub mod builder {
                     client,
                     &Operation::SAVE_PEOPLE_PROFILE,
                     &["website_id", "people_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2457,7 +2457,7 @@ pub mod builder {
                     client,
                     &Operation::REMOVE_PEOPLE_PROFILE,
                     &["website_id", "people_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2528,7 +2528,7 @@ pub mod builder {
                     client,
                     &Operation::GET_PEOPLE_DATA,
                     &["website_id", "people_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2583,7 +2583,7 @@ pub mod builder {
                     client,
                     &Operation::GET_WEBSITE_SETTINGS,
                     &["website_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2659,7 +2659,7 @@ pub mod builder {
                     client,
                     &Operation::UPDATE_WEBSITE_SETTINGS,
                     &["website_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2714,7 +2714,7 @@ pub mod builder {
                     client,
                     &Operation::LIST_OPERATORS,
                     &["website_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2785,7 +2785,7 @@ pub mod builder {
                     client,
                     &Operation::GET_OPERATOR,
                     &["website_id", "user_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2872,7 +2872,7 @@ pub mod builder {
                     client,
                     &Operation::LIST_VISITORS,
                     &["website_id", "page_number"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -2940,7 +2940,7 @@ pub mod builder {
                     client,
                     &Operation::COUNT_VISITORS,
                     &["website_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -3085,7 +3085,7 @@ pub mod builder {
                     client,
                     &Operation::LIST_CAMPAIGNS,
                     &["website_id", "page_number"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
@@ -3169,7 +3169,7 @@ pub mod builder {
                     client,
                     &Operation::DISPATCH_CAMPAIGN,
                     &["website_id", "campaign_id"],
-                    ids.into(),
+                    ids,
                     options,
                     move || Box::pin(inner.clone().send()),
                 )
