@@ -271,7 +271,14 @@ fn main() {
         .unwrap();
     let bare = Bare::new(&base);
     let audited = Arc::new(AtomicU64::new(0));
-    let client = crisp_client(&base, Arc::clone(&audited));
+    let client = if std::env::var_os("CRISP_BENCH_PLAIN").is_some() {
+        Client::builder(Credentials::plugin("ident", "key"))
+            .base_url(&base)
+            .build()
+            .unwrap()
+    } else {
+        crisp_client(&base, Arc::clone(&audited))
+    };
     let message = new_message();
     // `--profile get|walk|send bare|ours`: run one side of one workload, for a profiler.
     let args: Vec<String> = std::env::args().collect();

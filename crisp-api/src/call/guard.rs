@@ -77,17 +77,19 @@ pub(crate) fn id_problem(value: &str) -> Option<String> {
             value.len()
         ));
     }
-    // One pass over the bytes; non-ASCII text (rare in ids) is checked by character.
-    let bytes = value.as_bytes();
-    if bytes.contains(&b'\\') {
+    // One pass over the bytes; non-ASCII text (rare in ids) is checked again by character.
+    let mut backslash = false;
+    let mut control = false;
+    let mut ascii = true;
+    for &b in value.as_bytes() {
+        backslash |= b == b'\\';
+        control |= b < 0x20 || b == 0x7f;
+        ascii &= b < 0x80;
+    }
+    if backslash {
         return Some("it holds a backslash, which URL parsers read as `/`".to_owned());
     }
-    let control = if value.is_ascii() {
-        bytes.iter().any(|b| b.is_ascii_control())
-    } else {
-        value.chars().any(char::is_control)
-    };
-    if control {
+    if control || (!ascii && value.chars().any(char::is_control)) {
         return Some("it holds a control character (such as a new line or tab)".to_owned());
     }
     None
