@@ -9,7 +9,7 @@
 //!
 //! Workloads: get a conversation; walk a 6-page conversation list (5 pages of 20 and one of 7);
 //! send a message. Each is measured in alternating rounds (bare, crisp-api, bare, ...) and the
-//! median of the rounds is reported, with the ratio. Goals: at most 1.10x the bare call on
+//! least of the rounds is reported, with the ratio. Goals: at most 1.10x the bare call on
 //! single calls, 1.05x on the list walk.
 
 use std::hint::black_box;
@@ -100,6 +100,7 @@ fn start_server() -> String {
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     let routes = answers();
     std::thread::spawn(move || {
+        pin_to_cpu(1);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -258,12 +259,24 @@ fn cpu_per_call<F: std::future::Future>(
     (thread_cpu() - start) / iterations
 }
 
-fn median(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
+/// The least of the rounds: other work on the machine only ever adds CPU time (cache misses,
+/// migrations), so the minimum is the figure closest to the code's own cost.
+fn least(values: Vec<Duration>) -> Duration {
+    values.into_iter().min().unwrap_or_default()
+}
+
+/// Pins the calling thread to one CPU, so the client and the server do not share a core.
+fn pin_to_cpu(cpu: usize) {
+    // SAFETY: `set` is a valid cpu_set_t; the call only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
 }
 
 fn main() {
+    pin_to_cpu(0);
     let base = start_server();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -380,7 +393,7 @@ fn main() {
     });
 
     println!(
-        "client CPU per call on loopback, median of {rounds} rounds of {iterations} calls (one thread)"
+        "client CPU per call on loopback, least of {rounds} rounds of {iterations} calls (client on CPU 0, server on CPU 1)"
     );
     let started = Instant::now();
     let mut results = Vec::new();
@@ -438,7 +451,7 @@ fn main() {
                 }
             }
         }
-        let (ours, theirs) = (median(ours), median(theirs));
+        let (ours, theirs) = (least(ours), least(theirs));
         let ratio = ours.as_secs_f64() / theirs.as_secs_f64();
         let verdict = if ratio <= goal { "ok" } else { "over the goal" };
         println!(
