@@ -8,7 +8,7 @@
 use std::path::Path;
 
 const SPEC: &str = "spec/crisp.yaml";
-const GENERATED: &str = "crisp-api/src/generated/client.rs";
+const GENERATED: &str = "crisp-api/src/generated/types.rs";
 
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");

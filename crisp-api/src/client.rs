@@ -10,9 +10,8 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AG
 use crate::call::audit::{AuditFn, AuditRecord};
 use crate::call::body::DEFAULT_MAX_RESPONSE_BYTES;
 use crate::call::guard::{Budget, BudgetStatus, ConfirmFn, Confirmation};
+use crate::call::redirect_policy;
 use crate::call::retry::RetryPolicy;
-use crate::call::{Context, redirect_policy};
-use crate::generated::client::Client as RawClient;
 use crate::grants::Grants;
 use crate::{Credentials, Tier};
 
@@ -54,7 +53,8 @@ pub struct Client {
 }
 
 pub(crate) struct Inner {
-    pub(crate) raw: RawClient,
+    pub(crate) http: reqwest::Client,
+    pub(crate) base_url: String,
     pub(crate) tier: Tier,
     pub(crate) identifier: String,
     /// The token key, only to scrub it from excerpts of answers that echo it.
@@ -132,7 +132,7 @@ impl Client {
     /// # Ok::<(), crisp_api::BuildError>(())
     /// ```
     pub fn base_url(&self) -> &str {
-        crate::call::base_url(&self.inner.raw)
+        &self.inner.base_url
     }
 }
 
@@ -406,7 +406,8 @@ impl ClientBuilder {
             .map(|limit| Budget::new(limit, SystemTime::now));
         Ok(Client {
             inner: Arc::new(Inner {
-                raw: RawClient::new_with_client(&base_url, http, Context::default()),
+                http,
+                base_url,
                 tier: self.credentials.tier(),
                 identifier: self.credentials.identifier().to_owned(),
                 key: self.credentials.key().into(),

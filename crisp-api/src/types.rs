@@ -5,7 +5,7 @@
 //! and every string enum is open: a value this crate does not know decodes as `Unknown` and
 //! keeps its text.
 
-pub use crate::generated::client::types::*;
 pub use crate::generated::content::{Content, MessageContent};
 pub use crate::generated::enums::*;
+pub use crate::generated::types::*;
 pub use crate::secret::SecretString;

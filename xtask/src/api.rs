@@ -1,10 +1,11 @@
-//! The public client surface: one method on `crisp_api::Client` per operation, returning a
-//! builder that wraps progenitor's and whose `send()` runs the hand-written call pipeline
-//! (`crate::call::run`) and returns `crisp_api::Error`.
+//! The client: one method on `crisp_api::Client` per operation, returning a builder whose
+//! `send()` prepares the request (ids checked, query as text, body as JSON) and runs the
+//! hand-written call pipeline (`crate::call::send`), returning `crisp_api::Error`.
 //!
-//! The wrapper mirrors every setter of progenitor's builder with the same signature (read from
-//! progenitor's own output, so the two never disagree), records the path ids it needs to check
-//! and audit, and adds `retry_writes` and, for paged routes, `stream()`.
+//! Each builder has the setters progenitor would give it, with the same signatures (read from
+//! progenitor's own output for the same spec, so the types never disagree), plus
+//! `retry_writes` and, for paged routes, `stream()`. progenitor's own client is not kept: only
+//! its types are (see `client.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -161,6 +162,21 @@ fn setter_target(f: &syn::ImplItemFn) -> Option<syn::Type> {
     None
 }
 
+/// `types::builder::X` for a body of type `types::X`.
+fn body_builder(target: &syn::Type) -> Option<TokenStream> {
+    let syn::Type::Path(p) = target else {
+        return None;
+    };
+    let segments: Vec<_> = p.path.segments.iter().collect();
+    match segments.as_slice() {
+        [first, last] if first.ident == "types" => {
+            let name = &last.ident;
+            Some(quote!(types::builder::#name))
+        }
+        _ => None,
+    }
+}
+
 /// The `T` of `send`'s `Result<ResponseValue<T>, _>`.
 fn response_type(send: &syn::ImplItemFn) -> Option<syn::Type> {
     let syn::ReturnType::Type(_, ty) = &send.sig.output else {
@@ -226,7 +242,17 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
         let op_const = format_ident!("{}", op.id.to_shouty_snake_case());
         let method = format_ident!("{}", op.id);
 
+        // The builder's fields, setters and the steps of `send()` that prepare the request.
+        let mut fields = Vec::new();
+        let mut inits = Vec::new();
         let mut setters = Vec::new();
+        let mut names = Vec::new();
+        let mut path_steps = Vec::new();
+        let mut query_steps = Vec::new();
+        let mut body_step = quote!();
+        let body_required = raw_operation(spec, op)
+            .and_then(|raw| raw.get("requestBody"))
+            .is_some_and(|b| b.get("required").and_then(Value::as_bool).unwrap_or(false));
         for f in fns
             .iter()
             .filter(|f| f.sig.ident != "new" && f.sig.ident != "send")
@@ -245,49 +271,61 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                 }
                 (None, "body") => " Sets the request body.".to_owned(),
                 (None, "body_map") => {
-                    " Changes the request body's builder, field by field.".to_owned()
+                    " Changes the request body's builder, field by field (starting from an \
+                     empty one if no body was set)."
+                        .to_owned()
                 }
                 (None, _) => format!(" Sets `{name}`."),
             };
-            let body = if let Some(index) = paths.iter().position(|p| *p == name) {
-                let target =
-                    setter_target(f).ok_or_else(|| fail("a path setter without TryInto"))?;
-                quote! {
-                    match <V as ::std::convert::TryInto<#target>>::try_into(value) {
-                        Ok(value) => {
-                            self.ids[#index] = PathId::Set(value.to_string());
-                            self.inner = self.inner.#ident(value);
-                        }
-                        Err(_) => self.ids[#index] = PathId::Invalid,
+            let body = match name.as_str() {
+                "body" => {
+                    let target =
+                        setter_target(f).ok_or_else(|| fail("a body setter without TryInto"))?;
+                    let type_name = quote!(#target).to_string().replace(' ', "");
+                    let builder_ty = body_builder(&target)
+                        .ok_or_else(|| fail("the body is not a `types::` type"))?;
+                    fields.push(quote!(body: Option<Result<#builder_ty, String>>));
+                    inits.push(quote!(body: None));
+                    body_step = quote! {
+                        let prepare = prepare.body::<#builder_ty, #target>(body, #body_required)?;
+                    };
+                    names.push(quote!(body));
+                    quote! {
+                        self.body = Some(
+                            value
+                                .try_into()
+                                .map(From::from)
+                                .map_err(|e| format!("conversion to `{}` for body failed: {}", #type_name, e)),
+                        );
+                        self
                     }
-                    self
                 }
-            } else if per_page.as_deref() == Some(name.as_str()) {
-                let target =
-                    setter_target(f).ok_or_else(|| fail("a per_page setter without TryInto"))?;
-                quote! {
-                    match <V as ::std::convert::TryInto<#target>>::try_into(value) {
-                        Ok(value) => {
-                            self.page_size = value.to_string().parse().ok();
-                            self.inner = self.inner.#ident(value);
-                        }
-                        Err(_) => self.options.invalid = Some(#name),
+                "body_map" => quote! {
+                    self.body = Some(self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f));
+                    self
+                },
+                _ => {
+                    let target = setter_target(f)
+                        .ok_or_else(|| fail(&format!("setter `{name}` without TryInto")))?;
+                    let param = param
+                        .ok_or_else(|| fail(&format!("`{name}` is not a parameter of the spec")))?;
+                    fields.push(quote!(#ident: crate::call::param::Param<#target>));
+                    inits.push(quote!(#ident: crate::call::param::Param::Unset));
+                    names.push(quote!(#ident));
+                    if param.location == "path" {
+                        path_steps.push((
+                            paths.iter().position(|p| *p == name).unwrap_or(usize::MAX),
+                            quote!(let prepare = prepare.path(#name, #ident)?;),
+                        ));
+                    } else {
+                        let required = param.required;
+                        query_steps
+                            .push(quote!(let prepare = prepare.query(#name, #ident, #required)?;));
                     }
-                    self
-                }
-            } else {
-                let args: Vec<_> = f
-                    .sig
-                    .inputs
-                    .iter()
-                    .filter_map(|a| match a {
-                        syn::FnArg::Typed(t) => Some(&t.pat),
-                        syn::FnArg::Receiver(_) => None,
-                    })
-                    .collect();
-                quote! {
-                    self.inner = self.inner.#ident(#(#args),*);
-                    self
+                    quote! {
+                        self.#ident = crate::call::param::Param::from_conversion(value.try_into());
+                        self
+                    }
                 }
             };
             setters.push(quote! {
@@ -297,6 +335,15 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                 }
             });
         }
+        path_steps.sort_by_key(|(index, _)| *index);
+        let path_steps = path_steps.into_iter().map(|(_, step)| step);
+        let page_size_of = match &per_page {
+            Some(name) => {
+                let ident = format_ident!("{name}");
+                quote!(self.#ident.as_set().and_then(|v| v.to_string().parse().ok()))
+            }
+            None => quote!(None),
+        };
 
         let stream = match &paging {
             Some(Paging::PageNumber { page_size, .. }) => {
@@ -313,7 +360,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                 quote! {
                     #[doc = #doc]
                     pub fn stream(self) -> ::futures::stream::BoxStream<'a, Result<types::#item, Error>> {
-                        let size = self.page_size.unwrap_or(#page_size);
+                        let size: u32 = #page_size_of.unwrap_or(#page_size);
                         crate::paging::by_page_number(self, size, |builder: Self, page| async move {
                             builder.page_number(page).send().await.map(|page| page.data)
                         })
@@ -357,13 +404,6 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
             None => quote!(),
         };
 
-        let (page_size_field, page_size_init) = match &paging {
-            Some(Paging::PageNumber { .. }) => {
-                (quote!(page_size: Option<u32>,), quote!(page_size: None,))
-            }
-            _ => (quote!(), quote!()),
-        };
-        let path_list: Vec<_> = paths.iter().map(String::as_str).collect();
         let count = paths.len();
         let struct_doc = format!(
             " The request builder of [`Client::{}`](crate::Client::{}): {}",
@@ -389,20 +429,16 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
             #[must_use = "call .send() to make the request"]
             pub struct #builder<'a> {
                 client: &'a crate::Client,
-                inner: raw::#builder<'a>,
-                ids: [PathId; #count],
-                #page_size_field
                 options: CallOptions,
+                #(#fields),*
             }
 
             impl<'a> #builder<'a> {
                 pub(crate) fn new(client: &'a crate::Client) -> Self {
                     Self {
                         client,
-                        inner: raw::#builder::new(&client.inner.raw),
-                        ids: Default::default(),
-                        #page_size_init
                         options: CallOptions::default(),
+                        #(#inits),*
                     }
                 }
 
@@ -418,16 +454,16 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
 
                 #[doc = #send_doc]
                 pub async fn send(self) -> Result<#response, Error> {
-                    let Self { client, inner, ids, options, .. } = self;
-                    crate::call::run(
-                        client,
-                        &Operation::#op_const,
-                        &[#(#path_list),*],
-                        ids,
-                        options,
-                        move || Box::pin(inner.clone().send()),
-                    )
-                    .await
+                    let Self { client, options, #(#names),* } = self;
+                    let operation = &Operation::#op_const;
+                    let prepared = (move || {
+                        let prepare = Preparing::new(operation, #count);
+                        #(#path_steps)*
+                        #(#query_steps)*
+                        #body_step
+                        Ok(prepare.done())
+                    })();
+                    crate::call::send(client, operation, prepared, options).await
                 }
 
                 #stream
@@ -532,10 +568,9 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
         //! returning a builder whose `send()` runs the call pipeline.
 
         use crate::call::CallOptions;
-        use crate::call::guard::PathId;
+        use crate::call::param::Preparing;
         use crate::error::Error;
-        use crate::generated::client::builder as raw;
-        use crate::generated::client::types;
+        use crate::generated::types;
         use crate::operation::Operation;
 
         impl crate::Client {

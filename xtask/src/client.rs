@@ -1,4 +1,4 @@
-//! The client, by progenitor.
+//! The types, by progenitor (and the builder signatures the client generator mirrors).
 //!
 //! Builder style, tags merged: every operation is a method on `Client` returning a builder
 //! (`client.get_conversation().website_id(..).session_id(..).send()`). Builders suit this API
@@ -13,7 +13,8 @@ use quote::quote;
 use crate::Error;
 use crate::spec::{MESSAGE_CONTENT, Spec};
 
-/// Generates `client.rs`, as a syntax tree (the API wrapper reads progenitor's builders from it).
+/// Runs progenitor over the spec, as a syntax tree: its types, and its client, whose builder
+/// setters the client generator (`api.rs`) reads for their signatures.
 pub(crate) fn generate(spec: &Spec) -> Result<syn::File, Error> {
     let mut settings = GenerationSettings::new();
     settings
@@ -68,4 +69,21 @@ pub(crate) fn generate(spec: &Spec) -> Result<syn::File, Error> {
     };
     syn::parse2(tokens)
         .map_err(|e| Error(format!("progenitor produced code that does not parse: {e}")))
+}
+
+/// progenitor's `types` module, as a file of its own: the request and response types. Its
+/// client is left out: `api.rs` generates the client, around the hand-written call pipeline.
+pub(crate) fn types_only(file: &syn::File) -> Result<syn::File, Error> {
+    let types = file
+        .items
+        .iter()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_ref(),
+            _ => None,
+        })
+        .ok_or_else(|| Error("progenitor generated no `types` module".into()))?;
+    let mut out = file.clone();
+    out.attrs.clear();
+    out.items = types.1.clone();
+    Ok(out)
 }

@@ -28,8 +28,8 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
             ContentShape::Schema(name) => {
                 let name = format_ident!("{name}");
                 (
-                    quote!(super::client::types::#name),
-                    format!(" `{ty}`: see [`{name}`](super::client::types::{name})."),
+                    quote!(super::types::#name),
+                    format!(" `{ty}`: see [`{name}`](super::types::{name})."),
                 )
             }
         };

@@ -38,7 +38,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         doc.push(quote!(#[doc = #triggered]));
         variants.push(quote! {
             #(#doc)*
-            #variant(Box<super::client::types::#schema>),
+            #variant(Box<super::types::#schema>),
         });
         name_arms.push(quote!(Self::#variant(_) => #name,));
         parse_arms.push(quote! {

@@ -116,8 +116,8 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
             include_str!("templates/generated_mod.rs").to_owned(),
         ),
         (
-            format!("{GENERATED_DIR}/client.rs"),
-            prettyplease::unparse(&progenitor),
+            format!("{GENERATED_DIR}/types.rs"),
+            prettyplease::unparse(&client::types_only(&progenitor)?),
         ),
         (
             format!("{GENERATED_DIR}/api.rs"),

@@ -2,14 +2,13 @@
 //! gateways that receive arguments as JSON (the MCP server does). It goes through the same
 //! pipeline as the typed builders: ids checked, grants, confirmation, budget, retries, audit.
 
-use reqwest::header::{ACCEPT, HeaderValue};
 use serde_json::Value;
 
+use super::CallOptions;
 use super::audit::AuditRecord;
-use super::{CallOptions, Failure};
 use crate::client::Client;
 use crate::error::Error;
-use crate::operation::{Method, Operation};
+use crate::operation::Operation;
 
 /// One call of an operation chosen at run time, with its arguments as text and JSON.
 ///
@@ -166,35 +165,31 @@ impl DynamicCall<'_> {
             body,
             options,
         } = self;
-        let (url, path_ids) = match build_url(client, operation, path) {
-            Ok((url, ids)) => (url, Ok(ids)),
+        let (url, path_ids) = match check_ids(operation, path) {
+            Ok(ids) => (super::url(client, operation, &ids), Ok(ids)),
             Err(error) => (String::new(), Err(error)),
         };
+        let body = body.map(|body| bytes::Bytes::from(body.to_string()));
         let (result, record) = super::pipeline(client, operation, path_ids, options, || {
-            attempt(client, operation, url.clone(), &query, body.as_ref())
+            super::attempt::<Value, _>(client, operation, &url, &query, body.clone())
         })
         .await;
         client.audit(&record);
-        (result, record)
+        (result.map(|value| *value), record)
     }
 }
 
 /// `(name, value)` of each path parameter, in path order.
 type PathIds = Vec<(&'static str, String)>;
 
-/// The URL of the call, and its path ids, checked like the typed builders check theirs.
-fn build_url(
-    client: &Client,
+/// The path ids of the call, in path order, checked like the typed builders check theirs.
+fn check_ids(
     operation: &'static Operation,
     mut given: Vec<(String, String)>,
-) -> Result<(String, PathIds), Error> {
-    let base = super::base_url(&client.inner.raw);
-    let mut url = String::with_capacity(base.len() + operation.path.len() + 64);
-    url.push_str(base);
+) -> Result<PathIds, Error> {
     let mut ids = Vec::new();
     let mut rest = operation.path;
     while let Some(open) = rest.find('{') {
-        url.push_str(&rest[..open]);
         let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
         let name: &'static str = &rest[open + 1..close];
         rest = rest.get(close + 1..).unwrap_or("");
@@ -213,10 +208,8 @@ fn build_url(
                 problem,
             });
         }
-        url.push_str(&progenitor_client::encode_path(&value));
         ids.push((name, value));
     }
-    url.push_str(rest);
     if let Some((name, _)) = given.first() {
         return Err(Error::InvalidRequest {
             operation,
@@ -224,44 +217,5 @@ fn build_url(
             problem: format!("{} has no path parameter `{name}`", operation.id),
         });
     }
-    Ok((url, ids))
-}
-
-/// One attempt: send, observe, read the body under the cap, classify.
-async fn attempt(
-    client: &Client,
-    operation: &'static Operation,
-    url: String,
-    query: &[(String, String)],
-    body: Option<&Value>,
-) -> Result<Value, Failure> {
-    let http = super::http(&client.inner.raw);
-    let method = match operation.method {
-        Method::Get => reqwest::Method::GET,
-        Method::Post => reqwest::Method::POST,
-        Method::Put => reqwest::Method::PUT,
-        Method::Patch => reqwest::Method::PATCH,
-        Method::Delete => reqwest::Method::DELETE,
-    };
-    let mut request = http
-        .request(method, &url)
-        .header(ACCEPT, HeaderValue::from_static("application/json"));
-    if !query.is_empty() {
-        request = request.query(query);
-    }
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let request = request.build().map_err(super::transport)?;
-    let response = http.execute(request).await.map_err(super::transport)?;
-    let response = super::observe(response);
-    let status = response.status();
-    if let Some(Some(length)) = super::with_facts(|f| f.too_large) {
-        return Err(Failure::TooLarge { status, length });
-    }
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| super::body_error(status, e))?;
-    super::classify_bytes(status, &bytes)
+    Ok(ids)
 }

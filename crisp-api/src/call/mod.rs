@@ -1,9 +1,9 @@
 //! What runs around every call: a thin dispatcher over small policy modules.
 //!
 //! ```text
-//! builder.send()
-//!   └─ run: guard (ids, grants, confirmation) ─ loop { budget ─ attempt ─ retry::decide } ─ audit
-//!        attempt = generated send() ─ pre hook (clean headers) ─ exec hook (observe, cap body)
+//! builder.send()                      (generated: ids, query and body as text and bytes)
+//!   └─ send: guard (ids, grants, confirmation) ─ loop { budget ─ attempt ─ retry::decide } ─ audit
+//!        attempt = one HTTP exchange: request, answer facts, body under the cap, decode
 //! ```
 //!
 //! Each policy module decides and does not send: [`guard`] refuses before any I/O, [`retry`]
@@ -15,56 +15,23 @@ pub(crate) mod audit;
 pub(crate) mod body;
 pub(crate) mod dynamic;
 pub(crate) mod guard;
+pub(crate) mod param;
 pub(crate) mod retry;
 
-use std::cell::RefCell;
 use std::error::Error as StdError;
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
-use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
 use self::audit::{AuditRecord, Outcome, Refusal};
-use self::guard::PathId;
 use self::retry::{Attempted, Class, Decision};
 use crate::client::Client;
 use crate::error::Error;
-use crate::generated::client::Client as RawClient;
-use crate::operation::Operation;
+use crate::operation::{Method, Operation};
 use crate::types::{ErrorEnvelope, ErrorReason};
-
-/// Per-client settings the generated client carries to its hooks. Everything per call travels
-/// in the call's task-local [`Facts`] instead.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Context {}
-
-tokio::task_local! {
-    /// What the hooks learn about the attempt in flight; set only inside [`run`].
-    static FACTS: RefCell<Facts>;
-}
-
-/// What the exec hook saw of one attempt's answer.
-#[derive(Debug, Default)]
-pub(crate) struct Facts {
-    /// The response-size cap for this call.
-    max_body: usize,
-    status: Option<StatusCode>,
-    content_type: Option<HeaderValue>,
-    retry_after: Option<HeaderValue>,
-    bloom_status: Option<HeaderValue>,
-    /// The path Crisp redirected to, when it did (same origin only).
-    redirected_to: Option<String>,
-    /// The answer was over the cap: its announced length, if any.
-    too_large: Option<Option<u64>>,
-}
-
-/// Reads the current attempt's facts (inside [`run`] only).
-fn with_facts<R>(f: impl FnOnce(&Facts) -> R) -> Option<R> {
-    FACTS.try_with(|facts| f(&facts.borrow())).ok()
-}
 
 /// The response envelope of a successful call: `{error, reason, data}`.
 pub(crate) trait Envelope {
@@ -113,74 +80,13 @@ impl Envelope for serde_json::Value {
     }
 }
 
-impl ClientHooks<Context> for RawClient {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        info: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        // Only `run` sends: it has checked the grants, confirmation and budget. A request that
-        // did not come through it is refused (the raw client is not public; this keeps it so).
-        if with_facts(|_| ()).is_none() {
-            return Err(progenitor_client::Error::Custom(format!(
-                "{}: calls go through crisp_api::Client",
-                info.operation_id
-            )));
-        }
-        // progenitor sends the spec's version in an `api-version` header; Crisp has none.
-        request.headers_mut().remove("api-version");
-        Ok(())
-    }
-
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        _info: &OperationInfo,
-    ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
-        Ok(observe(response))
-    }
-}
-
-/// Records what the answer says in the attempt's [`Facts`], and caps its body: an answer that
-/// announces more than the cap is not read; one that does not announce its length is cut off
-/// at the cap while it is read.
-fn observe(response: reqwest::Response) -> reqwest::Response {
-    const BLOOM_STATUS: HeaderName = HeaderName::from_static("bloom-status");
-    let status = response.status();
-    let length = response.content_length();
-    let max = FACTS
-        .try_with(|facts| {
-            let mut facts = facts.borrow_mut();
-            let headers = response.headers();
-            facts.status = Some(status);
-            facts.content_type = headers.get(CONTENT_TYPE).cloned();
-            if !status.is_success() {
-                facts.retry_after = headers.get(RETRY_AFTER).cloned();
-            }
-            facts.bloom_status = headers.get(BLOOM_STATUS).cloned();
-            facts.max_body
-        })
-        .unwrap_or(body::DEFAULT_MAX_RESPONSE_BYTES);
-    match length {
-        Some(length) if length > max as u64 => {
-            let _ = FACTS.try_with(|facts| facts.borrow_mut().too_large = Some(Some(length)));
-            empty_response(status)
-        }
-        Some(_) => response,
-        None => {
-            let response: http::Response<reqwest::Body> = response.into();
-            reqwest::Response::from(
-                response.map(|b| reqwest::Body::wrap(http_body_util::Limited::new(b, max))),
-            )
-        }
-    }
-}
-
-fn empty_response(status: StatusCode) -> reqwest::Response {
-    let mut response = http::Response::new(reqwest::Body::from(Vec::new()));
-    *response.status_mut() = status;
-    reqwest::Response::from(response)
+/// What one attempt's answer said, for the audit record and the error.
+#[derive(Debug, Default)]
+pub(crate) struct Facts {
+    status: Option<StatusCode>,
+    bloom_status: Option<HeaderValue>,
+    /// The path Crisp redirected to, when it did (same origin only).
+    redirected_to: Option<String>,
 }
 
 /// How one attempt ended, before the retry decision.
@@ -203,6 +109,7 @@ pub(crate) enum Failure {
     },
     TooLarge {
         status: StatusCode,
+        limit: usize,
         length: Option<u64>,
     },
     Transport {
@@ -218,9 +125,12 @@ pub(crate) enum Failure {
     },
 }
 
+fn is_rate_limited(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 429 | 420)
+}
+
 impl Failure {
     fn class(&self) -> Class {
-        let limited = |status: StatusCode| matches!(status.as_u16(), 429 | 420);
         match self {
             Self::Api {
                 status,
@@ -232,7 +142,7 @@ impl Failure {
                 retry_after,
                 ..
             } => {
-                if limited(*status) {
+                if is_rate_limited(*status) {
                     Class::RateLimited {
                         retry_after: *retry_after,
                     }
@@ -258,7 +168,6 @@ impl Failure {
     }
 
     fn into_error(self, operation: &'static Operation, attempts: u32, timeout: Duration) -> Error {
-        let limited = |status: StatusCode| matches!(status.as_u16(), 429 | 420);
         match self {
             Self::Api {
                 status,
@@ -269,7 +178,7 @@ impl Failure {
                 status,
                 retry_after,
                 ..
-            } if limited(status) => Error::RateLimited {
+            } if is_rate_limited(status) => Error::RateLimited {
                 operation,
                 status,
                 retry_after,
@@ -301,10 +210,14 @@ impl Failure {
                 excerpt,
                 length,
             },
-            Self::TooLarge { status, length } => Error::TooLarge {
+            Self::TooLarge {
+                status,
+                limit,
+                length,
+            } => Error::TooLarge {
                 operation,
                 status,
-                limit: with_facts(|f| f.max_body).unwrap_or(0),
+                limit,
                 length,
             },
             Self::Transport { timeout: true, .. } => Error::Timeout {
@@ -336,47 +249,76 @@ impl Failure {
 pub(crate) struct CallOptions {
     /// Overrides the policy's `retry_writes` for this call.
     pub(crate) retry_writes: Option<bool>,
-    /// A (non-path) parameter whose value could not be converted.
-    pub(crate) invalid: Option<&'static str>,
 }
 
-/// Runs a typed call of the generated client: `send` makes one attempt (a fresh clone of the
-/// generated builder each time).
-pub(crate) async fn run<T, F, Fut, const N: usize>(
+/// A request ready to send, as the generated builders prepare it: the path ids (checked), the
+/// query as text, the body as JSON bytes.
+pub(crate) struct Prepared {
+    pub(crate) ids: Vec<(&'static str, String)>,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) body: Option<bytes::Bytes>,
+}
+
+/// Sends a typed call: the generated builders' `send()`.
+pub(crate) async fn send<T>(
     client: &Client,
     operation: &'static Operation,
-    names: &[&'static str; N],
-    ids: [PathId; N],
+    prepared: Result<Prepared, Error>,
     options: CallOptions,
-    mut send: F,
 ) -> Result<T, Error>
 where
     T: DeserializeOwned + Envelope,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<ResponseValue<T>, progenitor_client::Error<ErrorEnvelope>>>,
 {
-    let path_ids = match options.invalid {
-        Some(parameter) => Err(Error::InvalidRequest {
-            operation,
-            parameter: Some(parameter),
-            problem: format!("`{parameter}` could not be converted"),
-        }),
-        None => guard::path_ids(operation, names, ids),
+    let (url, ids, query, body) = match prepared {
+        Ok(Prepared { ids, query, body }) => (url(client, operation, &ids), Ok(ids), query, body),
+        Err(error) => (String::new(), Err(error), Vec::new(), None),
     };
-    let (result, record) = pipeline(client, operation, path_ids, options, || {
-        let attempt = send();
-        async move {
-            match classify_typed(attempt.await) {
-                Typed::Done(result) => result,
-                // Rare: boxed, so its state does not grow every call's future.
-                Typed::Unexpected(response) => Box::pin(decode_unexpected(response)).await,
-            }
-        }
+    let (result, record) = pipeline(client, operation, ids, options, || {
+        attempt::<T, _>(client, operation, &url, &query, body.clone())
     })
     .await;
     client.audit(&record);
     result.map(|value| *value)
 }
+
+/// The URL of a call: the base URL and the path template, each id percent-encoded as one
+/// segment.
+pub(crate) fn url(
+    client: &Client,
+    operation: &Operation,
+    ids: &[(&'static str, String)],
+) -> String {
+    let base = client.base_url();
+    let mut url = String::with_capacity(base.len() + operation.path.len() + 64);
+    url.push_str(base);
+    let mut rest = operation.path;
+    while let Some(open) = rest.find('{') {
+        url.push_str(&rest[..open]);
+        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
+        let name = &rest[open + 1..close];
+        if let Some((_, value)) = ids.iter().find(|(n, _)| *n == name) {
+            url.extend(percent_encoding::utf8_percent_encode(value, SEGMENT));
+        }
+        rest = rest.get(close + 1..).unwrap_or("");
+    }
+    url.push_str(rest);
+    url
+}
+
+/// What a path segment may not hold unencoded (the WHATWG path-segment set, plus `%`).
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'/')
+    .add(b'%')
+    .add(b'\\');
 
 /// The pipeline every call goes through, typed or dynamic: guard, budget, attempts and
 /// retries, audit record.
@@ -390,7 +332,7 @@ pub(crate) async fn pipeline<T, F, Fut>(
 where
     T: Envelope,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Failure>>,
+    Fut: Future<Output = (Result<T, Failure>, Facts)>,
 {
     let started = Instant::now();
     let inner = &client.inner;
@@ -426,7 +368,7 @@ where
     if let Err(error) = checked {
         return refuse(record, error);
     }
-    let mut ceilings = inner.retry.ceilings();
+    let mut ceilings = None;
     loop {
         if let Some(budget) = &inner.budget
             && let Err(error) = budget.take(operation)
@@ -434,72 +376,247 @@ where
             return refuse(record, error);
         }
         record.attempts += 1;
-        let facts = RefCell::new(Facts {
-            max_body: inner.max_response_bytes,
-            ..Facts::default()
-        });
-        let (result, facts) = FACTS
-            .scope(facts, async {
-                let result = attempt().await;
-                // A failure keeps reading the facts (the cap) when it becomes an error.
-                let result = result.map_err(|mut failure| {
-                    if let Failure::Body { excerpt, .. } = &mut failure {
-                        let key = inner.key.expose_secret();
-                        if excerpt.contains(key) {
-                            *excerpt = excerpt.replace(key, "[redacted]");
-                        }
-                    }
-                    let error =
-                        |f: Failure| f.into_error(operation, record.attempts, inner.timeout);
-                    (failure.class(), failure.reason(), error(failure))
-                });
-                (result, FACTS.with(RefCell::take))
-            })
-            .await;
+        let (result, facts) = attempt().await;
         record.status = facts.status.map(|s| s.as_u16());
         record.bloom_status = header_text(facts.bloom_status.as_ref());
         record.redirected_to = facts.redirected_to;
-        match result {
+        let mut failure = match result {
             Ok(value) => {
                 record.outcome = Outcome::Succeeded;
-                record.reason = Some(value.reason().to_owned()).filter(|r| !r.is_empty());
+                let reason = value.reason();
+                record.reason = (!reason.is_empty()).then(|| reason.to_owned());
                 record.error = None;
                 record.latency = started.elapsed();
                 return (Ok(value), record);
             }
-            Err((class, reason, error)) => {
-                let decision = retry::decide(Attempted {
-                    policy: &inner.retry,
-                    operation,
-                    retry_writes: options.retry_writes,
-                    class,
-                    attempts: record.attempts,
-                    elapsed: started.elapsed(),
-                    ceiling: ceilings.next(),
-                    jitter: fastrand::f64(),
-                });
-                match decision {
-                    Decision::Retry(wait) => {
-                        tracing::debug!(
-                            target: audit::AUDIT_TARGET,
-                            operation = operation.id,
-                            attempt = record.attempts,
-                            error = %error,
-                            wait_ms = wait.as_millis() as u64,
-                            "retrying"
-                        );
-                        // Boxed: the timer's state stays out of every call's future.
-                        Box::pin(tokio::time::sleep(wait)).await;
-                    }
-                    Decision::Stop => {
-                        record.outcome = Outcome::Failed;
-                        record.reason = reason;
-                        record.error = Some(error.kind());
-                        record.latency = started.elapsed();
-                        return (Err(error), record);
-                    }
-                }
+            Err(failure) => failure,
+        };
+        // An answer that quotes the key (a proxy page, an echo) never carries it further.
+        if let Failure::Body { excerpt, .. } = &mut failure {
+            let key = inner.key.expose_secret();
+            if excerpt.contains(key) {
+                *excerpt = excerpt.replace(key, "[redacted]");
             }
+        }
+        let decision = retry::decide(Attempted {
+            policy: &inner.retry,
+            operation,
+            retry_writes: options.retry_writes,
+            class: failure.class(),
+            attempts: record.attempts,
+            elapsed: started.elapsed(),
+            ceiling: ceilings
+                .get_or_insert_with(|| inner.retry.ceilings())
+                .next(),
+            jitter: fastrand::f64(),
+        });
+        let reason = failure.reason();
+        let error = failure.into_error(operation, record.attempts, inner.timeout);
+        match decision {
+            Decision::Retry(wait) => {
+                tracing::debug!(
+                    target: audit::AUDIT_TARGET,
+                    operation = operation.id,
+                    attempt = record.attempts,
+                    error = %error,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                );
+                // Boxed: the timer's state stays out of every call's future.
+                Box::pin(tokio::time::sleep(wait)).await;
+            }
+            Decision::Stop => {
+                record.outcome = Outcome::Failed;
+                record.reason = reason;
+                record.error = Some(error.kind());
+                record.latency = started.elapsed();
+                return (Err(error), record);
+            }
+        }
+    }
+}
+
+/// One HTTP exchange: send, note the answer's facts, read its body under the cap, decode it.
+pub(crate) async fn attempt<T, Q>(
+    client: &Client,
+    operation: &Operation,
+    url: &str,
+    query: &[(Q, String)],
+    body: Option<bytes::Bytes>,
+) -> (Result<Box<T>, Failure>, Facts)
+where
+    T: DeserializeOwned + Envelope,
+    Q: serde::Serialize,
+{
+    let mut facts = Facts::default();
+    let http = &client.inner.http;
+    let method = match operation.method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Delete => reqwest::Method::DELETE,
+    };
+    let mut request = http
+        .request(method, url)
+        .header(ACCEPT, HeaderValue::from_static("application/json"));
+    if !query.is_empty() {
+        request = request.query(query);
+    }
+    if let Some(body) = body {
+        request = request
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body);
+    }
+    let request = match request.build() {
+        Ok(request) => request,
+        Err(e) => return (Err(transport(e)), facts),
+    };
+    let sent_path = fingerprint(request.url().path());
+    let mut response = match http.execute(request).await {
+        Ok(response) => response,
+        Err(e) => return (Err(transport(e)), facts),
+    };
+    let status = response.status();
+    facts.status = Some(status);
+    let headers = response.headers();
+    facts.bloom_status = headers.get(BLOOM_STATUS).cloned();
+    let content_type = headers.get(CONTENT_TYPE).cloned();
+    let location = if status.is_redirection() {
+        header_text(headers.get(LOCATION))
+    } else {
+        None
+    };
+    let retry_after = if status.is_success() {
+        None
+    } else {
+        retry_after(headers.get(RETRY_AFTER))
+    };
+    let final_path = response.url().path();
+    if fingerprint(final_path) != sent_path {
+        facts.redirected_to = Some(final_path.to_owned());
+    }
+    let limit = client.inner.max_response_bytes;
+    let length = response.content_length();
+    let too_large = |length| Failure::TooLarge {
+        status,
+        limit,
+        length,
+    };
+    if length.is_some_and(|length| length > limit as u64) {
+        return (Err(too_large(length)), facts);
+    }
+    let read = if length.is_some() {
+        response.bytes().await.map_err(Read::Http)
+    } else {
+        read_capped(&mut response, limit).await
+    };
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(Read::TooLarge) => return (Err(too_large(None)), facts),
+        Err(Read::Http(e)) => return (Err(transport(e)), facts),
+    };
+    let answer = Answer {
+        status,
+        content_type: content_type.as_ref(),
+        location,
+        retry_after,
+        bytes: &bytes,
+    };
+    (answer.decode::<T>(), facts)
+}
+
+/// Why a body could not be read.
+enum Read {
+    TooLarge,
+    Http(reqwest::Error),
+}
+
+/// Reads a body whose length was not announced, refusing it once it passes `limit`.
+async fn read_capped(response: &mut reqwest::Response, limit: usize) -> Result<bytes::Bytes, Read> {
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(Read::Http)? {
+        if body.len() + chunk.len() > limit {
+            return Err(Read::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+const BLOOM_STATUS: HeaderName = HeaderName::from_static("bloom-status");
+
+/// FNV-1a of a path: tells a redirected answer from the request without keeping a copy.
+fn fingerprint(path: &str) -> u64 {
+    path.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// An answer, read whole.
+struct Answer<'a> {
+    status: StatusCode,
+    content_type: Option<&'a HeaderValue>,
+    /// `Location`, on a 3xx.
+    location: Option<String>,
+    retry_after: Option<Duration>,
+    bytes: &'a [u8],
+}
+
+impl Answer<'_> {
+    /// Decodes a 2xx into `T` (an `error: true` envelope is an API error whatever the status),
+    /// and anything else into a failure.
+    fn decode<T: DeserializeOwned + Envelope>(&self) -> Result<Box<T>, Failure> {
+        let status = self.status;
+        if status.is_success() {
+            if let Ok(value) = serde_json::from_slice::<Box<T>>(self.bytes) {
+                if value.is_error() {
+                    return Err(Failure::Api {
+                        status,
+                        reason: ErrorReason::from(value.reason()),
+                        message: value.message(),
+                        retry_after: None,
+                    });
+                }
+                return Ok(value);
+            }
+        } else if let Some(location) = &self.location {
+            // A redirect the policy did not follow (more than 5 hops).
+            return Err(Failure::Redirect {
+                location: location.clone(),
+            });
+        }
+        Err(self.invalid::<T>())
+    }
+
+    /// A body that did not decode: an error envelope (on any status), or not the expected JSON.
+    fn invalid<T: DeserializeOwned>(&self) -> Failure {
+        let status = self.status;
+        if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(self.bytes)
+            && (envelope.error || !status.is_success())
+        {
+            return Failure::Api {
+                status,
+                reason: envelope.reason,
+                message: envelope.data.and_then(|d| d.message),
+                retry_after: self.retry_after,
+            };
+        }
+        let detail = if status.is_success() {
+            body::decode_detail::<T>(self.bytes)
+        } else {
+            format!(
+                "not a Crisp error envelope ({})",
+                body::decode_detail::<ErrorEnvelope>(self.bytes)
+            )
+        };
+        Failure::Body {
+            status,
+            content_type: header_text(self.content_type),
+            detail,
+            excerpt: body::excerpt(self.bytes),
+            length: self.bytes.len(),
+            retry_after: self.retry_after,
         }
     }
 }
@@ -510,102 +627,6 @@ fn header_text(value: Option<&HeaderValue>) -> Option<String> {
 
 fn retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
     retry::parse_retry_after(value?.to_str().ok()?, SystemTime::now())
-}
-
-/// What the generated client's result is: done, or a 1xx/2xx/3xx it did not expect, whose
-/// body must still be read.
-enum Typed<T> {
-    Done(Result<Box<T>, Failure>),
-    Unexpected(reqwest::Response),
-}
-
-/// Turns the generated client's result into a (boxed) value or a [`Failure`].
-///
-/// The value is boxed here, once: a response type can be over a kilobyte, and the layers above
-/// (retries, task-local scope, audit) would otherwise move it several times.
-fn classify_typed<T>(
-    result: Result<ResponseValue<T>, progenitor_client::Error<ErrorEnvelope>>,
-) -> Typed<T>
-where
-    T: DeserializeOwned + Envelope,
-{
-    use progenitor_client::Error as P;
-    let status = || with_facts(|f| f.status).flatten().unwrap_or(StatusCode::OK);
-    Typed::Done(match result {
-        Ok(value) => {
-            let value = Box::new(value.into_inner());
-            if value.is_error() {
-                return Typed::Done(Err(Failure::Api {
-                    status: status(),
-                    reason: ErrorReason::from(value.reason()),
-                    message: value.message(),
-                    retry_after: None,
-                }));
-            }
-            Ok(value)
-        }
-        Err(P::ErrorResponse(answer)) => {
-            let retry_after = retry_after(answer.headers().get(RETRY_AFTER));
-            let status = answer.status();
-            let envelope = answer.into_inner();
-            Err(Failure::Api {
-                status,
-                reason: envelope.reason,
-                message: envelope.data.and_then(|d| d.message),
-                retry_after,
-            })
-        }
-        Err(P::InvalidResponsePayload(bytes, _)) => Err(invalid_body::<T>(status(), &bytes)),
-        Err(P::ResponseBodyError(e)) => Err(body_error(status(), e)),
-        Err(P::CommunicationError(e) | P::InvalidUpgrade(e)) => Err(transport(e)),
-        Err(P::UnexpectedResponse(response)) => return Typed::Unexpected(response),
-        Err(P::InvalidRequest(problem) | P::Custom(problem)) => Err(Failure::Invalid { problem }),
-    })
-}
-
-/// A body that did not decode: too large, an error envelope on a 2xx, or not the expected
-/// JSON.
-fn invalid_body<T: DeserializeOwned>(status: StatusCode, bytes: &[u8]) -> Failure {
-    if let Some(Some(length)) = with_facts(|f| f.too_large) {
-        return Failure::TooLarge { status, length };
-    }
-    if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(bytes)
-        && envelope.error
-    {
-        return Failure::Api {
-            status,
-            reason: envelope.reason,
-            message: envelope.data.and_then(|d| d.message),
-            retry_after: with_facts(|f| retry_after(f.retry_after.as_ref())).flatten(),
-        };
-    }
-    let detail = if status.is_success() {
-        body::decode_detail::<T>(bytes)
-    } else {
-        format!(
-            "not a Crisp error envelope ({})",
-            body::decode_detail::<ErrorEnvelope>(bytes)
-        )
-    };
-    Failure::Body {
-        status,
-        content_type: with_facts(|f| header_text(f.content_type.as_ref())).flatten(),
-        detail,
-        excerpt: body::excerpt(bytes),
-        length: bytes.len(),
-        retry_after: with_facts(|f| retry_after(f.retry_after.as_ref())).flatten(),
-    }
-}
-
-/// An error while reading the body: over the cap, or the connection broke.
-fn body_error(status: StatusCode, error: reqwest::Error) -> Failure {
-    if has_source::<http_body_util::LengthLimitError>(&error) {
-        return Failure::TooLarge {
-            status,
-            length: None,
-        };
-    }
-    transport(error)
 }
 
 /// A transport error: never sent, timed out, broke, or a refused redirect.
@@ -625,27 +646,6 @@ pub(crate) fn transport(error: reqwest::Error) -> Failure {
         timeout: error.is_timeout(),
         message: sources(&error.without_url()),
     }
-}
-
-/// A 1xx, 2xx or 3xx answer the generated client did not expect: decode a 2xx ourselves.
-async fn decode_unexpected<T: DeserializeOwned + Envelope>(
-    response: reqwest::Response,
-) -> Result<Box<T>, Failure> {
-    let status = response.status();
-    if status.is_redirection()
-        && let Some(location) = header_text(response.headers().get(LOCATION))
-    {
-        // The redirect policy stopped following (more than 5 hops).
-        return Err(Failure::Redirect { location });
-    }
-    let bytes = response.bytes().await.map_err(|e| body_error(status, e))?;
-    if status.is_success()
-        && let Ok(value) = serde_json::from_slice::<T>(&bytes)
-        && !value.is_error()
-    {
-        return Ok(Box::new(value));
-    }
-    Err(invalid_body::<T>(status, &bytes))
 }
 
 /// The error and its sources, `: `-joined, without any URL.
@@ -674,10 +674,6 @@ fn find_source<'e, E: StdError + 'static>(error: &'e (dyn StdError + 'static)) -
     None
 }
 
-fn has_source<E: StdError + 'static>(error: &(dyn StdError + 'static)) -> bool {
-    find_source::<E>(error).is_some()
-}
-
 /// The redirect policy refused a redirect to another origin (`scheme://host:port`).
 #[derive(Debug)]
 pub(crate) struct CrossOriginRedirect(pub(crate) String);
@@ -704,46 +700,8 @@ pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
         if attempt.previous().len() > 5 {
             return attempt.error("more than 5 redirects");
         }
-        // The policy runs inside the call's task: the audit records where it went.
-        let path = attempt.url().path().to_owned();
-        let _ = FACTS.try_with(|facts| facts.borrow_mut().redirected_to = Some(path));
         attempt.follow()
     })
-}
-
-/// Classifies a body read by the dynamic path.
-pub(crate) fn classify_bytes(
-    status: StatusCode,
-    bytes: &[u8],
-) -> Result<serde_json::Value, Failure> {
-    if status.is_success() {
-        if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
-            && value.is_object()
-        {
-            if value.is_error() {
-                return Err(Failure::Api {
-                    status,
-                    reason: ErrorReason::from(value.reason()),
-                    message: value
-                        .pointer("/data/message")
-                        .and_then(serde_json::Value::as_str)
-                        .map(str::to_owned),
-                    retry_after: None,
-                });
-            }
-            return Ok(value);
-        }
-    } else if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(bytes) {
-        return Err(Failure::Api {
-            status,
-            reason: envelope.reason,
-            message: envelope.data.and_then(|d| d.message),
-            retry_after: with_facts(|f| retry_after(f.retry_after.as_ref())).flatten(),
-        });
-    }
-    Err(invalid_body::<serde_json::Map<String, serde_json::Value>>(
-        status, bytes,
-    ))
 }
 
 impl Client {
@@ -754,14 +712,4 @@ impl Client {
             on_audit(record);
         }
     }
-}
-
-/// Reads a raw client's base URL (for the dynamic path).
-pub(crate) fn base_url(raw: &RawClient) -> &str {
-    raw.baseurl()
-}
-
-/// The raw client's HTTP client (for the dynamic path).
-pub(crate) fn http(raw: &RawClient) -> &reqwest::Client {
-    raw.client()
 }

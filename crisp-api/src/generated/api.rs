@@ -2,10 +2,9 @@
 //! The public client surface: a method per operation on [`Client`](crate::Client), each
 //! returning a builder whose `send()` runs the call pipeline.
 use crate::call::CallOptions;
-use crate::call::guard::PathId;
+use crate::call::param::Preparing;
 use crate::error::Error;
-use crate::generated::client::builder as raw;
-use crate::generated::client::types;
+use crate::generated::types;
 use crate::operation::Operation;
 impl crate::Client {
     /// List conversations for a website, one page at a time.
@@ -499,19 +498,53 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct ListConversations<'a> {
         client: &'a crate::Client,
-        inner: raw::ListConversations<'a>,
-        ids: [PathId; 2usize],
-        page_size: Option<u32>,
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        page_number: crate::call::param::Param<::std::num::NonZeroU32>,
+        filter_assigned: crate::call::param::Param<::std::string::String>,
+        filter_date_end: crate::call::param::Param<::std::string::String>,
+        filter_date_start: crate::call::param::Param<::std::string::String>,
+        filter_inbox_id: crate::call::param::Param<::std::string::String>,
+        filter_mention: crate::call::param::Param<i64>,
+        filter_not_resolved: crate::call::param::Param<i64>,
+        filter_resolved: crate::call::param::Param<i64>,
+        filter_unassigned: crate::call::param::Param<i64>,
+        filter_unread: crate::call::param::Param<i64>,
+        include_empty: crate::call::param::Param<i64>,
+        order_date_created: crate::call::param::Param<i64>,
+        order_date_updated: crate::call::param::Param<i64>,
+        order_date_waiting: crate::call::param::Param<i64>,
+        per_page: crate::call::param::Param<i64>,
+        search_operator: crate::call::param::Param<
+            crate::generated::enums::SearchOperator,
+        >,
+        search_query: crate::call::param::Param<::std::string::String>,
+        search_type: crate::call::param::Param<crate::generated::enums::SearchType>,
     }
     impl<'a> ListConversations<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::ListConversations::new(&client.inner.raw),
-                ids: Default::default(),
-                page_size: None,
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                page_number: crate::call::param::Param::Unset,
+                filter_assigned: crate::call::param::Param::Unset,
+                filter_date_end: crate::call::param::Param::Unset,
+                filter_date_start: crate::call::param::Param::Unset,
+                filter_inbox_id: crate::call::param::Param::Unset,
+                filter_mention: crate::call::param::Param::Unset,
+                filter_not_resolved: crate::call::param::Param::Unset,
+                filter_resolved: crate::call::param::Param::Unset,
+                filter_unassigned: crate::call::param::Param::Unset,
+                filter_unread: crate::call::param::Param::Unset,
+                include_empty: crate::call::param::Param::Unset,
+                order_date_created: crate::call::param::Param::Unset,
+                order_date_updated: crate::call::param::Param::Unset,
+                order_date_waiting: crate::call::param::Param::Unset,
+                per_page: crate::call::param::Param::Unset,
+                search_operator: crate::call::param::Param::Unset,
+                search_query: crate::call::param::Param::Unset,
+                search_type: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -519,15 +552,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `page_number` (required): The page to fetch, starting at 1. Walk pages until one comes back shorter than the page size or empty.
@@ -535,15 +562,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::num::NonZeroU32>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::num::NonZeroU32,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.page_number(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.page_number = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_assigned` (optional): Only conversations assigned to this operator (a `user_id`). The Go client sends 1/0 here instead; the docs and the Node client send a user_id.
@@ -551,7 +572,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.filter_assigned(value);
+            self.filter_assigned = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_date_end` (optional): Only conversations updated at or before this ISO-8601 date-time (e.g. `2023-11-15T00:00:00Z`).
@@ -559,7 +582,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.filter_date_end(value);
+            self.filter_date_end = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_date_start` (optional): Only conversations updated at or after this ISO-8601 date-time (e.g. `2023-11-14T00:00:00Z`).
@@ -567,7 +592,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.filter_date_start(value);
+            self.filter_date_start = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_inbox_id` (optional): Only conversations in this inbox (an inbox identifier).
@@ -575,7 +602,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.filter_inbox_id(value);
+            self.filter_inbox_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_mention` (optional): Only conversations that mention the authenticated user. 1 to enable, 0 to disable.
@@ -583,7 +612,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_mention(value);
+            self.filter_mention = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_not_resolved` (optional): Only conversations that are not resolved. 1 to enable, 0 to disable.
@@ -591,7 +622,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_not_resolved(value);
+            self.filter_not_resolved = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_resolved` (optional): Only resolved conversations. 1 to enable, 0 to disable.
@@ -599,7 +632,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_resolved(value);
+            self.filter_resolved = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_unassigned` (optional): Only conversations assigned to nobody. 1 to enable, 0 to disable.
@@ -607,7 +642,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_unassigned(value);
+            self.filter_unassigned = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_unread` (optional): Only conversations with unread messages. 1 to enable, 0 to disable.
@@ -615,7 +652,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_unread(value);
+            self.filter_unread = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `include_empty` (optional): Include conversations that have no message. 1 to enable, 0 to disable.
@@ -623,7 +662,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.include_empty(value);
+            self.include_empty = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `order_date_created` (optional): Order by creation date. 1 to enable, 0 to disable.
@@ -631,7 +672,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.order_date_created(value);
+            self.order_date_created = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `order_date_updated` (optional): Order by last update date. 1 to enable, 0 to disable.
@@ -639,7 +682,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.order_date_updated(value);
+            self.order_date_updated = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `order_date_waiting` (optional): Order by longest waiting first; also leaves out conversations that are not waiting. 1 to enable, 0 to disable.
@@ -647,7 +692,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.order_date_waiting(value);
+            self.order_date_waiting = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `per_page` (optional): Number of conversations per page, 20 to 50 (Crisp's default is 20).
@@ -655,13 +702,7 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            match <V as ::std::convert::TryInto<i64>>::try_into(value) {
-                Ok(value) => {
-                    self.page_size = value.to_string().parse().ok();
-                    self.inner = self.inner.per_page(value);
-                }
-                Err(_) => self.options.invalid = Some("per_page"),
-            }
+            self.per_page = crate::call::param::Param::from_conversion(value.try_into());
             self
         }
         /// Sets the query parameter `search_operator` (optional): How filters combine; only with search type `filter` (Crisp's default is `and`).
@@ -669,7 +710,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<crate::generated::enums::SearchOperator>,
         {
-            self.inner = self.inner.search_operator(value);
+            self.search_operator = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `search_query` (optional): Search text for search types `text` and `segment`; for type `filter`, a JSON-encoded array of filter objects `{model, criterion, operator, query: [string]}`.
@@ -677,7 +720,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.search_query(value);
+            self.search_query = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `search_type` (optional): How `search_query` is interpreted.
@@ -685,7 +730,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<crate::generated::enums::SearchType>,
         {
-            self.inner = self.inner.search_type(value);
+            self.search_type = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -697,22 +744,70 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/conversations/{page_number}`, after checking the ids, the grants (`website:conversation:sessions` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::ListConversationsResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::LIST_CONVERSATIONS,
-                    &["website_id", "page_number"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self {
+                client,
+                options,
+                website_id,
+                page_number,
+                filter_assigned,
+                filter_date_end,
+                filter_date_start,
+                filter_inbox_id,
+                filter_mention,
+                filter_not_resolved,
+                filter_resolved,
+                filter_unassigned,
+                filter_unread,
+                include_empty,
+                order_date_created,
+                order_date_updated,
+                order_date_waiting,
+                per_page,
+                search_operator,
+                search_query,
+                search_type,
+            } = self;
+            let operation = &Operation::LIST_CONVERSATIONS;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("page_number", page_number)?;
+                let prepare = prepare.query("filter_assigned", filter_assigned, false)?;
+                let prepare = prepare.query("filter_date_end", filter_date_end, false)?;
+                let prepare = prepare
+                    .query("filter_date_start", filter_date_start, false)?;
+                let prepare = prepare.query("filter_inbox_id", filter_inbox_id, false)?;
+                let prepare = prepare.query("filter_mention", filter_mention, false)?;
+                let prepare = prepare
+                    .query("filter_not_resolved", filter_not_resolved, false)?;
+                let prepare = prepare.query("filter_resolved", filter_resolved, false)?;
+                let prepare = prepare
+                    .query("filter_unassigned", filter_unassigned, false)?;
+                let prepare = prepare.query("filter_unread", filter_unread, false)?;
+                let prepare = prepare.query("include_empty", include_empty, false)?;
+                let prepare = prepare
+                    .query("order_date_created", order_date_created, false)?;
+                let prepare = prepare
+                    .query("order_date_updated", order_date_updated, false)?;
+                let prepare = prepare
+                    .query("order_date_waiting", order_date_waiting, false)?;
+                let prepare = prepare.query("per_page", per_page, false)?;
+                let prepare = prepare.query("search_operator", search_operator, false)?;
+                let prepare = prepare.query("search_query", search_query, false)?;
+                let prepare = prepare.query("search_type", search_type, false)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
         /// Every item of every page, from page 1 until a page comes back shorter than the page size (20 unless `per_page` is set) or empty. One page is fetched at a time, and none before it is needed; each page is a call of its own (grants, budget, retries and audit apply). An error ends the stream with that error. `page_number` is set by the stream.
         pub fn stream(
             self,
         ) -> ::futures::stream::BoxStream<'a, Result<types::Conversation, Error>> {
-            let size = self.page_size.unwrap_or(20u32);
+            let size: u32 = self
+                .per_page
+                .as_set()
+                .and_then(|v| v.to_string().parse().ok())
+                .unwrap_or(20u32);
             crate::paging::by_page_number(
                 self,
                 size,
@@ -727,17 +822,15 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct CreateConversation<'a> {
         client: &'a crate::Client,
-        inner: raw::CreateConversation<'a>,
-        ids: [PathId; 1usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> CreateConversation<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::CreateConversation::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -745,15 +838,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -765,16 +852,14 @@ pub mod builder {
         }
         /// Sends `POST /website/{website_id}/conversation`, after checking the ids, the grants (`website:conversation:sessions` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::CreateConversationResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::CREATE_CONVERSATION,
-                    &["website_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id } = self;
+            let operation = &Operation::CREATE_CONVERSATION;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 1usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::get_conversation`](crate::Client::get_conversation): Get a single conversation by its session id.
@@ -782,17 +867,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct GetConversation<'a> {
         client: &'a crate::Client,
-        inner: raw::GetConversation<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> GetConversation<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::GetConversation::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -800,15 +885,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -816,15 +895,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -836,16 +909,15 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/conversation/{session_id}`, after checking the ids, the grants (`website:conversation:sessions` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::GetConversationResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::GET_CONVERSATION,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id } = self;
+            let operation = &Operation::GET_CONVERSATION;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::remove_conversation`](crate::Client::remove_conversation): Permanently remove a conversation.
@@ -853,17 +925,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct RemoveConversation<'a> {
         client: &'a crate::Client,
-        inner: raw::RemoveConversation<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> RemoveConversation<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::RemoveConversation::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -871,15 +943,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -887,15 +953,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -907,16 +967,15 @@ pub mod builder {
         }
         /// Sends `DELETE /website/{website_id}/conversation/{session_id}`, after checking the ids, the grants (`website:conversation:sessions` at write level), the confirmation callback, and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::REMOVE_CONVERSATION,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id } = self;
+            let operation = &Operation::REMOVE_CONVERSATION;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::list_messages`](crate::Client::list_messages): Get the messages in a conversation, paginated by timestamp.
@@ -924,17 +983,23 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct ListMessages<'a> {
         client: &'a crate::Client,
-        inner: raw::ListMessages<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
+        timestamp_after: crate::call::param::Param<i64>,
+        timestamp_around: crate::call::param::Param<i64>,
+        timestamp_before: crate::call::param::Param<i64>,
     }
     impl<'a> ListMessages<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::ListMessages::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
+                timestamp_after: crate::call::param::Param::Unset,
+                timestamp_around: crate::call::param::Param::Unset,
+                timestamp_before: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -942,15 +1007,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -958,15 +1017,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `timestamp_after` (optional): Only messages sent after this Unix timestamp in milliseconds [unconfirmed semantics: only the Node client sends it].
@@ -974,7 +1027,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.timestamp_after(value);
+            self.timestamp_after = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `timestamp_around` (optional): Only messages sent around this Unix timestamp in milliseconds, before and after it [unconfirmed semantics: only the Node client sends it].
@@ -982,7 +1037,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.timestamp_around(value);
+            self.timestamp_around = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `timestamp_before` (optional): Only messages sent before this Unix timestamp in milliseconds: pass the timestamp of the oldest message already held to fetch the previous batch. Omit it for the latest batch. The batch size is set by Crisp (unconfirmed).
@@ -990,7 +1047,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.timestamp_before(value);
+            self.timestamp_before = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1002,16 +1061,28 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/conversation/{session_id}/messages`, after checking the ids, the grants (`website:conversation:messages` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::ListMessagesResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::LIST_MESSAGES,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self {
+                client,
+                options,
+                website_id,
+                session_id,
+                timestamp_after,
+                timestamp_around,
+                timestamp_before,
+            } = self;
+            let operation = &Operation::LIST_MESSAGES;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                let prepare = prepare.query("timestamp_after", timestamp_after, false)?;
+                let prepare = prepare
+                    .query("timestamp_around", timestamp_around, false)?;
+                let prepare = prepare
+                    .query("timestamp_before", timestamp_before, false)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
         /// Every item, newest first, walking back in time: each batch is fetched with `timestamp_before` set to the oldest timestamp of the batch before, until a batch comes back empty (or makes no progress). One batch is fetched at a time; each is a call of its own (grants, budget, retries and audit apply). An error ends the stream with that error. A `timestamp_before` set on the builder is where the walk starts.
         pub fn stream(
@@ -1034,17 +1105,19 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct SendMessage<'a> {
         client: &'a crate::Client,
-        inner: raw::SendMessage<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
+        body: Option<Result<types::builder::NewMessage, String>>,
     }
     impl<'a> SendMessage<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::SendMessage::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1052,15 +1125,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -1068,15 +1135,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -1085,17 +1146,29 @@ pub mod builder {
             V: std::convert::TryInto<types::NewMessage>,
             <V as std::convert::TryInto<types::NewMessage>>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::NewMessage", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::NewMessage,
             ) -> types::builder::NewMessage,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1107,16 +1180,17 @@ pub mod builder {
         }
         /// Sends `POST /website/{website_id}/conversation/{session_id}/message`, after checking the ids, the grants (`website:conversation:messages` at write level), the confirmation callback, and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::SendMessageResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::SEND_MESSAGE,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id, body } = self;
+            let operation = &Operation::SEND_MESSAGE;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                let prepare = prepare
+                    .body::<types::builder::NewMessage, types::NewMessage>(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::get_message`](crate::Client::get_message): Get a single message in a conversation by its fingerprint.
@@ -1124,17 +1198,19 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct GetMessage<'a> {
         client: &'a crate::Client,
-        inner: raw::GetMessage<'a>,
-        ids: [PathId; 3usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
+        fingerprint: crate::call::param::Param<i64>,
     }
     impl<'a> GetMessage<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::GetMessage::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
+                fingerprint: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1142,15 +1218,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -1158,15 +1228,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `fingerprint` (required): The message fingerprint (a 64-bit integer).
@@ -1174,13 +1238,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            match <V as ::std::convert::TryInto<i64>>::try_into(value) {
-                Ok(value) => {
-                    self.ids[2usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.fingerprint(value);
-                }
-                Err(_) => self.ids[2usize] = PathId::Invalid,
-            }
+            self.fingerprint = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1192,16 +1252,16 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/conversation/{session_id}/message/{fingerprint}`, after checking the ids, the grants (`website:conversation:messages` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::GetMessageResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::GET_MESSAGE,
-                    &["website_id", "session_id", "fingerprint"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id, fingerprint } = self;
+            let operation = &Operation::GET_MESSAGE;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 3usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                let prepare = prepare.path("fingerprint", fingerprint)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::update_message`](crate::Client::update_message): Update the content of a message already in a conversation.
@@ -1209,17 +1269,21 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct UpdateMessage<'a> {
         client: &'a crate::Client,
-        inner: raw::UpdateMessage<'a>,
-        ids: [PathId; 3usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
+        fingerprint: crate::call::param::Param<i64>,
+        body: Option<Result<types::builder::MessageUpdate, String>>,
     }
     impl<'a> UpdateMessage<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::UpdateMessage::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
+                fingerprint: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1227,15 +1291,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -1243,15 +1301,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `fingerprint` (required): The message fingerprint (a 64-bit integer).
@@ -1259,13 +1311,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            match <V as ::std::convert::TryInto<i64>>::try_into(value) {
-                Ok(value) => {
-                    self.ids[2usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.fingerprint(value);
-                }
-                Err(_) => self.ids[2usize] = PathId::Invalid,
-            }
+            self.fingerprint = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -1274,17 +1322,29 @@ pub mod builder {
             V: std::convert::TryInto<types::MessageUpdate>,
             <V as std::convert::TryInto<types::MessageUpdate>>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::MessageUpdate", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::MessageUpdate,
             ) -> types::builder::MessageUpdate,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1296,16 +1356,21 @@ pub mod builder {
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/message/{fingerprint}`, after checking the ids, the grants (`website:conversation:messages` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::UPDATE_MESSAGE,
-                    &["website_id", "session_id", "fingerprint"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id, fingerprint, body } = self;
+            let operation = &Operation::UPDATE_MESSAGE;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 3usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                let prepare = prepare.path("fingerprint", fingerprint)?;
+                let prepare = prepare
+                    .body::<
+                        types::builder::MessageUpdate,
+                        types::MessageUpdate,
+                    >(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::mark_messages_read`](crate::Client::mark_messages_read): Mark messages in a conversation as read.
@@ -1313,17 +1378,19 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct MarkMessagesRead<'a> {
         client: &'a crate::Client,
-        inner: raw::MarkMessagesRead<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
+        body: Option<Result<types::builder::MarkMessagesRead, String>>,
     }
     impl<'a> MarkMessagesRead<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::MarkMessagesRead::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1331,15 +1398,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -1347,15 +1408,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -1366,17 +1421,29 @@ pub mod builder {
                 types::MarkMessagesRead,
             >>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::MarkMessagesRead", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::MarkMessagesRead,
             ) -> types::builder::MarkMessagesRead,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1388,16 +1455,20 @@ pub mod builder {
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/read`, after checking the ids, the grants (`website:conversation:messages` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::MARK_MESSAGES_READ,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id, body } = self;
+            let operation = &Operation::MARK_MESSAGES_READ;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                let prepare = prepare
+                    .body::<
+                        types::builder::MarkMessagesRead,
+                        types::MarkMessagesRead,
+                    >(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::get_conversation_state`](crate::Client::get_conversation_state): Get the current state of a conversation (pending, unresolved, or resolved).
@@ -1405,17 +1476,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct GetConversationState<'a> {
         client: &'a crate::Client,
-        inner: raw::GetConversationState<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> GetConversationState<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::GetConversationState::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1423,15 +1494,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -1439,15 +1504,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1459,16 +1518,15 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/conversation/{session_id}/state`, after checking the ids, the grants (`website:conversation:states` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::GetConversationStateResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::GET_CONVERSATION_STATE,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id } = self;
+            let operation = &Operation::GET_CONVERSATION_STATE;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::change_conversation_state`](crate::Client::change_conversation_state): Change a conversation's state, for example to resolved.
@@ -1476,17 +1534,19 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct ChangeConversationState<'a> {
         client: &'a crate::Client,
-        inner: raw::ChangeConversationState<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
+        body: Option<Result<types::builder::ConversationStateUpdate, String>>,
     }
     impl<'a> ChangeConversationState<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::ChangeConversationState::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1494,15 +1554,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -1510,15 +1564,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -1529,17 +1577,29 @@ pub mod builder {
                 types::ConversationStateUpdate,
             >>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::ConversationStateUpdate", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::ConversationStateUpdate,
             ) -> types::builder::ConversationStateUpdate,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1551,16 +1611,20 @@ pub mod builder {
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/state`, after checking the ids, the grants (`website:conversation:states` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::CHANGE_CONVERSATION_STATE,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id, body } = self;
+            let operation = &Operation::CHANGE_CONVERSATION_STATE;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                let prepare = prepare
+                    .body::<
+                        types::builder::ConversationStateUpdate,
+                        types::ConversationStateUpdate,
+                    >(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::get_conversation_meta`](crate::Client::get_conversation_meta): Get the metadata on a conversation, like the contact's nickname, email, and segments.
@@ -1568,17 +1632,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct GetConversationMeta<'a> {
         client: &'a crate::Client,
-        inner: raw::GetConversationMeta<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> GetConversationMeta<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::GetConversationMeta::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1586,15 +1650,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -1602,15 +1660,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1622,16 +1674,15 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/conversation/{session_id}/meta`, after checking the ids, the grants (`website:conversation:sessions` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::GetConversationMetaResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::GET_CONVERSATION_META,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id } = self;
+            let operation = &Operation::GET_CONVERSATION_META;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::update_conversation_meta`](crate::Client::update_conversation_meta): Update a conversation's metadata, such as the contact's email, nickname, or segments.
@@ -1639,17 +1690,19 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct UpdateConversationMeta<'a> {
         client: &'a crate::Client,
-        inner: raw::UpdateConversationMeta<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
+        body: Option<Result<types::builder::ConversationMetaUpdate, String>>,
     }
     impl<'a> UpdateConversationMeta<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::UpdateConversationMeta::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1657,15 +1710,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -1673,15 +1720,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -1692,17 +1733,29 @@ pub mod builder {
                 types::ConversationMetaUpdate,
             >>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::ConversationMetaUpdate", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::ConversationMetaUpdate,
             ) -> types::builder::ConversationMetaUpdate,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1714,16 +1767,20 @@ pub mod builder {
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/meta`, after checking the ids, the grants (`website:conversation:sessions` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::UPDATE_CONVERSATION_META,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id, body } = self;
+            let operation = &Operation::UPDATE_CONVERSATION_META;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                let prepare = prepare
+                    .body::<
+                        types::builder::ConversationMetaUpdate,
+                        types::ConversationMetaUpdate,
+                    >(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::assign_conversation_routing`](crate::Client::assign_conversation_routing): Assign a conversation to an operator or team for routing.
@@ -1731,17 +1788,19 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct AssignConversationRouting<'a> {
         client: &'a crate::Client,
-        inner: raw::AssignConversationRouting<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
+        body: Option<Result<types::builder::RoutingUpdate, String>>,
     }
     impl<'a> AssignConversationRouting<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::AssignConversationRouting::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1749,15 +1808,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -1765,15 +1818,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -1782,17 +1829,29 @@ pub mod builder {
             V: std::convert::TryInto<types::RoutingUpdate>,
             <V as std::convert::TryInto<types::RoutingUpdate>>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::RoutingUpdate", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::RoutingUpdate,
             ) -> types::builder::RoutingUpdate,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1804,16 +1863,20 @@ pub mod builder {
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/routing`, after checking the ids, the grants (`website:conversation:sessions` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::ASSIGN_CONVERSATION_ROUTING,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id, body } = self;
+            let operation = &Operation::ASSIGN_CONVERSATION_ROUTING;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                let prepare = prepare
+                    .body::<
+                        types::builder::RoutingUpdate,
+                        types::RoutingUpdate,
+                    >(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::block_conversation`](crate::Client::block_conversation): Block or unblock incoming messages from a conversation.
@@ -1821,17 +1884,19 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct BlockConversation<'a> {
         client: &'a crate::Client,
-        inner: raw::BlockConversation<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        session_id: crate::call::param::Param<::std::string::String>,
+        body: Option<Result<types::builder::BlockUpdate, String>>,
     }
     impl<'a> BlockConversation<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::BlockConversation::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                session_id: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1839,15 +1904,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `session_id` (required): The conversation's session identifier (`session_<uuid>`).
@@ -1855,15 +1914,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.session_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.session_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -1872,17 +1925,29 @@ pub mod builder {
             V: std::convert::TryInto<types::BlockUpdate>,
             <V as std::convert::TryInto<types::BlockUpdate>>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::BlockUpdate", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::BlockUpdate,
             ) -> types::builder::BlockUpdate,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -1894,16 +1959,20 @@ pub mod builder {
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/block`, after checking the ids, the grants (`website:conversation:sessions` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::BLOCK_CONVERSATION,
-                    &["website_id", "session_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, session_id, body } = self;
+            let operation = &Operation::BLOCK_CONVERSATION;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("session_id", session_id)?;
+                let prepare = prepare
+                    .body::<
+                        types::builder::BlockUpdate,
+                        types::BlockUpdate,
+                    >(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::list_people_profiles`](crate::Client::list_people_profiles): List the CRM contact profiles on a website, one page at a time.
@@ -1911,19 +1980,35 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct ListPeopleProfiles<'a> {
         client: &'a crate::Client,
-        inner: raw::ListPeopleProfiles<'a>,
-        ids: [PathId; 2usize],
-        page_size: Option<u32>,
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        page_number: crate::call::param::Param<::std::num::NonZeroU32>,
+        filter_date_end: crate::call::param::Param<::std::string::String>,
+        filter_date_start: crate::call::param::Param<::std::string::String>,
+        per_page: crate::call::param::Param<i64>,
+        search_filter: crate::call::param::Param<::std::string::String>,
+        search_operator: crate::call::param::Param<
+            crate::generated::enums::SearchOperator,
+        >,
+        search_text: crate::call::param::Param<::std::string::String>,
+        sort_field: crate::call::param::Param<::std::string::String>,
+        sort_order: crate::call::param::Param<crate::generated::enums::SortOrder>,
     }
     impl<'a> ListPeopleProfiles<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::ListPeopleProfiles::new(&client.inner.raw),
-                ids: Default::default(),
-                page_size: None,
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                page_number: crate::call::param::Param::Unset,
+                filter_date_end: crate::call::param::Param::Unset,
+                filter_date_start: crate::call::param::Param::Unset,
+                per_page: crate::call::param::Param::Unset,
+                search_filter: crate::call::param::Param::Unset,
+                search_operator: crate::call::param::Param::Unset,
+                search_text: crate::call::param::Param::Unset,
+                sort_field: crate::call::param::Param::Unset,
+                sort_order: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -1931,15 +2016,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `page_number` (required): The page to fetch, starting at 1. Walk pages until one comes back shorter than the page size or empty.
@@ -1947,15 +2026,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::num::NonZeroU32>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::num::NonZeroU32,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.page_number(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.page_number = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_date_end` (optional): Only profiles created at or before this ISO-8601 date-time.
@@ -1963,7 +2036,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.filter_date_end(value);
+            self.filter_date_end = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_date_start` (optional): Only profiles created at or after this ISO-8601 date-time.
@@ -1971,7 +2046,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.filter_date_start(value);
+            self.filter_date_start = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `per_page` (optional): Number of profiles per page, 20 to 50 (Crisp's default is 20).
@@ -1979,13 +2056,7 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            match <V as ::std::convert::TryInto<i64>>::try_into(value) {
-                Ok(value) => {
-                    self.page_size = value.to_string().parse().ok();
-                    self.inner = self.inner.per_page(value);
-                }
-                Err(_) => self.options.invalid = Some("per_page"),
-            }
+            self.per_page = crate::call::param::Param::from_conversion(value.try_into());
             self
         }
         /// Sets the query parameter `search_filter` (optional): A JSON-encoded array of filter objects `{model, criterion, operator, query: [string]}`, e.g. `[{"model":"people","criterion":"segments","operator":"has","query":["vip"]}]`.
@@ -1993,7 +2064,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.search_filter(value);
+            self.search_filter = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `search_operator` (optional): How the filters in `search_filter` combine (Crisp's default is `and`).
@@ -2001,7 +2074,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<crate::generated::enums::SearchOperator>,
         {
-            self.inner = self.inner.search_operator(value);
+            self.search_operator = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `search_text` (optional): Quick text search over the profiles (name, email and similar).
@@ -2009,7 +2084,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.search_text(value);
+            self.search_text = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `sort_field` (optional): The profile field to sort by, e.g. `nickname`.
@@ -2017,7 +2094,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.sort_field(value);
+            self.sort_field = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `sort_order` (optional): Sort direction for `sort_field`.
@@ -2025,7 +2104,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<crate::generated::enums::SortOrder>,
         {
-            self.inner = self.inner.sort_order(value);
+            self.sort_order = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2037,22 +2118,47 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/people/profiles/{page_number}`, after checking the ids, the grants (`website:people:profiles` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::ListPeopleProfilesResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::LIST_PEOPLE_PROFILES,
-                    &["website_id", "page_number"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self {
+                client,
+                options,
+                website_id,
+                page_number,
+                filter_date_end,
+                filter_date_start,
+                per_page,
+                search_filter,
+                search_operator,
+                search_text,
+                sort_field,
+                sort_order,
+            } = self;
+            let operation = &Operation::LIST_PEOPLE_PROFILES;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("page_number", page_number)?;
+                let prepare = prepare.query("filter_date_end", filter_date_end, false)?;
+                let prepare = prepare
+                    .query("filter_date_start", filter_date_start, false)?;
+                let prepare = prepare.query("per_page", per_page, false)?;
+                let prepare = prepare.query("search_filter", search_filter, false)?;
+                let prepare = prepare.query("search_operator", search_operator, false)?;
+                let prepare = prepare.query("search_text", search_text, false)?;
+                let prepare = prepare.query("sort_field", sort_field, false)?;
+                let prepare = prepare.query("sort_order", sort_order, false)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
         /// Every item of every page, from page 1 until a page comes back shorter than the page size (20 unless `per_page` is set) or empty. One page is fetched at a time, and none before it is needed; each page is a call of its own (grants, budget, retries and audit apply). An error ends the stream with that error. `page_number` is set by the stream.
         pub fn stream(
             self,
         ) -> ::futures::stream::BoxStream<'a, Result<types::PeopleProfile, Error>> {
-            let size = self.page_size.unwrap_or(20u32);
+            let size: u32 = self
+                .per_page
+                .as_set()
+                .and_then(|v| v.to_string().parse().ok())
+                .unwrap_or(20u32);
             crate::paging::by_page_number(
                 self,
                 size,
@@ -2067,17 +2173,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct AddPeopleProfile<'a> {
         client: &'a crate::Client,
-        inner: raw::AddPeopleProfile<'a>,
-        ids: [PathId; 1usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        body: Option<Result<types::builder::PeopleProfileWrite, String>>,
     }
     impl<'a> AddPeopleProfile<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::AddPeopleProfile::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2085,15 +2191,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -2104,17 +2204,29 @@ pub mod builder {
                 types::PeopleProfileWrite,
             >>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::PeopleProfileWrite", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::PeopleProfileWrite,
             ) -> types::builder::PeopleProfileWrite,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2126,16 +2238,19 @@ pub mod builder {
         }
         /// Sends `POST /website/{website_id}/people/profile`, after checking the ids, the grants (`website:people:profiles` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::AddPeopleProfileResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::ADD_PEOPLE_PROFILE,
-                    &["website_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, body } = self;
+            let operation = &Operation::ADD_PEOPLE_PROFILE;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 1usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare
+                    .body::<
+                        types::builder::PeopleProfileWrite,
+                        types::PeopleProfileWrite,
+                    >(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::get_people_profile`](crate::Client::get_people_profile): Get a single CRM contact profile by its people id.
@@ -2143,17 +2258,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct GetPeopleProfile<'a> {
         client: &'a crate::Client,
-        inner: raw::GetPeopleProfile<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        people_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> GetPeopleProfile<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::GetPeopleProfile::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                people_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2161,15 +2276,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `people_id` (required): The CRM contact profile identifier, a UUID.
@@ -2177,15 +2286,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.people_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.people_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2197,16 +2300,15 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/people/profile/{people_id}`, after checking the ids, the grants (`website:people:profiles` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::GetPeopleProfileResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::GET_PEOPLE_PROFILE,
-                    &["website_id", "people_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, people_id } = self;
+            let operation = &Operation::GET_PEOPLE_PROFILE;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("people_id", people_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::update_people_profile`](crate::Client::update_people_profile): Update fields on a CRM contact profile.
@@ -2214,17 +2316,19 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct UpdatePeopleProfile<'a> {
         client: &'a crate::Client,
-        inner: raw::UpdatePeopleProfile<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        people_id: crate::call::param::Param<::std::string::String>,
+        body: Option<Result<types::builder::PeopleProfileWrite, String>>,
     }
     impl<'a> UpdatePeopleProfile<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::UpdatePeopleProfile::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                people_id: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2232,15 +2336,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `people_id` (required): The CRM contact profile identifier, a UUID.
@@ -2248,15 +2346,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.people_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.people_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -2267,17 +2359,29 @@ pub mod builder {
                 types::PeopleProfileWrite,
             >>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::PeopleProfileWrite", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::PeopleProfileWrite,
             ) -> types::builder::PeopleProfileWrite,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2289,16 +2393,20 @@ pub mod builder {
         }
         /// Sends `PATCH /website/{website_id}/people/profile/{people_id}`, after checking the ids, the grants (`website:people:profiles` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::UPDATE_PEOPLE_PROFILE,
-                    &["website_id", "people_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, people_id, body } = self;
+            let operation = &Operation::UPDATE_PEOPLE_PROFILE;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("people_id", people_id)?;
+                let prepare = prepare
+                    .body::<
+                        types::builder::PeopleProfileWrite,
+                        types::PeopleProfileWrite,
+                    >(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::save_people_profile`](crate::Client::save_people_profile): Save a CRM contact profile, replacing its full card.
@@ -2306,17 +2414,19 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct SavePeopleProfile<'a> {
         client: &'a crate::Client,
-        inner: raw::SavePeopleProfile<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        people_id: crate::call::param::Param<::std::string::String>,
+        body: Option<Result<types::builder::PeopleProfileWrite, String>>,
     }
     impl<'a> SavePeopleProfile<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::SavePeopleProfile::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                people_id: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2324,15 +2434,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `people_id` (required): The CRM contact profile identifier, a UUID.
@@ -2340,15 +2444,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.people_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.people_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -2359,17 +2457,29 @@ pub mod builder {
                 types::PeopleProfileWrite,
             >>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::PeopleProfileWrite", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::PeopleProfileWrite,
             ) -> types::builder::PeopleProfileWrite,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2381,16 +2491,20 @@ pub mod builder {
         }
         /// Sends `PUT /website/{website_id}/people/profile/{people_id}`, after checking the ids, the grants (`website:people:profiles` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::SAVE_PEOPLE_PROFILE,
-                    &["website_id", "people_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, people_id, body } = self;
+            let operation = &Operation::SAVE_PEOPLE_PROFILE;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("people_id", people_id)?;
+                let prepare = prepare
+                    .body::<
+                        types::builder::PeopleProfileWrite,
+                        types::PeopleProfileWrite,
+                    >(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::remove_people_profile`](crate::Client::remove_people_profile): Remove a CRM contact profile.
@@ -2398,17 +2512,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct RemovePeopleProfile<'a> {
         client: &'a crate::Client,
-        inner: raw::RemovePeopleProfile<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        people_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> RemovePeopleProfile<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::RemovePeopleProfile::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                people_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2416,15 +2530,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `people_id` (required): The CRM contact profile identifier, a UUID.
@@ -2432,15 +2540,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.people_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.people_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2452,16 +2554,15 @@ pub mod builder {
         }
         /// Sends `DELETE /website/{website_id}/people/profile/{people_id}`, after checking the ids, the grants (`website:people:profiles` at write level), the confirmation callback, and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::REMOVE_PEOPLE_PROFILE,
-                    &["website_id", "people_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, people_id } = self;
+            let operation = &Operation::REMOVE_PEOPLE_PROFILE;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("people_id", people_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::get_people_data`](crate::Client::get_people_data): Get the custom data stored on a contact profile.
@@ -2469,17 +2570,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct GetPeopleData<'a> {
         client: &'a crate::Client,
-        inner: raw::GetPeopleData<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        people_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> GetPeopleData<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::GetPeopleData::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                people_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2487,15 +2588,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `people_id` (required): The CRM contact profile identifier, a UUID.
@@ -2503,15 +2598,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.people_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.people_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2523,16 +2612,15 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/people/data/{people_id}`, after checking the ids, the grants (`website:people:profiles` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::GetPeopleDataResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::GET_PEOPLE_DATA,
-                    &["website_id", "people_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, people_id } = self;
+            let operation = &Operation::GET_PEOPLE_DATA;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("people_id", people_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::get_website_settings`](crate::Client::get_website_settings): Get a website's settings.
@@ -2540,17 +2628,15 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct GetWebsiteSettings<'a> {
         client: &'a crate::Client,
-        inner: raw::GetWebsiteSettings<'a>,
-        ids: [PathId; 1usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> GetWebsiteSettings<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::GetWebsiteSettings::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2558,15 +2644,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2578,16 +2658,14 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/settings`, after checking the ids, the grants (`website:settings` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::GetWebsiteSettingsResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::GET_WEBSITE_SETTINGS,
-                    &["website_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id } = self;
+            let operation = &Operation::GET_WEBSITE_SETTINGS;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 1usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::update_website_settings`](crate::Client::update_website_settings): Update a website's settings.
@@ -2595,17 +2673,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct UpdateWebsiteSettings<'a> {
         client: &'a crate::Client,
-        inner: raw::UpdateWebsiteSettings<'a>,
-        ids: [PathId; 1usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        body: Option<Result<types::builder::WebsiteSettingsUpdate, String>>,
     }
     impl<'a> UpdateWebsiteSettings<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::UpdateWebsiteSettings::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                body: None,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2613,15 +2691,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the request body.
@@ -2632,17 +2704,29 @@ pub mod builder {
                 types::WebsiteSettingsUpdate,
             >>::Error: std::fmt::Display,
         {
-            self.inner = self.inner.body(value);
+            self.body = Some(
+                value
+                    .try_into()
+                    .map(From::from)
+                    .map_err(|e| {
+                        format!(
+                            "conversion to `{}` for body failed: {}",
+                            "types::WebsiteSettingsUpdate", e
+                        )
+                    }),
+            );
             self
         }
-        /// Changes the request body's builder, field by field.
+        /// Changes the request body's builder, field by field (starting from an empty one if no body was set).
         pub fn body_map<F>(mut self, f: F) -> Self
         where
             F: std::ops::FnOnce(
                 types::builder::WebsiteSettingsUpdate,
             ) -> types::builder::WebsiteSettingsUpdate,
         {
-            self.inner = self.inner.body_map(f);
+            self.body = Some(
+                self.body.take().unwrap_or_else(|| Ok(Default::default())).map(f),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2654,16 +2738,19 @@ pub mod builder {
         }
         /// Sends `PATCH /website/{website_id}/settings`, after checking the ids, the grants (`website:settings` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::UPDATE_WEBSITE_SETTINGS,
-                    &["website_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, body } = self;
+            let operation = &Operation::UPDATE_WEBSITE_SETTINGS;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 1usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare
+                    .body::<
+                        types::builder::WebsiteSettingsUpdate,
+                        types::WebsiteSettingsUpdate,
+                    >(body, true)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::list_operators`](crate::Client::list_operators): List the operators (team members) on a website.
@@ -2671,17 +2758,15 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct ListOperators<'a> {
         client: &'a crate::Client,
-        inner: raw::ListOperators<'a>,
-        ids: [PathId; 1usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> ListOperators<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::ListOperators::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2689,15 +2774,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2709,16 +2788,14 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/operators/list`, after checking the ids, the grants (`website:operators` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::ListOperatorsResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::LIST_OPERATORS,
-                    &["website_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id } = self;
+            let operation = &Operation::LIST_OPERATORS;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 1usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::get_operator`](crate::Client::get_operator): Get a single operator on a website by user id.
@@ -2726,17 +2803,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct GetOperator<'a> {
         client: &'a crate::Client,
-        inner: raw::GetOperator<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        user_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> GetOperator<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::GetOperator::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                user_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2744,15 +2821,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `user_id` (required): The operator's user identifier, a UUID.
@@ -2760,15 +2831,7 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.user_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.user_id = crate::call::param::Param::from_conversion(value.try_into());
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2780,16 +2843,15 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/operator/{user_id}`, after checking the ids, the grants (`website:operators` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::GetOperatorResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::GET_OPERATOR,
-                    &["website_id", "user_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, user_id } = self;
+            let operation = &Operation::GET_OPERATOR;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("user_id", user_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::list_visitors`](crate::Client::list_visitors): List the visitors currently browsing a website.
@@ -2797,19 +2859,19 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct ListVisitors<'a> {
         client: &'a crate::Client,
-        inner: raw::ListVisitors<'a>,
-        ids: [PathId; 2usize],
-        page_size: Option<u32>,
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        page_number: crate::call::param::Param<::std::num::NonZeroU32>,
+        per_page: crate::call::param::Param<i64>,
     }
     impl<'a> ListVisitors<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::ListVisitors::new(&client.inner.raw),
-                ids: Default::default(),
-                page_size: None,
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                page_number: crate::call::param::Param::Unset,
+                per_page: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2817,15 +2879,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `page_number` (required): The page to fetch, starting at 1. Walk pages until one comes back shorter than the page size or empty.
@@ -2833,15 +2889,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::num::NonZeroU32>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::num::NonZeroU32,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.page_number(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.page_number = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `per_page` (optional): Number of visitors per page, 20 to 50 [unconfirmed: no official client sends it, and whether Crisp honours it on this route is not documented].
@@ -2849,13 +2899,7 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            match <V as ::std::convert::TryInto<i64>>::try_into(value) {
-                Ok(value) => {
-                    self.page_size = value.to_string().parse().ok();
-                    self.inner = self.inner.per_page(value);
-                }
-                Err(_) => self.options.invalid = Some("per_page"),
-            }
+            self.per_page = crate::call::param::Param::from_conversion(value.try_into());
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2867,22 +2911,26 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/visitors/list/{page_number}`, after checking the ids, the grants (`website:visitors` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::ListVisitorsResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::LIST_VISITORS,
-                    &["website_id", "page_number"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, page_number, per_page } = self;
+            let operation = &Operation::LIST_VISITORS;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("page_number", page_number)?;
+                let prepare = prepare.query("per_page", per_page, false)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
         /// Every item of every page, from page 1 until a page comes back shorter than the page size (20 unless `per_page` is set) or empty. One page is fetched at a time, and none before it is needed; each page is a call of its own (grants, budget, retries and audit apply). An error ends the stream with that error. `page_number` is set by the stream.
         pub fn stream(
             self,
         ) -> ::futures::stream::BoxStream<'a, Result<types::Visitor, Error>> {
-            let size = self.page_size.unwrap_or(20u32);
+            let size: u32 = self
+                .per_page
+                .as_set()
+                .and_then(|v| v.to_string().parse().ok())
+                .unwrap_or(20u32);
             crate::paging::by_page_number(
                 self,
                 size,
@@ -2897,17 +2945,15 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct CountVisitors<'a> {
         client: &'a crate::Client,
-        inner: raw::CountVisitors<'a>,
-        ids: [PathId; 1usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> CountVisitors<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::CountVisitors::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2915,15 +2961,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -2935,16 +2975,14 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/visitors/count`, after checking the ids, the grants (`website:visitors` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::CountVisitorsResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::COUNT_VISITORS,
-                    &["website_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id } = self;
+            let operation = &Operation::COUNT_VISITORS;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 1usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
     /// The request builder of [`Client::list_campaigns`](crate::Client::list_campaigns): List the marketing campaigns on a website.
@@ -2952,19 +2990,35 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct ListCampaigns<'a> {
         client: &'a crate::Client,
-        inner: raw::ListCampaigns<'a>,
-        ids: [PathId; 2usize],
-        page_size: Option<u32>,
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        page_number: crate::call::param::Param<::std::num::NonZeroU32>,
+        filter_status_done: crate::call::param::Param<i64>,
+        filter_status_not_configured: crate::call::param::Param<i64>,
+        filter_status_paused: crate::call::param::Param<i64>,
+        filter_status_ready: crate::call::param::Param<i64>,
+        filter_status_sending: crate::call::param::Param<i64>,
+        filter_tag: crate::call::param::Param<::std::string::String>,
+        filter_type_automated: crate::call::param::Param<i64>,
+        filter_type_one_shot: crate::call::param::Param<i64>,
+        search_name: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> ListCampaigns<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::ListCampaigns::new(&client.inner.raw),
-                ids: Default::default(),
-                page_size: None,
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                page_number: crate::call::param::Param::Unset,
+                filter_status_done: crate::call::param::Param::Unset,
+                filter_status_not_configured: crate::call::param::Param::Unset,
+                filter_status_paused: crate::call::param::Param::Unset,
+                filter_status_ready: crate::call::param::Param::Unset,
+                filter_status_sending: crate::call::param::Param::Unset,
+                filter_tag: crate::call::param::Param::Unset,
+                filter_type_automated: crate::call::param::Param::Unset,
+                filter_type_one_shot: crate::call::param::Param::Unset,
+                search_name: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -2972,15 +3026,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `page_number` (required): The page to fetch, starting at 1. Walk pages until one comes back shorter than the page size or empty.
@@ -2988,15 +3036,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::num::NonZeroU32>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::num::NonZeroU32,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.page_number(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.page_number = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_status_done` (optional): Only campaigns that are done. 1 to enable, 0 to disable.
@@ -3004,7 +3046,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_status_done(value);
+            self.filter_status_done = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_status_not_configured` (optional): Only campaigns that are not configured yet. 1 to enable, 0 to disable.
@@ -3012,7 +3056,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_status_not_configured(value);
+            self.filter_status_not_configured = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_status_paused` (optional): Only paused campaigns. 1 to enable, 0 to disable.
@@ -3020,7 +3066,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_status_paused(value);
+            self.filter_status_paused = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_status_ready` (optional): Only campaigns that are ready to send. 1 to enable, 0 to disable.
@@ -3028,7 +3076,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_status_ready(value);
+            self.filter_status_ready = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_status_sending` (optional): Only campaigns that are sending. 1 to enable, 0 to disable.
@@ -3036,7 +3086,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_status_sending(value);
+            self.filter_status_sending = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_tag` (optional): Only campaigns with this tag.
@@ -3044,7 +3096,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.filter_tag(value);
+            self.filter_tag = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_type_automated` (optional): Only automated campaigns. 1 to enable, 0 to disable.
@@ -3052,7 +3106,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_type_automated(value);
+            self.filter_type_automated = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `filter_type_one_shot` (optional): Only one-shot campaigns. 1 to enable, 0 to disable.
@@ -3060,7 +3116,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<i64>,
         {
-            self.inner = self.inner.filter_type_one_shot(value);
+            self.filter_type_one_shot = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the query parameter `search_name` (optional): Only campaigns whose name matches this text.
@@ -3068,7 +3126,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            self.inner = self.inner.search_name(value);
+            self.search_name = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -3080,22 +3140,55 @@ pub mod builder {
         }
         /// Sends `GET /website/{website_id}/campaigns/list/{page_number}`, after checking the ids, the grants (`website:campaign:templates` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::ListCampaignsResponse, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::LIST_CAMPAIGNS,
-                    &["website_id", "page_number"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self {
+                client,
+                options,
+                website_id,
+                page_number,
+                filter_status_done,
+                filter_status_not_configured,
+                filter_status_paused,
+                filter_status_ready,
+                filter_status_sending,
+                filter_tag,
+                filter_type_automated,
+                filter_type_one_shot,
+                search_name,
+            } = self;
+            let operation = &Operation::LIST_CAMPAIGNS;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("page_number", page_number)?;
+                let prepare = prepare
+                    .query("filter_status_done", filter_status_done, false)?;
+                let prepare = prepare
+                    .query(
+                        "filter_status_not_configured",
+                        filter_status_not_configured,
+                        false,
+                    )?;
+                let prepare = prepare
+                    .query("filter_status_paused", filter_status_paused, false)?;
+                let prepare = prepare
+                    .query("filter_status_ready", filter_status_ready, false)?;
+                let prepare = prepare
+                    .query("filter_status_sending", filter_status_sending, false)?;
+                let prepare = prepare.query("filter_tag", filter_tag, false)?;
+                let prepare = prepare
+                    .query("filter_type_automated", filter_type_automated, false)?;
+                let prepare = prepare
+                    .query("filter_type_one_shot", filter_type_one_shot, false)?;
+                let prepare = prepare.query("search_name", search_name, false)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
         /// Every item of every page, from page 1 until a page comes back shorter than the page size (20 unless `per_page` is set) or empty. One page is fetched at a time, and none before it is needed; each page is a call of its own (grants, budget, retries and audit apply). An error ends the stream with that error. `page_number` is set by the stream.
         pub fn stream(
             self,
         ) -> ::futures::stream::BoxStream<'a, Result<types::CampaignExcerpt, Error>> {
-            let size = self.page_size.unwrap_or(20u32);
+            let size: u32 = None.unwrap_or(20u32);
             crate::paging::by_page_number(
                 self,
                 size,
@@ -3110,17 +3203,17 @@ pub mod builder {
     #[must_use = "call .send() to make the request"]
     pub struct DispatchCampaign<'a> {
         client: &'a crate::Client,
-        inner: raw::DispatchCampaign<'a>,
-        ids: [PathId; 2usize],
         options: CallOptions,
+        website_id: crate::call::param::Param<::std::string::String>,
+        campaign_id: crate::call::param::Param<::std::string::String>,
     }
     impl<'a> DispatchCampaign<'a> {
         pub(crate) fn new(client: &'a crate::Client) -> Self {
             Self {
                 client,
-                inner: raw::DispatchCampaign::new(&client.inner.raw),
-                ids: Default::default(),
                 options: CallOptions::default(),
+                website_id: crate::call::param::Param::Unset,
+                campaign_id: crate::call::param::Param::Unset,
             }
         }
         /// Sets the path parameter `website_id` (required): The website (workspace) identifier, a UUID.
@@ -3128,15 +3221,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[0usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.website_id(value);
-                }
-                Err(_) => self.ids[0usize] = PathId::Invalid,
-            }
+            self.website_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Sets the path parameter `campaign_id` (required): The campaign identifier, a UUID.
@@ -3144,15 +3231,9 @@ pub mod builder {
         where
             V: std::convert::TryInto<::std::string::String>,
         {
-            match <V as ::std::convert::TryInto<
-                ::std::string::String,
-            >>::try_into(value) {
-                Ok(value) => {
-                    self.ids[1usize] = PathId::Set(value.to_string());
-                    self.inner = self.inner.campaign_id(value);
-                }
-                Err(_) => self.ids[1usize] = PathId::Invalid,
-            }
+            self.campaign_id = crate::call::param::Param::from_conversion(
+                value.try_into(),
+            );
             self
         }
         /// Lets the retry policy repeat this call even if it is a write that may have
@@ -3164,16 +3245,15 @@ pub mod builder {
         }
         /// Sends `POST /website/{website_id}/campaign/{campaign_id}/dispatch`, after checking the ids, the grants (`website:campaign:templates` at write level), the confirmation callback, and the daily budget; retries as the client's policy allows, and leaves one audit record.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
-            let Self { client, inner, ids, options, .. } = self;
-            crate::call::run(
-                    client,
-                    &Operation::DISPATCH_CAMPAIGN,
-                    &["website_id", "campaign_id"],
-                    ids,
-                    options,
-                    move || Box::pin(inner.clone().send()),
-                )
-                .await
+            let Self { client, options, website_id, campaign_id } = self;
+            let operation = &Operation::DISPATCH_CAMPAIGN;
+            let prepared = (move || {
+                let prepare = Preparing::new(operation, 2usize);
+                let prepare = prepare.path("website_id", website_id)?;
+                let prepare = prepare.path("campaign_id", campaign_id)?;
+                Ok(prepare.done())
+            })();
+            crate::call::send(client, operation, prepared, options).await
         }
     }
 }

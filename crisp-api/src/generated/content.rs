@@ -22,20 +22,20 @@ pub enum Content {
     Text(String),
     /// `note`: a plain string.
     Note(String),
-    /// `file`: see [`FileContent`](super::client::types::FileContent).
-    File(super::client::types::FileContent),
-    /// `animation`: see [`AnimationContent`](super::client::types::AnimationContent).
-    Animation(super::client::types::AnimationContent),
-    /// `audio`: see [`AudioContent`](super::client::types::AudioContent).
-    Audio(super::client::types::AudioContent),
-    /// `picker`: see [`PickerContent`](super::client::types::PickerContent).
-    Picker(super::client::types::PickerContent),
-    /// `field`: see [`FieldContent`](super::client::types::FieldContent).
-    Field(super::client::types::FieldContent),
-    /// `carousel`: see [`CarouselContent`](super::client::types::CarouselContent).
-    Carousel(super::client::types::CarouselContent),
-    /// `event`: see [`EventContent`](super::client::types::EventContent).
-    Event(super::client::types::EventContent),
+    /// `file`: see [`FileContent`](super::types::FileContent).
+    File(super::types::FileContent),
+    /// `animation`: see [`AnimationContent`](super::types::AnimationContent).
+    Animation(super::types::AnimationContent),
+    /// `audio`: see [`AudioContent`](super::types::AudioContent).
+    Audio(super::types::AudioContent),
+    /// `picker`: see [`PickerContent`](super::types::PickerContent).
+    Picker(super::types::PickerContent),
+    /// `field`: see [`FieldContent`](super::types::FieldContent).
+    Field(super::types::FieldContent),
+    /// `carousel`: see [`CarouselContent`](super::types::CarouselContent).
+    Carousel(super::types::CarouselContent),
+    /// `event`: see [`EventContent`](super::types::EventContent).
+    Event(super::types::EventContent),
     /// A message type this version of the crate does not know, with its raw content.
     Unknown {
         /// The type, as Crisp sent it.
@@ -56,41 +56,29 @@ impl Content {
                 MessageType::Text => Self::Text(<String>::deserialize(&content.0)?),
                 MessageType::Note => Self::Note(<String>::deserialize(&content.0)?),
                 MessageType::File => {
-                    Self::File(
-                        <super::client::types::FileContent>::deserialize(&content.0)?,
-                    )
+                    Self::File(<super::types::FileContent>::deserialize(&content.0)?)
                 }
                 MessageType::Animation => {
                     Self::Animation(
-                        <super::client::types::AnimationContent>::deserialize(
-                            &content.0,
-                        )?,
+                        <super::types::AnimationContent>::deserialize(&content.0)?,
                     )
                 }
                 MessageType::Audio => {
-                    Self::Audio(
-                        <super::client::types::AudioContent>::deserialize(&content.0)?,
-                    )
+                    Self::Audio(<super::types::AudioContent>::deserialize(&content.0)?)
                 }
                 MessageType::Picker => {
-                    Self::Picker(
-                        <super::client::types::PickerContent>::deserialize(&content.0)?,
-                    )
+                    Self::Picker(<super::types::PickerContent>::deserialize(&content.0)?)
                 }
                 MessageType::Field => {
-                    Self::Field(
-                        <super::client::types::FieldContent>::deserialize(&content.0)?,
-                    )
+                    Self::Field(<super::types::FieldContent>::deserialize(&content.0)?)
                 }
                 MessageType::Carousel => {
                     Self::Carousel(
-                        <super::client::types::CarouselContent>::deserialize(&content.0)?,
+                        <super::types::CarouselContent>::deserialize(&content.0)?,
                     )
                 }
                 MessageType::Event => {
-                    Self::Event(
-                        <super::client::types::EventContent>::deserialize(&content.0)?,
-                    )
+                    Self::Event(<super::types::EventContent>::deserialize(&content.0)?)
                 }
                 other => {
                     Self::Unknown {

@@ -11,55 +11,55 @@ pub enum Event {
     /// `message:send`: A message was sent from a visitor and received by operators. This is the primary signal that a customer has written in.
     ///
     /// Triggered in the Crisp app only.
-    MessageSend(Box<super::client::types::MessageEventData>),
+    MessageSend(Box<super::types::MessageEventData>),
     /// `message:received`: A message was sent from an operator and received by the visitor, including messages an integration sends.
     ///
     /// Triggered by `send_message`.
-    MessageReceived(Box<super::client::types::MessageEventData>),
+    MessageReceived(Box<super::types::MessageEventData>),
     /// `message:updated`: A message in a conversation was updated.
     ///
     /// Triggered by `update_message`.
-    MessageUpdated(Box<super::client::types::MessageUpdatedData>),
+    MessageUpdated(Box<super::types::MessageUpdatedData>),
     /// `session:request:initiated`: A session was initiated, meaning a conversation was started.
     ///
     /// Triggered by `create_conversation`.
-    SessionRequestInitiated(Box<super::client::types::SessionRequestInitiatedData>),
+    SessionRequestInitiated(Box<super::types::SessionRequestInitiatedData>),
     /// `session:set_state`: A conversation's state changed, for example to resolved.
     ///
     /// Triggered by `change_conversation_state`.
-    SessionSetState(Box<super::client::types::SessionSetStateData>),
+    SessionSetState(Box<super::types::SessionSetStateData>),
     /// `session:set_email`: An email address was set on a conversation's contact.
     ///
     /// Triggered by `update_conversation_meta`.
-    SessionSetEmail(Box<super::client::types::SessionSetEmailData>),
+    SessionSetEmail(Box<super::types::SessionSetEmailData>),
     /// `session:set_routing`: A routing assignment was set on a conversation.
     ///
     /// Triggered by `assign_conversation_routing`.
-    SessionSetRouting(Box<super::client::types::SessionSetRoutingData>),
+    SessionSetRouting(Box<super::types::SessionSetRoutingData>),
     /// `session:set_block`: A conversation was blocked or unblocked.
     ///
     /// Triggered by `block_conversation`.
-    SessionSetBlock(Box<super::client::types::SessionSetBlockData>),
+    SessionSetBlock(Box<super::types::SessionSetBlockData>),
     /// `session:removed`: A session was removed, meaning a conversation was deleted.
     ///
     /// Triggered by `remove_conversation`.
-    SessionRemoved(Box<super::client::types::SessionRemovedData>),
+    SessionRemoved(Box<super::types::SessionRemovedData>),
     /// `people:profile:created`: A people (CRM contact) profile was created.
     ///
     /// Triggered by `add_people_profile`.
-    PeopleProfileCreated(Box<super::client::types::PeopleProfileCreatedData>),
+    PeopleProfileCreated(Box<super::types::PeopleProfileCreatedData>),
     /// `people:profile:updated`: A people (CRM contact) profile was updated.
     ///
     /// Triggered by `update_people_profile`, `save_people_profile`.
-    PeopleProfileUpdated(Box<super::client::types::PeopleProfileUpdatedData>),
+    PeopleProfileUpdated(Box<super::types::PeopleProfileUpdatedData>),
     /// `people:profile:removed`: A people (CRM contact) profile was removed.
     ///
     /// Triggered by `remove_people_profile`.
-    PeopleProfileRemoved(Box<super::client::types::PeopleProfileRemovedData>),
+    PeopleProfileRemoved(Box<super::types::PeopleProfileRemovedData>),
     /// `campaign:dispatched`: A campaign was dispatched to its audience.
     ///
     /// Triggered by `dispatch_campaign`.
-    CampaignDispatched(Box<super::client::types::CampaignDispatchedData>),
+    CampaignDispatched(Box<super::types::CampaignDispatchedData>),
     /// An event this version of the crate does not know.
     Unknown {
         /// The event name, as Crisp sent it.

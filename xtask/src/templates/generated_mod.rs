@@ -1,9 +1,9 @@
 //! Code generated from `spec/crisp.yaml` by `cargo xtask codegen`.
 
-/// The client and the request/response types, by progenitor.
+/// The request and response types, by progenitor.
 #[rustfmt::skip]
-#[allow(missing_docs, unused_imports, dead_code, clippy::all, clippy::pedantic)]
-pub mod client;
+#[allow(missing_docs, unused_imports, clippy::all, clippy::pedantic)]
+pub mod types;
 
 /// Message content, decoded by message type.
 #[rustfmt::skip]
@@ -25,8 +25,8 @@ pub mod events;
 #[allow(clippy::all)]
 pub mod operations;
 
-/// The public client surface: a method per operation on `Client`, and their builders, whose
-/// `send()` runs the hand-written call pipeline.
+/// The client: a method per operation on `Client`, and their builders, whose `send()` runs
+/// the hand-written call pipeline.
 #[rustfmt::skip]
 #[allow(clippy::all)]
 pub mod api;

@@ -1,0 +1,179 @@
+//! The parameters a generated builder holds, and how they become a [`Prepared`] request: path
+//! ids checked and as text, query values as text, the body as JSON bytes.
+
+use std::fmt::Display;
+use std::num::NonZeroU32;
+
+use serde::Serialize;
+
+use super::Prepared;
+use super::guard;
+use crate::error::Error;
+use crate::operation::Operation;
+
+/// A parameter as a builder received it.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Param<T> {
+    /// Never set.
+    #[default]
+    Unset,
+    /// Set to this value.
+    Set(T),
+    /// Set to a value that could not be converted to the parameter's type.
+    Invalid,
+}
+
+impl<T> Param<T> {
+    /// From a setter's conversion.
+    pub(crate) fn from_conversion<E>(value: Result<T, E>) -> Self {
+        value.map_or(Self::Invalid, Self::Set)
+    }
+
+    /// The value, if set.
+    pub(crate) fn as_set(&self) -> Option<&T> {
+        match self {
+            Self::Set(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// A path parameter's value as the text that goes in the path.
+pub(crate) trait PathText {
+    /// The text (not yet percent-encoded).
+    fn into_text(self) -> String;
+}
+
+impl PathText for String {
+    fn into_text(self) -> String {
+        self
+    }
+}
+
+macro_rules! path_text_by_display {
+    ($($ty:ty),*) => {
+        $(impl PathText for $ty {
+            fn into_text(self) -> String {
+                self.to_string()
+            }
+        })*
+    };
+}
+
+path_text_by_display!(i32, i64, u32, u64, NonZeroU32);
+
+fn not_converted(operation: &'static Operation, name: &'static str) -> Error {
+    Error::InvalidRequest {
+        operation,
+        parameter: Some(name),
+        problem: format!("`{name}` could not be converted to its type"),
+    }
+}
+
+/// Collects a request's parts, refusing the first parameter that is missing or unsafe.
+pub(crate) struct Preparing {
+    operation: &'static Operation,
+    prepared: Prepared,
+}
+
+impl Preparing {
+    /// Starts preparing a call of `operation` with room for `ids` path parameters.
+    pub(crate) fn new(operation: &'static Operation, ids: usize) -> Self {
+        Self {
+            operation,
+            prepared: Prepared {
+                ids: Vec::with_capacity(ids),
+                query: Vec::new(),
+                body: None,
+            },
+        }
+    }
+
+    /// A path parameter: required, and checked as an id.
+    pub(crate) fn path<T: PathText>(
+        mut self,
+        name: &'static str,
+        value: Param<T>,
+    ) -> Result<Self, Error> {
+        let operation = self.operation;
+        let text = match value {
+            Param::Set(value) => value.into_text(),
+            Param::Unset => {
+                return Err(Error::InvalidRequest {
+                    operation,
+                    parameter: Some(name),
+                    problem: format!("`{name}` is required and was not set"),
+                });
+            }
+            Param::Invalid => return Err(not_converted(operation, name)),
+        };
+        if let Some(problem) = guard::id_problem(&text) {
+            return Err(Error::InvalidRequest {
+                operation,
+                parameter: Some(name),
+                problem,
+            });
+        }
+        self.prepared.ids.push((name, text));
+        Ok(self)
+    }
+
+    /// A query parameter; `required` ones must be set.
+    pub(crate) fn query<T: Display>(
+        mut self,
+        name: &'static str,
+        value: Param<T>,
+        required: bool,
+    ) -> Result<Self, Error> {
+        match value {
+            Param::Set(value) => self.prepared.query.push((name, value.to_string())),
+            Param::Unset if required => {
+                return Err(Error::InvalidRequest {
+                    operation: self.operation,
+                    parameter: Some(name),
+                    problem: format!("`{name}` is required and was not set"),
+                });
+            }
+            Param::Unset => {}
+            Param::Invalid => return Err(not_converted(self.operation, name)),
+        }
+        Ok(self)
+    }
+
+    /// The JSON body, from the builder of its type (`None`: never set). A body that is not
+    /// `required` and was never set is left out.
+    pub(crate) fn body<B, T>(
+        mut self,
+        body: Option<Result<B, String>>,
+        required: bool,
+    ) -> Result<Self, Error>
+    where
+        B: Default,
+        T: TryFrom<B> + Serialize,
+        T::Error: Display,
+    {
+        let builder = match body {
+            None if !required => return Ok(self),
+            None => B::default(),
+            Some(Ok(builder)) => builder,
+            Some(Err(problem)) => return Err(self.invalid_body(problem)),
+        };
+        let body = T::try_from(builder).map_err(|e| self.invalid_body(e.to_string()))?;
+        let json = serde_json::to_vec(&body).map_err(|e| self.invalid_body(e.to_string()))?;
+        self.prepared.body = Some(json.into());
+        Ok(self)
+    }
+
+    fn invalid_body(&self, problem: String) -> Error {
+        Error::InvalidRequest {
+            operation: self.operation,
+            parameter: Some("body"),
+            problem: format!("the body is incomplete or invalid: {problem}"),
+        }
+    }
+
+    /// The prepared request.
+    pub(crate) fn done(self) -> Prepared {
+        self.prepared
+    }
+}
