@@ -1,25 +1,32 @@
-//! Typed Rust bindings for the [Crisp](https://crisp.chat) REST API v1 and Crisp's webhooks.
+//! A Rust client for the [Crisp](https://crisp.chat) REST API v1 and Crisp's webhooks, made to
+//! be handed to an AI agent: every call is checked before any I/O (the ids, the token's
+//! [`Grants`], a [confirmation](ClientBuilder::confirm) for what reaches a customer or cannot be
+//! undone, a [daily budget](ClientBuilder::daily_budget)), retried only where a repeat is
+//! harmless ([`RetryPolicy`]), and leaves an [`AuditRecord`]; every failure is one [`Error`]
+//! with a [`hint`](Error::hint).
 //!
-//! Everything here is generated from one hand-maintained OpenAPI document, `spec/crisp.yaml`:
-//! the [`Client`] with a method per API method, the [`types`], the webhook
-//! [`Event`](webhook::Event)s, and the table of [`Operation`]s that says which plugin scope
-//! and access level each method needs, which webhook event it fires, and whether it deletes
-//! data or reaches a customer.
+//! Everything the API is made of is generated from one hand-maintained OpenAPI document,
+//! `spec/crisp.yaml`: a method per operation on [`Client`] with its [`builder`], the [`types`],
+//! the webhook [`Event`](webhook::Event)s, and the table of [`Operation`]s that says which
+//! plugin scope and access level each method needs, which webhook event it fires, whether it
+//! deletes data or reaches a customer, and how it pages.
 //!
 //! ```no_run
-//! use crisp_api::{Client, Credentials};
+//! use futures::TryStreamExt;
+//! use crisp_api::{Client, Credentials, Grants, Operation};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let client = Client::builder(Credentials::plugin("identifier", "key")).build()?;
-//! let page = client
+//! let client = Client::builder(Credentials::plugin("identifier", "key"))
+//!     .grants(Grants::for_operations(&[&Operation::LIST_CONVERSATIONS]))
+//!     .daily_budget(500)
+//!     .build()?;
+//! let mut unresolved = client
 //!     .list_conversations()
 //!     .website_id("8c842203-7ed8-4e29-a608-7cf78a7d2fcc")
-//!     .page_number(1)
 //!     .filter_not_resolved(1)
-//!     .send()
-//!     .await?;
-//! for conversation in &page.data {
-//!     println!("{:?} {:?}", conversation.session_id, conversation.state);
+//!     .stream();
+//! while let Some(conversation) = unresolved.try_next().await? {
+//!     println!("{} {:?}", conversation.session_id, conversation.state);
 //! }
 //! # Ok(())
 //! # }
