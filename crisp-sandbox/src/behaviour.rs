@@ -327,9 +327,10 @@ impl Call<'_> {
             .max(1);
         let page = self
             .input
-            .path_i64("page_number")
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(1)
+            .path
+            .get("page_number")
+            // A page number past 64 bits is past every page.
+            .map_or(1, |n| n.as_u64().unwrap_or(u64::MAX))
             .max(1);
         let skip = (page - 1).saturating_mul(size);
         let skip = usize::try_from(skip).unwrap_or(usize::MAX);

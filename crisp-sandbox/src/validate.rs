@@ -111,6 +111,16 @@ impl Validators {
             return Ok(Input::default());
         };
         let mut input = Input::default();
+        if let Some((name, _)) = query.iter().find(|(name, _)| {
+            !route
+                .params
+                .iter()
+                .any(|(p, _)| p.location == Location::Query && p.name == name)
+        }) {
+            return Err(ApiError::invalid(format!(
+                "query parameter `{name}` is not a parameter of this route"
+            )));
+        }
         for (param, validator) in &route.params {
             let (raw, place) = match param.location {
                 Location::Path => (find(path, param.name), "path parameter"),
@@ -156,6 +166,11 @@ impl Validators {
                 })?;
                 if let Some(error) = validator.iter_errors(&value).next() {
                     return Err(ApiError::invalid(describe(&error, "request body")));
+                }
+                if let Some(field) = oversized_integer(&value, schema, &self.defs, "", 0) {
+                    return Err(ApiError::invalid(format!(
+                        "request body field `{field}` must be a 64-bit integer"
+                    )));
                 }
                 prune(&mut value, schema, &self.defs, 0);
                 input.body = Some(value);
@@ -221,11 +236,29 @@ fn find<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 fn coerce(raw: &str, ty: ParamType) -> Option<Value> {
     match ty {
         ParamType::String => Some(Value::String(raw.to_owned())),
-        ParamType::Integer => raw
-            .parse::<i64>()
-            .map(Value::from)
-            .or_else(|_| raw.parse::<u64>().map(Value::from))
-            .ok(),
+        ParamType::Integer => {
+            let digits = raw.strip_prefix('-').unwrap_or(raw);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            // An integer too large for 64 bits is read as a float: still an integer for the
+            // schema, whose bounds (if any) then refuse it.
+            raw.parse::<i64>()
+                .map(Value::from)
+                .or_else(|_| raw.parse::<u64>().map(Value::from))
+                .ok()
+                .or_else(|| {
+                    // Below i64::MIN or above u64::MAX, even where the float rounds back
+                    // into range.
+                    let f = raw.parse::<f64>().ok()?;
+                    let f = if raw.starts_with('-') {
+                        f.min(-1e19)
+                    } else {
+                        f.max(1.9e19)
+                    };
+                    serde_json::Number::from_f64(f).map(Value::Number)
+                })
+        }
         ParamType::Number => raw
             .parse::<f64>()
             .ok()
@@ -263,6 +296,70 @@ fn dotted(pointer: &str) -> String {
         }
     }
     out
+}
+
+/// The first integer field of `value` (by `schema`) whose number does not fit 64 bits. JSON
+/// parsing reads such a number as a float, which JSON Schema's bounds cannot tell from the
+/// nearest 64-bit one.
+fn oversized_integer(
+    value: &Value,
+    schema: &Value,
+    defs: &Value,
+    at: &str,
+    depth: usize,
+) -> Option<String> {
+    if depth > 64 {
+        return None;
+    }
+    if let Some(name) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/$defs/"))
+    {
+        return oversized_integer(value, defs.get(name)?, defs, at, depth + 1);
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(branches) = schema.get(key).and_then(Value::as_array) {
+            return branches
+                .iter()
+                .find_map(|b| oversized_integer(value, b, defs, at, depth + 1));
+        }
+    }
+    let integer = match schema.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+        _ => false,
+    };
+    match value {
+        Value::Number(n) if integer && !n.is_i64() && !n.is_u64() => {
+            let too_big = n.as_f64().is_some_and(|f| f.abs() >= 9.0e18);
+            too_big.then(|| {
+                if at.is_empty() {
+                    "body".into()
+                } else {
+                    at.to_owned()
+                }
+            })
+        }
+        Value::Object(map) => {
+            let props = schema.get("properties").and_then(Value::as_object)?;
+            map.iter().find_map(|(k, v)| {
+                let field = if at.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{at}.{k}")
+                };
+                oversized_integer(v, props.get(k)?, defs, &field, depth + 1)
+            })
+        }
+        Value::Array(items) => {
+            let item = schema.get("items")?;
+            items.iter().enumerate().find_map(|(i, v)| {
+                oversized_integer(v, item, defs, &format!("{at}[{i}]"), depth + 1)
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Removes from `value` the object fields that `schema` does not declare, at every level.
@@ -353,6 +450,15 @@ mod tests {
             coerce("18446744073709551615", ParamType::Integer),
             Some(Value::from(u64::MAX))
         );
-        assert_eq!(coerce("184467440737095516150", ParamType::Integer), None);
+        assert_eq!(
+            coerce("184467440737095516150", ParamType::Integer),
+            Some(Value::from(1.8446744073709552e20))
+        );
+        assert_eq!(
+            coerce("-9223372036854775809", ParamType::Integer),
+            Some(Value::from(-1e19))
+        );
+        assert_eq!(coerce("+1", ParamType::Integer), None);
+        assert_eq!(coerce("1e3", ParamType::Integer), None);
     }
 }

@@ -20,7 +20,7 @@ pub const ROUTES: &[RouteFacts] = &[
                 location: Location::Path,
                 required: true,
                 ty: ParamType::Integer,
-                schema: r#"{"maximum":4294967295,"minimum":1,"type":"integer"}"#,
+                schema: r#"{"minimum":1,"type":"integer"}"#,
             },
             Param {
                 name: "per_page",
@@ -522,7 +522,7 @@ pub const ROUTES: &[RouteFacts] = &[
                 location: Location::Path,
                 required: true,
                 ty: ParamType::Integer,
-                schema: r#"{"maximum":4294967295,"minimum":1,"type":"integer"}"#,
+                schema: r#"{"minimum":1,"type":"integer"}"#,
             },
             Param {
                 name: "per_page",
@@ -818,7 +818,7 @@ pub const ROUTES: &[RouteFacts] = &[
                 location: Location::Path,
                 required: true,
                 ty: ParamType::Integer,
-                schema: r#"{"maximum":4294967295,"minimum":1,"type":"integer"}"#,
+                schema: r#"{"minimum":1,"type":"integer"}"#,
             },
             Param {
                 name: "per_page",
@@ -867,7 +867,7 @@ pub const ROUTES: &[RouteFacts] = &[
                 location: Location::Path,
                 required: true,
                 ty: ParamType::Integer,
-                schema: r#"{"maximum":4294967295,"minimum":1,"type":"integer"}"#,
+                schema: r#"{"minimum":1,"type":"integer"}"#,
             },
             Param {
                 name: "search_name",
