@@ -452,7 +452,7 @@ mod tests {
         );
         assert_eq!(
             coerce("184467440737095516150", ParamType::Integer),
-            Some(Value::from(1.8446744073709552e20))
+            Some(Value::from(184_467_440_737_095_516_150_f64))
         );
         assert_eq!(
             coerce("-9223372036854775809", ParamType::Integer),
