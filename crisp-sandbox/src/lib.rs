@@ -257,7 +257,7 @@ impl SandboxBuilder {
     /// When the address cannot be bound or the fixtures do not fit the spec.
     pub async fn start(self) -> Result<Sandbox, Error> {
         let routes = route::routes();
-        let validators = validate::Validators::new(&routes).map_err(Error::Spec)?;
+        let validators = validate::Validators::shared().map_err(Error::Spec)?;
         let fixtures = self.fixtures.unwrap_or_else(Fixtures::demo);
         let workspace =
             state::Workspace::from_fixtures(&fixtures, &validators).map_err(Error::Fixtures)?;

@@ -34,7 +34,7 @@ const DAY_MS: i64 = 86_400_000;
 /// Everything a running sandbox holds.
 pub(crate) struct App {
     pub routes: Vec<Route>,
-    pub validators: Validators,
+    pub validators: Arc<Validators>,
     pub workspace: Mutex<Workspace>,
     /// The workspace as loaded, for `reset`.
     pub initial: Workspace,

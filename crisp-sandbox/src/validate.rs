@@ -3,7 +3,8 @@
 //! the `jsonschema` crate. A failure is a 400 `invalid_data` that names the field. Fields the
 //! schema does not declare are then dropped, as Crisp ignores them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Validator};
@@ -17,6 +18,8 @@ use crate::route::{Body, Location, Param, ParamType, Route};
 pub(crate) struct Validators {
     defs: Value,
     routes: HashMap<&'static str, RouteValidator>,
+    /// Validators of whole components (for fixtures), compiled on first use.
+    components: Mutex<HashMap<String, Arc<Validator>>>,
 }
 
 struct RouteValidator {
@@ -96,7 +99,16 @@ impl Validators {
         Ok(Self {
             defs,
             routes: compiled,
+            components: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The validators of every route of the spec, compiled once per process.
+    pub fn shared() -> Result<Arc<Self>, String> {
+        static SHARED: OnceLock<Result<Arc<Validators>, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| Self::new(&crate::route::routes()).map(Arc::new))
+            .clone()
     }
 
     /// Reads and validates a request of operation `id`.
@@ -181,8 +193,21 @@ impl Validators {
 
     /// Checks a value against a component schema (for fixtures), naming the first problem.
     pub fn check_component(&self, component: &str, value: &Value) -> Result<(), String> {
-        let schema = format!(r##"{{"$ref":"#/$defs/{component}"}}"##);
-        let validator = compile(&self.defs, &schema)?;
+        let validator = {
+            let mut cache = self
+                .components
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match cache.get(component) {
+                Some(v) => Arc::clone(v),
+                None => {
+                    let schema = format!(r##"{{"$ref":"#/$defs/{component}"}}"##);
+                    let v = Arc::new(compile(&self.defs, &schema)?);
+                    cache.insert(component.to_owned(), Arc::clone(&v));
+                    v
+                }
+            }
+        };
         match validator.iter_errors(value).next() {
             None => Ok(()),
             Some(error) => Err(describe(&error, "entry")),
@@ -213,17 +238,53 @@ fn describe(error: &jsonschema::ValidationError<'_>, what: &str) -> String {
     }
 }
 
+/// Compiles a schema, with the components it refers to (directly or not) as its `$defs`.
 fn compile(defs: &Value, schema: &str) -> Result<Validator, String> {
     let mut schema: Value = serde_json::from_str(schema).map_err(|e| e.to_string())?;
-    if schema.to_string().contains("$ref")
+    let mut names = BTreeSet::new();
+    let mut pending = vec![schema.clone()];
+    while let Some(node) = pending.pop() {
+        refs(&node, &mut |name| {
+            if names.insert(name.to_owned())
+                && let Some(target) = defs.get(name)
+            {
+                pending.push(target.clone());
+            }
+        });
+    }
+    if !names.is_empty()
         && let Value::Object(map) = &mut schema
     {
-        map.insert("$defs".to_owned(), defs.clone());
+        let used: serde_json::Map<String, Value> = names
+            .into_iter()
+            .filter_map(|n| Some((n.clone(), defs.get(&n)?.clone())))
+            .collect();
+        map.insert("$defs".to_owned(), Value::Object(used));
     }
     jsonschema::options()
         .with_draft(Draft::Draft202012)
         .build(&schema)
         .map_err(|e| e.to_string())
+}
+
+/// Calls `found` with the component name of every `$ref` in a schema.
+fn refs(schema: &Value, found: &mut impl FnMut(&str)) {
+    match schema {
+        Value::Object(map) => {
+            for (k, v) in map {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => {
+                        if let Some(name) = r.strip_prefix("#/$defs/") {
+                            found(name);
+                        }
+                    }
+                    _ => refs(v, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+        _ => {}
+    }
 }
 
 fn find<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
