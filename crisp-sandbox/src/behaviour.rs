@@ -312,7 +312,7 @@ impl Call<'_> {
 
     /// One page of `items`, by the route's paging and the request's `page_number` and
     /// `per_page`.
-    fn page(&self, items: Vec<Value>) -> Vec<Value> {
+    fn page<T>(&self, items: Vec<T>) -> Vec<T> {
         let (size, per_page) = match self.route.facts.paging {
             Some(Paging::PageNumber {
                 page_size,
@@ -420,11 +420,12 @@ impl Call<'_> {
         } else {
             list.sort_by_key(|c| std::cmp::Reverse((key(c, "updated_at"), c.seq)));
         }
-        let items = list
+        let page = self
+            .page(list)
             .into_iter()
             .map(|c| Value::Object(c.record.clone()))
             .collect();
-        Ok(Outcome::ok("resolved", Value::Array(self.page(items))))
+        Ok(Outcome::ok("resolved", Value::Array(page)))
     }
 
     fn create_conversation(&self, ws: &mut Workspace) -> Result<Outcome, ApiError> {
@@ -535,7 +536,7 @@ impl Call<'_> {
             .messages
             .partition_point(|m| i64_of(m, "timestamp").unwrap_or(0) <= timestamp);
         conversation.messages.insert(at, message.clone());
-        refresh_conversation(conversation, now);
+        refresh_conversation(conversation, now, Unread::Added(&from));
         let r = &mut conversation.record;
         if from == "user" {
             if str_of(r, "state") == Some("resolved") {
@@ -578,7 +579,7 @@ impl Call<'_> {
         message.insert("content".into(), content.clone());
         message.insert("edited".into(), Value::Bool(true));
         let fingerprint = message.get("fingerprint").cloned().unwrap_or(Value::Null);
-        refresh_conversation(conversation, now);
+        refresh_conversation(conversation, now, Unread::Same);
         let mut event = self.session_event(conversation);
         event.insert("fingerprint".into(), fingerprint);
         event.insert("content".into(), content);
@@ -607,7 +608,7 @@ impl Call<'_> {
                 message.insert("read".into(), origin.into());
             }
         }
-        refresh_conversation(conversation, now);
+        refresh_conversation(conversation, now, Unread::Recount);
         Ok(Outcome::ok("updated", json!({})))
     }
 
@@ -807,11 +808,12 @@ impl Call<'_> {
                 list.reverse();
             }
         }
-        let items = list
+        let page = self
+            .page(list)
             .into_iter()
             .map(|p| Value::Object(p.profile.clone()))
             .collect();
-        Ok(Outcome::ok("resolved", Value::Array(self.page(items))))
+        Ok(Outcome::ok("resolved", Value::Array(page)))
     }
 
     /// A profile card from a `PeopleProfileWrite` body: `active` as `{now, last}`, no nulls.
@@ -998,20 +1000,43 @@ impl Call<'_> {
     }
 }
 
+/// How the unread counts of a conversation change.
+enum Unread<'a> {
+    /// One message was added, from this side.
+    Added(&'a str),
+    /// Nothing that counts changed.
+    Same,
+    /// Count again (messages were marked read).
+    Recount,
+}
+
 /// Recomputes what a conversation shows of its messages: the last message, the unread
 /// counts, whether the visitor waits for an answer.
-fn refresh_conversation(conversation: &mut Conversation, now: i64) {
+fn refresh_conversation(conversation: &mut Conversation, now: i64, unread: Unread<'_>) {
     let r = &mut conversation.record;
-    let unread = |side: &str| {
+    let count = |side: &str| {
         conversation
             .messages
             .iter()
             .filter(|m| str_of(m, "from") == Some(side) && !m.contains_key("read"))
             .count()
     };
+    let have = |r: &Map<String, Value>, key: &str| {
+        r.get("unread")
+            .and_then(|u| u.get(key))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    let (operator, visitor) = match unread {
+        Unread::Recount => (count("user") as u64, count("operator") as u64),
+        Unread::Same => (have(r, "operator"), have(r, "visitor")),
+        // A visitor's message is unread by the operators, and the other way round.
+        Unread::Added("user") => (have(r, "operator") + 1, have(r, "visitor")),
+        Unread::Added(_) => (have(r, "operator"), have(r, "visitor") + 1),
+    };
     r.insert(
         "unread".into(),
-        json!({ "operator": unread("user"), "visitor": unread("operator") }),
+        json!({ "operator": operator, "visitor": visitor }),
     );
     if let Some(last) = conversation.messages.last() {
         let excerpt = match last.get("content") {
@@ -1116,7 +1141,7 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
     let h: i64 = hms.next()?.parse().ok()?;
     let m: i64 = hms.next()?.parse().ok()?;
     let s: i64 = hms.next().map_or(Some(0), |s| s.parse().ok())?;
-    if h > 23 || m > 59 || s > 60 {
+    if !(0..=23).contains(&h) || !(0..=59).contains(&m) || !(0..=60).contains(&s) {
         return None;
     }
     ms += (h * 3600 + m * 60 + s) * 1000;
@@ -1130,6 +1155,9 @@ pub(crate) fn parse_date(text: &str) -> Option<i64> {
         offset => {
             let sign = if offset.starts_with('-') { -1 } else { 1 };
             let (oh, om) = offset[1..].split_once(':').unwrap_or((&offset[1..], "0"));
+            if oh.len() > 2 || om.len() > 2 {
+                return None;
+            }
             let minutes = oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?;
             ms -= sign * minutes * 60_000;
         }
@@ -1170,6 +1198,17 @@ mod tests {
     }
 
     #[test]
+    fn an_operation_without_behaviour_answers_the_spec_example() {
+        for route in crate::route::routes() {
+            let outcome = example(&route).unwrap();
+            let envelope: Value = serde_json::from_str(route.facts.example).unwrap();
+            assert_eq!(outcome.data, envelope["data"], "{}", route.op.id);
+            assert_eq!(outcome.reason, envelope["reason"].as_str().unwrap());
+            assert!(outcome.events.is_empty());
+        }
+    }
+
+    #[test]
     fn dates_parse() {
         assert_eq!(parse_date("1970-01-01"), Some(0));
         assert_eq!(parse_date("2023-11-14T22:13:20Z"), Some(1_700_000_000_000));
@@ -1181,5 +1220,11 @@ mod tests {
         assert_eq!(parse_date("2023-13-01"), None);
         assert_eq!(parse_date(""), None);
         assert_eq!(parse_date("2023-11-14T"), None);
+        assert_eq!(parse_date("2023-11-14T10:00:00+99999999999999999"), None);
+        assert_eq!(
+            parse_date("2023-11-14T10:00:00.99999999999999999999Z"),
+            Some(1_699_956_000_999)
+        );
+        assert_eq!(parse_date("2023-11-1\u{e9}T10:00"), None);
     }
 }

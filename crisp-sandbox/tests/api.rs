@@ -92,6 +92,30 @@ async fn conversations_are_created_found_changed_and_removed() {
         "not_found",
     );
 
+    // A visitor's messages are unread by the operators until marked read.
+    let visitor = json!({"type": "text", "from": "user", "origin": "chat", "content": "Hi"});
+    assert_eq!(
+        api.patch(&format!("{path}/block"), json!({"blocked": false}))
+            .await
+            .0,
+        200
+    );
+    for _ in 0..2 {
+        assert_eq!(
+            api.post(&format!("{path}/message"), visitor.clone())
+                .await
+                .0,
+            200
+        );
+    }
+    let found = api.data(&path).await;
+    assert_eq!(found["unread"]["operator"], 2);
+    assert_eq!(found["state"], "unresolved", "a visitor writing reopens it");
+    assert!(found["waiting_since"].is_i64());
+    let read = json!({"from": "operator", "origin": "chat"});
+    assert_eq!(api.patch(&format!("{path}/read"), read).await.0, 200);
+    assert_eq!(api.data(&path).await["unread"]["operator"], 0);
+
     assert_eq!(api.delete(&path).await.0, 200);
     assert_error(&api.get(&path).await, 404, "not_found");
     assert_error(&api.delete(&path).await, 404, "not_found");

@@ -357,3 +357,46 @@ fn raw_literal(text: &str) -> Result<Literal, Error> {
         .parse()
         .map_err(|e| Error(format!("cannot quote a schema: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(text: &str) -> Value {
+        serde_yaml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn openapi_schemas_become_json_schema() {
+        let schema = yaml(
+            "type: object\nrequired: [a]\ndescription: dropped\nexample: {a: 1}\n\
+             x-crisp-thing: dropped\nproperties:\n  a: {type: integer, format: int32}\n  \
+             b: {type: array, nullable: true, items: {$ref: '#/components/schemas/B'}}\n  \
+             c: {nullable: true, allOf: [{$ref: '#/components/schemas/C'}]}\n  \
+             d: {type: string, enum: [x, y], nullable: true}\n  \
+             e: {type: integer, format: uint32, minimum: 1}\n  \
+             f: {type: object, additionalProperties: true}\n",
+        );
+        assert_eq!(
+            convert(&schema),
+            json!({
+                "type": "object",
+                "required": ["a"],
+                "properties": {
+                    "a": {"type": "integer", "minimum": i32::MIN, "maximum": i32::MAX},
+                    "b": {"type": ["array", "null"], "items": {"$ref": "#/$defs/B"}},
+                    "c": {"anyOf": [{"allOf": [{"$ref": "#/$defs/C"}]}, {"type": "null"}]},
+                    "d": {"type": ["string", "null"], "enum": ["x", "y", null]},
+                    "e": {"type": "integer", "minimum": 1},
+                    "f": {"type": "object", "additionalProperties": true},
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn no_schema_is_any_value() {
+        assert_eq!(convert(&Value::Null), json!({}));
+        assert_eq!(convert(&yaml("description: anything")), json!({}));
+    }
+}
