@@ -169,15 +169,13 @@ impl App {
         };
         let bytes = read_body(body).await?;
         let input = self.validators.check(route.op.id, &path, &query, &bytes)?;
-        let outcome = {
+        let (outcome, website_id) = {
             let mut ws = lock(&self.workspace);
-            behaviour::run(&mut ws, &route, &input, &self.validators, now_ms())?
+            let outcome = behaviour::run(&mut ws, &route, &input, &self.validators, now_ms())?;
+            (outcome, ws.website_id.clone())
         };
-        if !outcome.events.is_empty() {
-            let website_id = lock(&self.workspace).website_id.clone();
-            for (event, data) in &outcome.events {
-                self.webhooks.deliver(&website_id, event, data.clone());
-            }
+        for (event, data) in &outcome.events {
+            self.webhooks.deliver(&website_id, event, data.clone());
         }
         Ok(outcome)
     }
