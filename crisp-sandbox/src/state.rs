@@ -192,9 +192,7 @@ impl Workspace {
         for (i, conversation) in fixtures.conversations.iter().enumerate() {
             let what = format!("conversations[{i}]");
             let mut record = object(conversation.clone(), &what)?;
-            record
-                .entry("website_id")
-                .or_insert_with(|| website_id.clone().into());
+            record.insert("website_id".into(), website_id.clone().into());
             let messages = match record.remove("messages") {
                 None => Vec::new(),
                 Some(Value::Array(list)) => list,
