@@ -220,10 +220,14 @@ fn i64_of(map: &Map<String, Value>, key: &str) -> Option<i64> {
     map.get(key).and_then(Value::as_i64)
 }
 
-/// Merges `patch` into `target`: objects field by field, everything else replaced.
+/// Merges `patch` into `target`: objects field by field, `null` removes the field, everything
+/// else replaced.
 pub(crate) fn merge(target: &mut Map<String, Value>, patch: &Map<String, Value>) {
     for (key, value) in patch {
         match (target.get_mut(key), value) {
+            (_, Value::Null) => {
+                target.remove(key);
+            }
             (Some(Value::Object(have)), Value::Object(new)) => merge(have, new),
             (_, value) => {
                 target.insert(key.clone(), value.clone());
@@ -656,6 +660,9 @@ impl Call<'_> {
             match (key.as_str(), value) {
                 ("segments", Value::Null) => {
                     meta.insert(key.clone(), json!([]));
+                }
+                (_, Value::Null) => {
+                    meta.remove(key);
                 }
                 ("data", Value::Object(data)) => {
                     let have = meta
@@ -1206,6 +1213,24 @@ mod tests {
             assert_eq!(outcome.reason, envelope["reason"].as_str().unwrap());
             assert!(outcome.events.is_empty());
         }
+    }
+
+    #[test]
+    fn a_patch_merges_objects_and_null_removes() {
+        let Value::Object(mut have) =
+            json!({"name": "A", "chatbox": {"tile": "x", "locale": "en"}, "logo": "l"})
+        else {
+            unreachable!()
+        };
+        let Value::Object(patch) = json!({"chatbox": {"tile": "y"}, "logo": null, "domain": "d"})
+        else {
+            unreachable!()
+        };
+        merge(&mut have, &patch);
+        assert_eq!(
+            Value::Object(have),
+            json!({"name": "A", "chatbox": {"tile": "y", "locale": "en"}, "domain": "d"})
+        );
     }
 
     #[test]
