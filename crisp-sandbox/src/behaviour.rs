@@ -700,16 +700,8 @@ impl Call<'_> {
             .and_then(|a| a.get("user_id"))
             .and_then(Value::as_str)
             .map(str::to_owned);
-        if let Some(id) = &user_id
-            && !ws
-                .operators
-                .iter()
-                .any(|op| str_of(op, "user_id") == Some(id))
-        {
-            return Err(ApiError::not_found(format!(
-                "operator `{id}` is not on this website"
-            )));
-        }
+        // Any user_id is taken: a 404 here would read as "no such conversation", and Crisp's
+        // answer for an unknown operator is not documented.
         let now = self.now;
         let conversation = self.conversation_mut(ws)?;
         let r = &mut conversation.record;
