@@ -430,7 +430,8 @@ impl Sandbox {
         }
     }
 
-    /// Serves until the server stops (for the binary, which stops it with Ctrl-C).
+    /// Serves until `signal` completes (the binary passes Ctrl-C), then shuts down as
+    /// [`shutdown`](Sandbox::shutdown) does.
     pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) {
         signal.await;
         if let Some(stop) = self.stop.take() {
