@@ -322,7 +322,7 @@ async fn create_conversation() {
     let created = result.unwrap();
     assert_eq!(created.status(), 200);
     assert_eq!(created.reason, "added");
-    assert_eq!(created.data.session_id, SESSION);
+    assert_eq!(created.data.session_id.as_deref(), Some(SESSION));
 }
 
 #[tokio::test]
@@ -472,13 +472,13 @@ async fn list_messages() {
     assert_eq!(text.from, Some(MessageFrom::User));
     assert_eq!(text.timestamp, Some(1_700_041_200_000));
     assert_eq!(
-        Content::decode(&text.type_, &text.content).unwrap(),
+        Content::decode(text.type_.as_ref().unwrap(), text.content.as_ref().unwrap()).unwrap(),
         Content::Text("Hi, I was charged twice this month.".into())
     );
     let file = &messages[1];
     assert_eq!(file.fingerprint, Some(FINGERPRINT_2));
     assert_eq!(file.from, Some(MessageFrom::Operator));
-    match Content::decode(&file.type_, &file.content).unwrap() {
+    match Content::decode(file.type_.as_ref().unwrap(), file.content.as_ref().unwrap()).unwrap() {
         Content::File(file) => {
             assert_eq!(file.name, "invoice-2023-11.pdf");
             assert_eq!(file.type_, "application/pdf");
@@ -486,9 +486,13 @@ async fn list_messages() {
         other => panic!("a file, got {other:?}"),
     }
     let sticker = &messages[2];
-    assert_eq!(sticker.type_, MessageType::Unknown("sticker".into()));
+    assert_eq!(sticker.type_, Some(MessageType::Unknown("sticker".into())));
     assert_eq!(
-        Content::decode(&sticker.type_, &sticker.content).unwrap(),
+        Content::decode(
+            sticker.type_.as_ref().unwrap(),
+            sticker.content.as_ref().unwrap()
+        )
+        .unwrap(),
         Content::Unknown {
             message_type: MessageType::Unknown("sticker".into()),
             content: json!({"pack": "cats", "id": 7}),
@@ -560,7 +564,7 @@ async fn send_message() {
     );
     let sent = result.unwrap();
     assert_eq!(sent.reason, "dispatched");
-    assert_eq!(sent.data.fingerprint, FINGERPRINT);
+    assert_eq!(sent.data.fingerprint, Some(FINGERPRINT));
 }
 
 #[tokio::test]
@@ -605,15 +609,19 @@ async fn get_message() {
     assert_bare(&single_request(&server, "GET", &p).await);
     let message = result.unwrap().into_inner().data;
     assert_eq!(message.fingerprint, Some(FINGERPRINT));
-    assert_eq!(message.type_, MessageType::Text);
+    assert_eq!(message.type_, Some(MessageType::Text));
     assert_eq!(message.from, Some(MessageFrom::Operator));
     assert_eq!(message.origin.as_deref(), Some("urn:crisp.im:slack:0"));
     assert_eq!(
         message.content,
-        MessageContent(json!("Your refund is on its way."))
+        Some(MessageContent(json!("Your refund is on its way.")))
     );
     assert_eq!(
-        Content::decode(&message.type_, &message.content).unwrap(),
+        Content::decode(
+            message.type_.as_ref().unwrap(),
+            message.content.as_ref().unwrap()
+        )
+        .unwrap(),
         Content::Text("Your refund is on its way.".into())
     );
     assert_eq!(message.user.unwrap().user_id.as_deref(), Some(OPERATOR));
@@ -657,8 +665,8 @@ async fn mark_messages_read() {
         .website_id(WEBSITE)
         .session_id(SESSION)
         .body(types::MarkMessagesRead {
-            from: MessageFrom::Operator,
-            origin: "urn:crisp.im:slack:0".into(),
+            from: Some(MessageFrom::Operator),
+            origin: Some("urn:crisp.im:slack:0".into()),
             fingerprints: Some(vec![FINGERPRINT, FINGERPRINT_2]),
         })
         .send()
@@ -702,7 +710,10 @@ async fn get_conversation_state() {
         .await;
 
     assert_bare(&single_request(&server, "GET", &p).await);
-    assert_eq!(result.unwrap().data.state, ConversationState::Unresolved);
+    assert_eq!(
+        result.unwrap().data.state,
+        Some(ConversationState::Unresolved)
+    );
 }
 
 #[tokio::test]
@@ -1031,7 +1042,7 @@ async fn add_people_profile() {
     );
     let added = result.unwrap();
     assert_eq!(added.reason, "added");
-    assert_eq!(added.data.people_id, PEOPLE);
+    assert_eq!(added.data.people_id.as_deref(), Some(PEOPLE));
 }
 
 #[tokio::test]

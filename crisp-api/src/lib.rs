@@ -46,7 +46,7 @@ pub use client::{BuildError, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_USER_AGENT
 pub use generated::client::{Client, ClientInfo, Error, ResponseValue, builder};
 pub use grants::{Grants, GrantsError, Level};
 pub use hooks::{AUDIT_TARGET, Context};
-pub use operation::{Access, Effect, Method, Operation};
+pub use operation::{Access, Effect, Method, Operation, Paging};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

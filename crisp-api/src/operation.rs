@@ -4,13 +4,25 @@
 //! `spec/crisp.yaml` into `generated/operations.rs`.
 //!
 //! ```
-//! use crisp_api::{Access, Operation};
+//! use crisp_api::{Access, Operation, Paging};
 //!
 //! let op = Operation::find("send_message").expect("a method of the spec");
 //! assert_eq!(op.scope, "website:conversation:messages");
 //! assert_eq!(op.access, Access::Write);
 //! assert!(op.is_customer_visible());
-//! assert_eq!(Operation::ALL.len(), 30);
+//!
+//! // List routes say how they page, so a caller can walk them.
+//! let list = Operation::find("list_conversations").unwrap();
+//! assert_eq!(
+//!     list.paging,
+//!     Some(Paging::PageNumber { page_size: 20, per_page: Some("per_page") })
+//! );
+//! assert_eq!(op.paging, None);
+//!
+//! // Every method of the client is in the table, under its own id.
+//! assert!(Operation::ALL.iter().all(|op| Operation::find(op.id) == Some(op)));
+//! let writes = Operation::ALL.iter().filter(|op| op.is_write()).count();
+//! assert!(0 < writes && writes < Operation::ALL.len());
 //! ```
 
 use std::fmt;
@@ -37,6 +49,8 @@ pub struct Operation {
     pub webhook: Option<&'static str>,
     /// What an agent must know before calling it, if anything.
     pub effect: Option<Effect>,
+    /// How it pages, if it is a list route.
+    pub paging: Option<Paging>,
 }
 
 impl Operation {
@@ -114,6 +128,58 @@ impl Effect {
 impl fmt::Display for Effect {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// How a list operation pages through its results (the spec's `x-crisp-paging`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Paging {
+    /// By a `{page_number}` path parameter, from 1, until a page holds fewer than the page
+    /// size (or nothing).
+    PageNumber {
+        /// The route's default page size: a page shorter than this is the last one.
+        page_size: u32,
+        /// The query parameter that asks for another page size, where the route has one.
+        per_page: Option<&'static str>,
+    },
+    /// Backwards in time: pass the timestamp of the oldest item already held as the
+    /// `timestamp_before` query parameter to fetch the batch before it, until a batch is
+    /// empty. Crisp sets the batch size.
+    TimestampBefore,
+}
+
+impl Paging {
+    /// `page_number` or `timestamp_before`, as the spec spells the style.
+    pub fn style(self) -> &'static str {
+        match self {
+            Self::PageNumber { .. } => "page_number",
+            Self::TimestampBefore => "timestamp_before",
+        }
+    }
+
+    /// The default page size of page-numbered routes; `None` for timestamp paging.
+    pub fn page_size(self) -> Option<u32> {
+        match self {
+            Self::PageNumber { page_size, .. } => Some(page_size),
+            Self::TimestampBefore => None,
+        }
+    }
+}
+
+impl fmt::Display for Paging {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::PageNumber {
+                page_size,
+                per_page: Some(per_page),
+            } => write!(
+                f,
+                "page_number ({page_size} a page; `{per_page}` changes it)"
+            ),
+            Self::PageNumber { page_size, .. } => write!(f, "page_number ({page_size} a page)"),
+            Self::TimestampBefore => f.write_str("timestamp_before"),
+        }
     }
 }
 

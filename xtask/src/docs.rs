@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::spec::Spec;
+use crate::spec::{Paging, Spec};
 
 /// Renders `docs/api.md` (without its `@generated` header line).
 pub(crate) fn generate(spec: &Spec) -> String {
@@ -26,6 +26,13 @@ pub(crate) fn generate(spec: &Spec) -> String {
         "Effects: **irreversible** marks a method that deletes data; **customer-visible** marks \
          one whose result reaches a real person. Neither is ever retried automatically.\n"
     );
+    let _ = writeln!(
+        out,
+        "Paging: **pages of N** marks a route paged by its `{{page_number}}` path parameter from 1, \
+         whose pages hold N items unless the named query parameter asks for another size; the \
+         last page is shorter than that, or empty. **`timestamp_before`** marks messages, paged \
+         backwards by that query parameter until a batch comes back empty.\n"
+    );
     let _ = writeln!(out, "## Methods\n");
     for tag in &spec.tags {
         let ops: Vec<_> = spec
@@ -37,9 +44,9 @@ pub(crate) fn generate(spec: &Spec) -> String {
         let _ = writeln!(out, "{}\n", cell(&tag.description));
         let _ = writeln!(
             out,
-            "| Method | Endpoint | What it does | Access | Permission | Webhook event | Rust |"
+            "| Method | Endpoint | What it does | Access | Permission | Webhook event | Paging | Rust |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
         for op in ops {
             let mut what = cell(&op.summary);
             if let Some(effect) = &op.effect {
@@ -51,8 +58,15 @@ pub(crate) fn generate(spec: &Spec) -> String {
                 .map_or("none".to_owned(), |w| format!("`{w}`"));
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} | `{}` | {} | `{}` |",
-                op.method, op.path, what, op.access, op.scope, webhook, op.id
+                "| {} | `{}` | {} | {} | `{}` | {} | {} | `{}` |",
+                op.method,
+                op.path,
+                what,
+                op.access,
+                op.scope,
+                webhook,
+                paging(op.paging.as_ref()),
+                op.id
             );
         }
         let _ = writeln!(out);
@@ -86,6 +100,19 @@ pub(crate) fn generate(spec: &Spec) -> String {
         );
     }
     out
+}
+
+/// The paging cell of an operation.
+fn paging(paging: Option<&Paging>) -> String {
+    match paging {
+        None => "none".to_owned(),
+        Some(Paging::PageNumber {
+            page_size,
+            per_page: Some(per_page),
+        }) => format!("pages of {page_size} (`{per_page}`)"),
+        Some(Paging::PageNumber { page_size, .. }) => format!("pages of {page_size}"),
+        Some(Paging::TimestampBefore) => "`timestamp_before`".to_owned(),
+    }
 }
 
 /// Text fit for a table cell: one line, pipes escaped.

@@ -8,6 +8,11 @@ use quote::{format_ident, quote};
 use crate::Error;
 use crate::spec::Spec;
 
+/// The `Event` variant of a webhook event name (`message:send` -> `MessageSend`).
+pub(crate) fn variant(name: &str) -> proc_macro2::Ident {
+    format_ident!("{}", name.to_upper_camel_case())
+}
+
 /// Generates `events.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     let mut variants = Vec::new();
@@ -16,7 +21,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     let mut names = Vec::new();
     for hook in &spec.webhooks {
         let name = &hook.name;
-        let variant = format_ident!("{}", name.to_upper_camel_case());
+        let variant = variant(name);
         let schema = format_ident!("{}", hook.schema);
         let mut doc = crate::output::doc_lines(&format!("`{name}`: {}", hook.summary));
         let triggered = if hook.triggered_by.is_empty() {

@@ -8,8 +8,8 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_yaml::{Mapping, Value};
 
 use crate::spec::{
-    ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, METHODS, Operation, StringEnum, Tag, Webhook, get,
-    key_str, schemas, str_field,
+    ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, METHODS, Operation, PAGE_NUMBER, Paging,
+    StringEnum, TIMESTAMP_BEFORE, Tag, Webhook, get, key_str, schemas, str_field,
 };
 
 /// One problem in the spec: where it is and what is wrong.
@@ -47,6 +47,8 @@ pub(crate) struct Extracted {
 }
 
 const ACCESS: [&str; 2] = ["read", "write"];
+/// The one success response key: Crisp may answer any 2xx status, and every one is success.
+const SUCCESS: &str = "2XX";
 const EFFECTS: [&str; 2] = ["irreversible", "customer-visible"];
 
 /// Lints the whole spec and extracts what the generators need.
@@ -133,6 +135,11 @@ fn lint_operations(
     report: &mut impl FnMut(&str, String),
 ) -> Vec<Operation> {
     let mut operations: Vec<Operation> = Vec::new();
+    // Path parameter name -> (its example, the operation that set it): one set of ids.
+    let mut path_examples: BTreeMap<String, (Value, String)> = BTreeMap::new();
+    // Every operation by id, and the response links found on the way, checked at the end.
+    let mut by_id: BTreeMap<String, &Value> = BTreeMap::new();
+    let mut links: Vec<LinkUse> = Vec::new();
     let Some(paths) = raw.get("paths").and_then(Value::as_mapping) else {
         report("spec", "`paths` is missing".into());
         return operations;
@@ -231,11 +238,15 @@ fn lint_operations(
                     format!("x-crisp-effect `{e}` must be one of {EFFECTS:?}"),
                 );
             }
-            lint_parameters(raw, op, place, report);
+            lint_parameters(raw, op, place, &mut path_examples, report);
+            let paging = lint_paging(raw, op, place, report);
             lint_responses(raw, op, place, report);
+            collect_links(raw, op, place, &mut links, report);
+            by_id.entry(id.clone()).or_insert(op);
             if let Some(body) = op.get("requestBody") {
                 let body = deref(raw, body);
                 lint_content_schemas(body, place, "requestBody", report);
+                lint_body_example(raw, body, place, report);
             }
             operations.push(Operation {
                 id,
@@ -247,22 +258,236 @@ fn lint_operations(
                 access,
                 webhook,
                 effect,
+                paging,
             });
         }
     }
     if operations.is_empty() {
         report("spec", "has no operations".into());
     }
+    lint_links(raw, &links, &by_id, report);
     operations
 }
 
-fn lint_parameters(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut(&str, String)) {
-    let Some(params) = op.get("parameters").and_then(Value::as_sequence) else {
+/// One OpenAPI `link` of a response, as found in the spec.
+struct LinkUse<'a> {
+    /// `operation <id>` of the operation whose response holds the link.
+    place: String,
+    /// That operation.
+    source: &'a Value,
+    /// The response that holds the link.
+    response: &'a Value,
+    /// The link's name.
+    name: String,
+    /// Its `operationId`.
+    target: String,
+    /// Its `parameters`: name -> runtime expression or constant.
+    parameters: Vec<(String, Value)>,
+}
+
+/// Reads the `links` of every response of an operation. A link names its target by
+/// `operationId` (checked once every operation is known) and lists its parameters.
+fn collect_links<'a>(
+    raw: &'a Value,
+    op: &'a Value,
+    place: &str,
+    links: &mut Vec<LinkUse<'a>>,
+    report: &mut impl FnMut(&str, String),
+) {
+    let Some(responses) = op.get("responses").and_then(Value::as_mapping) else {
         return;
     };
-    for param in params {
-        let param = deref(raw, param);
+    for (code, response) in responses {
+        let code = key_str(code).unwrap_or_default();
+        let response = deref(raw, response);
+        let Some(map) = response.get("links").and_then(Value::as_mapping) else {
+            if response.get("links").is_some() {
+                report(place, format!("response {code}: `links` must be a mapping"));
+            }
+            continue;
+        };
+        for (name, link) in map {
+            let name = key_str(name).unwrap_or_default();
+            let link = deref(raw, link);
+            let Some(target) = str_field(link, "operationId") else {
+                report(
+                    place,
+                    format!(
+                        "response {code}: link `{name}` needs an `operationId` (operationRef is \
+                         not used in this spec)"
+                    ),
+                );
+                continue;
+            };
+            let parameters = link
+                .get("parameters")
+                .and_then(Value::as_mapping)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((key_str(k)?, v.clone())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            links.push(LinkUse {
+                place: place.to_owned(),
+                source: op,
+                response,
+                name,
+                target: target.to_owned(),
+                parameters,
+            });
+        }
+    }
+}
+
+/// Every link points at an operation of the spec, sets only parameters that operation has,
+/// and takes them from places that exist: a parameter of the request, or a field of the
+/// response body's schema.
+fn lint_links(
+    raw: &Value,
+    links: &[LinkUse<'_>],
+    by_id: &BTreeMap<String, &Value>,
+    report: &mut impl FnMut(&str, String),
+) {
+    for link in links {
+        let place = link.place.as_str();
+        let what = format!("link `{}`", link.name);
+        let Some(target) = by_id.get(&link.target) else {
+            report(
+                place,
+                format!(
+                    "{what}: operationId `{}` is not an operation of the spec",
+                    link.target
+                ),
+            );
+            continue;
+        };
+        for (param, value) in &link.parameters {
+            let exists = parameters(raw, target).any(|p| str_field(p, "name") == Some(param));
+            if !exists {
+                report(
+                    place,
+                    format!("{what}: `{}` has no parameter `{param}`", link.target),
+                );
+            }
+            let Some(expression) = value.as_str().filter(|v| v.starts_with('$')) else {
+                continue;
+            };
+            if let Err(why) = expression_resolves(raw, link.source, link.response, expression) {
+                report(place, format!("{what}: parameter `{param}`: {why}"));
+            }
+        }
+    }
+}
+
+/// Whether a link's runtime expression names something the source operation has:
+/// `$request.path.<name>` / `$request.query.<name>` a parameter, `$response.body#/<pointer>`
+/// a property of the response's JSON schema. Other expressions are not checked.
+fn expression_resolves(
+    raw: &Value,
+    source: &Value,
+    response: &Value,
+    expression: &str,
+) -> Result<(), String> {
+    for location in ["path", "query"] {
+        if let Some(name) = expression.strip_prefix(&format!("$request.{location}.")) {
+            let found = parameters(raw, source).any(|p| {
+                str_field(p, "name") == Some(name) && str_field(p, "in") == Some(location)
+            });
+            return if found {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{expression}`: the operation has no {location} parameter `{name}`"
+                ))
+            };
+        }
+    }
+    let Some(pointer) = expression.strip_prefix("$response.body#") else {
+        return Ok(());
+    };
+    let schema = response
+        .get("content")
+        .and_then(|c| c.get("application/json"))
+        .and_then(|m| m.get("schema"))
+        .ok_or_else(|| format!("`{expression}`: the response has no JSON schema"))?;
+    let mut node = deref(raw, schema);
+    for part in pointer.split('/').skip(1) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if let Some([only]) = node
+            .get("allOf")
+            .and_then(Value::as_sequence)
+            .map(Vec::as_slice)
+        {
+            node = deref(raw, only);
+        }
+        let next = if part.parse::<usize>().is_ok() && node.get("items").is_some() {
+            node.get("items")
+        } else {
+            node.get("properties")
+                .and_then(Value::as_mapping)
+                .and_then(|props| get(props, &part))
+        };
+        node = deref(
+            raw,
+            next.ok_or_else(|| {
+                format!("`{expression}`: the response body's schema has no `{part}` there")
+            })?,
+        );
+    }
+    Ok(())
+}
+
+/// Every parameter has a schema (no inline enum) and a description; every path and query
+/// parameter has an `example` that fits its schema, and a path parameter has the same example
+/// in every operation, so the spec holds one set of ids that tests and tools can reuse.
+fn lint_parameters(
+    raw: &Value,
+    op: &Value,
+    place: &str,
+    path_examples: &mut BTreeMap<String, (Value, String)>,
+    report: &mut impl FnMut(&str, String),
+) {
+    for param in parameters(raw, op) {
         let name = str_field(param, "name").unwrap_or("?");
+        let location = str_field(param, "in").unwrap_or_default();
+        if matches!(location, "path" | "query") {
+            match (param.get("example"), param.get("schema")) {
+                (None, _) => report(
+                    place,
+                    format!(
+                        "{location} parameter `{name}` has no `example` (tests and tools call \
+                         every operation with its examples)"
+                    ),
+                ),
+                (Some(example), Some(schema)) => {
+                    if let Err(why) = example_fits(raw, schema, example) {
+                        report(
+                            place,
+                            format!("{location} parameter `{name}`: its example {why}"),
+                        );
+                    }
+                    if location == "path" {
+                        let id = place.strip_prefix("operation ").unwrap_or(place);
+                        match path_examples.get(name) {
+                            Some((first, at)) if first != example => report(
+                                place,
+                                format!(
+                                    "path parameter `{name}`: its example differs from the one in \
+                                     {at}; use one value for each id across the spec"
+                                ),
+                            ),
+                            Some(_) => {}
+                            None => {
+                                path_examples
+                                    .insert(name.to_owned(), (example.clone(), id.to_owned()));
+                            }
+                        }
+                    }
+                }
+                (Some(_), None) => {}
+            }
+        }
         match param.get("schema") {
             None => report(place, format!("parameter `{name}` has no schema")),
             Some(schema) if schema.get("enum").is_some() => report(
@@ -276,6 +501,244 @@ fn lint_parameters(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut
         }
         if param.get("description").is_none() {
             report(place, format!("parameter `{name}` has no description"));
+        }
+    }
+}
+
+/// Whether an example fits a parameter schema: its type, its bounds, and the values of a
+/// string enum component. `Err` says what is wrong.
+fn example_fits(raw: &Value, schema: &Value, example: &Value) -> Result<(), String> {
+    let schema = deref(raw, schema);
+    if let Some(values) = schema.get("enum").and_then(Value::as_sequence) {
+        return if values.contains(example) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{} is not one of the enum's values",
+                serde_yaml::to_string(example).unwrap_or_default().trim()
+            ))
+        };
+    }
+    let fits = match str_field(schema, "type") {
+        Some("integer") => example.as_i64().is_some() || example.as_u64().is_some(),
+        Some("number") => example.is_number(),
+        Some("string") => example.is_string(),
+        Some("boolean") => example.is_bool(),
+        _ => true,
+    };
+    if !fits {
+        return Err(format!(
+            "is not of type `{}`",
+            str_field(schema, "type").unwrap_or_default()
+        ));
+    }
+    if let Some(n) = example.as_f64() {
+        if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+            && n < min
+        {
+            return Err(format!("is below the minimum {min}"));
+        }
+        if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+            && n > max
+        {
+            return Err(format!("is above the maximum {max}"));
+        }
+    }
+    Ok(())
+}
+
+/// A request body has an example to send: the one under its media type, or its schema
+/// component's. Where the schema lists required properties, the example has them.
+fn lint_body_example(
+    raw: &Value,
+    body: &Value,
+    place: &str,
+    report: &mut impl FnMut(&str, String),
+) {
+    let Some(content) = body.get("content").and_then(Value::as_mapping) else {
+        return;
+    };
+    for (media, holder) in content {
+        let media = key_str(media).unwrap_or_default();
+        let schema = holder.get("schema").map(|s| deref(raw, s));
+        let example = holder
+            .get("example")
+            .or_else(|| schema.and_then(|s| s.get("example")));
+        let Some(example) = example else {
+            report(
+                place,
+                format!(
+                    "requestBody `{media}` has no example: give its schema component an \
+                     `example`, or put one under the media type"
+                ),
+            );
+            continue;
+        };
+        let Some(schema) = schema else { continue };
+        let required: Vec<String> = schema
+            .get("required")
+            .and_then(Value::as_sequence)
+            .map(|s| s.iter().filter_map(key_str).collect())
+            .unwrap_or_default();
+        let is_object = str_field(schema, "type") == Some("object") || !required.is_empty();
+        match example.as_mapping() {
+            None if is_object => report(
+                place,
+                format!("requestBody `{media}`: the example is not an object"),
+            ),
+            None => {}
+            Some(map) => {
+                for field in &required {
+                    if get(map, field).is_none() {
+                        report(
+                            place,
+                            format!(
+                                "requestBody `{media}`: the example lacks the required `{field}`"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The operation's parameters, `$ref`s followed.
+fn parameters<'a>(raw: &'a Value, op: &'a Value) -> impl Iterator<Item = &'a Value> {
+    op.get("parameters")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .map(move |param| deref(raw, param))
+}
+
+/// `x-crisp-paging`: how a list route pages. A `{page_number}` path parameter and
+/// `style: page_number` go together; `timestamp_before` paging needs its query parameter.
+fn lint_paging(
+    raw: &Value,
+    op: &Value,
+    place: &str,
+    report: &mut impl FnMut(&str, String),
+) -> Option<Paging> {
+    let has_param = |name: &str, location: &str| {
+        parameters(raw, op)
+            .any(|p| str_field(p, "name") == Some(name) && str_field(p, "in") == Some(location))
+    };
+    let page_number_param = has_param(PAGE_NUMBER, "path");
+    let Some(ext) = op.get("x-crisp-paging") else {
+        if page_number_param {
+            report(
+                place,
+                format!(
+                    "has a `{{{PAGE_NUMBER}}}` path parameter but no x-crisp-paging: add \
+                     `{{style: {PAGE_NUMBER}, page_size: <the route's default page size>}}`"
+                ),
+            );
+        }
+        return None;
+    };
+    let Some(map) = ext.as_mapping() else {
+        report(
+            place,
+            "x-crisp-paging must be a mapping with a `style`".into(),
+        );
+        return None;
+    };
+    for key in map.keys().filter_map(key_str) {
+        if !["style", "page_size", "per_page"].contains(&key.as_str()) {
+            report(
+                place,
+                format!("x-crisp-paging: unknown key `{key}` (style, page_size, per_page)"),
+            );
+        }
+    }
+    let style = str_field(ext, "style");
+    if page_number_param && style != Some(PAGE_NUMBER) {
+        report(
+            place,
+            format!(
+                "has a `{{{PAGE_NUMBER}}}` path parameter, so its x-crisp-paging style must be \
+                 `{PAGE_NUMBER}`"
+            ),
+        );
+    }
+    match style {
+        Some(PAGE_NUMBER) => {
+            if !page_number_param {
+                report(
+                    place,
+                    format!(
+                        "x-crisp-paging style `{PAGE_NUMBER}` needs a `{{{PAGE_NUMBER}}}` path \
+                         parameter"
+                    ),
+                );
+            }
+            let page_size = ext
+                .get("page_size")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|n| *n > 0);
+            if page_size.is_none() {
+                report(
+                    place,
+                    "x-crisp-paging: `page_size` (the route's default page size) must be a whole \
+                     number above 0"
+                        .into(),
+                );
+            }
+            let per_page = match ext.get("per_page") {
+                None => None,
+                Some(value) => match value.as_str() {
+                    Some(name) if has_param(name, "query") => Some(name.to_owned()),
+                    _ => {
+                        report(
+                            place,
+                            format!(
+                                "x-crisp-paging: `per_page` must name a query parameter of the \
+                                 operation, not {}",
+                                serde_yaml::to_string(value).unwrap_or_default().trim()
+                            ),
+                        );
+                        None
+                    }
+                },
+            };
+            page_size.map(|page_size| Paging::PageNumber {
+                page_size,
+                per_page,
+            })
+        }
+        Some(TIMESTAMP_BEFORE) => {
+            if ext.get("page_size").is_some() || ext.get("per_page").is_some() {
+                report(
+                    place,
+                    format!(
+                        "x-crisp-paging style `{TIMESTAMP_BEFORE}` takes no page_size or \
+                         per_page: Crisp sets the batch size"
+                    ),
+                );
+            }
+            if !has_param(TIMESTAMP_BEFORE, "query") {
+                report(
+                    place,
+                    format!(
+                        "x-crisp-paging style `{TIMESTAMP_BEFORE}` needs a `{TIMESTAMP_BEFORE}` \
+                         query parameter"
+                    ),
+                );
+            }
+            Some(Paging::TimestampBefore)
+        }
+        other => {
+            report(
+                place,
+                format!(
+                    "x-crisp-paging: unknown style {}: use `{PAGE_NUMBER}` or \
+                     `{TIMESTAMP_BEFORE}`",
+                    other.map_or("(none)".to_owned(), |s| format!("`{s}`"))
+                ),
+            );
+            None
         }
     }
 }
@@ -302,6 +765,15 @@ fn lint_responses(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut(
         let what = format!("response {code}");
         let schemas = lint_content_schemas(response, place, &what, report);
         if code.starts_with('2') {
+            if code != SUCCESS {
+                report(
+                    place,
+                    format!(
+                        "response {code}: the success response is `{SUCCESS}`, since Crisp may \
+                         answer any 2xx status"
+                    ),
+                );
+            }
             success.push((code, schemas));
         } else if code.starts_with('4') || code.starts_with('5') {
             errors.extend(schemas);
@@ -315,7 +787,11 @@ fn lint_responses(raw: &Value, op: &Value, place: &str, report: &mut impl FnMut(
     if success.len() != 1 || success.iter().any(|(_, s)| s.len() != 1) {
         report(
             place,
-            "needs exactly one success response with one JSON body (the Crisp envelope)".into(),
+            format!(
+                "needs exactly one success response, `{SUCCESS}`, with one JSON body (the Crisp \
+                 envelope); has {}",
+                success.len()
+            ),
         );
     }
     if errors.len() != 1 {

@@ -1,11 +1,12 @@
 //! The operations table: one `Operation` constant per method of the spec, with the scope,
-//! access level, webhook event and effect from its extensions, and `Operation::ALL`.
+//! access level, webhook event, effect and paging from its extensions, and `Operation::ALL`.
 
 use heck::{ToShoutySnakeCase, ToUpperCamelCase};
+use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use crate::Error;
-use crate::spec::Spec;
+use crate::spec::{Paging, Spec};
 
 /// Generates `operations.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
@@ -27,6 +28,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
             }
             None => quote!(None),
         };
+        let paging = paging(op.paging.as_ref());
         let (id, path, tag, summary, scope) = (&op.id, &op.path, &op.tag, &op.summary, &op.scope);
         consts.push(quote! {
             #[doc = #doc]
@@ -40,6 +42,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
                 access: Access::#access,
                 webhook: #webhook,
                 effect: #effect,
+                paging: #paging,
             };
         });
         idents.push(ident);
@@ -47,7 +50,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     let file = quote! {
         //! The table of operations, from the spec's `x-crisp-*` extensions.
 
-        use crate::operation::{Access, Effect, Method, Operation};
+        use crate::operation::{Access, Effect, Method, Operation, Paging};
 
         impl Operation {
             #(#consts)*
@@ -57,4 +60,26 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         }
     };
     crate::output::unparse(file)
+}
+
+/// The `paging` field of an operation constant.
+fn paging(paging: Option<&Paging>) -> TokenStream {
+    match paging {
+        None => quote!(None),
+        Some(Paging::PageNumber {
+            page_size,
+            per_page,
+        }) => {
+            let page_size = Literal::u32_unsuffixed(*page_size);
+            let per_page = match per_page {
+                Some(name) => quote!(Some(#name)),
+                None => quote!(None),
+            };
+            quote!(Some(Paging::PageNumber {
+                page_size: #page_size,
+                per_page: #per_page,
+            }))
+        }
+        Some(Paging::TimestampBefore) => quote!(Some(Paging::TimestampBefore)),
+    }
 }

@@ -55,7 +55,38 @@ pub struct Operation {
     pub access: String,
     pub webhook: Option<String>,
     pub effect: Option<String>,
+    /// `x-crisp-paging`, on list routes.
+    pub paging: Option<Paging>,
 }
+
+/// How a list operation pages (`x-crisp-paging`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Paging {
+    /// `{style: page_number, page_size, per_page}`: a `{page_number}` path parameter from 1,
+    /// until a page holds fewer than `page_size` items; `per_page` names the query parameter
+    /// that changes the page size, where the route has one.
+    PageNumber {
+        page_size: u32,
+        per_page: Option<String>,
+    },
+    /// `{style: timestamp_before}`: backwards, by the `timestamp_before` query parameter.
+    TimestampBefore,
+}
+
+impl Paging {
+    /// The style as the spec spells it.
+    pub fn style(&self) -> &'static str {
+        match self {
+            Self::PageNumber { .. } => PAGE_NUMBER,
+            Self::TimestampBefore => TIMESTAMP_BEFORE,
+        }
+    }
+}
+
+/// The paging style, and the path parameter, of routes paged by page number.
+pub const PAGE_NUMBER: &str = "page_number";
+/// The paging style, and the query parameter, of routes paged backwards by timestamp.
+pub const TIMESTAMP_BEFORE: &str = "timestamp_before";
 
 /// A `type: string` component with an `enum`.
 #[derive(Debug, Clone)]

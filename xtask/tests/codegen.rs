@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use xtask::spec::Paging;
 use xtask::{Mode, Outcome, Spec, codegen, compare, generate};
 
 fn root() -> PathBuf {
@@ -128,14 +129,158 @@ fn operations_table_agrees_with_the_spec() {
             "{}",
             op.id
         );
+        assert_eq!(
+            table.paging.map(paging_fields),
+            op.paging.as_ref().map(|p| match p {
+                Paging::PageNumber {
+                    page_size,
+                    per_page,
+                } => (p.style(), Some(*page_size), per_page.clone()),
+                Paging::TimestampBefore => (p.style(), None, None),
+            }),
+            "{}",
+            op.id
+        );
     }
     let names: Vec<&str> = spec.webhooks.iter().map(|w| w.name.as_str()).collect();
     assert_eq!(crisp_api::webhook::Event::NAMES, names.as_slice());
 }
 
+/// The ids the spec's parameter examples share, as its header lists them.
+const EXAMPLE_IDS: [(&str, &str); 7] = [
+    ("website_id", "8c842203-7ed8-4e29-a608-7cf78a7d2fcc"),
+    ("session_id", "session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881"),
+    ("people_id", "c5d2a9f1-3b7e-4f0a-8d61-2e9b4c7a1f05"),
+    ("user_id", "aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"),
+    ("campaign_id", "4f1e2d3c-5b6a-4978-8e1f-0a9b8c7d6e5f"),
+    ("fingerprint", "163408221955193"),
+    ("page_number", "1"),
+];
+
+#[test]
+fn every_path_parameter_example_is_one_of_the_shared_ids() {
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let text = spec_text();
+    let mut seen = std::collections::BTreeSet::new();
+    for (_, _, op) in spec.openapi.operations() {
+        let id = op.operation_id.as_deref().unwrap_or_default();
+        for param in op.parameters.iter().filter_map(|p| p.as_item()) {
+            let data = param.parameter_data_ref();
+            let example = data
+                .example
+                .as_ref()
+                .unwrap_or_else(|| panic!("{id}: `{}` has no example", data.name));
+            if let openapiv3::Parameter::Path { .. } = param {
+                let (_, expected) = EXAMPLE_IDS
+                    .iter()
+                    .find(|(name, _)| *name == data.name)
+                    .unwrap_or_else(|| {
+                        panic!("{id}: path parameter `{}` is not in EXAMPLE_IDS", data.name)
+                    });
+                let example = match example {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                assert_eq!(example, *expected, "{id}: `{}`", data.name);
+                seen.insert(data.name.clone());
+            }
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        EXAMPLE_IDS.len(),
+        "every shared id is used: {seen:?}"
+    );
+    // The header lists the same set for people who read the spec.
+    for (name, value) in EXAMPLE_IDS {
+        assert!(
+            text.contains(&format!("{name} {value}"))
+                || text.contains(&format!("{name} (an operator) {value}")),
+            "{name}"
+        );
+    }
+}
+
+/// The runtime's paging of an operation as (style, page size, per_page parameter).
+fn paging_fields(paging: crisp_api::Paging) -> (&'static str, Option<u32>, Option<String>) {
+    let per_page = match paging {
+        crisp_api::Paging::PageNumber { per_page, .. } => per_page.map(str::to_owned),
+        _ => None,
+    };
+    (paging.style(), paging.page_size(), per_page)
+}
+
+#[test]
+fn list_routes_page_as_the_guide_says() {
+    // The guide: list routes page by a page number in the path; messages by timestamp_before.
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    for op in crisp_api::Operation::ALL {
+        let by_page_number = op.path.ends_with("/{page_number}");
+        match op.paging {
+            Some(crisp_api::Paging::PageNumber {
+                page_size,
+                per_page,
+            }) => {
+                assert!(by_page_number, "{op}");
+                assert!(page_size > 0, "{op}");
+                if let Some(per_page) = per_page {
+                    assert!(
+                        query_parameters(&spec, op.id).contains(&per_page.to_owned()),
+                        "{op}: per_page names `{per_page}`, which is not a query parameter"
+                    );
+                }
+            }
+            Some(crisp_api::Paging::TimestampBefore) => assert_eq!(op.id, "list_messages"),
+            Some(other) => panic!("{op}: unexpected paging {other}"),
+            None => assert!(!by_page_number, "{op} has a page number but no paging"),
+        }
+    }
+    let conversations = crisp_api::Operation::find("list_conversations").unwrap();
+    assert_eq!(
+        conversations.paging,
+        Some(crisp_api::Paging::PageNumber {
+            page_size: 20,
+            per_page: Some("per_page")
+        }),
+        "Crisp's docs: 20 a page by default, per_page from 20 to 50"
+    );
+    // docs/api.md shows the same in its Paging column.
+    let docs = std::fs::read_to_string(root().join("docs/api.md")).expect("docs/api.md");
+    for (id, cell) in [
+        ("list_conversations", "| pages of 20 (`per_page`) |"),
+        ("list_messages", "| `timestamp_before` |"),
+        ("list_campaigns", "| pages of 20 |"),
+        ("get_conversation", "| none | none |"),
+    ] {
+        let row = docs
+            .lines()
+            .find(|line| line.ends_with(&format!("| `{id}` |")))
+            .unwrap_or_else(|| panic!("docs/api.md has no row for {id}"));
+        assert!(row.contains(cell), "{id}: {row}");
+    }
+}
+
+/// The names of the query parameters of an operation, from the OpenAPI model.
+fn query_parameters(spec: &Spec, id: &str) -> Vec<String> {
+    let (_, _, op) = spec
+        .openapi
+        .operations()
+        .find(|(_, _, op)| op.operation_id.as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("{id} is in the spec"));
+    op.parameters
+        .iter()
+        .filter_map(|p| p.as_item())
+        .filter_map(|p| match p {
+            openapiv3::Parameter::Query { parameter_data, .. } => Some(parameter_data.name.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The guide's table, written out independently of the spec: method, path, access, scope and
-/// webhook event of each of the 30 methods.
-const GUIDE: [(&str, &str, &str, &str, Option<&str>); 30] = [
+/// webhook event of each method the guide lists. The check is one way: every row must be in
+/// the spec, and the spec may have more, so adding an endpoint to the spec needs no edit here.
+const GUIDE: &[(&str, &str, &str, &str, Option<&str>)] = &[
     (
         "GET",
         "/website/{website_id}/conversations/{page_number}",
@@ -351,8 +496,7 @@ const GUIDE: [(&str, &str, &str, &str, Option<&str>); 30] = [
 #[test]
 fn every_method_of_the_guide_has_its_scope_access_and_webhook() {
     let spec = Spec::load(&spec_text()).expect("the spec loads");
-    assert_eq!(spec.operations.len(), GUIDE.len());
-    for (method, path, access, scope, webhook) in GUIDE {
+    for &(method, path, access, scope, webhook) in GUIDE {
         let op = spec
             .operations
             .iter()
@@ -362,24 +506,34 @@ fn every_method_of_the_guide_has_its_scope_access_and_webhook() {
         assert_eq!(op.scope, scope, "{method} {path}");
         assert_eq!(op.webhook.as_deref(), webhook, "{method} {path}");
     }
-    let effects: Vec<(&str, &str)> = spec
-        .operations
-        .iter()
-        .filter_map(|op| Some((op.id.as_str(), op.effect.as_deref()?)))
-        .collect();
-    assert_eq!(
-        effects,
-        [
-            ("remove_conversation", "irreversible"),
-            ("send_message", "customer-visible"),
-            ("remove_people_profile", "irreversible"),
-            ("dispatch_campaign", "customer-visible"),
-        ]
-    );
+    // What the guide says an operation does to data or people.
+    for (id, effect) in [
+        ("remove_conversation", "irreversible"),
+        ("send_message", "customer-visible"),
+        ("remove_people_profile", "irreversible"),
+        ("dispatch_campaign", "customer-visible"),
+    ] {
+        let op = spec
+            .operation(id)
+            .unwrap_or_else(|| panic!("{id} is in the spec"));
+        assert_eq!(op.effect.as_deref(), Some(effect), "{id}");
+    }
+    // And the rule behind it, for operations the guide does not list yet.
+    for op in &spec.operations {
+        if op.method == "DELETE" {
+            assert_eq!(op.effect.as_deref(), Some("irreversible"), "{}", op.id);
+        }
+        if op.access == "read" {
+            assert_eq!(op.effect, None, "{}: a read changes nothing", op.id);
+            assert_eq!(op.webhook, None, "{}: a read fires no event", op.id);
+        }
+    }
 }
 
+/// Every webhook event of the guide is declared, fired by at least the operations the guide
+/// names (one way: the spec may declare more events, and more operations may fire them).
 #[test]
-fn the_thirteen_webhook_events_of_the_guide_are_declared() {
+fn every_webhook_event_of_the_guide_is_declared() {
     let spec = Spec::load(&spec_text()).expect("the spec loads");
     let guide = [
         ("message:send", vec![]),
@@ -399,10 +553,167 @@ fn the_thirteen_webhook_events_of_the_guide_are_declared() {
         ("people:profile:removed", vec!["remove_people_profile"]),
         ("campaign:dispatched", vec!["dispatch_campaign"]),
     ];
-    assert_eq!(spec.webhooks.len(), guide.len());
-    for ((name, triggered_by), hook) in guide.iter().zip(&spec.webhooks) {
-        assert_eq!(hook.name, *name);
-        assert_eq!(hook.triggered_by, *triggered_by, "{name}");
+    for (name, triggered_by) in guide {
+        let hook = spec
+            .webhooks
+            .iter()
+            .find(|hook| hook.name == name)
+            .unwrap_or_else(|| panic!("{name} is not declared in the spec"));
+        for id in triggered_by {
+            assert!(
+                hook.triggered_by.iter().any(|t| t == id),
+                "{name}: the guide says {id} fires it"
+            );
+        }
         assert!(!hook.summary.is_empty(), "{name}");
     }
+}
+
+/// The links of the success response of an operation: link name -> (operationId, parameters).
+fn links(
+    spec: &Spec,
+    id: &str,
+) -> Vec<(String, String, serde_json::Map<String, serde_json::Value>)> {
+    let (_, _, op) = spec
+        .openapi
+        .operations()
+        .find(|(_, _, op)| op.operation_id.as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("{id} is in the spec"));
+    let success = op
+        .responses
+        .responses
+        .get(&openapiv3::StatusCode::Range(2))
+        .and_then(|r| r.as_item())
+        .unwrap_or_else(|| panic!("{id} has a 2XX response"));
+    success
+        .links
+        .iter()
+        .map(|(name, link)| {
+            let link = link.as_item().expect("links are inline");
+            let target = match &link.operation {
+                openapiv3::LinkOperation::OperationId(target) => target.clone(),
+                other => panic!("{id}: link {name} is {other:?}"),
+            };
+            let params = link.parameters.clone().into_iter().collect();
+            (name.clone(), target, params)
+        })
+        .collect()
+}
+
+#[test]
+fn create_and_send_operations_link_to_the_operations_that_use_their_ids() {
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let cases = [
+        (
+            "create_conversation",
+            "session_id",
+            "$response.body#/data/session_id",
+            &[
+                "get_conversation",
+                "send_message",
+                "list_messages",
+                "change_conversation_state",
+                "remove_conversation",
+            ][..],
+        ),
+        (
+            "add_people_profile",
+            "people_id",
+            "$response.body#/data/people_id",
+            &[
+                "get_people_profile",
+                "update_people_profile",
+                "save_people_profile",
+                "remove_people_profile",
+                "get_people_data",
+            ][..],
+        ),
+        (
+            "send_message",
+            "fingerprint",
+            "$response.body#/data/fingerprint",
+            &["get_message", "update_message"][..],
+        ),
+    ];
+    for (source, param, expression, targets) in cases {
+        let links = links(&spec, source);
+        for target in targets {
+            let (_, _, params) = links
+                .iter()
+                .find(|(_, t, _)| t == target)
+                .unwrap_or_else(|| panic!("{source} has no link to {target}"));
+            assert_eq!(params[param], *expression, "{source} -> {target}");
+            assert_eq!(
+                params["website_id"], "$request.path.website_id",
+                "{source} -> {target}"
+            );
+        }
+        for (name, target, _) in &links {
+            assert!(spec.operation(target).is_some(), "{source}: link {name}");
+        }
+    }
+}
+
+#[test]
+fn following_a_link_with_the_example_response_gives_the_target_s_example_id() {
+    // The success example of the source, read through the link's JSON pointer, is the example
+    // of the target's parameter: the spec's ids chain from one call to the next.
+    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let mut followed = 0;
+    for (_, _, op) in spec.openapi.operations() {
+        let id = op.operation_id.clone().unwrap_or_default();
+        let response = op
+            .responses
+            .responses
+            .get(&openapiv3::StatusCode::Range(2))
+            .and_then(|r| r.as_item())
+            .unwrap();
+        let Some(schema) = response
+            .content
+            .get("application/json")
+            .and_then(|m| m.schema.as_ref())
+            .and_then(|s| match s {
+                openapiv3::ReferenceOr::Reference { reference } => {
+                    reference.strip_prefix("#/components/schemas/")
+                }
+                _ => None,
+            })
+        else {
+            continue;
+        };
+        let example = xtask::spec::to_json(
+            spec.schema(schema)
+                .and_then(|s| s.get("example"))
+                .unwrap_or_else(|| panic!("{schema} has an example")),
+        );
+        for (name, target, params) in links(&spec, &id) {
+            let (_, _, target_op) = spec
+                .openapi
+                .operations()
+                .find(|(_, _, op)| op.operation_id.as_deref() == Some(target.as_str()))
+                .unwrap();
+            for (param, expression) in params {
+                let Some(pointer) = expression
+                    .as_str()
+                    .and_then(|e| e.strip_prefix("$response.body#"))
+                else {
+                    continue;
+                };
+                let value = example
+                    .pointer(pointer)
+                    .unwrap_or_else(|| panic!("{id} link {name}: {pointer} not in the example"));
+                let expected = target_op
+                    .parameters
+                    .iter()
+                    .filter_map(|p| p.as_item())
+                    .map(|p| p.parameter_data_ref())
+                    .find(|p| p.name == param)
+                    .and_then(|p| p.example.clone())
+                    .unwrap_or_else(|| panic!("{target} has an example for {param}"));
+                assert_eq!(*value, expected, "{id} -> {target}: {param}");
+                followed += 1;
+            }
+        }
+    }
+    assert!(followed >= 18, "only {followed} links followed");
 }

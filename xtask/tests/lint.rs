@@ -19,15 +19,15 @@ paths:
       x-crisp-access: write
       x-crisp-webhook: session:set_state
       parameters:
-        - {name: website_id, in: path, required: true, description: Website., schema: {type: string}}
-        - {name: session_id, in: path, required: true, description: Session., schema: {type: string}}
+        - {name: website_id, in: path, required: true, description: Website., example: w1, schema: {type: string}}
+        - {name: session_id, in: path, required: true, description: Session., example: session_1, schema: {type: string}}
       requestBody:
         required: true
         content:
           application/json:
             schema: {$ref: "#/components/schemas/StateUpdate"}
       responses:
-        "200":
+        "2XX":
           description: OK
           content:
             application/json:
@@ -128,6 +128,46 @@ fn missing_scope_and_bad_access_are_reported() {
     assert_problem(
         &spec,
         "operation change_conversation_state: x-crisp-access must be `read` or `write`",
+    );
+}
+
+#[test]
+fn a_success_response_other_than_2xx_is_reported_by_operation() {
+    // `200` alone: any 2xx status is success, so the key must be the range.
+    let spec = BASE.replace(
+        "\"2XX\":\n          description: OK",
+        "\"200\":\n          description: OK",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: response 200: the success response is `2XX`",
+    );
+    // YAML reads an unquoted 201 as a number: still reported.
+    let spec = BASE.replace(
+        "\"2XX\":\n          description: OK",
+        "201:\n          description: OK",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: response 201: the success response is `2XX`",
+    );
+    // `2XX` beside a `200`: two success responses.
+    let spec = BASE.replace(
+        "        \"4XX\": {$ref",
+        "        \"200\":\n          description: OK\n          content:\n            application/json:\n              schema: {$ref: \"#/components/schemas/Ack\"}\n        \"4XX\": {$ref",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: needs exactly one success response, `2XX`, with one JSON body (the Crisp envelope); has 2",
+    );
+    // No success response at all.
+    let spec = BASE.replace(
+        "        \"2XX\":\n          description: OK\n          content:\n            application/json:\n              schema: {$ref: \"#/components/schemas/Ack\"}\n",
+        "",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: needs exactly one success response, `2XX`, with one JSON body (the Crisp envelope); has 0",
     );
 }
 
@@ -253,11 +293,314 @@ fn problems_are_all_reported_at_once_and_nothing_is_generated() {
 #[test]
 fn an_inline_enum_on_a_parameter_is_reported() {
     let spec = BASE.replace(
-        "- {name: session_id, in: path, required: true, description: Session., schema: {type: string}}",
-        "- {name: session_id, in: path, required: true, description: Session., schema: {type: string, enum: [a, b]}}",
+        "- {name: session_id, in: path, required: true, description: Session., example: session_1, schema: {type: string}}",
+        "- {name: session_id, in: path, required: true, description: Session., example: a, schema: {type: string, enum: [a, b]}}",
     );
     assert_problem(
         &spec,
         "operation change_conversation_state: parameter `session_id` has an inline `enum`",
+    );
+}
+
+/// BASE plus a list operation paged by `{page_number}`, with the given `x-crisp-paging` line
+/// (empty for none).
+fn with_list(paging: &str) -> String {
+    let list = format!(
+        r##"  /website/{{website_id}}/conversations/{{page_number}}:
+    get:
+      operationId: list_conversations
+      tags: [Conversations]
+      summary: List conversations.
+      x-crisp-scope: website:conversation:sessions
+      x-crisp-access: read
+      {paging}
+      parameters:
+        - {{name: website_id, in: path, required: true, description: Website., example: w1, schema: {{type: string}}}}
+        - {{name: page_number, in: path, required: true, description: Page., example: 1, schema: {{type: integer, minimum: 1}}}}
+        - {{name: per_page, in: query, description: Page size., example: 20, schema: {{type: integer, minimum: 20, maximum: 50}}}}
+      responses:
+        "2XX":
+          description: OK
+          content:
+            application/json:
+              schema: {{$ref: "#/components/schemas/Ack"}}
+        "4XX": {{$ref: "#/components/responses/Error"}}
+        "5XX": {{$ref: "#/components/responses/Error"}}
+components:
+"##
+    );
+    BASE.replacen("components:\n", &list, 1)
+}
+
+#[test]
+fn paging_is_read_into_the_operations_table() {
+    let spec = with_list("x-crisp-paging: {style: page_number, page_size: 25, per_page: per_page}");
+    assert_eq!(problems(&spec), Vec::<String>::new());
+    let loaded = Spec::load(&spec).unwrap();
+    assert_eq!(
+        loaded.operation("list_conversations").unwrap().paging,
+        Some(xtask::spec::Paging::PageNumber {
+            page_size: 25,
+            per_page: Some("per_page".into())
+        })
+    );
+    assert_eq!(
+        loaded
+            .operation("change_conversation_state")
+            .unwrap()
+            .paging,
+        None
+    );
+    let files = generate(&spec).expect("generates");
+    let table = files
+        .iter()
+        .find(|f| f.path.ends_with("operations.rs"))
+        .unwrap();
+    assert!(
+        table.contents.contains(
+            "paging: Some(Paging::PageNumber {\n            page_size: 25,\n            per_page: Some(\"per_page\"),\n        }),"
+        ),
+        "{}",
+        table.contents
+    );
+}
+
+#[test]
+fn a_page_number_path_needs_page_number_paging_and_the_reverse() {
+    assert_problem(
+        &with_list(""),
+        "operation list_conversations: has a `{page_number}` path parameter but no x-crisp-paging",
+    );
+    assert_problem(
+        &with_list("x-crisp-paging: {style: timestamp_before}"),
+        "operation list_conversations: has a `{page_number}` path parameter, so its x-crisp-paging style must be `page_number`",
+    );
+    let spec = BASE.replace(
+        "      x-crisp-access: write\n",
+        "      x-crisp-access: write\n      x-crisp-paging: {style: page_number, page_size: 20}\n",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: x-crisp-paging style `page_number` needs a `{page_number}` path parameter",
+    );
+    let spec = BASE.replace(
+        "      x-crisp-access: write\n",
+        "      x-crisp-access: write\n      x-crisp-paging: {style: timestamp_before}\n",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: x-crisp-paging style `timestamp_before` needs a `timestamp_before` query parameter",
+    );
+}
+
+#[test]
+fn an_unknown_paging_style_or_a_bad_page_size_is_reported() {
+    assert_problem(
+        &with_list("x-crisp-paging: {style: cursor, page_size: 20}"),
+        "operation list_conversations: x-crisp-paging: unknown style `cursor`",
+    );
+    assert_problem(
+        &with_list("x-crisp-paging: {page_size: 20}"),
+        "operation list_conversations: x-crisp-paging: unknown style (none)",
+    );
+    for page_size in ["0", "-5", "twenty", "4294967296"] {
+        assert_problem(
+            &with_list(&format!(
+                "x-crisp-paging: {{style: page_number, page_size: {page_size}}}"
+            )),
+            "operation list_conversations: x-crisp-paging: `page_size` (the route's default page size) must be a whole number above 0",
+        );
+    }
+    assert_problem(
+        &with_list("x-crisp-paging: {style: page_number}"),
+        "`page_size` (the route's default page size) must be a whole number above 0",
+    );
+    assert_problem(
+        &with_list("x-crisp-paging: {style: page_number, page_size: 20, per_page: limit}"),
+        "operation list_conversations: x-crisp-paging: `per_page` must name a query parameter of the operation, not limit",
+    );
+    assert_problem(
+        &with_list("x-crisp-paging: {style: page_number, page_size: 20, size: 20}"),
+        "operation list_conversations: x-crisp-paging: unknown key `size`",
+    );
+}
+
+#[test]
+fn every_path_and_query_parameter_needs_an_example_that_fits() {
+    let spec = BASE.replace(
+        "description: Session., example: session_1, ",
+        "description: Session., ",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: path parameter `session_id` has no `example`",
+    );
+    let spec = with_list("x-crisp-paging: {style: page_number, page_size: 20, per_page: per_page}")
+        .replace(
+            "description: Page size., example: 20, ",
+            "description: Page size., ",
+        );
+    assert_problem(
+        &spec,
+        "operation list_conversations: query parameter `per_page` has no `example`",
+    );
+    let list = |from: &str, to: &str| {
+        with_list("x-crisp-paging: {style: page_number, page_size: 20, per_page: per_page}")
+            .replace(from, to)
+    };
+    assert_problem(
+        &list(
+            "description: Page., example: 1,",
+            "description: Page., example: first,",
+        ),
+        "operation list_conversations: path parameter `page_number`: its example is not of type `integer`",
+    );
+    assert_problem(
+        &list(
+            "description: Page size., example: 20,",
+            "description: Page size., example: 10,",
+        ),
+        "operation list_conversations: query parameter `per_page`: its example is below the minimum 20",
+    );
+    assert_problem(
+        &list(
+            "description: Page size., example: 20,",
+            "description: Page size., example: 100,",
+        ),
+        "operation list_conversations: query parameter `per_page`: its example is above the maximum 50",
+    );
+    assert_problem(
+        &BASE.replace(
+            "description: Website., example: w1,",
+            "description: Website., example: 7,",
+        ),
+        "operation change_conversation_state: path parameter `website_id`: its example is not of type `string`",
+    );
+    // An enum component's values bound the example.
+    let spec = list(
+        "        - {name: per_page, in: query, description: Page size., example: 20, schema: {type: integer, minimum: 20, maximum: 50}}",
+        "        - {name: per_page, in: query, description: Page size., example: 20, schema: {type: integer, minimum: 20, maximum: 50}}\n        - {name: state, in: query, description: State., example: closed, schema: {$ref: \"#/components/schemas/State\"}}",
+    );
+    assert_problem(
+        &spec,
+        "operation list_conversations: query parameter `state`: its example closed is not one of the enum's values",
+    );
+}
+
+#[test]
+fn a_path_parameter_has_one_example_across_the_spec() {
+    let spec = with_list("x-crisp-paging: {style: page_number, page_size: 20, per_page: per_page}")
+        .replacen(
+            "description: Website., example: w1,",
+            "description: Website., example: w2,",
+            1,
+        );
+    assert_problem(
+        &spec,
+        "path parameter `website_id`: its example differs from the one in",
+    );
+}
+
+#[test]
+fn a_request_body_needs_an_example_with_its_required_fields() {
+    // An inline body schema with no example anywhere.
+    let inline = "            schema: {type: object, required: [state], properties: {state: {$ref: \"#/components/schemas/State\"}}}";
+    let spec = BASE.replace(
+        "            schema: {$ref: \"#/components/schemas/StateUpdate\"}",
+        inline,
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: requestBody `application/json` has no example",
+    );
+    // An example under the media type is enough.
+    let spec = BASE.replace(
+        "            schema: {$ref: \"#/components/schemas/StateUpdate\"}",
+        &format!("{inline}\n            example: {{state: pending}}"),
+    );
+    assert_eq!(problems(&spec), Vec::<String>::new());
+    // An example that lacks a required field is not usable.
+    let spec = BASE.replace(
+        "            schema: {$ref: \"#/components/schemas/StateUpdate\"}",
+        &format!("{inline}\n            example: {{}}"),
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: requestBody `application/json`: the example lacks the required `state`",
+    );
+    let spec = BASE.replace(
+        "      example: {state: resolved}\n    Ack",
+        "      example: [resolved]\n    Ack",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: requestBody `application/json`: the example is not an object",
+    );
+}
+
+/// BASE with these `links` on its success response.
+fn with_links(links: &str) -> String {
+    BASE.replacen(
+        "              schema: {$ref: \"#/components/schemas/Ack\"}\n        \"4XX\"",
+        &format!(
+            "              schema: {{$ref: \"#/components/schemas/Ack\"}}\n          links:\n{links}        \"4XX\""
+        ),
+        1,
+    )
+}
+
+#[test]
+fn links_are_allowed_and_ignored_by_the_client_generator() {
+    let spec = with_links(
+        "            again:\n              operationId: change_conversation_state\n              parameters:\n                website_id: '$request.path.website_id'\n                session_id: '$request.path.session_id'\n            constant:\n              operationId: change_conversation_state\n              parameters: {website_id: w1, session_id: '$response.body#/reason'}\n",
+    );
+    assert_eq!(problems(&spec), Vec::<String>::new());
+    let with = generate(&spec).expect("generates");
+    let without = generate(BASE).expect("generates");
+    let client = |files: &[xtask::GeneratedFile]| {
+        let file = files
+            .iter()
+            .find(|f| f.path.ends_with("client.rs"))
+            .unwrap();
+        // Drop the header line, which holds the spec's hash.
+        file.contents.split_once('\n').unwrap().1.to_owned()
+    };
+    assert_eq!(
+        client(&with),
+        client(&without),
+        "links change no generated code"
+    );
+}
+
+#[test]
+fn a_link_to_an_unknown_operation_or_parameter_is_reported() {
+    let link = |body: &str| with_links(&format!("            next:\n{body}"));
+    assert_problem(
+        &link(
+            "              operationId: get_nothing\n              parameters: {website_id: '$request.path.website_id'}\n",
+        ),
+        "operation change_conversation_state: link `next`: operationId `get_nothing` is not an operation of the spec",
+    );
+    assert_problem(
+        &link("              operationRef: '#/paths/~1x/get'\n"),
+        "operation change_conversation_state: response 2XX: link `next` needs an `operationId`",
+    );
+    assert_problem(
+        &link(
+            "              operationId: change_conversation_state\n              parameters: {people_id: '$request.path.website_id'}\n",
+        ),
+        "operation change_conversation_state: link `next`: `change_conversation_state` has no parameter `people_id`",
+    );
+    assert_problem(
+        &link(
+            "              operationId: change_conversation_state\n              parameters: {session_id: '$request.path.people_id'}\n",
+        ),
+        "link `next`: parameter `session_id`: `$request.path.people_id`: the operation has no path parameter `people_id`",
+    );
+    assert_problem(
+        &link(
+            "              operationId: change_conversation_state\n              parameters: {session_id: '$response.body#/data/session_id'}\n",
+        ),
+        "link `next`: parameter `session_id`: `$response.body#/data/session_id`: the response body's schema has no `session_id` there",
     );
 }
