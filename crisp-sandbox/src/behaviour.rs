@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
-use crate::route::{Paging, Route};
+use crate::route::Route;
 use crate::state::{Conversation, Person, Workspace};
 use crate::validate::{Input, Validators};
 
@@ -317,11 +317,11 @@ impl Call<'_> {
     /// One page of `items`, by the route's paging and the request's `page_number` and
     /// `per_page`.
     fn page<T>(&self, items: Vec<T>) -> Vec<T> {
-        let (size, per_page) = match self.route.facts.paging {
-            Some(Paging::PageNumber {
+        let (size, per_page) = match self.route.op.paging {
+            Some(crisp_api::Paging::PageNumber {
                 page_size,
                 per_page,
-            }) => (page_size, per_page),
+            }) => (u64::from(page_size), per_page),
             _ => return items,
         };
         let size = per_page

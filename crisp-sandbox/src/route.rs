@@ -1,5 +1,5 @@
 //! The types of the generated route facts (`generated/routes.rs`), and the join of those facts
-//! with crisp-api's operations table.
+//! with crisp-api's operations table (method, path, scope, access, webhook event, paging).
 
 use crisp_api::Operation;
 
@@ -16,8 +16,6 @@ pub(crate) struct RouteFacts {
     pub status: u16,
     /// The spec's example of the success response (the whole envelope), as JSON.
     pub example: &'static str,
-    /// How the operation pages, if it is a list.
-    pub paging: Option<Paging>,
 }
 
 /// A path or query parameter.
@@ -55,19 +53,6 @@ pub(crate) struct Body {
     pub required: bool,
     /// The body's JSON Schema; `$ref`s point into `SCHEMAS`.
     pub schema: &'static str,
-}
-
-/// How a list operation pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Paging {
-    /// By `/{page_number}` from 1, `page_size` items a page unless the `per_page` query
-    /// parameter (when the route has one) says otherwise.
-    PageNumber {
-        page_size: u64,
-        per_page: Option<&'static str>,
-    },
-    /// Backwards in time by the `timestamp_before` query parameter.
-    TimestampBefore,
 }
 
 /// One operation the sandbox serves: crisp-api's table entry and the sandbox's facts.

@@ -1,7 +1,8 @@
 //! `crisp-sandbox/src/generated/routes.rs`: what the local Crisp needs to know about every
-//! operation beyond the operations table of crisp-api: its path and query parameters with
-//! their constraints, its request body schema, the example of its success response (served
-//! for an operation that has no hand-written behaviour), and how it pages.
+//! operation beyond the operations table of crisp-api (which has its method, path, scope,
+//! access, webhook event and paging): its path and query parameters with their constraints,
+//! its request body schema, and the example of its success response (served for an operation
+//! that has no hand-written behaviour).
 //!
 //! Schemas are converted from OpenAPI 3.0 to JSON Schema 2020-12 so that a maintained JSON
 //! Schema validator can check requests: `nullable` becomes a type union, `$ref`s point into
@@ -18,9 +19,6 @@ use crate::spec::{METHODS, Spec, get, key_str, ref_name, str_field, to_json};
 
 /// The folder of the sandbox's generated modules, relative to the workspace root.
 pub const SANDBOX_GENERATED_DIR: &str = "crisp-sandbox/src/generated";
-
-/// Page size of a page-numbered list route whose spec says nothing else (Crisp's default).
-const DEFAULT_PAGE_SIZE: u64 = 20;
 
 /// Generates `routes.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
@@ -48,10 +46,10 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     let schemas = raw_literal(&pretty(&serde_json::Value::Object(defs))?)?;
     let file = quote! {
         //! What the sandbox knows about each operation beyond crisp-api's operations table:
-        //! parameters and their constraints, the request body schema, the success example and
-        //! the paging, from the spec. Schemas are JSON Schema 2020-12, converted from OpenAPI 3.0.
+        //! parameters and their constraints, the request body schema and the success example,
+        //! from the spec. Schemas are JSON Schema 2020-12, converted from OpenAPI 3.0.
 
-        use crate::route::{Body, Location, Paging, Param, ParamType, RouteFacts};
+        use crate::route::{Body, Location, Param, ParamType, RouteFacts};
 
         /// The facts of every operation, in the spec's order.
         pub const ROUTES: &[RouteFacts] = &[#(#routes),*];
@@ -65,8 +63,6 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
 
 fn route(spec: &Spec, id: &str, op: &Value) -> Result<TokenStream, Error> {
     let mut params = Vec::new();
-    let mut has_per_page = false;
-    let mut has_timestamp_before = false;
     for param in op
         .get("parameters")
         .and_then(Value::as_sequence)
@@ -80,8 +76,6 @@ fn route(spec: &Spec, id: &str, op: &Value) -> Result<TokenStream, Error> {
             // Headers and cookies are not parameters of any operation yet.
             _ => continue,
         };
-        has_per_page |= name == "per_page";
-        has_timestamp_before |= name == "timestamp_before";
         let required = param
             .get("required")
             .and_then(Value::as_bool)
@@ -118,22 +112,6 @@ fn route(spec: &Spec, id: &str, op: &Value) -> Result<TokenStream, Error> {
     let (status, example) = success(spec, id, op)?;
     let example = raw_literal(&compact(&example)?)?;
     let status = Literal::u16_unsuffixed(status);
-    let paging = match op.get("x-crisp-paging") {
-        Some(paging) => paging_tokens(id, paging)?,
-        None if spec
-            .operation(id)
-            .is_some_and(|o| o.path.contains("{page_number}")) =>
-        {
-            let per_page = if has_per_page {
-                quote!(Some("per_page"))
-            } else {
-                quote!(None)
-            };
-            quote!(Some(Paging::PageNumber { page_size: #DEFAULT_PAGE_SIZE, per_page: #per_page }))
-        }
-        None if has_timestamp_before => quote!(Some(Paging::TimestampBefore)),
-        None => quote!(None),
-    };
     Ok(quote! {
         RouteFacts {
             id: #id,
@@ -141,31 +119,8 @@ fn route(spec: &Spec, id: &str, op: &Value) -> Result<TokenStream, Error> {
             body: #body,
             status: #status,
             example: #example,
-            paging: #paging,
         }
     })
-}
-
-/// `x-crisp-paging`: `{style: page_number, page_size: N, per_page: name}` or
-/// `{style: timestamp_before}`.
-fn paging_tokens(id: &str, paging: &Value) -> Result<TokenStream, Error> {
-    match str_field(paging, "style") {
-        Some("page_number") => {
-            let size = paging
-                .get("page_size")
-                .and_then(Value::as_u64)
-                .unwrap_or(DEFAULT_PAGE_SIZE);
-            let per_page = match str_field(paging, "per_page") {
-                Some(name) => quote!(Some(#name)),
-                None => quote!(None),
-            };
-            Ok(quote!(Some(Paging::PageNumber { page_size: #size, per_page: #per_page })))
-        }
-        Some("timestamp_before") => Ok(quote!(Some(Paging::TimestampBefore))),
-        other => Err(Error(format!(
-            "operation {id}: x-crisp-paging style {other:?} is not page_number or timestamp_before"
-        ))),
-    }
 }
 
 /// The status and example of the operation's success response: the first `2xx` key (`200`,
