@@ -18,6 +18,7 @@ mod examples;
 mod lint;
 mod operations;
 mod output;
+mod sandbox;
 pub mod spec;
 
 pub use lint::Problem;
@@ -29,6 +30,7 @@ pub const SPEC_PATH: &str = "spec/crisp.yaml";
 /// The folder of generated Rust modules, relative to the workspace root. Every file in it is
 /// written by the generator; a file it no longer produces is deleted.
 pub const GENERATED_DIR: &str = "crisp-api/src/generated";
+pub use sandbox::SANDBOX_GENERATED_DIR;
 
 /// What `codegen` should do with the result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +137,14 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
         (
             format!("{GENERATED_DIR}/operations.rs"),
             operations::generate(&spec)?,
+        ),
+        (
+            format!("{SANDBOX_GENERATED_DIR}/mod.rs"),
+            include_str!("templates/sandbox_generated_mod.rs").to_owned(),
+        ),
+        (
+            format!("{SANDBOX_GENERATED_DIR}/routes.rs"),
+            sandbox::generate(&spec)?,
         ),
         (
             "tests/generated/spec_examples.rs".to_owned(),

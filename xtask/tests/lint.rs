@@ -583,10 +583,7 @@ fn links_are_allowed_and_ignored_by_the_client_generator() {
     let with = generate(&spec).expect("generates");
     let without = generate(BASE).expect("generates");
     let client = |files: &[xtask::GeneratedFile]| {
-        let file = files
-            .iter()
-            .find(|f| f.path.ends_with("api.rs"))
-            .unwrap();
+        let file = files.iter().find(|f| f.path.ends_with("api.rs")).unwrap();
         // Drop the header line, which holds the spec's hash.
         file.contents.split_once('\n').unwrap().1.to_owned()
     };

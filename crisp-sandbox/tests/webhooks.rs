@@ -1,0 +1,266 @@
+//! Webhook deliveries: every state change that the spec maps to an event reaches a receiver on
+//! loopback, verifies with `crisp_api::webhook`, parses into its typed event, and is retried
+//! while the receiver answers 500, without the API call that fired it waiting.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use common::Api;
+use crisp_api::webhook::{ATTEMPT_COUNT_HEADER, Event, Verifier};
+use crisp_sandbox::{RetryPolicy, Sandbox, demo};
+use serde_json::json;
+
+#[derive(Default)]
+struct Received {
+    /// (event name, attempt) of every verified request.
+    verified: Vec<(String, u32)>,
+    /// Typed events of the requests answered 200.
+    events: Vec<Event>,
+    rejected: usize,
+}
+
+struct Receiver {
+    verifier: Verifier,
+    /// Attempts below this one are answered 500.
+    succeed_from: u32,
+    received: Mutex<Received>,
+}
+
+async fn receive(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let mut received = rx.received.lock().unwrap();
+    let delivery = match rx.verifier.verify_and_parse(&headers, &body) {
+        Ok(delivery) => delivery,
+        Err(_) => {
+            received.rejected += 1;
+            return StatusCode::UNAUTHORIZED;
+        }
+    };
+    let attempt: u32 = headers[ATTEMPT_COUNT_HEADER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    received
+        .verified
+        .push((delivery.event.name().to_owned(), attempt));
+    if attempt < rx.succeed_from {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    received.events.push(delivery.event);
+    StatusCode::OK
+}
+
+async fn start_receiver(secret: &str, succeed_from: u32) -> (String, Arc<Receiver>) {
+    let rx = Arc::new(Receiver {
+        verifier: Verifier::new(secret)
+            .expect("the sandbox's secret is not blank")
+            .with_tolerance(Duration::from_secs(60)),
+        succeed_from,
+        received: Mutex::new(Received::default()),
+    });
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(Arc::clone(&rx));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, rx)
+}
+
+fn fast_retries(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(40),
+        timeout: Duration::from_secs(2),
+    }
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_state_change_is_delivered_signed_typed_and_retried() {
+    let secret = "test-signing-secret";
+    let (url, rx) = start_receiver(secret, 3).await;
+    let sandbox = Sandbox::builder()
+        .signing_secret(secret)
+        .webhook_url(url)
+        .webhook_retry(fast_retries(5))
+        .start()
+        .await
+        .unwrap();
+    let api = Api::new(&sandbox);
+
+    let (_, created) = api.post("/conversation", json!({})).await;
+    let session = created["data"]["session_id"].as_str().unwrap().to_owned();
+    let path = format!("/conversation/{session}");
+    let message = json!({"type": "text", "from": "operator", "origin": "chat", "content": "Hello"});
+    let (_, sent) = api.post(&format!("{path}/message"), message).await;
+    let fingerprint = sent["data"]["fingerprint"].as_i64().unwrap();
+    let visitor = json!({"type": "text", "from": "user", "origin": "chat", "content": "Hi!"});
+    api.post(&format!("{path}/message"), visitor).await;
+    api.patch(
+        &format!("{path}/message/{fingerprint}"),
+        json!({"content": "Hello!"}),
+    )
+    .await;
+    api.patch(&format!("{path}/state"), json!({"state": "resolved"}))
+        .await;
+    api.patch(
+        &format!("{path}/meta"),
+        json!({"email": "jane@example.com"}),
+    )
+    .await;
+    api.patch(
+        &format!("{path}/routing"),
+        json!({"assigned": {"user_id": demo::OPERATOR_ID}}),
+    )
+    .await;
+    api.patch(&format!("{path}/block"), json!({"blocked": true}))
+        .await;
+    let (_, person) = api
+        .post("/people/profile", json!({"email": "ada@example.com"}))
+        .await;
+    let people = format!(
+        "/people/profile/{}",
+        person["data"]["people_id"].as_str().unwrap()
+    );
+    api.patch(&people, json!({"person": {"nickname": "Ada"}}))
+        .await;
+    api.put(&people, json!({"email": "ada@example.org"})).await;
+    api.delete(&people).await;
+    api.post(
+        &format!("/campaign/{}/dispatch", demo::CAMPAIGN_ID),
+        json!({}),
+    )
+    .await;
+    api.delete(&path).await;
+    // Reads fire nothing.
+    api.get("/conversations/1").await;
+
+    let expected = [
+        "session:request:initiated",
+        "message:received",
+        "message:send",
+        "message:updated",
+        "session:set_state",
+        "session:set_email",
+        "session:set_routing",
+        "session:set_block",
+        "people:profile:created",
+        "people:profile:updated",
+        "people:profile:updated",
+        "people:profile:removed",
+        "campaign:dispatched",
+        "session:removed",
+    ];
+    wait_until("every delivery", || {
+        sandbox.deliveries().iter().filter(|d| d.delivered).count() == expected.len()
+    })
+    .await;
+
+    let deliveries = sandbox.deliveries();
+    let names: Vec<&str> = deliveries.iter().map(|d| d.event.as_str()).collect();
+    assert_eq!(names, expected, "one delivery per change, in order fired");
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.attempts == 3 && d.last_status == Some(200))
+    );
+
+    let received = rx.received.lock().unwrap();
+    assert_eq!(received.rejected, 0, "every delivery verifies");
+    assert_eq!(
+        received.verified.len(),
+        expected.len() * 3,
+        "two 500s, then 200"
+    );
+    for name in expected {
+        let attempts: Vec<u32> = received
+            .verified
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, a)| *a)
+            .collect();
+        let times = expected.iter().filter(|n| **n == name).count();
+        assert_eq!(attempts.len(), 3 * times, "{name}");
+        for a in 1..=3 {
+            assert_eq!(
+                attempts.iter().filter(|x| **x == a).count(),
+                times,
+                "{name}"
+            );
+        }
+    }
+    // Each parsed into its own typed variant, with the data of the change.
+    let mut typed = 0;
+    for event in &received.events {
+        match event {
+            Event::SessionSetState(data) => {
+                assert_eq!(data.session_id, session);
+                assert_eq!(data.state.to_string(), "resolved");
+            }
+            Event::MessageReceived(data) => {
+                assert_eq!(data.fingerprint, fingerprint);
+                assert_eq!(data.website_id, demo::WEBSITE_ID);
+            }
+            Event::SessionSetEmail(data) => assert_eq!(data.email, "jane@example.com"),
+            Event::SessionSetBlock(data) => assert!(data.is_blocked),
+            Event::SessionSetRouting(data) => {
+                assert_eq!(data.routing_id.as_deref(), Some(demo::OPERATOR_ID));
+            }
+            Event::CampaignDispatched(data) => assert_eq!(data.campaign_id, demo::CAMPAIGN_ID),
+            Event::Unknown { name, .. } => panic!("{name} did not parse into its type"),
+            _ => {}
+        }
+        typed += 1;
+    }
+    assert_eq!(typed, expected.len());
+}
+
+#[tokio::test]
+async fn a_failing_endpoint_never_blocks_the_api_and_is_given_up_on() {
+    // Nothing listens on this port once the listener is dropped.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    drop(listener);
+    let sandbox = Sandbox::builder()
+        .webhook_retry(fast_retries(3))
+        .start()
+        .await
+        .unwrap();
+    sandbox.set_webhook_url(Some(&url));
+    let api = Api::new(&sandbox);
+    let started = Instant::now();
+    for _ in 0..5 {
+        assert_eq!(api.post("/conversation", json!({})).await.0, 200);
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+    wait_until("giving up", || {
+        let d = sandbox.deliveries();
+        d.len() == 5 && d.iter().all(|d| d.gave_up)
+    })
+    .await;
+    assert!(
+        sandbox
+            .deliveries()
+            .iter()
+            .all(|d| d.attempts == 3 && !d.delivered)
+    );
+}
