@@ -1,0 +1,347 @@
+//! The quickstart: an AI support agent's first run, on a local Crisp, with no account.
+//!
+//! ```sh
+//! cargo run --example quickstart
+//! ```
+//!
+//! It starts the sandbox (a local, stateful Crisp) in this process, and a webhook receiver
+//! beside it; then, as an agent would: lists unresolved conversations, reads the latest
+//! messages of one, replies, resolves it and updates the contact's profile; shows a call outside
+//! the agent's grants refused before any request; and verifies the webhook deliveries that
+//! followed. It prints a short story of what happened.
+//!
+//! With `CRISP_IDENTIFIER`, `CRISP_KEY` and `CRISP_WEBSITE_ID` set (and `CRISP_TIER`, `plugin`
+//! by default), it makes read-only calls against the real Crisp instead: nothing is written.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use crisp_api::types::{
+    Content, ConversationState, ConversationStateUpdate, MessageFrom, NewMessage,
+    PeopleProfileWrite,
+};
+use crisp_api::webhook::{Event, Verifier};
+use crisp_api::{AuditRecord, Client, Credentials, Error, Grants, Operation, Outcome, Tier};
+use futures::{StreamExt, TryStreamExt};
+
+/// What this agent does, and so the least grants it asks for.
+const AGENT: [&Operation; 6] = [
+    &Operation::LIST_CONVERSATIONS,
+    &Operation::LIST_MESSAGES,
+    &Operation::SEND_MESSAGE,
+    &Operation::CHANGE_CONVERSATION_STATE,
+    &Operation::GET_CONVERSATION,
+    &Operation::UPDATE_PEOPLE_PROFILE,
+];
+
+/// Read-only: what the quickstart does against the real Crisp.
+const READ_ONLY: [&Operation; 2] = [&Operation::LIST_CONVERSATIONS, &Operation::LIST_MESSAGES];
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    match real_crisp() {
+        Some((credentials, website)) => read_only(credentials, &website).await,
+        None => sandbox().await,
+    }
+}
+
+/// The credentials and website of the real Crisp, when the environment names them.
+fn real_crisp() -> Option<(Credentials, String)> {
+    let identifier = std::env::var("CRISP_IDENTIFIER").ok()?;
+    let key = std::env::var("CRISP_KEY").ok()?;
+    let website = std::env::var("CRISP_WEBSITE_ID").ok()?;
+    let tier = match std::env::var("CRISP_TIER").as_deref() {
+        Ok("user") => Tier::User,
+        Ok("website") => Tier::Website,
+        _ => Tier::Plugin,
+    };
+    Some((Credentials::new(tier, identifier, key), website))
+}
+
+/// Prints each call's audit record as one short line.
+fn audit_line(record: &AuditRecord) {
+    let mark = match record.outcome {
+        Outcome::Succeeded => "ok",
+        Outcome::Failed => "FAILED",
+        _ => "REFUSED",
+    };
+    println!("    audit: {mark:<7} {record}");
+}
+
+async fn sandbox() -> Result<(), Box<dyn std::error::Error>> {
+    println!("1. Starting a local Crisp (the sandbox) and a webhook receiver on loopback");
+    let sandbox = crisp_sandbox::Sandbox::start().await?;
+    let received = Arc::new(Mutex::new(Vec::<String>::new()));
+    let verifier = Verifier::new(sandbox.signing_secret())?;
+    let receiver = start_receiver(verifier, Arc::clone(&received)).await?;
+    sandbox.set_webhook_url(Some(&receiver));
+    println!(
+        "   Crisp:    {} (website {})",
+        sandbox.base_url(),
+        sandbox.website_id()
+    );
+    println!("   webhooks: {receiver}");
+
+    let grants = Grants::for_operations(&AGENT);
+    println!("\n2. The agent asks for exactly the scopes it uses:\n   {grants}");
+    let client = Client::builder(Credentials::new(
+        sandbox.tier(),
+        sandbox.identifier(),
+        sandbox.key(),
+    ))
+    .base_url(sandbox.base_url())
+    .grants(grants)
+    .confirm(|request| {
+        // A real agent would ask a person here; the quickstart approves and says so.
+        println!("    confirm: {request}? yes");
+        true
+    })
+    .daily_budget(100)
+    .on_audit(audit_line)
+    .build()?;
+    let website = sandbox.website_id().to_owned();
+
+    println!("\n3. Unresolved conversations (a stream that pages as it goes):");
+    let unresolved: Vec<_> = client
+        .list_conversations()
+        .website_id(website.as_str())
+        .filter_not_resolved(1)
+        .stream()
+        .take(30)
+        .try_collect()
+        .await?;
+    println!(
+        "   {} of them (the stream fetched the pages it needed); the first three:",
+        unresolved.len()
+    );
+    for conversation in unresolved.iter().take(3) {
+        println!(
+            "   - {} {}: {}",
+            conversation.session_id,
+            conversation
+                .meta
+                .as_ref()
+                .and_then(|m| m.nickname.clone())
+                .unwrap_or_default(),
+            conversation.last_message.clone().unwrap_or_default()
+        );
+    }
+    // The first one whose customer has a contact profile (to update it in step 7).
+    let Some(conversation) = unresolved
+        .iter()
+        .find(|c| c.people_id.is_some())
+        .or(unresolved.first())
+    else {
+        println!("   (none: nothing to do)");
+        return Ok(());
+    };
+    let session = conversation.session_id.clone();
+    println!("   The agent takes {session}: its customer has a contact profile.");
+
+    println!("\n4. The latest messages of {session}, newest first:");
+    let latest: Vec<_> = client
+        .list_messages()
+        .website_id(website.as_str())
+        .session_id(session.as_str())
+        .stream()
+        .take(3)
+        .try_collect()
+        .await?;
+    for message in &latest {
+        let from = message
+            .from
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let text = match (&message.type_, &message.content) {
+            (Some(type_), Some(content)) => match Content::decode(type_, content) {
+                Ok(Content::Text(text)) => text,
+                Ok(other) => format!("({})", other.message_type()),
+                Err(_) => "(unreadable)".to_owned(),
+            },
+            _ => String::new(),
+        };
+        println!("   - {from}: {text}");
+    }
+
+    println!("\n5. Reply (customer-visible: the confirmation callback is asked first):");
+    let (type_, content) =
+        Content::Text("Thanks for waiting: your refund is on its way.".into()).into_parts()?;
+    let sent = client
+        .send_message()
+        .website_id(website.as_str())
+        .session_id(session.as_str())
+        .body(
+            NewMessage::builder()
+                .type_(type_)
+                .content(content)
+                .from(MessageFrom::Operator)
+                .origin("chat"),
+        )
+        .send()
+        .await?;
+    println!(
+        "   sent, fingerprint {}",
+        sent.data.fingerprint.unwrap_or_default()
+    );
+
+    println!("\n6. Resolve the conversation:");
+    client
+        .change_conversation_state()
+        .website_id(website.as_str())
+        .session_id(session.as_str())
+        .body(ConversationStateUpdate::builder().state(ConversationState::Resolved))
+        .send()
+        .await?;
+    let after = client
+        .get_conversation()
+        .website_id(website.as_str())
+        .session_id(session.as_str())
+        .send()
+        .await?;
+    println!(
+        "   now {}",
+        after.data.state.map(|s| s.to_string()).unwrap_or_default()
+    );
+
+    println!("\n7. Update the contact's profile:");
+    match &conversation.people_id {
+        Some(people) => {
+            client
+                .update_people_profile()
+                .website_id(website.as_str())
+                .people_id(people.as_str())
+                .body(PeopleProfileWrite::builder().notepad(Some(
+                    "Asked about a refund; answered by the support agent.".to_owned(),
+                )))
+                .send()
+                .await?;
+            println!("   noted on profile {people}");
+        }
+        None => println!("   (this conversation has no contact profile)"),
+    }
+
+    println!("\n8. A call outside the agent's grants is refused before any request:");
+    match client
+        .remove_conversation()
+        .website_id(website.as_str())
+        .session_id(session.as_str())
+        .send()
+        .await
+    {
+        Err(error @ Error::NotGranted { .. }) => println!("   refused: {error}"),
+        other => println!("   unexpected: {other:?}"),
+    }
+
+    println!("\n9. Webhook deliveries that followed, verified with the signing secret:");
+    for _ in 0..50 {
+        if received.lock().unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for line in received.lock().unwrap().iter() {
+        println!("   - {line}");
+    }
+
+    let budget = client.budget().expect("a budget is set");
+    println!(
+        "\nDone: {} requests made of today's budget of {} ({} left).",
+        budget.used, budget.limit, budget.remaining
+    );
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// Starts a webhook receiver on loopback that verifies each delivery and keeps a line about it.
+async fn start_receiver(
+    verifier: Verifier,
+    received: Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/crisp/webhooks", listener.local_addr()?);
+    let verifier = Arc::new(verifier);
+    let app = axum::Router::new().route(
+        "/crisp/webhooks",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let verifier = Arc::clone(&verifier);
+            let received = Arc::clone(&received);
+            async move {
+                match verifier.verify_and_parse(&headers, &body) {
+                    Ok(delivery) => {
+                        let what = match &delivery.event {
+                            Event::MessageReceived(m) => {
+                                format!("message from the operator in {}", m.session_id)
+                            }
+                            Event::SessionSetState(s) => {
+                                format!("{} is now {}", s.session_id, s.state)
+                            }
+                            Event::PeopleProfileUpdated(p) => {
+                                format!("profile {} updated", p.people_id)
+                            }
+                            other => other.name().to_owned(),
+                        };
+                        received
+                            .lock()
+                            .unwrap()
+                            .push(format!("{}: {what} (signature ok)", delivery.event.name()));
+                        StatusCode::OK
+                    }
+                    Err(error) => {
+                        received.lock().unwrap().push(format!("refused: {error}"));
+                        StatusCode::UNAUTHORIZED
+                    }
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(url)
+}
+
+async fn read_only(
+    credentials: Credentials,
+    website: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    println!("Read-only calls against the real Crisp (website {website}); nothing is written.");
+    let client = Client::builder(credentials)
+        .grants(Grants::for_operations(&READ_ONLY))
+        .daily_budget(20)
+        .on_audit(audit_line)
+        .build()?;
+    let unresolved: Vec<_> = client
+        .list_conversations()
+        .website_id(website)
+        .filter_not_resolved(1)
+        .stream()
+        .take(5)
+        .try_collect()
+        .await?;
+    println!(
+        "{} unresolved conversation(s) on the first page(s):",
+        unresolved.len()
+    );
+    for conversation in &unresolved {
+        println!("  - {}", conversation.session_id);
+    }
+    if let Some(conversation) = unresolved.first() {
+        let latest: Vec<_> = client
+            .list_messages()
+            .website_id(website)
+            .session_id(conversation.session_id.as_str())
+            .stream()
+            .take(3)
+            .try_collect()
+            .await?;
+        println!(
+            "{} latest message(s) in {}",
+            latest.len(),
+            conversation.session_id
+        );
+    }
+    Ok(())
+}
