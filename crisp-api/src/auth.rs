@@ -3,10 +3,23 @@
 //! Crisp authenticates every call with HTTP Basic auth built from the identifier and key, plus
 //! an `X-Crisp-Tier` header naming the tier. The key is a secret: it is kept out of `Debug`,
 //! errors and logs, and the header built from it is marked sensitive.
+//!
+//! ```
+//! use crisp_api::{Client, Credentials};
+//!
+//! let client = Client::builder(Credentials::plugin("token-identifier", "token-key")).build()?;
+//! # Ok::<(), crisp_api::BuildError>(())
+//! ```
 
 use std::fmt;
 
 /// The tier a token belongs to, sent as the `X-Crisp-Tier` header.
+///
+/// ```
+/// use crisp_api::{Credentials, Tier};
+///
+/// assert_eq!(Credentials::plugin("identifier", "key").tier(), Tier::Plugin);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Tier {
@@ -22,6 +35,10 @@ pub enum Tier {
 
 impl Tier {
     /// The header value: `plugin`, `user` or `website`.
+    ///
+    /// ```
+    /// assert_eq!(crisp_api::Tier::Plugin.as_str(), "plugin");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Plugin => "plugin",
@@ -56,6 +73,13 @@ pub struct Credentials {
 
 impl Credentials {
     /// Credentials on an explicit tier.
+    ///
+    /// ```
+    /// use crisp_api::{Credentials, Tier};
+    ///
+    /// let creds = Credentials::new(Tier::Website, "identifier", "key");
+    /// assert_eq!(creds.tier(), Tier::Website);
+    /// ```
     pub fn new(tier: Tier, identifier: impl Into<String>, key: impl Into<String>) -> Self {
         Self {
             tier,
@@ -66,27 +90,51 @@ impl Credentials {
 
     /// A plugin token from the Crisp Marketplace (tier `plugin`). Its scopes bound what it can
     /// reach.
+    ///
+    /// ```
+    /// let creds = crisp_api::Credentials::plugin("identifier", "key");
+    /// ```
     pub fn plugin(identifier: impl Into<String>, key: impl Into<String>) -> Self {
         Self::new(Tier::Plugin, identifier, key)
     }
 
     /// A website token generated in the Crisp app for one workspace. It authenticates on the
     /// `user` tier, as the guide says.
+    ///
+    /// ```
+    /// use crisp_api::{Credentials, Tier};
+    ///
+    /// assert_eq!(Credentials::website_token("identifier", "key").tier(), Tier::User);
+    /// ```
     pub fn website_token(identifier: impl Into<String>, key: impl Into<String>) -> Self {
         Self::new(Tier::User, identifier, key)
     }
 
     /// A user token (tier `user`).
+    ///
+    /// ```
+    /// let creds = crisp_api::Credentials::user("identifier", "key");
+    /// ```
     pub fn user(identifier: impl Into<String>, key: impl Into<String>) -> Self {
         Self::new(Tier::User, identifier, key)
     }
 
     /// The tier.
+    ///
+    /// ```
+    /// use crisp_api::{Credentials, Tier};
+    ///
+    /// assert_eq!(Credentials::user("identifier", "key").tier(), Tier::User);
+    /// ```
     pub fn tier(&self) -> Tier {
         self.tier
     }
 
     /// The token identifier (not a secret).
+    ///
+    /// ```
+    /// assert_eq!(crisp_api::Credentials::plugin("identifier", "key").identifier(), "identifier");
+    /// ```
     pub fn identifier(&self) -> &str {
         &self.identifier
     }

@@ -16,12 +16,28 @@ use crate::grants::Grants;
 use crate::{Credentials, Tier};
 
 /// The production base URL of the Crisp REST API v1.
+///
+/// ```
+/// use crisp_api::{Client, Credentials, DEFAULT_BASE_URL};
+///
+/// let client = Client::builder(Credentials::plugin("identifier", "key")).build()?;
+/// assert_eq!(client.base_url(), DEFAULT_BASE_URL);
+/// # Ok::<(), crisp_api::BuildError>(())
+/// ```
 pub const DEFAULT_BASE_URL: &str = "https://api.crisp.chat/v1";
 
 /// The `User-Agent` this crate sends unless told otherwise.
+///
+/// ```
+/// assert!(crisp_api::DEFAULT_USER_AGENT.starts_with("crisp-api-rust/"));
+/// ```
 pub const DEFAULT_USER_AGENT: &str = concat!("crisp-api-rust/", env!("CARGO_PKG_VERSION"));
 
 /// The name of the header that carries the token's tier.
+///
+/// ```
+/// assert_eq!(crisp_api::TIER_HEADER, "x-crisp-tier");
+/// ```
 pub const TIER_HEADER: &str = "x-crisp-tier";
 
 /// A Crisp REST API client: a method per operation of the spec, each returning a builder whose
@@ -424,6 +440,16 @@ impl ClientBuilder {
 }
 
 /// Why a client could not be built.
+///
+/// ```
+/// use crisp_api::{BuildError, Client, Credentials};
+///
+/// let error = Client::builder(Credentials::plugin("identifier", "key"))
+///     .base_url("ftp://example.com")
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(error, BuildError::InvalidBaseUrl { .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {

@@ -24,6 +24,14 @@ use std::str::FromStr;
 use crate::operation::{Access, Operation};
 
 /// The level a scope is granted at, as the Crisp Marketplace grants it.
+///
+/// ```
+/// use crisp_api::{Access, Level};
+///
+/// let level: Level = "read-write".parse()?;
+/// assert!(level.allows(Access::Read) && level.allows(Access::Write));
+/// # Ok::<(), crisp_api::GrantsError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Level {
     /// Read-only: the scope's `read` operations.
@@ -368,6 +376,11 @@ pub struct GrantsError {
 
 impl GrantsError {
     /// The entry that could not be read.
+    ///
+    /// ```
+    /// let error = "website:visitors".parse::<crisp_api::Grants>().unwrap_err();
+    /// assert_eq!(error.entry(), "website:visitors");
+    /// ```
     pub fn entry(&self) -> &str {
         &self.entry
     }

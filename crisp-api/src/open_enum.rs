@@ -8,6 +8,13 @@ macro_rules! impl_open_enum {
     ($name:ident) => {
         impl $name {
             /// Whether this is a value this version of the crate does not know.
+            ///
+            /// ```
+            /// use crisp_api::types::ConversationState;
+            ///
+            /// assert!(ConversationState::from("snoozed").is_unknown());
+            /// assert!(!ConversationState::Resolved.is_unknown());
+            /// ```
             pub fn is_unknown(&self) -> bool {
                 matches!(self, Self::Unknown(_))
             }

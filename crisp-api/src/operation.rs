@@ -28,6 +28,15 @@
 use std::fmt;
 
 /// One method of the Crisp REST API, as the spec describes it.
+///
+/// ```
+/// use crisp_api::{Access, Method, Operation};
+///
+/// let op = &Operation::REMOVE_CONVERSATION;
+/// assert_eq!((op.method, op.path), (Method::Delete, "/website/{website_id}/conversation/{session_id}"));
+/// assert_eq!((op.scope, op.access), ("website:conversation:sessions", Access::Write));
+/// assert!(op.is_irreversible());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Operation {
@@ -55,21 +64,43 @@ pub struct Operation {
 
 impl Operation {
     /// The operation with this `operationId`.
+    ///
+    /// ```
+    /// use crisp_api::Operation;
+    ///
+    /// assert_eq!(Operation::find("send_message"), Some(&Operation::SEND_MESSAGE));
+    /// assert_eq!(Operation::find("no_such_method"), None);
+    /// ```
     pub fn find(id: &str) -> Option<&'static Operation> {
         Self::ALL.iter().find(|op| op.id == id)
     }
 
     /// Whether it changes state in Crisp.
+    ///
+    /// ```
+    /// use crisp_api::Operation;
+    ///
+    /// assert!(Operation::SEND_MESSAGE.is_write());
+    /// assert!(!Operation::LIST_MESSAGES.is_write());
+    /// ```
     pub fn is_write(&self) -> bool {
         self.access == Access::Write
     }
 
     /// Whether it deletes data for good.
+    ///
+    /// ```
+    /// assert!(crisp_api::Operation::REMOVE_PEOPLE_PROFILE.is_irreversible());
+    /// ```
     pub fn is_irreversible(&self) -> bool {
         self.effect == Some(Effect::Irreversible)
     }
 
     /// Whether its result reaches a real person (a message, a campaign).
+    ///
+    /// ```
+    /// assert!(crisp_api::Operation::DISPATCH_CAMPAIGN.is_customer_visible());
+    /// ```
     pub fn is_customer_visible(&self) -> bool {
         self.effect == Some(Effect::CustomerVisible)
     }
@@ -81,7 +112,13 @@ impl fmt::Display for Operation {
     }
 }
 
-/// The access level a scope is granted at.
+/// The access level an operation needs on its scope.
+///
+/// ```
+/// use crisp_api::{Access, Operation};
+///
+/// assert_eq!(Operation::GET_WEBSITE_SETTINGS.access, Access::Read);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Access {
     /// Read-only.
@@ -92,6 +129,10 @@ pub enum Access {
 
 impl Access {
     /// `read` or `write`, as the spec spells it.
+    ///
+    /// ```
+    /// assert_eq!(crisp_api::Access::Write.as_str(), "write");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Read => "read",
@@ -107,6 +148,13 @@ impl fmt::Display for Access {
 }
 
 /// What an agent must know about an operation before calling it.
+///
+/// ```
+/// use crisp_api::{Effect, Operation};
+///
+/// assert_eq!(Operation::SEND_MESSAGE.effect, Some(Effect::CustomerVisible));
+/// assert_eq!(Operation::GET_CONVERSATION.effect, None);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Effect {
     /// It deletes data; there is no undo.
@@ -117,6 +165,10 @@ pub enum Effect {
 
 impl Effect {
     /// `irreversible` or `customer-visible`, as the spec spells it.
+    ///
+    /// ```
+    /// assert_eq!(crisp_api::Effect::Irreversible.as_str(), "irreversible");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Irreversible => "irreversible",
@@ -131,7 +183,15 @@ impl fmt::Display for Effect {
     }
 }
 
-/// How a list operation pages through its results (the spec's `x-crisp-paging`).
+/// How a list operation pages through its results (the spec's `x-crisp-paging`). The
+/// builders' `stream()` walks it for you.
+///
+/// ```
+/// use crisp_api::{Operation, Paging};
+///
+/// assert_eq!(Operation::LIST_MESSAGES.paging, Some(Paging::TimestampBefore));
+/// assert!(matches!(Operation::LIST_CONVERSATIONS.paging, Some(Paging::PageNumber { .. })));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Paging {
@@ -151,6 +211,10 @@ pub enum Paging {
 
 impl Paging {
     /// `page_number` or `timestamp_before`, as the spec spells the style.
+    ///
+    /// ```
+    /// assert_eq!(crisp_api::Paging::TimestampBefore.style(), "timestamp_before");
+    /// ```
     pub fn style(self) -> &'static str {
         match self {
             Self::PageNumber { .. } => "page_number",
@@ -159,6 +223,12 @@ impl Paging {
     }
 
     /// The default page size of page-numbered routes; `None` for timestamp paging.
+    ///
+    /// ```
+    /// use crisp_api::Operation;
+    ///
+    /// assert_eq!(Operation::LIST_CONVERSATIONS.paging.and_then(|p| p.page_size()), Some(20));
+    /// ```
     pub fn page_size(self) -> Option<u32> {
         match self {
             Self::PageNumber { page_size, .. } => Some(page_size),
@@ -184,6 +254,12 @@ impl fmt::Display for Paging {
 }
 
 /// The HTTP methods the API uses.
+///
+/// ```
+/// use crisp_api::{Method, Operation};
+///
+/// assert_eq!(Operation::UPDATE_PEOPLE_PROFILE.method, Method::Patch);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Method {
     /// `GET`
@@ -200,6 +276,10 @@ pub enum Method {
 
 impl Method {
     /// The method's name, upper case.
+    ///
+    /// ```
+    /// assert_eq!(crisp_api::Method::Patch.as_str(), "PATCH");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Get => "GET",

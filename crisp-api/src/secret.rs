@@ -23,6 +23,11 @@ pub struct SecretString(String);
 
 impl SecretString {
     /// The secret itself. Don't log it.
+    ///
+    /// ```
+    /// let key = crisp_api::types::SecretString::from("k");
+    /// assert_eq!(key.expose_secret(), "k");
+    /// ```
     pub fn expose_secret(&self) -> &str {
         &self.0
     }

@@ -4,6 +4,16 @@
 //! Response fields are optional wherever Crisp may leave them out, unknown fields are ignored,
 //! and every string enum is open: a value this crate does not know decodes as `Unknown` and
 //! keeps its text.
+//!
+//! ```
+//! use crisp_api::types::{Conversation, ConversationState};
+//!
+//! let conversation: Conversation = serde_json::from_str(
+//!     r#"{"session_id": "session_1", "website_id": "w", "state": "snoozed", "new_field": 1}"#,
+//! )?;
+//! assert_eq!(conversation.state, Some(ConversationState::Unknown("snoozed".into())));
+//! # Ok::<(), serde_json::Error>(())
+//! ```
 
 pub use crate::generated::content::{Content, MessageContent};
 pub use crate::generated::enums::*;

@@ -9,10 +9,23 @@ use std::time::Duration;
 
 use crate::operation::Operation;
 
-/// The `tracing` target of the record every call leaves.
+/// The `tracing` target of the record every call leaves: filter on it to keep (or route) the
+/// audit trail.
+///
+/// ```
+/// assert_eq!(crisp_api::AUDIT_TARGET, "crisp_api::audit");
+/// ```
 pub const AUDIT_TARGET: &str = "crisp_api::audit";
 
 /// How a call ended, for the audit.
+///
+/// ```
+/// use crisp_api::{AuditRecord, Outcome, Refusal};
+///
+/// fn refused_for_grants(record: &AuditRecord) -> bool {
+///     record.outcome == Outcome::Refused(Refusal::NotGranted)
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
@@ -52,6 +65,12 @@ impl fmt::Display for Outcome {
 }
 
 /// Why a call was refused before any I/O.
+///
+/// ```
+/// use crisp_api::{Outcome, Refusal};
+///
+/// assert_eq!(Outcome::Refused(Refusal::BudgetSpent).to_string(), "refused:budget_spent");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Refusal {

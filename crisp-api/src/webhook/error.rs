@@ -12,6 +12,17 @@ use std::time::Duration;
 /// at start-up: fix the configuration. Every other variant is about one request: answer it with
 /// a 4xx status and do not process the delivery; apart from
 /// [`InvalidDelivery`](WebhookError::InvalidDelivery), nothing about the request can be trusted.
+///
+/// ```
+/// use crisp_api::webhook::{Verifier, WebhookError};
+///
+/// let verifier = Verifier::new("secret")?;
+/// let error = verifier.verify_headers(&http::HeaderMap::new(), b"{}").unwrap_err();
+/// assert!(matches!(error, WebhookError::MissingHeader { .. }));
+/// // Safe to log: it says what to check, and holds no secret.
+/// println!("refused a delivery: {error}");
+/// # Ok::<(), WebhookError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebhookError {
@@ -117,6 +128,14 @@ pub enum WebhookError {
 }
 
 /// Which side of the receiver's clock a rejected webhook timestamp lies on.
+///
+/// ```
+/// use crisp_api::webhook::{SkewDirection, WebhookError};
+///
+/// fn clock_is_behind(error: &WebhookError) -> bool {
+///     matches!(error, WebhookError::TimestampOutsideWindow { direction: SkewDirection::Future, .. })
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SkewDirection {
     /// The timestamp is older than the tolerance allows: a replay, or a delivery held up in

@@ -54,6 +54,15 @@ impl Delivery {
     ///
     /// [`WebhookError::InvalidDelivery`] if the body is not a JSON object with an `event`
     /// string and `data`, or if the data of a known event is not an object that fits its type.
+    ///
+    /// ```
+    /// use crisp_api::webhook::{Delivery, Event};
+    ///
+    /// let delivery = Delivery::from_slice(br#"{"event":"brand:new","data":{"x":1}}"#)?;
+    /// assert!(matches!(delivery.event, Event::Unknown { .. }));
+    /// assert!(Delivery::from_slice(b"<html>").is_err());
+    /// # Ok::<(), crisp_api::webhook::WebhookError>(())
+    /// ```
     pub fn from_slice(body: &[u8]) -> Result<Self, WebhookError> {
         let envelope: Envelope<'_> = serde_json::from_slice(body).map_err(invalid_delivery)?;
         let name = envelope.event.as_ref();

@@ -23,14 +23,34 @@ type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// `X-Crisp-Signature`: the hex HMAC-SHA256 of the delivery (lowercase, as [`http`] spells
 /// header names).
+///
+/// ```
+/// # fn run(headers: &http::HeaderMap) {
+/// let present = headers.contains_key(crisp_api::webhook::SIGNATURE_HEADER);
+/// # }
+/// ```
 pub const SIGNATURE_HEADER: &str = "x-crisp-signature";
 
 /// `X-Crisp-Request-Timestamp`: when Crisp sent the request; signed verbatim along with the
 /// body.
+///
+/// ```
+/// assert_eq!(crisp_api::webhook::TIMESTAMP_HEADER, "x-crisp-request-timestamp");
+/// ```
 pub const TIMESTAMP_HEADER: &str = "x-crisp-request-timestamp";
 
 /// `X-Delivery-Attempt-Count`: which attempt this is (Crisp retries plugin hooks that fail).
 /// Use it with your own idempotency key to recognise a retried delivery; it is not signed.
+///
+/// ```
+/// # fn run(headers: &http::HeaderMap) {
+/// let attempt = headers
+///     .get(crisp_api::webhook::ATTEMPT_COUNT_HEADER)
+///     .and_then(|v| v.to_str().ok())
+///     .and_then(|v| v.parse::<u32>().ok())
+///     .unwrap_or(1);
+/// # }
+/// ```
 pub const ATTEMPT_COUNT_HEADER: &str = "x-delivery-attempt-count";
 
 /// How far a delivery's `X-Crisp-Request-Timestamp` may be from the receiver's clock, in either
@@ -296,6 +316,18 @@ impl Verifier {
     /// [`WebhookError::MissingHeader`] if either header is absent,
     /// [`WebhookError::MalformedHeader`] if either appears more than once, and otherwise as
     /// [`Verifier::verify`].
+    ///
+    /// ```
+    /// use crisp_api::webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, sign};
+    ///
+    /// let verifier = Verifier::new("secret")?.without_timestamp_check();
+    /// let body = br#"{"event":"message:send","data":{}}"#;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert(TIMESTAMP_HEADER, "1700000000000".parse().unwrap());
+    /// headers.insert(SIGNATURE_HEADER, sign(b"secret", "1700000000000", body).parse().unwrap());
+    /// assert!(verifier.verify_headers(&headers, body).is_ok());
+    /// # Ok::<(), crisp_api::webhook::WebhookError>(())
+    /// ```
     pub fn verify_headers(
         &self,
         headers: &http::HeaderMap,
@@ -324,6 +356,19 @@ impl Verifier {
     /// [`WebhookError::SignatureMismatch`] if the signature was not made with this secret over
     /// this timestamp and body; [`WebhookError::TimestampOutsideWindow`] if it was, but the
     /// timestamp is outside the replay window.
+    ///
+    /// ```
+    /// use crisp_api::webhook::{Verifier, WebhookError, sign};
+    ///
+    /// let verifier = Verifier::new("secret")?.without_timestamp_check();
+    /// let signature = sign(b"secret", "1700000000000", b"{}");
+    /// assert!(verifier.verify("1700000000000", b"{}", &signature).is_ok());
+    /// assert_eq!(
+    ///     verifier.verify("1700000000000", b"{ }", &signature),
+    ///     Err(WebhookError::SignatureMismatch)
+    /// );
+    /// # Ok::<(), WebhookError>(())
+    /// ```
     pub fn verify(
         &self,
         timestamp: &str,
