@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{Request, Response, StatusCode, header};
 use crisp_api::types::{
-    Content, GetConversationResponse, ListConversationsResponse, MessageFrom, NewMessage,
-    SendMessageResponse,
+    GetConversationResponse, ListConversationsResponse, NewMessage, SendMessageResponse,
 };
 use crisp_api::{Client, Credentials, Grants, Operation};
 use futures::TryStreamExt;
@@ -133,14 +132,7 @@ fn start_server() -> String {
 }
 
 fn new_message() -> NewMessage {
-    let (type_, content) = Content::Text("We are on it!".into()).into_parts().unwrap();
-    NewMessage::builder()
-        .type_(type_)
-        .content(content)
-        .from(MessageFrom::Operator)
-        .origin("chat")
-        .try_into()
-        .unwrap()
+    NewMessage::text("We are on it!")
 }
 
 /// The bare program: reqwest + serde_json, the same headers, the same typed values.

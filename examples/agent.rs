@@ -16,7 +16,7 @@ use crisp_api::types::{
     Content, Conversation, ConversationState, ConversationStateUpdate, Message, MessageFrom,
     NewMessage,
 };
-use crisp_api::{AuditRecord, Client, Credentials, Grants, Operation, Tier};
+use crisp_api::{AuditRecord, Client, Credentials, Grants, Operation};
 use futures::{StreamExt, TryStreamExt};
 
 /// What the agent does: the client refuses anything else before it reaches Crisp.
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ask = args.iter().any(|a| a == "--confirm");
 
     // The real Crisp when the environment says so; otherwise a sandbox in this process.
-    let (credentials, base_url, website, _sandbox) = match real_crisp() {
+    let (credentials, base_url, website, _sandbox) = match real_crisp()? {
         Some((credentials, website)) => {
             if !dry_run && !ask {
                 eprintln!(
@@ -104,18 +104,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("would reply to {}: {reply}", conversation.session_id);
             continue;
         }
-        let (type_, content) = Content::Text(reply.clone()).into_parts()?;
         let sent = client
             .send_message()
             .website_id(website.as_str())
             .session_id(conversation.session_id.as_str())
-            .body(
-                NewMessage::builder()
-                    .type_(type_)
-                    .content(content)
-                    .from(MessageFrom::Operator)
-                    .origin("chat"),
-            )
+            .body(NewMessage::text(reply.as_str()))
             .send()
             .await;
         match sent {
@@ -143,18 +136,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The real Crisp's credentials and website, when `CRISP_IDENTIFIER`, `CRISP_KEY` and
-/// `CRISP_WEBSITE_ID` are set (`CRISP_TIER`: `plugin` unless said).
-fn real_crisp() -> Option<(Credentials, String)> {
-    let identifier = std::env::var("CRISP_IDENTIFIER").ok()?;
-    let key = std::env::var("CRISP_KEY").ok()?;
-    let website = std::env::var("CRISP_WEBSITE_ID").ok()?;
-    let tier = match std::env::var("CRISP_TIER").as_deref() {
-        Ok("user") => Tier::User,
-        Ok("website") => Tier::Website,
-        _ => Tier::Plugin,
-    };
-    Some((Credentials::new(tier, identifier, key), website))
+/// The real Crisp's credentials (`CRISP_IDENTIFIER`, `CRISP_KEY`, `CRISP_TIER`) and website
+/// (`CRISP_WEBSITE_ID`), when the environment names them.
+fn real_crisp() -> Result<Option<(Credentials, String)>, crisp_api::auth::UnknownTier> {
+    let website = std::env::var("CRISP_WEBSITE_ID").ok();
+    Ok(Credentials::from_env()?.zip(website))
 }
 
 /// What the agent says: a stand-in for the language model an agent would ask.

@@ -19,11 +19,10 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use crisp_api::types::{
-    Content, ConversationState, ConversationStateUpdate, MessageFrom, NewMessage,
-    PeopleProfileWrite,
+    Content, ConversationState, ConversationStateUpdate, NewMessage, PeopleProfileWrite,
 };
 use crisp_api::webhook::{Event, Verifier};
-use crisp_api::{AuditRecord, Client, Credentials, Error, Grants, Operation, Outcome, Tier};
+use crisp_api::{AuditRecord, Client, Credentials, Error, Grants, Operation, Outcome};
 use futures::{StreamExt, TryStreamExt};
 
 /// What this agent does, and so the least grants it asks for.
@@ -41,23 +40,17 @@ const READ_ONLY: [&Operation; 2] = [&Operation::LIST_CONVERSATIONS, &Operation::
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    match real_crisp() {
+    match real_crisp()? {
         Some((credentials, website)) => read_only(credentials, &website).await,
         None => sandbox().await,
     }
 }
 
-/// The credentials and website of the real Crisp, when the environment names them.
-fn real_crisp() -> Option<(Credentials, String)> {
-    let identifier = std::env::var("CRISP_IDENTIFIER").ok()?;
-    let key = std::env::var("CRISP_KEY").ok()?;
-    let website = std::env::var("CRISP_WEBSITE_ID").ok()?;
-    let tier = match std::env::var("CRISP_TIER").as_deref() {
-        Ok("user") => Tier::User,
-        Ok("website") => Tier::Website,
-        _ => Tier::Plugin,
-    };
-    Some((Credentials::new(tier, identifier, key), website))
+/// The credentials (`CRISP_IDENTIFIER`, `CRISP_KEY`, `CRISP_TIER`) and website
+/// (`CRISP_WEBSITE_ID`) of the real Crisp, when the environment names them.
+fn real_crisp() -> Result<Option<(Credentials, String)>, crisp_api::auth::UnknownTier> {
+    let website = std::env::var("CRISP_WEBSITE_ID").ok();
+    Ok(Credentials::from_env()?.zip(website))
 }
 
 /// Prints each call's audit record as one short line.
@@ -167,19 +160,13 @@ async fn sandbox() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("\n5. Reply (customer-visible: the confirmation callback is asked first):");
-    let (type_, content) =
-        Content::Text("Thanks for waiting: your refund is on its way.".into()).into_parts()?;
     let sent = client
         .send_message()
         .website_id(website.as_str())
         .session_id(session.as_str())
-        .body(
-            NewMessage::builder()
-                .type_(type_)
-                .content(content)
-                .from(MessageFrom::Operator)
-                .origin("chat"),
-        )
+        .body(NewMessage::text(
+            "Thanks for waiting: your refund is on its way.",
+        ))
         .send()
         .await?;
     println!(

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crisp_api::types::{BlockUpdate, Content, MessageFrom, NewMessage};
+use crisp_api::types::{BlockUpdate, NewMessage};
 use crisp_api::{AUDIT_TARGET, Client, ClientBuilder, Credentials, Error, Grants, RetryPolicy};
 use serde_json::json;
 use wiremock::matchers::{method, path_regex};
@@ -207,7 +207,6 @@ async fn the_key_never_appears_in_debug_errors_or_traces() {
         format!("{grants:?} {grants}"),
         format!("{:?}", builder(&server)),
     ];
-    let (type_, content) = Content::Text("hello".into()).into_parts().unwrap();
     let errors = vec![
         client
             .get_operator()
@@ -238,13 +237,7 @@ async fn the_key_never_appears_in_debug_errors_or_traces() {
             .send_message()
             .website_id(website)
             .session_id(SESSION)
-            .body(
-                NewMessage::builder()
-                    .type_(type_)
-                    .content(content)
-                    .from(MessageFrom::Operator)
-                    .origin("chat"),
-            )
+            .body(NewMessage::text("hello"))
             .send()
             .await
             .map(|_| ())

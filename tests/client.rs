@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crisp_api::types::{Content, ErrorReason, MessageFrom, NewMessage};
+use crisp_api::types::{ErrorReason, NewMessage};
 use crisp_api::{
     AuditRecord, BuildError, Client, ClientBuilder, Credentials, Error, Grants, Operation, Outcome,
     Refusal, RetryPolicy,
@@ -56,14 +56,7 @@ fn envelope(data: Value) -> Value {
 }
 
 fn message() -> NewMessage {
-    let (type_, content) = Content::Text("We are on it!".into()).into_parts().unwrap();
-    NewMessage::builder()
-        .type_(type_)
-        .content(content)
-        .from(MessageFrom::Operator)
-        .origin("chat")
-        .try_into()
-        .unwrap()
+    NewMessage::text("We are on it!")
 }
 
 async fn send_message(client: &Client) -> Result<crisp_api::types::SendMessageResponse, Error> {

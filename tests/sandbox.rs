@@ -12,7 +12,7 @@
 #[path = "generated/operations.rs"]
 mod generated;
 
-use crisp_api::types::{Content, ConversationState, ErrorReason, MessageFrom, NewMessage};
+use crisp_api::types::{Content, ConversationState, ErrorReason, NewMessage};
 use crisp_api::{Client, Credentials, Error, Operation, RetryPolicy};
 use crisp_sandbox::Sandbox;
 use futures::TryStreamExt;
@@ -48,14 +48,7 @@ async fn every_operation_succeeds_against_the_sandbox() {
 }
 
 fn text_message(text: &str) -> NewMessage {
-    let (type_, content) = Content::Text(text.into()).into_parts().unwrap();
-    NewMessage::builder()
-        .type_(type_)
-        .content(content)
-        .from(MessageFrom::Operator)
-        .origin("chat")
-        .try_into()
-        .unwrap()
+    NewMessage::text(text)
 }
 
 #[tokio::test]

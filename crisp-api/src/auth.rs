@@ -48,6 +48,38 @@ impl Tier {
     }
 }
 
+impl std::str::FromStr for Tier {
+    type Err = UnknownTier;
+
+    /// Parses `plugin`, `user` or `website`, in any case.
+    ///
+    /// ```
+    /// use crisp_api::Tier;
+    ///
+    /// assert_eq!("Plugin".parse::<Tier>()?, Tier::Plugin);
+    /// assert!("admin".parse::<Tier>().is_err());
+    /// # Ok::<(), crisp_api::auth::UnknownTier>(())
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "plugin" => Ok(Self::Plugin),
+            "user" => Ok(Self::User),
+            "website" => Ok(Self::Website),
+            _ => Err(UnknownTier(text.trim().to_owned())),
+        }
+    }
+}
+
+/// A tier name that is not `plugin`, `user` or `website`.
+///
+/// ```
+/// let error = "admin".parse::<crisp_api::Tier>().unwrap_err();
+/// assert!(error.to_string().contains("admin"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown tier `{0}`: use plugin, user or website")]
+pub struct UnknownTier(String);
+
 impl fmt::Display for Tier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -86,6 +118,33 @@ impl Credentials {
             identifier: identifier.into(),
             key: key.into(),
         }
+    }
+
+    /// Credentials from the environment: `CRISP_IDENTIFIER`, `CRISP_KEY` and `CRISP_TIER`
+    /// (`plugin`, `user` or `website`; `plugin` when unset). `Ok(None)` when the identifier or
+    /// the key is unset, so a program can fall back to a sandbox.
+    ///
+    /// ```
+    /// use crisp_api::Credentials;
+    ///
+    /// match Credentials::from_env()? {
+    ///     Some(credentials) => println!("calling Crisp as {}", credentials.identifier()),
+    ///     None => println!("no CRISP_IDENTIFIER/CRISP_KEY: using a sandbox"),
+    /// }
+    /// # Ok::<(), crisp_api::auth::UnknownTier>(())
+    /// ```
+    pub fn from_env() -> Result<Option<Self>, UnknownTier> {
+        let (Ok(identifier), Ok(key)) = (
+            std::env::var("CRISP_IDENTIFIER"),
+            std::env::var("CRISP_KEY"),
+        ) else {
+            return Ok(None);
+        };
+        let tier = match std::env::var("CRISP_TIER") {
+            Ok(tier) if !tier.trim().is_empty() => tier.parse()?,
+            _ => Tier::Plugin,
+        };
+        Ok(Some(Self::new(tier, identifier, key)))
     }
 
     /// A plugin token from the Crisp Marketplace (tier `plugin`). Its scopes bound what it can

@@ -43,6 +43,7 @@ mod call;
 mod client;
 mod error;
 mod grants;
+mod message;
 mod open_enum;
 pub mod operation;
 mod paging;
