@@ -9,8 +9,8 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AG
 
 use crate::call::audit::{AuditFn, AuditRecord};
 use crate::call::body::DEFAULT_MAX_RESPONSE_BYTES;
+use crate::call::exchange::redirect_policy;
 use crate::call::guard::{Budget, BudgetStatus, ConfirmFn, Confirmation};
-use crate::call::redirect_policy;
 use crate::call::retry::RetryPolicy;
 use crate::grants::Grants;
 use crate::{Credentials, Tier};

@@ -166,12 +166,12 @@ impl DynamicCall<'_> {
             options,
         } = self;
         let (url, path_ids) = match check_ids(operation, path) {
-            Ok(ids) => (super::url(client, operation, &ids), Ok(ids)),
+            Ok(ids) => (super::exchange::url(client, operation, &ids), Ok(ids)),
             Err(error) => (String::new(), Err(error)),
         };
         let body = body.map(|body| bytes::Bytes::from(body.to_string()));
         let (result, record) = super::pipeline(client, operation, path_ids, options, || {
-            super::attempt::<Value, _>(client, operation, &url, &query, body.clone())
+            super::exchange::attempt::<Value, _>(client, operation, &url, &query, body.clone())
         })
         .await;
         client.audit(&record);
