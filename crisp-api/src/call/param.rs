@@ -177,3 +177,86 @@ impl Preparing {
         self.prepared
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{BlockUpdate, builder};
+
+    fn refused(result: Result<Preparing, Error>) -> (Option<&'static str>, String) {
+        match result {
+            Err(Error::InvalidRequest {
+                parameter, problem, ..
+            }) => (parameter, problem),
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("accepted"),
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_required_converted_and_checked() {
+        let op = &Operation::GET_CONVERSATION;
+        let (parameter, problem) =
+            refused(Preparing::new(op, 1).path::<String>("website_id", Param::Unset));
+        assert_eq!(parameter, Some("website_id"));
+        assert!(problem.contains("required"), "{problem}");
+        let (_, problem) =
+            refused(Preparing::new(op, 1).path::<String>("website_id", Param::Invalid));
+        assert!(problem.contains("could not be converted"), "{problem}");
+        let (parameter, _) =
+            refused(Preparing::new(op, 1).path("session_id", Param::Set("..".to_owned())));
+        assert_eq!(parameter, Some("session_id"));
+        let prepared = Preparing::new(op, 2)
+            .path("website_id", Param::Set("w".to_owned()))
+            .and_then(|p| p.path("fingerprint", Param::Set(NonZeroU32::MIN)))
+            .unwrap()
+            .done();
+        assert_eq!(
+            prepared.ids,
+            [
+                ("website_id", "w".to_owned()),
+                ("fingerprint", "1".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn query_parameters_are_sent_only_when_set() {
+        let op = &Operation::LIST_CONVERSATIONS;
+        let prepared = Preparing::new(op, 0)
+            .query("per_page", Param::Set(50_i64), false)
+            .and_then(|p| p.query::<i64>("filter_unread", Param::Unset, false))
+            .unwrap()
+            .done();
+        assert_eq!(prepared.query, [("per_page", "50".to_owned())]);
+        let (parameter, _) =
+            refused(Preparing::new(op, 0).query::<i64>("per_page", Param::Invalid, false));
+        assert_eq!(parameter, Some("per_page"));
+        let (_, problem) =
+            refused(Preparing::new(op, 0).query::<i64>("needed", Param::Unset, true));
+        assert!(problem.contains("required"), "{problem}");
+    }
+
+    #[test]
+    fn bodies_are_serialised_once_or_refused_when_incomplete() {
+        let op = &Operation::BLOCK_CONVERSATION;
+        let block = builder::BlockUpdate::default().blocked(true);
+        let prepared = Preparing::new(op, 0)
+            .body::<_, BlockUpdate>(Some(Ok(block)), true)
+            .unwrap()
+            .done();
+        assert_eq!(prepared.body.as_deref(), Some(&b"{\"blocked\":true}"[..]));
+        let (parameter, problem) =
+            refused(Preparing::new(op, 0).body::<builder::BlockUpdate, BlockUpdate>(None, true));
+        assert_eq!(parameter, Some("body"));
+        assert!(
+            problem.contains("blocked"),
+            "names the missing field: {problem}"
+        );
+        let optional = Preparing::new(op, 0)
+            .body::<builder::BlockUpdate, BlockUpdate>(None, false)
+            .unwrap()
+            .done();
+        assert!(optional.body.is_none());
+    }
+}
