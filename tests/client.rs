@@ -1091,3 +1091,27 @@ async fn dynamic_calls_go_through_the_same_pipeline() {
     let records = audit.records();
     assert_eq!(records.len(), 3, "{records:#?}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Types an async program moves across tasks
+
+#[test]
+fn clients_errors_futures_and_streams_can_cross_tasks() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let client = builder("http://127.0.0.1:9").build().unwrap();
+    send_sync(&client);
+    send_sync(&Error::NotConfirmed {
+        operation: &Operation::SEND_MESSAGE,
+    });
+    let call = client
+        .get_conversation()
+        .website_id(WEBSITE)
+        .session_id(SESSION)
+        .send();
+    send(&call);
+    let stream = client.list_conversations().website_id(WEBSITE).stream();
+    send(&stream);
+    let dynamic = client.call(&Operation::COUNT_VISITORS).send();
+    send(&dynamic);
+}
