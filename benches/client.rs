@@ -28,7 +28,7 @@ use serde_json::json;
 
 const WEBSITE: &str = "8c842203-7ed8-4e29-a608-7cf78a7d2fcc";
 const SESSION: &str = "session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881";
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 31;
 
 /// CPU time consumed by the calling thread.
 fn thread_cpu() -> Duration {
@@ -357,7 +357,7 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let iterations = if quick { 200 } else { 3_000 };
+    let iterations = if quick { 200 } else { 900 };
     let rounds = if quick { 3 } else { ROUNDS };
 
     // Warm up both (connections, allocator, caches).
