@@ -139,6 +139,18 @@ pub async fn serve(
 }
 
 async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    let delete = request.method() == http::Method::DELETE;
+    let mut response = guarded(&guard, request, next).await;
+    // rmcp ends a session with 202; MCP's Python SDK expects 200 or 204 and logs a warning on
+    // anything else. The session is gone either way: say so with 204.
+    if delete && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.body_mut() = Body::empty();
+    }
+    response
+}
+
+async fn guarded(guard: &Guard, request: Request, next: Next) -> Response {
     if let Some(expected) = &guard.bearer {
         let given = request
             .headers()

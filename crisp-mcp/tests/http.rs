@@ -190,6 +190,14 @@ async fn on_loopback_no_token_is_needed() {
     let line = h.audit.last();
     assert_eq!(line["transport"], "http");
     assert_eq!(line["client"], "http-test");
+    // Ending the session: 204, as MCP clients expect.
+    let ended = reqwest::Client::new()
+        .delete(&url)
+        .header("mcp-session-id", client.session.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 204);
 }
 
 #[tokio::test]
