@@ -90,7 +90,9 @@ pub fn router(server: CrispMcp, settings: &HttpSettings) -> Result<Router, Strin
         Some(token) if token.expose_secret().trim().is_empty() => {
             return Err(format!("{TOKEN_VAR} is blank"));
         }
-        Some(token) => Some(crate::confirm::digest(token.expose_secret().as_bytes())),
+        Some(token) => Some(crate::confirm::digest(
+            token.expose_secret().trim().as_bytes(),
+        )),
         None if !loopback => {
             return Err(format!(
                 "listening on {} (not a loopback address) needs a bearer token: set {TOKEN_VAR}",

@@ -23,12 +23,20 @@ use crisp_mcp::{Audit, CrispMcp, Settings};
 ///
 /// Backend: the real Crisp when CRISP_IDENTIFIER, CRISP_KEY, CRISP_TIER and CRISP_WEBSITE_ID
 /// are all set (CRISP_BASE_URL changes the base URL); otherwise an embedded sandbox.
-#[derive(Parser, Debug)]
+// No `Debug`: the Hugo secret may be among the arguments.
+#[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// Serve streamable HTTP on this address (such as 127.0.0.1:8808) instead of stdio. Off
-    /// loopback, CRISP_MCP_TOKEN must be set and every request must carry it as a bearer token.
-    #[arg(long, value_name = "ADDR")]
+    /// Serve streamable HTTP at /mcp instead of stdio: on 127.0.0.1:8808, on 127.0.0.1 and the
+    /// port given, or on the address given. Off loopback, CRISP_MCP_TOKEN must be set and every
+    /// request must carry it as a bearer token.
+    #[arg(
+        long,
+        value_name = "ADDR|PORT",
+        num_args = 0..=1,
+        default_missing_value = DEFAULT_HTTP,
+        value_parser = http_address
+    )]
     http: Option<SocketAddr>,
     /// Only the tools these grants allow, in the text form `scope=level, ...`
     /// (e.g. `website:conversation:sessions=read, website:conversation:messages=read-write`).
@@ -62,6 +70,18 @@ struct Args {
     /// At most this many requests to Crisp a day, retries included.
     #[arg(long, value_name = "N")]
     daily_budget: Option<u32>,
+}
+
+/// Where `--http` alone listens.
+const DEFAULT_HTTP: &str = "127.0.0.1:8808";
+
+/// `8808` (on 127.0.0.1) or a whole address such as `0.0.0.0:8808`.
+fn http_address(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse::<SocketAddr>()
+        .map_err(|e| format!("{e}: give a port (8808) or an address (127.0.0.1:8808)"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -166,5 +186,26 @@ async fn run(args: Args) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_takes_a_port_or_an_address() {
+        assert_eq!(http_address("8808").unwrap().to_string(), "127.0.0.1:8808");
+        assert_eq!(
+            http_address("0.0.0.0:9000").unwrap().to_string(),
+            "0.0.0.0:9000"
+        );
+        assert_eq!(http_address("[::1]:1").unwrap().to_string(), "[::1]:1");
+        assert!(http_address("localhost:80").is_err());
+        assert!(http_address("").is_err());
+        let args = Args::try_parse_from(["crisp-mcp", "--http"]).unwrap();
+        assert_eq!(args.http.unwrap().to_string(), DEFAULT_HTTP);
+        let args = Args::try_parse_from(["crisp-mcp"]).unwrap();
+        assert!(args.http.is_none());
     }
 }
