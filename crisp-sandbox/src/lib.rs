@@ -41,6 +41,7 @@
 //! | `DELETE /_sandbox/quota` | forget today's usage of every token |
 //! | `POST /_sandbox/reset` | back to the workspace as loaded |
 //! | `GET /_sandbox/fixtures` | the workspace now, as [`Fixtures`] JSON |
+//! | `GET /_sandbox/requests` | `{"api_requests": n}`: requests received under `/v1` since the start |
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -290,6 +291,7 @@ impl SandboxBuilder {
             usage: Mutex::new(Default::default()),
             faults: Mutex::new(self.faults.map(config::FaultState::new)),
             webhooks: webhook::Webhooks::new(secret, self.webhook_url, self.retry),
+            api_requests: Default::default(),
         });
         let router = server::router(Arc::clone(&app));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -407,6 +409,16 @@ impl Sandbox {
         let mut tokens = server::lock(&self.app.tokens);
         tokens.retain(|t| t.identifier != token.identifier);
         tokens.push(token);
+    }
+
+    /// How many requests the API (`/v1`) has received since the sandbox started, whatever
+    /// their answer (a 401, a 404 and a fault count too; the admin routes do not). A test reads
+    /// it before and after to prove that a client sent nothing. [`reset`](Sandbox::reset) does
+    /// not change it.
+    pub fn api_requests(&self) -> u64 {
+        self.app
+            .api_requests
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The workspace now, as fixtures.

@@ -3,6 +3,7 @@
 //! `/_sandbox`; Crisp's envelope on every answer, unknown routes included.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -43,6 +44,8 @@ pub(crate) struct App {
     pub usage: Mutex<HashMap<String, (i64, u64)>>,
     pub faults: Mutex<Option<FaultState>>,
     pub webhooks: Webhooks,
+    /// Requests received under `/v1` since the start, whatever their answer.
+    pub api_requests: AtomicU64,
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -86,9 +89,35 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/_sandbox/reset", post(reset))
         .route("/_sandbox/fixtures", get(export_fixtures))
         .route("/_sandbox/quota", delete(reset_quota))
+        .route("/_sandbox/requests", get(requests))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            count_api_requests,
+        ))
         .with_state(app)
+}
+
+/// Counts every request under `/v1`, routed or not, before anything else looks at it.
+async fn count_api_requests(
+    State(app): State<Arc<App>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    if path == "/v1" || path.starts_with("/v1/") {
+        app.api_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    next.run(request).await
+}
+
+async fn requests(State(app): State<Arc<App>>) -> Response {
+    success(
+        StatusCode::OK,
+        "resolved",
+        json!({ "api_requests": app.api_requests.load(Ordering::Relaxed) }),
+    )
 }
 
 async fn unknown_route(method: Method, uri: axum::http::Uri) -> Response {

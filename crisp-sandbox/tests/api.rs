@@ -730,6 +730,31 @@ async fn reset_restores_the_workspace() {
 }
 
 #[tokio::test]
+async fn api_requests_are_counted_whatever_their_answer() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let api = Api::new(&sandbox);
+    let admin = || async {
+        let body: Value = reqwest::get(format!("{}/_sandbox/requests", sandbox.url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["data"]["api_requests"].as_u64().unwrap()
+    };
+    assert_eq!(sandbox.api_requests(), 0);
+    assert_eq!(admin().await, 0, "admin routes are not counted");
+    assert_eq!(api.get(&conv(demo::SESSION_ID)).await.0, 200);
+    assert_eq!(api.get("/no/such/route").await.0, 404);
+    let unauthorised = api.with_token("nobody", "wrong", "plugin");
+    assert_eq!(unauthorised.get(&conv(demo::SESSION_ID)).await.0, 401);
+    assert_eq!(sandbox.api_requests(), 3);
+    assert_eq!(admin().await, 3);
+    sandbox.reset();
+    assert_eq!(sandbox.api_requests(), 3, "reset keeps the count");
+}
+
+#[tokio::test]
 async fn secrets_stay_out_of_debug() {
     let sandbox = Sandbox::start().await.unwrap();
     let printed = format!("{sandbox:?} {:?}", sandbox.info());

@@ -15,7 +15,9 @@ mod docs;
 mod enums;
 mod events;
 mod examples;
+mod json_schema;
 mod lint;
+mod mcp;
 mod operations;
 mod output;
 mod sandbox;
@@ -30,6 +32,7 @@ pub const SPEC_PATH: &str = "spec/crisp.yaml";
 /// The folder of generated Rust modules, relative to the workspace root. Every file in it is
 /// written by the generator; a file it no longer produces is deleted.
 pub const GENERATED_DIR: &str = "crisp-api/src/generated";
+pub use mcp::MCP_GENERATED_DIR;
 pub use sandbox::SANDBOX_GENERATED_DIR;
 
 /// What `codegen` should do with the result.
@@ -145,6 +148,14 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
         (
             format!("{SANDBOX_GENERATED_DIR}/routes.rs"),
             sandbox::generate(&spec)?,
+        ),
+        (
+            format!("{MCP_GENERATED_DIR}/mod.rs"),
+            include_str!("templates/mcp_generated_mod.rs").to_owned(),
+        ),
+        (
+            format!("{MCP_GENERATED_DIR}/tools.rs"),
+            mcp::generate(&spec)?,
         ),
         (
             "tests/generated/spec_examples.rs".to_owned(),

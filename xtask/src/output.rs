@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::{Error, GENERATED_DIR, GENERATED_MARKER, SANDBOX_GENERATED_DIR};
+use crate::{Error, GENERATED_DIR, GENERATED_MARKER, MCP_GENERATED_DIR, SANDBOX_GENERATED_DIR};
 
 /// One generated file: its path relative to the workspace root and its full contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,13 +79,15 @@ pub fn compare(root: &Path, files: &[GeneratedFile]) -> Result<Staleness, Error>
 }
 
 /// Every generated file in the tree: all of `crisp-api/src/generated/`,
-/// `crisp-sandbox/src/generated/` and `tests/generated/`, plus files in `docs/`
+/// `crisp-sandbox/src/generated/`, `crisp-mcp/src/generated/` and `tests/generated/`, plus
+/// files in `docs/`
 /// and `tests/` that carry the `@generated` marker on their first line.
 fn existing_generated(root: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     for (dir, all) in [
         (GENERATED_DIR, true),
         (SANDBOX_GENERATED_DIR, true),
+        (MCP_GENERATED_DIR, true),
         ("tests/generated", true),
         ("docs", false),
         ("tests", false),

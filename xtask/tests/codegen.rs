@@ -68,9 +68,15 @@ fn a_one_line_spec_change_is_reported_as_a_readable_diff() {
         "{diff}"
     );
     // Every generated file carries the spec's hash, so all of them are stale.
+    // The MCP tool's description is the same summary.
+    assert!(
+        diff.contains("+        description: \"List the conversations of a website.\\n\\n"),
+        "{diff}"
+    );
     for path in [
         "crisp-api/src/generated/types.rs",
         "crisp-api/src/generated/events.rs",
+        "crisp-mcp/src/generated/tools.rs",
         "tests/generated/spec_examples.rs",
     ] {
         assert!(
@@ -90,6 +96,9 @@ fn write_then_check_in_a_fresh_tree_deletes_what_is_no_longer_generated() {
     std::fs::write(dir.join(xtask::SPEC_PATH), spec_text()).unwrap();
     let leftover = dir.join(xtask::GENERATED_DIR).join("old_module.rs");
     std::fs::write(&leftover, "// from an older generator\n").unwrap();
+    std::fs::create_dir_all(dir.join(xtask::MCP_GENERATED_DIR)).unwrap();
+    let old_tools = dir.join(xtask::MCP_GENERATED_DIR).join("old_tools.rs");
+    std::fs::write(&old_tools, "// from an older generator\n").unwrap();
     let hand_written = dir.join("docs").join("guide.md");
     std::fs::write(&hand_written, "# written by a person\n").unwrap();
 
@@ -98,16 +107,51 @@ fn write_then_check_in_a_fresh_tree_deletes_what_is_no_longer_generated() {
     match codegen(&dir, Mode::Write) {
         Ok(Outcome::Written(report)) => {
             assert!(report.contains("deleted crisp-api/src/generated/old_module.rs"));
+            assert!(report.contains("deleted crisp-mcp/src/generated/old_tools.rs"));
         }
         other => panic!("expected files to be written, got {other:?}"),
     }
     assert!(!leftover.exists(), "a file no longer generated is deleted");
+    assert!(!old_tools.exists(), "in the MCP server's folder too");
     assert!(
         hand_written.exists(),
         "files without the @generated marker are kept"
     );
     assert!(matches!(codegen(&dir, Mode::Check), Ok(Outcome::UpToDate)));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_new_operation_becomes_an_mcp_tool_with_no_hand_edit() {
+    let text = spec_text();
+    let anchor = "  /website/{website_id}/conversation/{session_id}/state:\n    get:\n      operationId: get_conversation_state\n";
+    assert!(text.contains(anchor), "the test's anchor is in the spec");
+    let start = text.find(anchor).unwrap();
+    let end = start + text[start..].find("    patch:\n").unwrap();
+    let copy = text[start..end]
+        .replace("/state:", "/state_copy:")
+        .replace("get_conversation_state", "get_conversation_state_copy");
+    let changed = format!("{}{copy}{}", &text[..start], &text[start..]);
+    let files = generate(&changed).expect("the spec with one more operation generates");
+    let tools = files
+        .iter()
+        .find(|f| f.path.ends_with("crisp-mcp/src/generated/tools.rs"))
+        .expect("the tool table is generated");
+    let entry = tools
+        .contents
+        .split("ToolFacts {")
+        .find(|t| t.contains("name: \"get_conversation_state_copy\""))
+        .expect("the new operation is a tool");
+    assert!(
+        entry.contains("title: \"Get conversation state copy\""),
+        "{entry}"
+    );
+    assert!(entry.contains("read_only: true"), "{entry}");
+    assert!(
+        entry.contains("Scope: `website:conversation:states` (read access)"),
+        "{entry}"
+    );
+    assert!(entry.contains(r#""required":["session_id"]"#), "{entry}");
 }
 
 #[test]

@@ -1,0 +1,229 @@
+//! One JSON line per tool call: who asked, what for, what the server decided, and how the
+//! call to Crisp ended, from the client layer's [`AuditRecord`]. Never the key, a token, a
+//! header or a body.
+//!
+//! ```json
+//! {"time":"2026-11-25T18:20:00.123Z","tool":"send_message","client":"claude-code","transport":"stdio","path_ids":{"website_id":"8c84...","session_id":"session_700c..."},"decision":"confirmed","outcome":"succeeded","status":200,"reason":"dispatched","attempts":1,"latency_ms":12.3}
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crisp_api::{AuditRecord, Outcome};
+use serde::Serialize;
+
+/// What the server decided about a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Called (no confirmation needed, or confirmation is off).
+    Allowed,
+    /// Not called; the line's `refusal` says why.
+    Refused,
+    /// Not called: a preview and a confirmation token were returned.
+    AwaitingConfirmation,
+    /// Called with a valid confirmation token.
+    Confirmed,
+}
+
+/// One line of the audit.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct AuditLine {
+    /// When the call ended, RFC 3339 in UTC.
+    pub time: String,
+    /// The tool asked for (cut to 64 characters: it comes from outside).
+    pub tool: String,
+    /// The MCP client's name, from its `initialize` (or the request's metadata).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// `stdio` or `http`.
+    pub transport: &'static str,
+    /// The website a Hugo-signed request was signed for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hugo_website_id: Option<String>,
+    /// The conversation Hugo named (`X-Crisp-Session-Id`, not signed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crisp_session_id: Option<String>,
+    /// The ids the call acts on: the path parameters, by name.
+    pub path_ids: BTreeMap<String, String>,
+    /// What the server decided.
+    pub decision: Decision,
+    /// Why it was refused: `unknown_tool`, `not_granted`, `invalid_arguments`,
+    /// `website_mismatch`, `unknown_token`, `expired_token`, `token_mismatch`, or the client
+    /// layer's refusal (`invalid_request`, `budget_spent`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
+    /// How the call to Crisp ended (`succeeded`, `failed`, `refused:<why>`), when it was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<&'static str>,
+    /// The HTTP status of Crisp's last answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Crisp's `reason` of its last answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The error's kind (`api`, `rate_limited`, `transport`, ...), when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'static str>,
+    /// Requests sent to Crisp (0 when none was).
+    pub attempts: u32,
+    /// From the tool call's start to its end, in milliseconds.
+    pub latency_ms: f64,
+    /// Crisp's `Bloom-Status` of its last answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bloom_status: Option<String>,
+}
+
+/// The longest tool or client name written.
+const MAX_NAME: usize = 64;
+
+/// `text` cut to `max` characters.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+impl AuditLine {
+    /// A line for a call of `tool` that has not been decided yet.
+    pub(crate) fn new(tool: &str, client: Option<&str>, transport: &'static str) -> Self {
+        Self {
+            time: String::new(),
+            tool: cut(tool, MAX_NAME),
+            client: client.map(|c| cut(c, MAX_NAME)),
+            transport,
+            hugo_website_id: None,
+            crisp_session_id: None,
+            path_ids: BTreeMap::new(),
+            decision: Decision::Refused,
+            refusal: None,
+            outcome: None,
+            status: None,
+            reason: None,
+            error: None,
+            attempts: 0,
+            latency_ms: 0.0,
+            bloom_status: None,
+        }
+    }
+
+    /// Marks the call refused, for `why`.
+    pub(crate) fn refuse(&mut self, why: impl Into<String>) {
+        self.decision = Decision::Refused;
+        self.refusal = Some(why.into());
+    }
+
+    /// Takes what the client layer recorded of the call to Crisp.
+    pub(crate) fn record(&mut self, record: &AuditRecord) {
+        // The client leaves unsafe ids out of its record; the line keeps the ones it had, cut.
+        if !record.path_ids.is_empty() {
+            self.path_ids = record
+                .path_ids
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), value.clone()))
+                .collect();
+        }
+        self.outcome = Some(record.outcome.as_str());
+        if let Outcome::Refused(_) = record.outcome {
+            self.refuse(record.error.unwrap_or("refused"));
+        }
+        self.status = record.status;
+        self.reason = record.reason.clone();
+        self.error = record.error;
+        self.attempts = record.attempts;
+        self.bloom_status = record.bloom_status.clone();
+    }
+
+    /// Sets the time to now and the latency.
+    pub(crate) fn finish(&mut self, latency: Duration) {
+        self.time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.latency_ms = (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0;
+    }
+}
+
+/// Where audit lines go: a file, standard error, or any writer.
+pub struct Audit {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl fmt::Debug for Audit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Audit")
+    }
+}
+
+impl Audit {
+    /// Lines to standard error (the default: a stdio server's standard output is the protocol).
+    pub fn stderr() -> Self {
+        Self::to_writer(std::io::stderr())
+    }
+
+    /// Lines appended to the file at `path`, created if need be.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be opened for appending.
+    pub fn file(path: &std::path::Path) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        Ok(Self::to_writer(file))
+    }
+
+    /// Lines to any writer, flushed after each line.
+    pub fn to_writer(writer: impl Write + Send + 'static) -> Self {
+        Self {
+            out: Mutex::new(Box::new(writer)),
+        }
+    }
+
+    /// Writes one line. A failed write is reported on the `crisp_mcp::audit` tracing target
+    /// and does not fail the call.
+    pub fn write(&self, line: &AuditLine) {
+        let mut text = match serde_json::to_string(line) {
+            Ok(text) => text,
+            Err(error) => {
+                tracing::error!(target: "crisp_mcp::audit", %error, "cannot encode an audit line");
+                return;
+            }
+        };
+        text.push('\n');
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(error) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            tracing::error!(target: "crisp_mcp::audit", %error, "cannot write an audit line");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_one_json_object_without_empty_fields() {
+        let mut line = AuditLine::new("send_message", Some("agent"), "stdio");
+        line.path_ids.insert("website_id".into(), "w".into());
+        line.decision = Decision::AwaitingConfirmation;
+        line.finish(Duration::from_micros(1500));
+        let text = serde_json::to_string(&line).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["decision"], "awaiting_confirmation");
+        assert_eq!(value["latency_ms"], 1.5);
+        assert_eq!(value["path_ids"]["website_id"], "w");
+        assert!(value.get("status").is_none() && value.get("refusal").is_none());
+        assert!(value["time"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn names_from_outside_are_cut() {
+        let line = AuditLine::new(&"x".repeat(10_000), Some(&"y".repeat(10_000)), "http");
+        assert_eq!(line.tool.len(), MAX_NAME);
+        assert_eq!(line.client.unwrap().len(), MAX_NAME);
+    }
+}

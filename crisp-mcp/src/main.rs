@@ -1,0 +1,211 @@
+//! `crisp-mcp`: the Crisp REST API as MCP tools for AI agents.
+//!
+//! Over stdio by default (what desktop agents launch), or streamable HTTP with `--http`. With
+//! `CRISP_IDENTIFIER`, `CRISP_KEY`, `CRISP_TIER` and `CRISP_WEBSITE_ID` set it calls the real
+//! Crisp; without them it starts an embedded sandbox and says so on stderr.
+
+use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use crisp_api::Grants;
+use crisp_api::types::SecretString;
+use crisp_mcp::backend::{Backend, ClientOptions, CrispEnv};
+use crisp_mcp::http::{HttpSettings, MCP_PATH, TOKEN_VAR};
+use crisp_mcp::hugo::HugoSecret;
+use crisp_mcp::{Audit, CrispMcp, Settings};
+
+/// The Crisp REST API as MCP tools, within the agent's grants, with confirmation for what
+/// reaches a customer or cannot be undone, and an audit line per call.
+///
+/// Backend: the real Crisp when CRISP_IDENTIFIER, CRISP_KEY, CRISP_TIER and CRISP_WEBSITE_ID
+/// are all set (CRISP_BASE_URL changes the base URL); otherwise an embedded sandbox.
+// No `Debug`: the Hugo secret may be among the arguments.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Serve streamable HTTP at /mcp instead of stdio: on 127.0.0.1:8808, on 127.0.0.1 and the
+    /// port given, or on the address given. Off loopback, CRISP_MCP_TOKEN must be set and every
+    /// request must carry it as a bearer token.
+    #[arg(
+        long,
+        value_name = "ADDR|PORT",
+        num_args = 0..=1,
+        default_missing_value = DEFAULT_HTTP,
+        value_parser = http_address
+    )]
+    http: Option<SocketAddr>,
+    /// Only the tools these grants allow, in the text form `scope=level, ...`
+    /// (e.g. `website:conversation:sessions=read, website:conversation:messages=read-write`).
+    /// Default: every tool.
+    #[arg(long, env = "CRISP_GRANTS", value_name = "GRANTS")]
+    grants: Option<String>,
+    /// Only the read part of the grants: no tool that changes anything.
+    #[arg(long)]
+    read_only: bool,
+    /// Whether customer-visible and irreversible tools wait for a confirmation token.
+    #[arg(long, value_enum, default_value_t = Confirm::Always)]
+    confirm: Confirm,
+    /// How long a confirmation token lives, in seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    confirm_ttl: u64,
+    /// Append the audit lines (one JSON object per tool call) to this file instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
+    /// Verify Crisp Hugo's request signature on every HTTP request with this secret (prefer the
+    /// environment variable: a flag shows in the process list).
+    #[arg(
+        long,
+        env = "CRISP_HUGO_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    hugo_secret: Option<String>,
+    /// Also accept this Host header on HTTP (behind a reverse proxy); may be repeated.
+    #[arg(long, value_name = "HOST")]
+    allowed_host: Vec<String>,
+    /// At most this many requests to Crisp a day, retries included.
+    #[arg(long, value_name = "N")]
+    daily_budget: Option<u32>,
+}
+
+/// Where `--http` alone listens.
+const DEFAULT_HTTP: &str = "127.0.0.1:8808";
+
+/// `8808` (on 127.0.0.1) or a whole address such as `0.0.0.0:8808`.
+fn http_address(text: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse::<SocketAddr>()
+        .map_err(|e| format!("{e}: give a port (8808) or an address (127.0.0.1:8808)"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Confirm {
+    /// Preview first, act with the one-time token.
+    Always,
+    /// Act at once (for trusted pipelines).
+    Never,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "crisp_mcp=info,rmcp=warn".into()),
+        )
+        .init();
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("crisp-mcp: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let mut grants = match &args.grants {
+        Some(text) => text
+            .parse::<Grants>()
+            .map_err(|e| format!("--grants: {e}"))?,
+        None => Grants::all(),
+    };
+    if args.read_only {
+        grants = grants.read_only();
+    }
+    let audit = match &args.audit {
+        Some(path) => Audit::file(path).map_err(|e| format!("--audit {}: {e}", path.display()))?,
+        None => Audit::stderr(),
+    };
+    let hugo = match args.hugo_secret {
+        Some(secret) => Some(
+            HugoSecret::new(secret).ok_or("the Hugo secret is blank: anyone could sign with it")?,
+        ),
+        None => None,
+    };
+    if hugo.is_some() && args.http.is_none() {
+        return Err("a Hugo secret is for the HTTP transport: add --http ADDR".to_owned());
+    }
+    let env = CrispEnv::from_vars(|name| std::env::var(name).ok())?;
+    let backend = Backend::connect(
+        env,
+        &ClientOptions::new(Some(grants.clone()), args.daily_budget),
+    )
+    .await?;
+    if let Some(sandbox) = &backend.sandbox {
+        eprintln!(
+            "crisp-mcp: no Crisp credentials in the environment (CRISP_IDENTIFIER, CRISP_KEY, \
+             CRISP_TIER, CRISP_WEBSITE_ID): using the embedded sandbox at {} (website {}); \
+             nothing reaches Crisp",
+            sandbox.base_url(),
+            sandbox.website_id()
+        );
+    }
+    let tools = grants.allowed_operations().count();
+    eprintln!(
+        "crisp-mcp: {tools} tool(s) within the grants {grants}; confirmation {}",
+        match args.confirm {
+            Confirm::Always => "on",
+            Confirm::Never => "off",
+        }
+    );
+    let settings = Settings::new(backend.website_id.clone())
+        .grants(grants)
+        .confirm(args.confirm == Confirm::Always)
+        .confirm_ttl(Duration::from_secs(args.confirm_ttl))
+        .audit(audit);
+    let server = CrispMcp::new(backend.client.clone(), settings)?;
+    match args.http {
+        None => crisp_mcp::serve_stdio(server).await,
+        Some(bind) => {
+            let bearer = std::env::var(TOKEN_VAR)
+                .ok()
+                .filter(|t| !t.is_empty())
+                .map(SecretString::from);
+            let settings = HttpSettings::new(bind)
+                .bearer(bearer)
+                .hugo(hugo)
+                .allowed_hosts(args.allowed_host);
+            let router = crisp_mcp::http::router(server, &settings)?;
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+            let local = listener.local_addr().map_err(|e| e.to_string())?;
+            eprintln!("crisp-mcp: MCP over streamable HTTP at http://{local}{MCP_PATH}");
+            crisp_mcp::http::serve(listener, router, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_takes_a_port_or_an_address() {
+        assert_eq!(http_address("8808").unwrap().to_string(), "127.0.0.1:8808");
+        assert_eq!(
+            http_address("0.0.0.0:9000").unwrap().to_string(),
+            "0.0.0.0:9000"
+        );
+        assert_eq!(http_address("[::1]:1").unwrap().to_string(), "[::1]:1");
+        assert!(http_address("localhost:80").is_err());
+        assert!(http_address("").is_err());
+        let args = Args::try_parse_from(["crisp-mcp", "--http"]).unwrap();
+        assert_eq!(args.http.unwrap().to_string(), DEFAULT_HTTP);
+        let args = Args::try_parse_from(["crisp-mcp"]).unwrap();
+        assert!(args.http.is_none());
+    }
+}

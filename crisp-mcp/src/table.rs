@@ -1,0 +1,95 @@
+//! The tool table: one MCP tool per operation of the spec, written by `cargo xtask codegen`
+//! into `generated/tools.rs` ([`TOOLS`]). These are its types.
+//!
+//! ```
+//! use crisp_mcp::{ToolFacts, TOOLS};
+//!
+//! let tool = ToolFacts::find("send_message").expect("a tool per operation");
+//! assert!(tool.hints.open_world && !tool.hints.read_only);
+//! assert_eq!(tool.operation().map(|op| op.scope), Some("website:conversation:messages"));
+//! assert_eq!(TOOLS.len(), crisp_api::Operation::ALL.len());
+//! ```
+
+use crisp_api::Operation;
+
+pub use crate::generated::tools::TOOLS;
+
+/// What the spec says about one tool: everything but the server's own settings (the default
+/// website, whether confirmation is on).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ToolFacts {
+    /// The tool's name: the operation's `operationId` (`list_conversations`).
+    pub name: &'static str,
+    /// A human-readable title (`List conversations`).
+    pub title: &'static str,
+    /// What it does, then its scope and access level, the webhook event it fires, its effect
+    /// and how it pages.
+    pub description: &'static str,
+    /// The MCP annotations.
+    pub hints: Hints,
+    /// The path and query parameters, in the spec's order: where each argument goes.
+    pub params: &'static [Param],
+    /// Whether the operation takes a JSON body (the `body` argument).
+    pub body: bool,
+    /// The input JSON Schema (2020-12), as JSON text: the parameters, `body` and, for
+    /// customer-visible and irreversible operations, `confirmation_token`.
+    pub input_schema: &'static str,
+}
+
+impl ToolFacts {
+    /// The tool named `name`.
+    ///
+    /// ```
+    /// assert!(crisp_mcp::ToolFacts::find("list_conversations").is_some());
+    /// assert!(crisp_mcp::ToolFacts::find("../etc").is_none());
+    /// ```
+    pub fn find(name: &str) -> Option<&'static ToolFacts> {
+        TOOLS.iter().find(|tool| tool.name == name)
+    }
+
+    /// The operation the tool calls, from crisp-api's table (generated from the same spec).
+    ///
+    /// ```
+    /// let tool = crisp_mcp::ToolFacts::find("remove_conversation").unwrap();
+    /// assert!(tool.operation().unwrap().is_irreversible());
+    /// ```
+    pub fn operation(&self) -> Option<&'static Operation> {
+        Operation::find(self.name)
+    }
+}
+
+/// MCP tool annotations: hints for clients, which may ignore them (the server enforces what
+/// matters: grants and confirmation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Hints {
+    /// `readOnlyHint`: the operation only reads (`x-crisp-access: read`).
+    pub read_only: bool,
+    /// `destructiveHint`: it deletes data for good (`x-crisp-effect: irreversible`).
+    pub destructive: bool,
+    /// `idempotentHint`: repeating it has no further effect (`GET`, `PUT`, `DELETE`).
+    pub idempotent: bool,
+    /// `openWorldHint`: it reaches people outside the workspace
+    /// (`x-crisp-effect: customer-visible`).
+    pub open_world: bool,
+}
+
+/// A path or query parameter of a tool's operation.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Param {
+    /// The parameter's name, which is also the argument's.
+    pub name: &'static str,
+    /// Where it goes in the request.
+    pub location: Location,
+}
+
+/// Where a parameter goes in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// A segment of the path (`{session_id}`).
+    Path,
+    /// The query string.
+    Query,
+}

@@ -1,0 +1,195 @@
+//! The tools a server lists: the generated table, filtered by the grants, with the server's
+//! settings applied (the default website, whether a confirmation token is taken), each with a
+//! compiled validator of its input schema.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crisp_api::{Grants, Operation};
+use jsonschema::{Draft, Validator};
+use rmcp::model::{JsonObject, Tool, ToolAnnotations};
+use serde_json::Value;
+
+pub use crate::generated::tools::{BODY, CONFIRMATION_TOKEN, WEBSITE_ID};
+use crate::table::{TOOLS, ToolFacts};
+
+/// One tool as this server offers it.
+pub(crate) struct Compiled {
+    pub facts: &'static ToolFacts,
+    pub operation: &'static Operation,
+    pub tool: Tool,
+    pub validator: Validator,
+    /// Path parameters the schema gives a `default` (such as `page_number`), and that default.
+    pub defaults: Vec<(&'static str, Value)>,
+}
+
+/// Builds the tools `grants` allow, in the table's order.
+///
+/// # Errors
+///
+/// When the generated table and crisp-api's operations table disagree, or a generated schema
+/// does not compile: both mean crisp-mcp was built from a spec other than crisp-api's.
+pub(crate) fn compile(
+    grants: &Grants,
+    website_id: &str,
+    confirm: bool,
+) -> Result<Vec<Compiled>, String> {
+    let mut out = Vec::new();
+    for facts in TOOLS {
+        let operation = facts
+            .operation()
+            .ok_or_else(|| format!("tool {} has no operation in crisp-api", facts.name))?;
+        if !grants.allows(operation) {
+            continue;
+        }
+        let mut schema: Value = serde_json::from_str(facts.input_schema)
+            .map_err(|e| format!("tool {}: its input schema is not JSON: {e}", facts.name))?;
+        let properties = schema
+            .get_mut("properties")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| format!("tool {}: its input schema has no properties", facts.name))?;
+        if let Some(Value::Object(website)) = properties.get_mut(WEBSITE_ID) {
+            website.insert("default".into(), Value::String(website_id.to_owned()));
+        }
+        if !confirm {
+            properties.remove(CONFIRMATION_TOKEN);
+        }
+        let defaults = facts
+            .params
+            .iter()
+            .filter(|p| p.location == crate::table::Location::Path)
+            .filter_map(|p| {
+                let default = properties.get(p.name)?.get("default")?;
+                (p.name != WEBSITE_ID).then(|| (p.name, default.clone()))
+            })
+            .collect();
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft202012)
+            .build(&schema)
+            .map_err(|e| {
+                format!(
+                    "tool {}: its input schema does not compile: {e}",
+                    facts.name
+                )
+            })?;
+        let Value::Object(schema) = schema else {
+            return Err(format!(
+                "tool {}: its input schema is not an object",
+                facts.name
+            ));
+        };
+        let mut description = facts.description.to_owned();
+        if confirm && operation.effect.is_some() {
+            let _ = write!(
+                description,
+                "\n\nConfirmation: without `{CONFIRMATION_TOKEN}` this tool does not act; it \
+                 returns a preview of exactly what would be sent or deleted and a one-time \
+                 token. Call it again with the same arguments and that token to act."
+            );
+        }
+        let hints = facts.hints;
+        let annotations = ToolAnnotations::with_title(facts.title)
+            .read_only(hints.read_only)
+            .destructive(hints.destructive)
+            .idempotent(hints.idempotent)
+            .open_world(hints.open_world);
+        let tool = Tool::new(facts.name, description, Arc::new(schema as JsonObject))
+            .with_title(facts.title)
+            .with_annotations(annotations);
+        out.push(Compiled {
+            facts,
+            operation,
+            tool,
+            validator,
+            defaults,
+        });
+    }
+    Ok(out)
+}
+
+/// At most this many problems are reported for one call.
+const MAX_PROBLEMS: usize = 5;
+
+/// What is wrong with `arguments`, each problem naming the argument, or `None` if they fit.
+pub(crate) fn problems(validator: &Validator, arguments: &Value) -> Option<String> {
+    let mut text = String::new();
+    for (i, error) in validator
+        .iter_errors(arguments)
+        .take(MAX_PROBLEMS)
+        .enumerate()
+    {
+        if i > 0 {
+            text.push_str("; ");
+        }
+        let path = error.instance_path().to_string();
+        let field = path.trim_start_matches('/').replace('/', ".");
+        let message = crate::audit::cut(&error.to_string(), 300);
+        if field.is_empty() {
+            text.push_str(&message);
+        } else {
+            let _ = write!(text, "`{field}`: {message}");
+        }
+    }
+    (!text.is_empty()).then_some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grants_choose_the_tools() {
+        let all = compile(&Grants::all(), "w", true).unwrap();
+        assert_eq!(all.len(), Operation::ALL.len());
+        let read_only = compile(&Grants::all().read_only(), "w", true).unwrap();
+        assert!(!read_only.is_empty());
+        assert!(read_only.iter().all(|c| !c.operation.is_write()));
+        assert!(compile(&Grants::none(), "w", true).unwrap().is_empty());
+    }
+
+    #[test]
+    fn settings_show_in_the_schemas() {
+        let tools = compile(&Grants::all(), "the-website", true).unwrap();
+        let send = tools
+            .iter()
+            .find(|c| c.facts.name == "send_message")
+            .unwrap();
+        let props = send.tool.input_schema["properties"].as_object().unwrap();
+        assert_eq!(props[WEBSITE_ID]["default"], "the-website");
+        assert!(props.contains_key(CONFIRMATION_TOKEN));
+        let off = compile(&Grants::all(), "w", false).unwrap();
+        let send = off.iter().find(|c| c.facts.name == "send_message").unwrap();
+        assert!(
+            !send.tool.input_schema["properties"]
+                .as_object()
+                .unwrap()
+                .contains_key(CONFIRMATION_TOKEN)
+        );
+        let list = tools
+            .iter()
+            .find(|c| c.facts.name == "list_conversations")
+            .unwrap();
+        assert_eq!(list.defaults, [("page_number", serde_json::json!(1))]);
+    }
+
+    #[test]
+    fn problems_name_the_argument() {
+        let tools = compile(&Grants::all(), "w", true).unwrap();
+        let send = tools
+            .iter()
+            .find(|c| c.facts.name == "send_message")
+            .unwrap();
+        let text = problems(
+            &send.validator,
+            &serde_json::json!({"session_id": 7, "body": {"type": "text"}, "extra": 1}),
+        )
+        .unwrap();
+        assert!(text.contains("`session_id`"), "{text}");
+        assert!(text.contains("extra"), "{text}");
+        assert!(problems(
+            &send.validator,
+            &serde_json::json!({"session_id": "s", "body": {"type": "text", "from": "operator", "origin": "chat", "content": "hi"}})
+        )
+        .is_none());
+    }
+}

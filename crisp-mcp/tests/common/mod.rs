@@ -1,0 +1,151 @@
+//! A server on a fresh sandbox, reached as "the real Crisp" (the environment's credentials
+//! and a base URL), with its audit lines kept in memory.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crisp_api::Grants;
+use crisp_api::types::SecretString;
+use crisp_mcp::backend::{Backend, ClientOptions, CrispEnv};
+use crisp_mcp::{Audit, CrispMcp, Settings};
+use crisp_sandbox::Sandbox;
+use rmcp::model::CallToolResult;
+use serde_json::Value;
+
+/// Audit lines written to memory.
+#[derive(Clone, Default)]
+pub struct Lines(pub Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Lines {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    pub fn parsed(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each audit line is JSON"))
+            .collect()
+    }
+
+    pub fn last(&self) -> Value {
+        self.parsed().pop().expect("an audit line")
+    }
+}
+
+pub struct Harness {
+    pub sandbox: Sandbox,
+    pub server: CrispMcp,
+    pub audit: Lines,
+}
+
+pub struct Options {
+    pub grants: Option<&'static str>,
+    pub confirm: bool,
+    pub ttl: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            grants: None,
+            confirm: true,
+            ttl: Duration::from_secs(300),
+        }
+    }
+}
+
+pub async fn harness(options: Options) -> Harness {
+    let sandbox = Sandbox::start().await.unwrap();
+    let env = CrispEnv {
+        identifier: sandbox.identifier().to_owned(),
+        key: SecretString::from(sandbox.key()),
+        tier: sandbox.tier(),
+        website_id: sandbox.website_id().to_owned(),
+        base_url: Some(sandbox.base_url().to_owned()),
+    };
+    let grants: Grants = match options.grants {
+        Some(text) => text.parse().unwrap(),
+        None => Grants::all(),
+    };
+    let backend = Backend::connect(Some(env), &ClientOptions::new(Some(grants.clone()), None))
+        .await
+        .unwrap();
+    assert!(
+        backend.sandbox.is_none(),
+        "credentials given: no embedded sandbox"
+    );
+    let audit = Lines::default();
+    let settings = Settings::new(backend.website_id)
+        .grants(grants)
+        .confirm(options.confirm)
+        .confirm_ttl(options.ttl)
+        .audit(Audit::to_writer(audit.clone()));
+    let server = CrispMcp::new(backend.client, settings).unwrap();
+    Harness {
+        sandbox,
+        server,
+        audit,
+    }
+}
+
+/// The text of a result's first content block.
+pub fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .first()
+        .and_then(|c| c.as_text())
+        .map(|t| t.text.clone())
+        .unwrap_or_default()
+}
+
+pub fn is_error(result: &CallToolResult) -> bool {
+    result.is_error == Some(true)
+}
+
+pub fn structured(result: &CallToolResult) -> Value {
+    result.structured_content.clone().unwrap_or(Value::Null)
+}
+
+/// The arguments as an MCP argument object.
+pub fn args(value: Value) -> Option<serde_json::Map<String, Value>> {
+    match value {
+        Value::Object(map) => Some(map),
+        _ => panic!("arguments are an object"),
+    }
+}
+
+/// How many messages the sandbox holds in conversation `session`.
+pub fn messages_in(sandbox: &Sandbox, session: &str) -> usize {
+    let fixtures = serde_json::to_value(sandbox.fixtures()).unwrap();
+    fixtures["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["session_id"] == session)
+        .map_or(0, |c| c["messages"].as_array().map_or(0, Vec::len))
+}
+
+/// Whether the sandbox holds conversation `session`.
+pub fn has_conversation(sandbox: &Sandbox, session: &str) -> bool {
+    let fixtures = serde_json::to_value(sandbox.fixtures()).unwrap();
+    fixtures["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["session_id"] == session)
+}

@@ -1,0 +1,365 @@
+//! The streamable HTTP transport over real HTTP on loopback: the bearer token off loopback,
+//! Hugo's request signatures (tampered body, wrong secret, old timestamp: 401), the Host check,
+//! and bodies that are too large or not JSON-RPC.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::{Harness, Options, harness};
+use crisp_api::types::SecretString;
+use crisp_mcp::http::{BODY_LIMIT, HttpSettings, MCP_PATH, router};
+use crisp_mcp::hugo::{self, HugoSecret};
+use crisp_sandbox::demo;
+use serde_json::{Value, json};
+
+const SECRET: &str = "hugo-integration-secret";
+const TOKEN: &str = "a-long-random-bearer-token";
+
+/// Serves the harness's server with `settings`; returns the MCP URL on loopback.
+async fn serve(h: &Harness, settings: HttpSettings) -> String {
+    let listener = tokio::net::TcpListener::bind(settings.bind).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = router(h.server.clone(), &settings).unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://127.0.0.1:{port}{MCP_PATH}")
+}
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A small MCP-over-HTTP client: JSON-RPC posts, answers read from JSON or SSE.
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    session: Option<String>,
+    bearer: Option<String>,
+    /// Sign each request as Hugo does: (secret, website, timestamp offset in seconds).
+    hugo: Option<(String, String, i64)>,
+    crisp_session: Option<String>,
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    /// The JSON-RPC message of the answer, from a JSON body or an SSE `data:` line.
+    fn message(&self) -> Value {
+        if let Ok(value) = serde_json::from_str::<Value>(&self.text) {
+            return value;
+        }
+        self.text
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+            .find(|v| v.get("jsonrpc").is_some())
+            .unwrap_or_else(|| panic!("no JSON-RPC message in {:?}", self.text))
+    }
+}
+
+impl Client {
+    fn new(url: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            url: url.to_owned(),
+            session: None,
+            bearer: None,
+            hugo: None,
+            crisp_session: None,
+        }
+    }
+
+    async fn post_bytes(&self, body: Vec<u8>) -> Answer {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        if let Some(session) = &self.session {
+            request = request.header("mcp-session-id", session);
+        }
+        if let Some(token) = &self.bearer {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some((secret, website, offset)) = &self.hugo {
+            let timestamp = (now() as i64 + offset).to_string();
+            request = request
+                .header(hugo::TIMESTAMP_HEADER, &timestamp)
+                .header(hugo::WEBSITE_HEADER, website)
+                .header(
+                    hugo::SIGNATURE_HEADER,
+                    hugo::sign(secret, &timestamp, website, &body),
+                );
+        }
+        if let Some(session) = &self.crisp_session {
+            request = request.header(hugo::SESSION_HEADER, session);
+        }
+        let response = request.body(body).send().await.expect("the server answers");
+        Answer {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            text: response.text().await.unwrap_or_default(),
+        }
+    }
+
+    async fn post(&self, message: Value) -> Answer {
+        self.post_bytes(serde_json::to_vec(&message).unwrap()).await
+    }
+
+    /// `initialize` then `notifications/initialized`; keeps the session id.
+    async fn initialize(&mut self) -> Answer {
+        let answer = self
+            .post(json!({
+                "jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "http-test", "version": "0"}
+                }
+            }))
+            .await;
+        if answer.status == 200 {
+            self.session = answer
+                .headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let notified = self
+                .post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+                .await;
+            assert!(notified.status < 300, "{}", notified.text);
+        }
+        answer
+    }
+
+    async fn call(&self, id: u64, tool: &str, arguments: Value) -> Answer {
+        self.post(json!({
+            "jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}
+        }))
+        .await
+    }
+}
+
+#[tokio::test]
+async fn on_loopback_no_token_is_needed() {
+    let h = harness(Options::default()).await;
+    let url = serve(&h, HttpSettings::new(loopback())).await;
+    let mut client = Client::new(&url);
+    let answer = client.initialize().await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    assert_eq!(
+        answer.message()["result"]["serverInfo"]["name"],
+        "crisp-mcp"
+    );
+    let listed = client
+        .post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        .await;
+    let tools = listed.message()["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(tools, crisp_api::Operation::ALL.len());
+    let called = client
+        .call(
+            3,
+            "get_conversation",
+            json!({"session_id": demo::SESSION_ID}),
+        )
+        .await;
+    let result = &called.message()["result"];
+    assert_eq!(result["isError"], false, "{result}");
+    assert_eq!(
+        result["structuredContent"]["data"]["session_id"],
+        demo::SESSION_ID
+    );
+    let line = h.audit.last();
+    assert_eq!(line["transport"], "http");
+    assert_eq!(line["client"], "http-test");
+    // Ending the session: 204, as MCP clients expect.
+    let ended = reqwest::Client::new()
+        .delete(&url)
+        .header("mcp-session-id", client.session.clone().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ended.status(), 204);
+}
+
+#[tokio::test]
+async fn off_loopback_the_bearer_token_is_required() {
+    let h = harness(Options::default()).await;
+    let anywhere: SocketAddr = "0.0.0.0:0".parse().unwrap();
+    let refused = router(h.server.clone(), &HttpSettings::new(anywhere)).unwrap_err();
+    assert!(refused.contains("CRISP_MCP_TOKEN"), "{refused}");
+    let blank = router(
+        h.server.clone(),
+        &HttpSettings::new(anywhere).bearer(Some(SecretString::from(" "))),
+    );
+    assert!(blank.is_err());
+
+    let url = serve(
+        &h,
+        HttpSettings::new(anywhere).bearer(Some(SecretString::from(TOKEN))),
+    )
+    .await;
+    let mut client = Client::new(&url);
+    let none = client.initialize().await;
+    assert_eq!(none.status, 401);
+    assert_eq!(none.headers["www-authenticate"], "Bearer");
+    client.bearer = Some("not-the-token".to_owned());
+    assert_eq!(client.initialize().await.status, 401);
+    client.bearer = Some(TOKEN.to_owned());
+    let answer = client.initialize().await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let called = client.call(2, "count_visitors", json!({})).await.message();
+    assert_eq!(called["result"]["isError"], false, "{called}");
+    assert!(!none.text.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn hugo_signed_requests_are_verified_and_recorded() {
+    let h = harness(Options::default()).await;
+    let url = serve(
+        &h,
+        HttpSettings::new(loopback()).hugo(HugoSecret::new(SECRET)),
+    )
+    .await;
+    let mut client = Client::new(&url);
+    client.hugo = Some((SECRET.to_owned(), demo::WEBSITE_ID.to_owned(), 0));
+    client.crisp_session = Some(demo::SESSION_ID.to_owned());
+    let answer = client.initialize().await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let called = client
+        .call(
+            2,
+            "get_conversation",
+            json!({"session_id": demo::SESSION_ID}),
+        )
+        .await;
+    assert_eq!(called.status, 200);
+    assert_eq!(called.message()["result"]["isError"], false);
+    let line = h.audit.last();
+    assert_eq!(line["hugo_website_id"], demo::WEBSITE_ID);
+    assert_eq!(line["crisp_session_id"], demo::SESSION_ID);
+    let requests = h.sandbox.api_requests();
+    assert_eq!(requests, 1);
+
+    // A tampered body, a wrong secret, an old timestamp, no signature: 401, nothing called.
+    let message = json!({
+        "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "get_conversation", "arguments": {"session_id": demo::SESSION_ID}}
+    });
+    let signed = serde_json::to_vec(&message).unwrap();
+    let timestamp = now().to_string();
+    let signature = hugo::sign(SECRET, &timestamp, demo::WEBSITE_ID, &signed);
+    let tampered = String::from_utf8(signed.clone())
+        .unwrap()
+        .replace("get_conversation", "remove_conversation");
+    let send = |body: Vec<u8>, timestamp: String, signature: String| {
+        let http = reqwest::Client::new();
+        let url = url.clone();
+        let session = client.session.clone().unwrap();
+        async move {
+            let response = http
+                .post(url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-session-id", session)
+                .header(hugo::TIMESTAMP_HEADER, timestamp)
+                .header(hugo::WEBSITE_HEADER, demo::WEBSITE_ID)
+                .header(hugo::SIGNATURE_HEADER, signature)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (status, text) = send(tampered.into_bytes(), timestamp.clone(), signature.clone()).await;
+    assert_eq!(status, 401, "tampered body");
+    assert!(!text.contains(SECRET));
+    let wrong = hugo::sign("another-secret", &timestamp, demo::WEBSITE_ID, &signed);
+    assert_eq!(
+        send(signed.clone(), timestamp.clone(), wrong).await.0,
+        401,
+        "wrong secret"
+    );
+    let old = (now() - 301).to_string();
+    let old_signature = hugo::sign(SECRET, &old, demo::WEBSITE_ID, &signed);
+    assert_eq!(
+        send(signed.clone(), old, old_signature).await.0,
+        401,
+        "old timestamp"
+    );
+    let mut unsigned = Client::new(&url);
+    unsigned.session = client.session.clone();
+    assert_eq!(
+        unsigned.post(message.clone()).await.status,
+        401,
+        "no signature"
+    );
+    assert_eq!(
+        h.sandbox.api_requests(),
+        requests,
+        "no refused request reached Crisp"
+    );
+
+    // The same request, properly signed, still goes through.
+    let (status, _) = send(signed, timestamp, signature).await;
+    assert_eq!(status, 200);
+    assert_eq!(h.sandbox.api_requests(), requests + 1);
+}
+
+#[tokio::test]
+async fn odd_requests_get_clear_refusals_and_the_server_carries_on() {
+    let h = harness(Options::default()).await;
+    let url = serve(&h, HttpSettings::new(loopback())).await;
+    let client = Client::new(&url);
+    let huge = client.post_bytes(vec![b'['; BODY_LIMIT + 1024]).await;
+    assert_eq!(huge.status, 413);
+    let garbage = client.post_bytes(b"{not json".to_vec()).await;
+    assert!((400..500).contains(&garbage.status), "{}", garbage.status);
+    let no_session = client
+        .call(9, "get_conversation", json!({"session_id": ".."}))
+        .await;
+    assert!(
+        (400..500).contains(&no_session.status),
+        "{}",
+        no_session.status
+    );
+    // A page that rebinds a name to this address is refused by the Host check.
+    let rebound = reqwest::Client::new()
+        .post(&url)
+        .header("host", "evil.example")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+
+    let mut client = Client::new(&url);
+    assert_eq!(client.initialize().await.status, 200);
+    let answer = client
+        .call(2, "get_conversation", json!({"session_id": ".."}))
+        .await
+        .message();
+    assert_eq!(answer["result"]["isError"], true);
+    assert_eq!(h.sandbox.api_requests(), 0);
+}

@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Drives the crisp-mcp binary over stdio with the official MCP Python SDK (`mcp`), a client
+this project did not write, against the embedded sandbox it starts.
+
+    python crisp-mcp/tests/sdk/python_stdio.py target/debug/crisp-mcp spec/crisp.yaml
+
+`.ci/run` installs the SDK (pinned) into .venv-mcp/ and runs this. It checks:
+
+- initialize, then list tools with grants: exactly the tools the grants allow (computed here
+  from the spec's x-crisp-scope and x-crisp-access, not from the server), each input schema a
+  valid JSON Schema 2020-12, annotations as the spec says;
+- list_conversations against the embedded sandbox returns its conversations;
+- send_message: first a preview and a one-time token, and the sandbox received nothing; then,
+  with the token, the message is sent exactly once; the token does not work twice;
+- a tool outside the grants is refused, and the sandbox receives no request;
+- the audit file has one line per call with the decision, and no token or message text;
+- over streamable HTTP off loopback (bound to 0.0.0.0, reached on 127.0.0.1), a request
+  without the bearer token gets 401, and the SDK with the token initializes, lists and calls.
+"""
+
+import asyncio
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+import httpx2
+
+import yaml
+from jsonschema import Draft202012Validator
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+GRANTS = "website:conversation:sessions=read, website:conversation:messages=read-write"
+TEXT = "Your refund is on its way (Python SDK test)"
+
+checks = 0
+
+
+def check(condition, what):
+    global checks
+    if not condition:
+        raise AssertionError(what)
+    checks += 1
+
+
+def allowed_by_spec(spec_path, grants):
+    """operationIds the grants allow, in the spec's order, from the spec itself."""
+    levels = {}
+    for entry in grants.split(","):
+        scope, level = (part.strip() for part in entry.split("="))
+        levels[scope] = level
+    with open(spec_path) as f:
+        spec = yaml.safe_load(f)
+    allowed = []
+    for item in spec["paths"].values():
+        for method, op in item.items():
+            if not isinstance(op, dict) or "operationId" not in op:
+                continue
+            level = levels.get(op["x-crisp-scope"])
+            if level == "read-write" or level == op["x-crisp-access"]:
+                allowed.append((op["operationId"], op))
+    return allowed
+
+
+def admin(root, path):
+    with urllib.request.urlopen(f"{root}/_sandbox/{path}", timeout=10) as response:
+        body = json.load(response)
+    # The admin routes answer Crisp's envelope, except the fixtures export, which is the file.
+    return body["data"] if "data" in body and "error" in body else body
+
+
+def api_requests(root):
+    return admin(root, "requests")["api_requests"]
+
+
+def messages(root, session_id):
+    for conversation in admin(root, "fixtures")["conversations"]:
+        if conversation["session_id"] == session_id:
+            return conversation.get("messages", [])
+    return []
+
+
+def text_of(result):
+    return "".join(getattr(block, "text", "") for block in result.content)
+
+
+async def main(binary, spec_path):
+    expected = allowed_by_spec(spec_path, GRANTS)
+    errlog = tempfile.TemporaryFile(mode="w+")
+    audit = tempfile.NamedTemporaryFile(mode="r", suffix=".jsonl")
+    params = StdioServerParameters(command=binary, args=["--grants", GRANTS, "--audit", audit.name])
+    async with stdio_client(params, errlog=errlog) as (read, write):
+        async with ClientSession(read, write) as session:
+            init = await session.initialize()
+            check(init.server_info.name == "crisp-mcp", "server name")
+            check(init.capabilities.tools is not None, "tools capability")
+
+            errlog.seek(0)
+            found = re.search(r"embedded sandbox at (http://127\.0\.0\.1:\d+)/v1 \(website ([^)]+)\)", errlog.read())
+            check(found is not None, "the server says it uses the embedded sandbox")
+            root, website = found.group(1), found.group(2)
+
+            listed = (await session.list_tools()).tools
+            names = [tool.name for tool in listed]
+            check(names == [op_id for op_id, _ in expected], f"exactly the granted tools: {names}")
+            by_name = {tool.name: tool for tool in listed}
+            for op_id, op in expected:
+                tool = by_name[op_id]
+                Draft202012Validator.check_schema(tool.input_schema)
+                check(tool.input_schema.get("type") == "object", f"{op_id}: an object schema")
+                hints = tool.annotations
+                check(hints.read_only_hint == (op["x-crisp-access"] == "read"), f"{op_id}: readOnlyHint")
+                check(hints.destructive_hint == (op.get("x-crisp-effect") == "irreversible"), f"{op_id}: destructiveHint")
+                check(hints.open_world_hint == (op.get("x-crisp-effect") == "customer-visible"), f"{op_id}: openWorldHint")
+                check(op["x-crisp-scope"] in tool.description, f"{op_id}: the scope is in the description")
+            print(f"ok: {len(names)} tools listed within the grants, schemas valid (Draft 2020-12)")
+
+            before = api_requests(root)
+            result = await session.call_tool("list_conversations", {})
+            check(not result.is_error, text_of(result))
+            conversations = result.structured_content["data"]
+            check(len(conversations) > 0 and "session_id" in conversations[0], "conversations from the sandbox")
+            check(api_requests(root) == before + 1, "one request to the sandbox")
+            session_id = conversations[0]["session_id"]
+            print(f"ok: list_conversations returned {len(conversations)} conversations")
+
+            arguments = {
+                "session_id": session_id,
+                "body": {"type": "text", "from": "operator", "origin": "chat", "content": TEXT},
+            }
+            count = len(messages(root, session_id))
+            requests = api_requests(root)
+            preview = await session.call_tool("send_message", arguments)
+            check(not preview.is_error, text_of(preview))
+            shown = preview.structured_content
+            check(shown["confirmation_required"] is True, "a preview")
+            check(shown["request"]["body"] == arguments["body"], "the preview shows the exact body")
+            check(website in shown["request"]["path"] and session_id in shown["request"]["path"], "and the ids")
+            token = shown["confirmation_token"]
+            check(isinstance(token, str) and len(token) >= 32, "a token")
+            check(api_requests(root) == requests, "the preview sent nothing")
+            check(len(messages(root, session_id)) == count, "the sandbox received no message")
+            print("ok: send_message answered a preview and a token, and sent nothing")
+
+            sent = await session.call_tool("send_message", {**arguments, "confirmation_token": token})
+            check(not sent.is_error, text_of(sent))
+            after = messages(root, session_id)
+            check(len(after) == count + 1, "exactly one more message")
+            check(sum(1 for m in after if m.get("content") == TEXT) == 1, "the message is there once")
+            again = await session.call_tool("send_message", {**arguments, "confirmation_token": token})
+            check(again.is_error, "the token works once")
+            check(len(messages(root, session_id)) == count + 1, "still exactly one")
+            print("ok: with the token the message was sent once; the token did not work twice")
+
+            requests = api_requests(root)
+            refused = await session.call_tool("remove_conversation", {"session_id": session_id})
+            check(refused.is_error and "Refused" in text_of(refused), text_of(refused))
+            check(api_requests(root) == requests, "a tool outside the grants sends no request")
+            print("ok: a tool outside the grants was refused with no request to the sandbox")
+
+    lines = [json.loads(line) for line in audit.read().splitlines()]
+    decisions = [(line["tool"], line["decision"]) for line in lines]
+    check(
+        decisions
+        == [
+            ("list_conversations", "allowed"),
+            ("send_message", "awaiting_confirmation"),
+            ("send_message", "confirmed"),
+            ("send_message", "refused"),
+            ("remove_conversation", "refused"),
+        ],
+        f"the audit lines: {decisions}",
+    )
+    check(lines[-1]["refusal"] == "not_granted", "refused as not granted")
+    check(all(line["client"] for line in lines), "the client's name is recorded")
+    raw = json.dumps(lines)
+    check(token not in raw and TEXT not in raw, "no token and no message text in the audit")
+    print("ok: one audit line per call, no token or body")
+
+
+async def over_http(binary):
+    token = secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRISP_")}
+    env["CRISP_MCP_TOKEN"] = token
+    server = subprocess.Popen(
+        [binary, "--http", "0.0.0.0:0", "--read-only", "--audit", os.devnull],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = None
+        for line in server.stderr:
+            found = re.search(r"streamable HTTP at http://0\.0\.0\.0:(\d+)/mcp", line)
+            if found:
+                url = f"http://127.0.0.1:{found.group(1)}/mcp"
+                break
+        check(url is not None, "the server says where it listens")
+        request = urllib.request.Request(url, data=b"{}", method="POST", headers={"Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(request, timeout=10)
+            status = 200
+        except urllib.error.HTTPError as error:
+            status = error.code
+        check(status == 401, f"no bearer token: {status}")
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
+            async with streamable_http_client(url, http_client=http) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    names = [tool.name for tool in (await session.list_tools()).tools]
+                    check("list_conversations" in names and "send_message" not in names, "--read-only over HTTP")
+                    result = await session.call_tool("count_visitors", {})
+                    check(not result.is_error and "count" in result.structured_content["data"], text_of(result))
+        print("ok: over HTTP off loopback, 401 without the bearer token; with it, initialize, list and call")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(over_http(sys.argv[1]))
+    print(f"python mcp SDK: {checks} checks passed")

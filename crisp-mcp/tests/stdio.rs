@@ -1,0 +1,323 @@
+//! The `crisp-mcp` binary over stdio, as a desktop agent launches it: out of the box on the
+//! embedded sandbox, its flags, and input that is not what MCP expects (the server answers
+//! or skips it, and carries on).
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_crisp-mcp");
+
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args);
+    for var in [
+        "CRISP_IDENTIFIER",
+        "CRISP_KEY",
+        "CRISP_TIER",
+        "CRISP_WEBSITE_ID",
+        "CRISP_BASE_URL",
+        "CRISP_GRANTS",
+        "CRISP_HUGO_SECRET",
+        "CRISP_MCP_TOKEN",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("RUST_LOG", "off");
+    command
+}
+
+struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Self {
+        let mut child = command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let (tx, lines) = channel();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (tx, stderr) = channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take();
+        Self {
+            child,
+            stdin,
+            lines,
+            stderr,
+        }
+    }
+
+    fn send_raw(&mut self, text: &[u8]) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(text).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn send(&mut self, message: Value) {
+        self.send_raw(message.to_string().as_bytes());
+    }
+
+    /// The next answer with this id (notifications and other answers are skipped).
+    fn answer(&mut self, id: &Value) -> Value {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no answer to request {id}"));
+            if let Ok(message) = serde_json::from_str::<Value>(&line)
+                && &message["id"] == id
+            {
+                return message;
+            }
+        }
+    }
+
+    fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        self.answer(&json!(id))
+    }
+
+    fn initialize(&mut self) -> Value {
+        let answer = self.request(
+            0,
+            "initialize",
+            json!({
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "stdio-test", "version": "0"}
+            }),
+        );
+        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+        answer
+    }
+
+    fn tool_names(&mut self, id: u64) -> Vec<String> {
+        let listed = self.request(id, "tools/list", json!({}));
+        listed["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn stderr_text(&self) -> String {
+        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Closes stdin and waits for a clean exit.
+    fn finish(mut self) -> String {
+        drop(self.stdin.take());
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "exit status {status}");
+                return self.stderr_text();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        panic!("the server did not exit when stdin closed");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn out_of_the_box_it_serves_the_embedded_sandbox() {
+    let mut server = Server::start(&[]);
+    let init = server.initialize();
+    assert_eq!(init["result"]["serverInfo"]["name"], "crisp-mcp");
+    assert!(init["result"]["capabilities"]["tools"].is_object());
+    let names = server.tool_names(1);
+    assert_eq!(names.len(), crisp_api::Operation::ALL.len());
+    let listed = server.request(
+        2,
+        "tools/call",
+        json!({"name": "list_conversations", "arguments": {}}),
+    );
+    assert_eq!(listed["result"]["isError"], false, "{listed}");
+    assert!(
+        !listed["result"]["structuredContent"]["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let stderr = server.finish();
+    assert!(
+        stderr.contains("using the embedded sandbox at http://127.0.0.1:"),
+        "{stderr}"
+    );
+    // The default audit goes to stderr, one JSON line per call.
+    let audit: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(audit.len(), 1, "{stderr}");
+    assert_eq!(audit[0]["tool"], "list_conversations");
+    assert_eq!(audit[0]["client"], "stdio-test");
+}
+
+#[test]
+fn input_that_is_not_mcp_does_not_stop_the_server() {
+    let mut server = Server::start(&["--read-only"]);
+    server.initialize();
+    server.send_raw(b"this is not json");
+    server.send_raw(b"[1, 2, 3]");
+    server.send_raw(b"{\"jsonrpc\":\"2.0\",\"id\":{\"odd\":true},\"method\":\"tools/list\"}");
+    let mut huge = b"{\"jsonrpc\":\"2.0\",\"id\":77,\"method\":\"tools/call\",\"params\":{\"name\":\"get_conversation\",\"arguments\":{\"session_id\":\"".to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 2 * 1024 * 1024));
+    huge.extend_from_slice(b"\"}}}");
+    server.send_raw(&huge);
+    let huge_answer = server.answer(&json!(77));
+    assert_eq!(
+        huge_answer["result"]["isError"], true,
+        "a 2 MiB id is refused"
+    );
+    let unknown = server.request(3, "no/such/method", json!({}));
+    assert!(unknown["error"].is_object(), "{unknown}");
+    let bad_params = server.request(4, "tools/call", json!({"name": 7}));
+    assert!(bad_params["error"].is_object(), "{bad_params}");
+    let long_name = server.request(5, "tools/call", json!({"name": "x".repeat(10_000)}));
+    assert_eq!(long_name["result"]["isError"], true);
+    let not_object = server.request(
+        6,
+        "tools/call",
+        json!({"name": "get_conversation", "arguments": [1, 2]}),
+    );
+    assert!(not_object.get("error").is_some() || not_object["result"]["isError"] == true);
+    // --read-only: no tool that writes is listed, and one is refused if called.
+    let names = server.tool_names(8);
+    for op in crisp_api::Operation::ALL {
+        assert_eq!(
+            names.contains(&op.id.to_owned()),
+            !op.is_write(),
+            "{}",
+            op.id
+        );
+    }
+    let refused = server.request(
+        9,
+        "tools/call",
+        json!({"name": "send_message", "arguments": {}}),
+    );
+    assert_eq!(refused["result"]["isError"], true);
+    server.finish();
+}
+
+#[test]
+fn flags_and_the_environment_are_checked_before_serving() {
+    let fails = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = command(args);
+        command.envs(env.iter().copied()).stdin(Stdio::null());
+        let output = command.output().unwrap();
+        assert!(!output.status.success(), "{args:?} {env:?}");
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let half = fails(
+        &[],
+        &[("CRISP_KEY", "very-secret-key"), ("CRISP_TIER", "plugin")],
+    );
+    assert!(
+        half.contains("CRISP_IDENTIFIER, CRISP_WEBSITE_ID must be set too"),
+        "{half}"
+    );
+    assert!(!half.contains("very-secret-key"));
+    let tier = fails(
+        &[],
+        &[
+            ("CRISP_IDENTIFIER", "i"),
+            ("CRISP_KEY", "very-secret-key"),
+            ("CRISP_TIER", "admin"),
+            ("CRISP_WEBSITE_ID", "w"),
+        ],
+    );
+    assert!(tier.contains("CRISP_TIER"), "{tier}");
+    assert!(!tier.contains("very-secret-key"));
+    assert!(fails(&["--grants", "website:settings=admin"], &[]).contains("--grants"));
+    assert!(fails(&["--hugo-secret", "s"], &[]).contains("--http"));
+    let hugo_blank = fails(&["--http", "127.0.0.1:0"], &[("CRISP_HUGO_SECRET", "  ")]);
+    assert!(hugo_blank.contains("blank"), "{hugo_blank}");
+    let open = fails(&["--http", "0.0.0.0:0"], &[]);
+    assert!(open.contains("CRISP_MCP_TOKEN"), "{open}");
+    let help = command(&["--help"])
+        .env("CRISP_HUGO_SECRET", "never-shown")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(help.contains("--grants") && help.contains("--confirm"));
+    assert!(
+        !help.contains("never-shown"),
+        "secrets from the environment stay out of --help"
+    );
+}
+
+#[test]
+fn the_audit_file_gets_one_line_per_call_and_confirmation_can_be_off() {
+    let dir = std::env::temp_dir().join(format!("crisp-mcp-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let mut server = Server::start(&[
+        "--audit",
+        path.to_str().unwrap(),
+        "--confirm",
+        "never",
+        "--grants",
+        "website:conversation:messages=write",
+    ]);
+    server.initialize();
+    let grants: crisp_api::Grants = "website:conversation:messages=write".parse().unwrap();
+    let expected: Vec<&str> = grants.allowed_operations().map(|op| op.id).collect();
+    assert_eq!(server.tool_names(1), expected);
+    let sent = server.request(
+        2,
+        "tools/call",
+        json!({"name": "send_message", "arguments": {
+            "session_id": crisp_sandbox::demo::SESSION_ID,
+            "body": {"type": "note", "from": "operator", "origin": "chat", "content": "internal note"}
+        }}),
+    );
+    assert_eq!(sent["result"]["isError"], false, "{sent}");
+    server.finish();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["decision"], "allowed");
+    assert_eq!(lines[0]["outcome"], "succeeded");
+    assert!(!text.contains("internal note"), "no body in the audit");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,285 @@
+//! `crisp-mcp/src/generated/tools.rs`: one MCP tool per operation of the spec, for the MCP
+//! server. Each tool has the operation's id as its name, a title, a description that says what
+//! it does with its scope, access, webhook event and effect, MCP annotations from the same
+//! extensions, where each argument goes (path or query; the body), and an input JSON Schema
+//! (2020-12) built from the path and query parameters and the request body, with the spec's
+//! descriptions, required fields and enums, and the components it refers to as `$defs`.
+//!
+//! Two arguments are optional although their path parameters are required: `website_id`
+//! (the server fills in the website it is configured for) and, on routes paged by page number,
+//! `page_number` (default 1). Operations that reach a customer or cannot be undone take a
+//! `confirmation_token` (see the server's confirmation flow).
+
+use heck::ToSnakeCase;
+use proc_macro2::TokenStream;
+use quote::quote;
+use serde_json::json;
+use serde_yaml::Value;
+
+use crate::Error;
+use crate::json_schema::{compact, convert_documented, raw_literal, referenced};
+use crate::spec::{Operation, PAGE_NUMBER, Paging, Spec, get, key_str, str_field};
+
+/// The folder of the MCP server's generated modules, relative to the workspace root.
+pub const MCP_GENERATED_DIR: &str = "crisp-mcp/src/generated";
+
+/// The argument that names the website; the server defaults it.
+pub const WEBSITE_ID: &str = "website_id";
+/// The argument that holds the request body.
+pub const BODY: &str = "body";
+/// The argument that carries a confirmation token.
+pub const CONFIRMATION_TOKEN: &str = "confirmation_token";
+/// MCP's limit on a tool name.
+const MAX_NAME: usize = 64;
+
+/// Generates `tools.rs`.
+pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
+    let mut defs = serde_json::Map::new();
+    for (name, schema) in spec.schemas() {
+        if let Some(name) = key_str(name) {
+            defs.insert(name, convert_documented(schema));
+        }
+    }
+    let mut tools = Vec::new();
+    for op in &spec.operations {
+        tools.push(tool(spec, op, &defs)?);
+    }
+    let file = quote! {
+        //! One MCP tool per operation of the spec: name, title, description, annotations, where
+        //! each argument goes, and the input JSON Schema (2020-12).
+
+        use crate::table::{Hints, Location, Param, ToolFacts};
+
+        /// The argument that names the website; the server defaults it to its own.
+        pub const WEBSITE_ID: &str = #WEBSITE_ID;
+        /// The argument that holds the request body.
+        pub const BODY: &str = #BODY;
+        /// The argument that carries a confirmation token.
+        pub const CONFIRMATION_TOKEN: &str = #CONFIRMATION_TOKEN;
+
+        /// Every tool, in the spec's order.
+        pub const TOOLS: &[ToolFacts] = &[#(#tools),*];
+    };
+    crate::output::unparse(file)
+}
+
+fn tool(
+    spec: &Spec,
+    op: &Operation,
+    defs: &serde_json::Map<String, serde_json::Value>,
+) -> Result<TokenStream, Error> {
+    let name = op.id.as_str();
+    let valid_name = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && name.to_snake_case() == name;
+    if !valid_name {
+        return Err(Error(format!(
+            "operation {name}: an MCP tool name must be snake_case and at most {MAX_NAME} characters"
+        )));
+    }
+    let raw = raw_operation(spec, op)?;
+    let mut properties = serde_json::Map::new();
+    let mut required = Vec::new();
+    let mut params = Vec::new();
+    for param in raw
+        .get("parameters")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let Some(param_name) = str_field(param, "name") else {
+            continue;
+        };
+        let location = match str_field(param, "in") {
+            Some("path") => quote!(Location::Path),
+            Some("query") => quote!(Location::Query),
+            // Headers and cookies are not parameters of any operation yet.
+            _ => continue,
+        };
+        if [BODY, CONFIRMATION_TOKEN].contains(&param_name) {
+            return Err(Error(format!(
+                "operation {name}: a parameter named `{param_name}` would clash with the MCP tool's own `{param_name}` argument"
+            )));
+        }
+        let mut schema = convert_documented(&param.get("schema").cloned().unwrap_or(Value::Null));
+        let mut description = str_field(param, "description")
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let mut is_required = param
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if param_name == WEBSITE_ID {
+            description.push_str(" Defaults to the website this server is configured for.");
+            is_required = false;
+        }
+        if param_name == PAGE_NUMBER && matches!(op.paging, Some(Paging::PageNumber { .. })) {
+            if let serde_json::Value::Object(map) = &mut schema {
+                map.insert("default".into(), json!(1));
+            }
+            is_required = false;
+        }
+        if let serde_json::Value::Object(map) = &mut schema
+            && !description.is_empty()
+        {
+            map.insert("description".into(), description.trim().into());
+        }
+        properties.insert(param_name.to_owned(), schema);
+        if is_required {
+            required.push(param_name.to_owned());
+        }
+        params.push(quote!(Param { name: #param_name, location: #location }));
+    }
+    let body = match raw.get("requestBody") {
+        Some(body) => {
+            let schema = body
+                .get("content")
+                .and_then(|c| c.get("application/json"))
+                .and_then(|m| m.get("schema"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let mut schema = convert_documented(&schema);
+            if let (serde_json::Value::Object(map), Some(description)) =
+                (&mut schema, str_field(body, "description"))
+            {
+                map.insert("description".into(), description.trim().into());
+            }
+            properties.insert(BODY.to_owned(), schema);
+            let body_required = body
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            if body_required {
+                required.push(BODY.to_owned());
+            }
+            true
+        }
+        None => false,
+    };
+    let needs_confirmation = op.effect.is_some();
+    if needs_confirmation {
+        properties.insert(
+            CONFIRMATION_TOKEN.to_owned(),
+            json!({
+                "type": "string",
+                "description": "The one-time token from this tool's preview. Without it the tool \
+                    does not act: it answers with a preview of exactly what would be sent or \
+                    deleted, and a token for these same arguments."
+            }),
+        );
+    }
+    let mut schema = serde_json::Map::new();
+    schema.insert("type".into(), json!("object"));
+    schema.insert("properties".into(), serde_json::Value::Object(properties));
+    if !required.is_empty() {
+        schema.insert("required".into(), json!(required));
+    }
+    // A misspelt argument is an error, not a silently ignored filter.
+    schema.insert("additionalProperties".into(), json!(false));
+    let schema_value = serde_json::Value::Object(schema.clone());
+    let used = referenced(&schema_value, defs);
+    if !used.is_empty() {
+        let used: serde_json::Map<String, serde_json::Value> = used
+            .into_iter()
+            .filter_map(|n| Some((n.clone(), defs.get(&n)?.clone())))
+            .collect();
+        schema.insert("$defs".into(), serde_json::Value::Object(used));
+    }
+    let input_schema = raw_literal(&compact(&serde_json::Value::Object(schema))?)?;
+
+    let title = title(name);
+    let description = description(op, raw);
+    let read_only = op.access == "read";
+    let destructive = op.effect.as_deref() == Some("irreversible");
+    let idempotent = matches!(op.method.as_str(), "GET" | "PUT" | "DELETE");
+    let open_world = op.effect.as_deref() == Some("customer-visible");
+    Ok(quote! {
+        ToolFacts {
+            name: #name,
+            title: #title,
+            description: #description,
+            hints: Hints {
+                read_only: #read_only,
+                destructive: #destructive,
+                idempotent: #idempotent,
+                open_world: #open_world,
+            },
+            params: &[#(#params),*],
+            body: #body,
+            input_schema: #input_schema,
+        }
+    })
+}
+
+/// The operation's node in the raw spec.
+fn raw_operation<'a>(spec: &'a Spec, op: &Operation) -> Result<&'a Value, Error> {
+    spec.raw
+        .get("paths")
+        .and_then(Value::as_mapping)
+        .and_then(|paths| get(paths, &op.path))
+        .and_then(|item| item.get(op.method.to_lowercase().as_str()))
+        .ok_or_else(|| Error(format!("operation {}: not found in paths", op.id)))
+}
+
+/// `list_conversations` -> `List conversations`.
+fn title(id: &str) -> String {
+    let words = id.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// What it does (the summary and the spec's description), then the facts an agent weighs
+/// before calling it: scope and access, webhook event, effect, paging.
+fn description(op: &Operation, raw: &Value) -> String {
+    let mut text = op.summary.trim().to_owned();
+    if let Some(more) = str_field(raw, "description") {
+        text.push_str("\n\n");
+        text.push_str(more.trim());
+    }
+    text.push_str(&format!(
+        "\n\nScope: `{}` ({} access). Webhook: {}.",
+        op.scope,
+        op.access,
+        match &op.webhook {
+            Some(event) => format!("fires `{event}`"),
+            None => "none".to_owned(),
+        }
+    ));
+    match op.effect.as_deref() {
+        Some("customer-visible") => {
+            text.push_str(" Effect: customer-visible (it reaches a real person).")
+        }
+        Some("irreversible") => text.push_str(" Effect: irreversible (it deletes data for good)."),
+        Some(other) => text.push_str(&format!(" Effect: {other}.")),
+        None => {}
+    }
+    match &op.paging {
+        Some(Paging::PageNumber { page_size, .. }) => text.push_str(&format!(
+            " Paged: {page_size} a page from `page_number` 1; a shorter page is the last."
+        )),
+        Some(Paging::TimestampBefore) => text.push_str(
+            " Paged backwards: pass the oldest `timestamp` seen as `timestamp_before` for the \
+             batch before it.",
+        ),
+        None => {}
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_read_as_words() {
+        assert_eq!(title("list_conversations"), "List conversations");
+        assert_eq!(title("x"), "X");
+    }
+}
