@@ -1180,11 +1180,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_operation_of_the_spec_has_behaviour() {
-        for op in crisp_api::Operation::ALL {
-            assert!(HANDLED.contains(&op.id), "{} has no behaviour", op.id);
-        }
-        for id in HANDLED {
+    fn every_behaviour_belongs_to_an_operation_of_the_spec() {
+        // An operation of the spec without behaviour is allowed (it answers its example, see
+        // below), so that a new operation needs no hand edit here; a behaviour whose operation
+        // left the spec, or a route the spec does not have, is not.
+        for (i, id) in HANDLED.iter().enumerate() {
+            assert!(!HANDLED[..i].contains(id), "{id} is listed twice");
             assert!(
                 crisp_api::Operation::find(id).is_some(),
                 "{id} is not in the spec"
