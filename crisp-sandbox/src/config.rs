@@ -136,6 +136,22 @@ pub fn parse_tier(text: &str) -> Option<Tier> {
 /// As JSON (the body of `PUT /_sandbox/faults`), every field is optional:
 /// `{"rate_limited": 0.1, "retry_after_secs": 2, "bad_gateway": 0.05, "drop": 0.02,
 /// "delay": 0.2, "delay_ms": 300, "seed": 7}`.
+///
+/// ```
+/// use crisp_sandbox::{Faults, Sandbox};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // One request in ten answered 429 with `Retry-After: 1`, one in twenty a 502 HTML page.
+/// let faults: Faults = r#"{"rate_limited": 0.1, "retry_after_secs": 1, "bad_gateway": 0.05, "seed": 7}"#
+///     .parse()?;
+/// let sandbox = Sandbox::builder().faults(faults).start().await?;
+/// // ... point the client under test at `sandbox.base_url()` ...
+/// sandbox.set_faults(None); // and back to a healthy server
+/// sandbox.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {

@@ -152,6 +152,46 @@ impl fmt::Debug for SandboxInfo {
 }
 
 /// Options of a sandbox, from [`Sandbox::builder`].
+///
+/// A sandbox whose token carries only the grants an agent was given, so that a call outside
+/// them gets Crisp's 403 `not_allowed` (here `crisp-api`'s client is built without grants, so
+/// the refusal comes from the server):
+///
+/// ```
+/// use crisp_api::{Client, Credentials, Grants};
+/// use crisp_sandbox::{Sandbox, Token};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let grants: Grants = "website:conversation:sessions=read".parse()?;
+/// let sandbox = Sandbox::builder()
+///     .token(Token::plugin("reader", "reader-key").with_grants(grants))
+///     .start()
+///     .await?;
+/// let client = Client::builder(Credentials::plugin("reader", "reader-key"))
+///     .base_url(sandbox.base_url())
+///     .build()?;
+///
+/// let conversation = client
+///     .get_conversation()
+///     .website_id(sandbox.website_id())
+///     .session_id(crisp_sandbox::demo::SESSION_ID)
+///     .send()
+///     .await?;
+/// assert_eq!(conversation.data.session_id, crisp_sandbox::demo::SESSION_ID);
+///
+/// let refused = client
+///     .remove_conversation()
+///     .website_id(sandbox.website_id())
+///     .session_id(crisp_sandbox::demo::SESSION_ID)
+///     .send()
+///     .await
+///     .unwrap_err();
+/// assert_eq!(refused.status().map(|status| status.as_u16()), Some(403));
+/// sandbox.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct SandboxBuilder {
     host: IpAddr,
