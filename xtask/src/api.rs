@@ -17,43 +17,6 @@ use serde_yaml::Value;
 use crate::Error;
 use crate::spec::{self, Paging, Spec};
 
-/// The raw YAML of an operation.
-pub(crate) fn raw_operation<'a>(spec: &'a Spec, op: &spec::Operation) -> Option<&'a Value> {
-    spec.raw
-        .get("paths")?
-        .get(op.path.as_str())?
-        .get(op.method.to_ascii_lowercase().as_str())
-}
-
-/// One parameter of an operation, as the spec declares it.
-pub(crate) struct Parameter {
-    pub(crate) name: String,
-    pub(crate) location: String,
-    pub(crate) required: bool,
-    pub(crate) description: String,
-}
-
-/// The parameters of an operation, in declaration order.
-pub(crate) fn parameters(spec: &Spec, op: &spec::Operation) -> Vec<Parameter> {
-    let Some(list) = raw_operation(spec, op)
-        .and_then(|raw| raw.get("parameters"))
-        .and_then(Value::as_sequence)
-    else {
-        return Vec::new();
-    };
-    list.iter()
-        .map(|p| Parameter {
-            name: spec::str_field(p, "name").unwrap_or_default().to_owned(),
-            location: spec::str_field(p, "in").unwrap_or_default().to_owned(),
-            required: p.get("required").and_then(Value::as_bool).unwrap_or(false),
-            description: spec::str_field(p, "description")
-                .unwrap_or_default()
-                .trim()
-                .to_owned(),
-        })
-        .collect()
-}
-
 /// The path parameters of a path template, in order.
 pub(crate) fn path_names(path: &str) -> Vec<String> {
     path.split('{')
@@ -62,23 +25,14 @@ pub(crate) fn path_names(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// The success response's component name.
-pub(crate) fn success_schema<'a>(spec: &'a Spec, op: &spec::Operation) -> Option<&'a str> {
-    let responses = raw_operation(spec, op)?.get("responses")?.as_mapping()?;
-    let (_, success) = responses
-        .iter()
-        .find(|(k, _)| spec::key_str(k).is_some_and(|k| k.starts_with('2')))?;
-    spec::ref_name(
-        success
-            .get("content")?
-            .get("application/json")?
-            .get("schema")?,
-    )
+/// The success response's component name, from an operation's raw node.
+pub(crate) fn success_schema(raw_op: &Value) -> Option<&str> {
+    spec::ref_name(spec::success_response(raw_op)?.1?)
 }
 
 /// For a list response (`data: [Item]`): the item's component name.
-fn item_schema<'a>(spec: &'a Spec, op: &spec::Operation) -> Option<&'a str> {
-    let envelope = spec.schema(success_schema(spec, op)?)?;
+fn item_schema<'a>(spec: &'a Spec, raw_op: &'a Value) -> Option<&'a str> {
+    let envelope = spec.schema(success_schema(raw_op)?)?;
     let data = envelope.get("properties")?.get("data")?;
     spec::ref_name(data.get("items")?)
 }
@@ -222,12 +176,13 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
             .find(|f| f.sig.ident == "send")
             .ok_or_else(|| fail("the builder has no send()"))?;
         let response = response_type(send).ok_or_else(|| fail("send() returns an unknown type"))?;
-        let untyped_data = success_schema(spec, op)
+        let raw = spec.raw_operation(op)?;
+        let untyped_data = success_schema(raw)
             .and_then(|name| spec.schema(name))
             .and_then(|s| s.get("properties")?.get("data"))
             .is_some_and(|data| data.get("$ref").is_none() && data.get("type").is_none());
         envelopes.insert((quote!(#response).to_string(), untyped_data));
-        let params = parameters(spec, op);
+        let params = spec::parameters(raw);
         let paths = path_names(&op.path);
         let paging = op.paging.clone();
         let per_page = match &paging {
@@ -250,9 +205,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
         let mut path_steps = Vec::new();
         let mut query_steps = Vec::new();
         let mut body_step = quote!();
-        let body_required = raw_operation(spec, op)
-            .and_then(|raw| raw.get("requestBody"))
-            .is_some_and(|b| b.get("required").and_then(Value::as_bool).unwrap_or(false));
+        let body_required = spec::request_body(raw).is_some_and(|body| body.required);
         for f in fns
             .iter()
             .filter(|f| f.sig.ident != "new" && f.sig.ident != "send")
@@ -347,7 +300,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
 
         let stream = match &paging {
             Some(Paging::PageNumber { page_size, .. }) => {
-                let item = item_schema(spec, op)
+                let item = item_schema(spec, raw)
                     .ok_or_else(|| fail("a paged route whose data is not a list of a component"))?;
                 let item = format_ident!("{item}");
                 let doc = format!(
@@ -368,7 +321,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                 }
             }
             Some(Paging::TimestampBefore) => {
-                let item_name = item_schema(spec, op)
+                let item_name = item_schema(spec, raw)
                     .ok_or_else(|| fail("a paged route whose data is not a list of a component"))?;
                 let item = format_ident!("{item_name}");
                 let required = spec
@@ -471,11 +424,9 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
         });
 
         let mut doc = vec![format!(" {}", op.summary), String::new()];
-        let description = raw_operation(spec, op)
-            .and_then(|raw| spec::str_field(raw, "description"))
+        let description = spec::str_field(raw, "description")
             .unwrap_or_default()
-            .trim()
-            .to_owned();
+            .trim();
         if !description.is_empty() {
             doc.push(format!(" {description}"));
             doc.push(String::new());

@@ -9,12 +9,13 @@
 use std::collections::BTreeMap;
 
 use heck::ToShoutySnakeCase;
-use proc_macro2::{Literal, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::api::{raw_operation, success_schema};
+use crate::api::success_schema;
+use crate::output::raw_literal;
 use crate::spec::{self, Spec, to_json};
 
 /// A path parameter's Rust type in [`Ids`]: text, or a number.
@@ -35,21 +36,15 @@ struct Example {
     suffix: &'static str,
 }
 
-fn examples(spec: &Spec, op: &spec::Operation) -> Result<Vec<Example>, Error> {
-    let Some(list) = raw_operation(spec, op)
-        .and_then(|raw| raw.get("parameters"))
-        .and_then(Value::as_sequence)
-    else {
-        return Ok(Vec::new());
-    };
+fn examples(op: &spec::Operation, raw_op: &Value) -> Result<Vec<Example>, Error> {
     let mut out = Vec::new();
-    for p in list {
-        let name = spec::str_field(p, "name").unwrap_or_default().to_owned();
+    for p in spec::parameters(raw_op) {
+        let name = p.name.to_owned();
         let example = p
-            .get("example")
+            .example
             .map(to_json)
             .ok_or_else(|| Error(format!("{}: parameter `{name}` has no example", op.id)))?;
-        let schema = p.get("schema");
+        let schema = p.schema;
         let id_type = match schema.and_then(|s| spec::str_field(s, "type")) {
             Some("integer") => match schema.and_then(|s| spec::str_field(s, "format")) {
                 Some("uint32") => IdType::Unsigned,
@@ -65,7 +60,7 @@ fn examples(spec: &Spec, op: &spec::Operation) -> Result<Vec<Example>, Error> {
         };
         out.push(Example {
             name,
-            location: spec::str_field(p, "in").unwrap_or_default().to_owned(),
+            location: p.location.to_owned(),
             example,
             id_type,
             suffix,
@@ -75,14 +70,11 @@ fn examples(spec: &Spec, op: &spec::Operation) -> Result<Vec<Example>, Error> {
 }
 
 /// The example of the operation's request body, and its component.
-fn body_example(spec: &Spec, op: &spec::Operation) -> Option<(String, serde_json::Value)> {
-    let media = raw_operation(spec, op)?
-        .get("requestBody")?
-        .get("content")?
-        .get("application/json")?;
-    let component = spec::ref_name(media.get("schema")?)?;
-    let example = media
-        .get("example")
+fn body_example(spec: &Spec, raw_op: &Value) -> Option<(String, serde_json::Value)> {
+    let body = spec::request_body(raw_op)?;
+    let component = spec::ref_name(body.schema?)?;
+    let example = body
+        .example
         .or_else(|| spec.schema(component)?.get("example"))?;
     Some((component.to_owned(), to_json(example)))
 }
@@ -94,17 +86,6 @@ fn text(value: &serde_json::Value) -> String {
     }
 }
 
-fn raw_literal(text: &str) -> Literal {
-    let hashes = "#".repeat(
-        (1..8)
-            .find(|n| !text.contains(&format!("\"{}", "#".repeat(*n))))
-            .unwrap_or(8),
-    );
-    format!("r{hashes}\"{text}\"{hashes}")
-        .parse()
-        .expect("a raw string literal")
-}
-
 /// Generates `tests/generated/operations.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     // Every path parameter across the spec, with its type and example: the fields of `Ids`.
@@ -112,7 +93,8 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     let mut cases = Vec::new();
     let mut calls = Vec::new();
     for op in &spec.operations {
-        let params = examples(spec, op)?;
+        let raw = spec.raw_operation(op)?;
+        let params = examples(op, raw)?;
         let method_ident = format_ident!("{}", op.id);
         let call_fn = format_ident!("call_{}", op.id);
         let op_const = format_ident!("{}", op.id.to_shouty_snake_case());
@@ -151,11 +133,11 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
                 query.push(quote!((#name, #value)));
             }
         }
-        let body = match body_example(spec, op) {
+        let body = match body_example(spec, raw) {
             Some((component, example)) => {
                 let ty = format_ident!("{component}");
                 let json = serde_json::to_string(&example).map_err(|e| Error(e.to_string()))?;
-                let literal = raw_literal(&json);
+                let literal = raw_literal(&json)?;
                 setters.push(quote! {
                     .body(
                         serde_json::from_str::<types::#ty>(#literal)
@@ -166,13 +148,13 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
             }
             None => quote!(None),
         };
-        let response = success_schema(spec, op)
+        let response = success_schema(raw)
             .and_then(|name| spec.schema(name))
             .and_then(|schema| schema.get("example"))
             .map(to_json)
             .ok_or_else(|| Error(format!("{}: the success envelope has no example", op.id)))?;
         let response =
-            raw_literal(&serde_json::to_string(&response).map_err(|e| Error(e.to_string()))?);
+            raw_literal(&serde_json::to_string(&response).map_err(|e| Error(e.to_string()))?)?;
         // The path with `{name}` replaced by the ids' values.
         let mut format = String::new();
         let mut args = Vec::new();

@@ -11,6 +11,7 @@ use quote::{format_ident, quote};
 use serde_yaml::Value;
 
 use crate::Error;
+use crate::output::raw_literal;
 use crate::spec::{MESSAGE_CONTENT, Spec, get, ref_name, to_json};
 
 /// The field added to every object of a mutated example.
@@ -151,16 +152,6 @@ fn raw_json(value: &serde_json::Value) -> Result<Literal, Error> {
 }
 
 /// Text as a raw string literal with enough `#`s.
-fn raw_literal(text: &str) -> Result<Literal, Error> {
-    let mut hashes = String::from("#");
-    while text.contains(&format!("\"{hashes}")) {
-        hashes.push('#');
-    }
-    format!("r{hashes}\"{text}\"{hashes}")
-        .parse()
-        .map_err(|e| Error(format!("cannot quote an example: {e}")))
-}
-
 /// Generates `tests/generated/webhook_deliveries.rs`: the example delivery of every webhook
 /// event, as compact JSON, for tests that sign and post them, and which `Event` variant each
 /// event name must parse into. A new event in the spec needs no edit to the tests' helpers.

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::Literal;
 use serde_json::json;
 use serde_yaml::Value;
 
@@ -209,17 +208,6 @@ pub(crate) fn pretty(value: &serde_json::Value) -> Result<String, Error> {
 
 pub(crate) fn compact(value: &serde_json::Value) -> Result<String, Error> {
     serde_json::to_string(value).map_err(|e| Error(format!("cannot print a schema: {e}")))
-}
-
-/// Text as a raw string literal with enough `#`s.
-pub(crate) fn raw_literal(text: &str) -> Result<Literal, Error> {
-    let mut hashes = String::from("#");
-    while text.contains(&format!("\"{hashes}")) {
-        hashes.push('#');
-    }
-    format!("r{hashes}\"{text}\"{hashes}")
-        .parse()
-        .map_err(|e| Error(format!("cannot quote a schema: {e}")))
 }
 
 #[cfg(test)]

@@ -17,8 +17,9 @@ use serde_json::json;
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::json_schema::{compact, convert_documented, raw_literal, referenced};
-use crate::spec::{Operation, PAGE_NUMBER, Paging, Spec, get, key_str, str_field};
+use crate::json_schema::{compact, convert_documented, referenced};
+use crate::output::raw_literal;
+use crate::spec::{self, Operation, PAGE_NUMBER, Paging, Spec, key_str, str_field};
 
 /// The folder of the MCP server's generated modules, relative to the workspace root.
 pub const MCP_GENERATED_DIR: &str = "crisp-mcp/src/generated";
@@ -80,22 +81,15 @@ fn tool(
             "operation {name}: an MCP tool name must be snake_case and at most {MAX_NAME} characters"
         )));
     }
-    let raw = raw_operation(spec, op)?;
+    let raw = spec.raw_operation(op)?;
     let mut properties = serde_json::Map::new();
     let mut required = Vec::new();
     let mut params = Vec::new();
-    for param in raw
-        .get("parameters")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
-        let Some(param_name) = str_field(param, "name") else {
-            continue;
-        };
-        let location = match str_field(param, "in") {
-            Some("path") => quote!(Location::Path),
-            Some("query") => quote!(Location::Query),
+    for param in spec::parameters(raw) {
+        let param_name = param.name;
+        let location = match param.location {
+            "path" => quote!(Location::Path),
+            "query" => quote!(Location::Query),
             // Headers and cookies are not parameters of any operation yet.
             _ => continue,
         };
@@ -104,15 +98,9 @@ fn tool(
                 "operation {name}: a parameter named `{param_name}` would clash with the MCP tool's own `{param_name}` argument"
             )));
         }
-        let mut schema = convert_documented(&param.get("schema").cloned().unwrap_or(Value::Null));
-        let mut description = str_field(param, "description")
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let mut is_required = param
-            .get("required")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let mut schema = convert_documented(param.schema.unwrap_or(&Value::Null));
+        let mut description = param.description.to_owned();
+        let mut is_required = param.required;
         if param_name == WEBSITE_ID {
             description.push_str(" Defaults to the website this server is configured for.");
             is_required = false;
@@ -134,26 +122,16 @@ fn tool(
         }
         params.push(quote!(Param { name: #param_name, location: #location }));
     }
-    let body = match raw.get("requestBody") {
+    let body = match spec::request_body(raw) {
         Some(body) => {
-            let schema = body
-                .get("content")
-                .and_then(|c| c.get("application/json"))
-                .and_then(|m| m.get("schema"))
-                .cloned()
-                .unwrap_or(Value::Null);
-            let mut schema = convert_documented(&schema);
+            let mut schema = convert_documented(body.schema.unwrap_or(&Value::Null));
             if let (serde_json::Value::Object(map), Some(description)) =
-                (&mut schema, str_field(body, "description"))
+                (&mut schema, body.description)
             {
-                map.insert("description".into(), description.trim().into());
+                map.insert("description".into(), description.into());
             }
             properties.insert(BODY.to_owned(), schema);
-            let body_required = body
-                .get("required")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            if body_required {
+            if body.required {
                 required.push(BODY.to_owned());
             }
             true
@@ -213,16 +191,6 @@ fn tool(
             input_schema: #input_schema,
         }
     })
-}
-
-/// The operation's node in the raw spec.
-fn raw_operation<'a>(spec: &'a Spec, op: &Operation) -> Result<&'a Value, Error> {
-    spec.raw
-        .get("paths")
-        .and_then(Value::as_mapping)
-        .and_then(|paths| get(paths, &op.path))
-        .and_then(|item| item.get(op.method.to_lowercase().as_str()))
-        .ok_or_else(|| Error(format!("operation {}: not found in paths", op.id)))
 }
 
 /// `list_conversations` -> `List conversations`.

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use crate::{Error, GENERATED_DIR, GENERATED_MARKER, MCP_GENERATED_DIR, SANDBOX_GENERATED_DIR};
@@ -139,4 +139,15 @@ pub(crate) fn doc_lines(text: &str) -> Vec<TokenStream> {
             quote!(#[doc = #line])
         })
         .collect()
+}
+
+/// `text` as a raw string literal (`r#"..."#`), with as many `#` as it needs.
+pub(crate) fn raw_literal(text: &str) -> Result<Literal, Error> {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .map_err(|e| Error(format!("cannot quote generated text as a literal: {e}")))
 }

@@ -15,8 +15,9 @@ use serde_json::json;
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::json_schema::{compact, convert, pretty, raw_literal};
-use crate::spec::{METHODS, Spec, get, key_str, ref_name, str_field, to_json};
+use crate::json_schema::{compact, convert, pretty};
+use crate::output::raw_literal;
+use crate::spec::{self, Spec, key_str, ref_name, str_field, to_json};
 
 /// The folder of the sandbox's generated modules, relative to the workspace root.
 pub const SANDBOX_GENERATED_DIR: &str = "crisp-sandbox/src/generated";
@@ -25,18 +26,7 @@ pub const SANDBOX_GENERATED_DIR: &str = "crisp-sandbox/src/generated";
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     let mut routes = Vec::new();
     for op in &spec.operations {
-        let item = spec
-            .raw
-            .get("paths")
-            .and_then(Value::as_mapping)
-            .and_then(|paths| get(paths, &op.path))
-            .ok_or_else(|| Error(format!("operation {}: path {} not found", op.id, op.path)))?;
-        let method = op.method.to_lowercase();
-        debug_assert!(METHODS.contains(&method.as_str()));
-        let raw_op = item
-            .get(method.as_str())
-            .ok_or_else(|| Error(format!("operation {}: method not found", op.id)))?;
-        routes.push(route(spec, &op.id, raw_op)?);
+        routes.push(route(spec, &op.id, spec.raw_operation(op)?)?);
     }
     let mut defs = serde_json::Map::new();
     for (name, schema) in spec.schemas() {
@@ -64,48 +54,30 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
 
 fn route(spec: &Spec, id: &str, op: &Value) -> Result<TokenStream, Error> {
     let mut params = Vec::new();
-    for param in op
-        .get("parameters")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
-        let name = str_field(param, "name").unwrap_or_default();
-        let location = match str_field(param, "in") {
-            Some("path") => quote!(Location::Path),
-            Some("query") => quote!(Location::Query),
+    for param in spec::parameters(op) {
+        let (name, required) = (param.name, param.required);
+        let location = match param.location {
+            "path" => quote!(Location::Path),
+            "query" => quote!(Location::Query),
             // Headers and cookies are not parameters of any operation yet.
             _ => continue,
         };
-        let required = param
-            .get("required")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        let schema = param.get("schema").cloned().unwrap_or(Value::Null);
-        let ty = match base_type(spec, &schema) {
+        let schema = param.schema.unwrap_or(&Value::Null);
+        let ty = match base_type(spec, schema) {
             Some("integer") => quote!(ParamType::Integer),
             Some("number") => quote!(ParamType::Number),
             Some("boolean") => quote!(ParamType::Boolean),
             _ => quote!(ParamType::String),
         };
-        let schema = raw_literal(&compact(&convert(&schema))?)?;
+        let schema = raw_literal(&compact(&convert(schema))?)?;
         params.push(quote! {
             Param { name: #name, location: #location, required: #required, ty: #ty, schema: #schema }
         });
     }
-    let body = match op.get("requestBody") {
+    let body = match spec::request_body(op) {
         Some(body) => {
-            let required = body
-                .get("required")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let schema = body
-                .get("content")
-                .and_then(|c| c.get("application/json"))
-                .and_then(|m| m.get("schema"))
-                .cloned()
-                .unwrap_or(Value::Null);
-            let schema = raw_literal(&compact(&convert(&schema))?)?;
+            let required = body.required;
+            let schema = raw_literal(&compact(&convert(body.schema.unwrap_or(&Value::Null)))?)?;
             quote!(Some(Body { required: #required, schema: #schema }))
         }
         None => quote!(None),
@@ -128,33 +100,20 @@ fn route(spec: &Spec, id: &str, op: &Value) -> Result<TokenStream, Error> {
 /// `2XX`), answered as 200 unless a specific code is given; the example is the response
 /// schema's (or its component's) `example`.
 fn success(spec: &Spec, id: &str, op: &Value) -> Result<(u16, serde_json::Value), Error> {
-    let responses = op
-        .get("responses")
-        .and_then(Value::as_mapping)
-        .ok_or_else(|| Error(format!("operation {id}: no responses")))?;
-    for (code, response) in responses {
-        let Some(code) = key_str(code) else { continue };
-        if !code.starts_with('2') {
-            continue;
-        }
-        let status = code.parse::<u16>().unwrap_or(200);
-        let schema = response
-            .get("content")
-            .and_then(|c| c.get("application/json"))
-            .and_then(|m| m.get("schema"));
-        let example = schema
-            .and_then(|s| {
-                s.get("example").or_else(|| {
-                    ref_name(s)
-                        .and_then(|name| spec.schema(name))
-                        .and_then(|c| c.get("example"))
-                })
+    let (code, schema) = spec::success_response(op)
+        .ok_or_else(|| Error(format!("operation {id}: no 2xx response")))?;
+    let status = code.parse::<u16>().unwrap_or(200);
+    let example = schema
+        .and_then(|s| {
+            s.get("example").or_else(|| {
+                ref_name(s)
+                    .and_then(|name| spec.schema(name))
+                    .and_then(|c| c.get("example"))
             })
-            .map(to_json)
-            .unwrap_or_else(|| json!({"error": false, "reason": "resolved", "data": {}}));
-        return Ok((status, example));
-    }
-    Err(Error(format!("operation {id}: no 2xx response")))
+        })
+        .map(to_json)
+        .unwrap_or_else(|| json!({"error": false, "reason": "resolved", "data": {}}));
+    Ok((status, example))
 }
 
 /// The JSON type of a parameter schema, following one `$ref`.
