@@ -157,11 +157,9 @@ impl Bare {
         }
     }
 
-    async fn get_conversation(&self) -> GetConversationResponse {
-        let url = format!("{}/website/{WEBSITE}/conversation/{SESSION}", self.base);
-        let bytes = self
-            .http
-            .get(url)
+    /// Sends `request` and decodes its whole body as `T`: what each bare call does.
+    async fn fetch<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> T {
+        let bytes = request
             .header(header::ACCEPT, "application/json")
             .send()
             .await
@@ -172,22 +170,17 @@ impl Bare {
         serde_json::from_slice(&bytes).unwrap()
     }
 
+    async fn get_conversation(&self) -> GetConversationResponse {
+        let url = format!("{}/website/{WEBSITE}/conversation/{SESSION}", self.base);
+        self.fetch(self.http.get(url)).await
+    }
+
     async fn walk(&self) -> usize {
         // Every item of every page in one list, as a stream's consumer would collect them.
         let mut all = Vec::new();
         for page in 1.. {
             let url = format!("{}/website/{WEBSITE}/conversations/{page}", self.base);
-            let bytes = self
-                .http
-                .get(url)
-                .header(header::ACCEPT, "application/json")
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-            let page: ListConversationsResponse = serde_json::from_slice(&bytes).unwrap();
+            let page: ListConversationsResponse = self.fetch(self.http.get(url)).await;
             let len = page.data.len();
             all.extend(page.data);
             if len < 20 {
@@ -203,18 +196,7 @@ impl Bare {
             "{}/website/{WEBSITE}/conversation/{SESSION}/message",
             self.base
         );
-        let bytes = self
-            .http
-            .post(url)
-            .header(header::ACCEPT, "application/json")
-            .json(message)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        serde_json::from_slice(&bytes).unwrap()
+        self.fetch(self.http.post(url).json(message)).await
     }
 }
 
