@@ -289,6 +289,20 @@ impl Method {
             Self::Delete => "DELETE",
         }
     }
+
+    /// Whether HTTP defines the method as idempotent (RFC 9110): sending the same request
+    /// twice leaves the same state as sending it once. `GET`, `PUT` and `DELETE` are; `POST`
+    /// and `PATCH` are not.
+    ///
+    /// ```
+    /// use crisp_api::Method;
+    ///
+    /// assert!(Method::Put.is_idempotent());
+    /// assert!(!Method::Patch.is_idempotent());
+    /// ```
+    pub fn is_idempotent(self) -> bool {
+        matches!(self, Self::Get | Self::Put | Self::Delete)
+    }
 }
 
 impl fmt::Display for Method {

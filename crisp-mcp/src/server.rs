@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use crate::audit::{Audit, AuditLine, Decision};
 use crate::confirm::{self, Confirmations};
 use crate::hugo::HugoRequest;
-use crate::table::{Location, ToolFacts};
+use crate::table::Location;
 use crate::tools::{self, BODY, CONFIRMATION_TOKEN, Compiled, WEBSITE_ID};
 
 /// The longest text rendering of a result; the whole result is in `structuredContent`.
@@ -207,8 +207,8 @@ impl CrispMcp {
         line: &mut AuditLine,
     ) -> Result<CallToolResult, Stop> {
         let inner = &*self.inner;
-        let Some(tool) = inner.tools.iter().find(|c| c.facts.name == name) else {
-            return Err(match ToolFacts::find(name).and_then(ToolFacts::operation) {
+        let Some(tool) = inner.tools.iter().find(|c| c.facts.name() == name) else {
+            return Err(match Operation::find(name) {
                 Some(operation) => refuse(
                     line,
                     "not_granted",
@@ -228,7 +228,7 @@ impl CrispMcp {
                 ),
             });
         };
-        let operation = tool.operation;
+        let operation = tool.facts.operation;
         let arguments = Value::Object(arguments.unwrap_or_default());
         let problems = tools::problems(&tool.validator, &arguments);
         let (None, Value::Object(mut arguments)) = (problems.as_ref(), arguments) else {
@@ -276,7 +276,7 @@ impl CrispMcp {
             match token {
                 None => {
                     let token = confirmations
-                        .issue(tool.facts.name, digest, Instant::now())
+                        .issue(tool.facts.name(), digest, Instant::now())
                         .map_err(|_| {
                             refuse(
                                 line,
@@ -390,7 +390,7 @@ impl Request {
                 Location::Query => query.push((param.name, value)),
             }
         }
-        let mut shown_path = tool.operation.path.to_owned();
+        let mut shown_path = tool.facts.operation.path.to_owned();
         for (name, value) in &path {
             shown_path = shown_path.replace(&format!("{{{name}}}"), value);
         }
@@ -606,7 +606,7 @@ impl ServerHandler for CrispMcp {
         self.inner
             .tools
             .iter()
-            .find(|c| c.facts.name == name)
+            .find(|c| c.facts.name() == name)
             .map(|c| c.tool.clone())
     }
 

@@ -5,29 +5,25 @@
 //! use crisp_mcp::{ToolFacts, TOOLS};
 //!
 //! let tool = ToolFacts::find("send_message").expect("a tool per operation");
-//! assert!(tool.hints.open_world && !tool.hints.read_only);
-//! assert_eq!(tool.operation().map(|op| op.scope), Some("website:conversation:messages"));
+//! assert!(tool.hints().open_world && !tool.hints().read_only);
+//! assert_eq!(tool.operation.scope, "website:conversation:messages");
 //! assert_eq!(TOOLS.len(), crisp_api::Operation::ALL.len());
 //! ```
 
-use crisp_api::Operation;
+use crisp_api::{Access, Operation};
 
 pub use crate::generated::tools::TOOLS;
 
-/// What the spec says about one tool: everything but the server's own settings (the default
-/// website, whether confirmation is on).
+/// What the spec says about one tool beyond its operation's entry in crisp-api's table:
+/// everything but the server's own settings (the default website, whether confirmation is on).
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct ToolFacts {
-    /// The tool's name: the operation's `operationId` (`list_conversations`).
-    pub name: &'static str,
-    /// A human-readable title (`List conversations`).
-    pub title: &'static str,
+    /// The operation the tool calls, from crisp-api's table (generated from the same spec).
+    pub operation: &'static Operation,
     /// What it does, then its scope and access level, the webhook event it fires, its effect
     /// and how it pages.
     pub description: &'static str,
-    /// The MCP annotations.
-    pub hints: Hints,
     /// The path and query parameters, in the spec's order: where each argument goes.
     pub params: &'static [Param],
     /// Whether the operation takes a JSON body (the `body` argument).
@@ -45,17 +41,43 @@ impl ToolFacts {
     /// assert!(crisp_mcp::ToolFacts::find("../etc").is_none());
     /// ```
     pub fn find(name: &str) -> Option<&'static ToolFacts> {
-        TOOLS.iter().find(|tool| tool.name == name)
+        TOOLS.iter().find(|tool| tool.name() == name)
     }
 
-    /// The operation the tool calls, from crisp-api's table (generated from the same spec).
+    /// The tool's name: the operation's `operationId` (`list_conversations`).
+    pub fn name(&self) -> &'static str {
+        self.operation.id
+    }
+
+    /// A human-readable title: the name as words (`List conversations`).
+    ///
+    /// ```
+    /// let tool = crisp_mcp::ToolFacts::find("list_conversations").unwrap();
+    /// assert_eq!(tool.title(), "List conversations");
+    /// ```
+    pub fn title(&self) -> String {
+        let words = self.name().replace('_', " ");
+        let mut chars = words.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => String::new(),
+        }
+    }
+
+    /// The MCP annotations, from the operation's access, effect and method.
     ///
     /// ```
     /// let tool = crisp_mcp::ToolFacts::find("remove_conversation").unwrap();
-    /// assert!(tool.operation().unwrap().is_irreversible());
+    /// assert!(tool.hints().destructive && tool.hints().idempotent);
     /// ```
-    pub fn operation(&self) -> Option<&'static Operation> {
-        Operation::find(self.name)
+    pub fn hints(&self) -> Hints {
+        let op = self.operation;
+        Hints {
+            read_only: op.access == Access::Read,
+            destructive: op.is_irreversible(),
+            idempotent: op.method.is_idempotent(),
+            open_world: op.is_customer_visible(),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use crisp_api::{Grants, Operation};
+use crisp_api::Grants;
 use jsonschema::{Draft, Validator};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::Value;
@@ -16,7 +16,6 @@ use crate::table::{TOOLS, ToolFacts};
 /// One tool as this server offers it.
 pub(crate) struct Compiled {
     pub facts: &'static ToolFacts,
-    pub operation: &'static Operation,
     pub tool: Tool,
     pub validator: Validator,
     /// Path parameters the schema gives a `default` (such as `page_number`), and that default.
@@ -27,8 +26,8 @@ pub(crate) struct Compiled {
 ///
 /// # Errors
 ///
-/// When the generated table and crisp-api's operations table disagree, or a generated schema
-/// does not compile: both mean crisp-mcp was built from a spec other than crisp-api's.
+/// When a generated schema does not compile, which means crisp-mcp's generated table is
+/// broken.
 pub(crate) fn compile(
     grants: &Grants,
     website_id: &str,
@@ -36,18 +35,17 @@ pub(crate) fn compile(
 ) -> Result<Vec<Compiled>, String> {
     let mut out = Vec::new();
     for facts in TOOLS {
-        let operation = facts
-            .operation()
-            .ok_or_else(|| format!("tool {} has no operation in crisp-api", facts.name))?;
+        let operation = facts.operation;
+        let name = facts.name();
         if !grants.allows(operation) {
             continue;
         }
         let mut schema: Value = serde_json::from_str(facts.input_schema)
-            .map_err(|e| format!("tool {}: its input schema is not JSON: {e}", facts.name))?;
+            .map_err(|e| format!("tool {}: its input schema is not JSON: {e}", name))?;
         let properties = schema
             .get_mut("properties")
             .and_then(Value::as_object_mut)
-            .ok_or_else(|| format!("tool {}: its input schema has no properties", facts.name))?;
+            .ok_or_else(|| format!("tool {}: its input schema has no properties", name))?;
         if let Some(Value::Object(website)) = properties.get_mut(WEBSITE_ID) {
             website.insert("default".into(), Value::String(website_id.to_owned()));
         }
@@ -66,17 +64,9 @@ pub(crate) fn compile(
         let validator = jsonschema::options()
             .with_draft(Draft::Draft202012)
             .build(&schema)
-            .map_err(|e| {
-                format!(
-                    "tool {}: its input schema does not compile: {e}",
-                    facts.name
-                )
-            })?;
+            .map_err(|e| format!("tool {}: its input schema does not compile: {e}", name))?;
         let Value::Object(schema) = schema else {
-            return Err(format!(
-                "tool {}: its input schema is not an object",
-                facts.name
-            ));
+            return Err(format!("tool {}: its input schema is not an object", name));
         };
         let mut description = facts.description.to_owned();
         if confirm && operation.effect.is_some() {
@@ -87,18 +77,17 @@ pub(crate) fn compile(
                  token. Call it again with the same arguments and that token to act."
             );
         }
-        let hints = facts.hints;
-        let annotations = ToolAnnotations::with_title(facts.title)
+        let (hints, title) = (facts.hints(), facts.title());
+        let annotations = ToolAnnotations::with_title(&title)
             .read_only(hints.read_only)
             .destructive(hints.destructive)
             .idempotent(hints.idempotent)
             .open_world(hints.open_world);
-        let tool = Tool::new(facts.name, description, Arc::new(schema as JsonObject))
-            .with_title(facts.title)
+        let tool = Tool::new(name, description, Arc::new(schema as JsonObject))
+            .with_title(title)
             .with_annotations(annotations);
         out.push(Compiled {
             facts,
-            operation,
             tool,
             validator,
             defaults,
@@ -135,6 +124,8 @@ pub(crate) fn problems(validator: &Validator, arguments: &Value) -> Option<Strin
 
 #[cfg(test)]
 mod tests {
+    use crisp_api::Operation;
+
     use super::*;
 
     #[test]
@@ -143,7 +134,7 @@ mod tests {
         assert_eq!(all.len(), Operation::ALL.len());
         let read_only = compile(&Grants::all().read_only(), "w", true).unwrap();
         assert!(!read_only.is_empty());
-        assert!(read_only.iter().all(|c| !c.operation.is_write()));
+        assert!(read_only.iter().all(|c| !c.facts.operation.is_write()));
         assert!(compile(&Grants::none(), "w", true).unwrap().is_empty());
     }
 
@@ -152,13 +143,16 @@ mod tests {
         let tools = compile(&Grants::all(), "the-website", true).unwrap();
         let send = tools
             .iter()
-            .find(|c| c.facts.name == "send_message")
+            .find(|c| c.facts.name() == "send_message")
             .unwrap();
         let props = send.tool.input_schema["properties"].as_object().unwrap();
         assert_eq!(props[WEBSITE_ID]["default"], "the-website");
         assert!(props.contains_key(CONFIRMATION_TOKEN));
         let off = compile(&Grants::all(), "w", false).unwrap();
-        let send = off.iter().find(|c| c.facts.name == "send_message").unwrap();
+        let send = off
+            .iter()
+            .find(|c| c.facts.name() == "send_message")
+            .unwrap();
         assert!(
             !send.tool.input_schema["properties"]
                 .as_object()
@@ -167,7 +161,7 @@ mod tests {
         );
         let list = tools
             .iter()
-            .find(|c| c.facts.name == "list_conversations")
+            .find(|c| c.facts.name() == "list_conversations")
             .unwrap();
         assert_eq!(list.defaults, [("page_number", serde_json::json!(1))]);
     }
@@ -177,7 +171,7 @@ mod tests {
         let tools = compile(&Grants::all(), "w", true).unwrap();
         let send = tools
             .iter()
-            .find(|c| c.facts.name == "send_message")
+            .find(|c| c.facts.name() == "send_message")
             .unwrap();
         let text = problems(
             &send.validator,

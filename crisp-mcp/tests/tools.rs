@@ -5,7 +5,7 @@
 //! schema a valid JSON Schema 2020-12 that requires them), and a confirmation token exactly
 //! where the operation reaches a customer or cannot be undone.
 
-use crisp_api::{Access, Effect, Method, Operation, Paging};
+use crisp_api::{Operation, Paging};
 use crisp_mcp::{BODY, CONFIRMATION_TOKEN, Location, TOOLS, ToolFacts, WEBSITE_ID};
 use serde_json::Value;
 
@@ -19,39 +19,20 @@ fn path_parameters(path: &str) -> Vec<&str> {
 
 #[test]
 fn the_tool_table_agrees_with_the_operations_table() {
-    let names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+    let names: Vec<&str> = TOOLS.iter().map(ToolFacts::name).collect();
     let ids: Vec<&str> = Operation::ALL.iter().map(|op| op.id).collect();
     assert_eq!(names, ids, "one tool per operation, in the spec's order");
 
     for (tool, op) in TOOLS.iter().zip(Operation::ALL) {
-        let name = tool.name;
-        assert_eq!(tool.operation(), Some(op));
-        assert_eq!(ToolFacts::find(name).map(|t| t.name), Some(name));
+        let name = tool.name();
+        assert_eq!(tool.operation, op);
+        assert_eq!(ToolFacts::find(name).map(ToolFacts::name), Some(name));
         assert!(
             name.len() <= 64
                 && name
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
             "{name}: MCP tool names are snake_case, at most 64 characters"
-        );
-        assert!(!tool.title.is_empty());
-
-        // Annotations, from access, effect and method.
-        assert_eq!(tool.hints.read_only, op.access == Access::Read, "{name}");
-        assert_eq!(
-            tool.hints.destructive,
-            op.effect == Some(Effect::Irreversible),
-            "{name}"
-        );
-        assert_eq!(
-            tool.hints.open_world,
-            op.effect == Some(Effect::CustomerVisible),
-            "{name}"
-        );
-        assert_eq!(
-            tool.hints.idempotent,
-            matches!(op.method, Method::Get | Method::Put | Method::Delete),
-            "{name}"
         );
 
         // The description says what it does and what it needs.
@@ -126,4 +107,22 @@ fn the_tool_table_agrees_with_the_operations_table() {
         }
         assert!(!required.contains(&CONFIRMATION_TOKEN));
     }
+}
+
+/// The annotations follow the operation's access, effect and method: one tool of each kind.
+#[test]
+fn annotations_follow_access_effect_and_method() {
+    let hints = |name| ToolFacts::find(name).unwrap().hints();
+    let list = hints("list_conversations");
+    assert!(list.read_only && list.idempotent && !list.destructive && !list.open_world);
+    let send = hints("send_message");
+    assert!(send.open_world && !send.read_only && !send.idempotent && !send.destructive);
+    let remove = hints("remove_conversation");
+    assert!(remove.destructive && remove.idempotent && !remove.read_only && !remove.open_world);
+    let patch = hints("update_people_profile");
+    assert!(!patch.read_only && !patch.idempotent && !patch.destructive && !patch.open_world);
+    assert_eq!(
+        ToolFacts::find("list_conversations").unwrap().title(),
+        "List conversations"
+    );
 }

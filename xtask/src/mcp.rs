@@ -1,7 +1,8 @@
 //! `crisp-mcp/src/generated/tools.rs`: one MCP tool per operation of the spec, for the MCP
-//! server. Each tool has the operation's id as its name, a title, a description that says what
-//! it does with its scope, access, webhook event and effect, MCP annotations from the same
-//! extensions, where each argument goes (path or query; the body), and an input JSON Schema
+//! server. Each tool points at its operation in crisp-api's table (which gives its name,
+//! title and MCP annotations), and adds what that table does not hold: a description that says
+//! what it does with its scope, access, webhook event and effect, where each argument goes
+//! (path or query; the body), and an input JSON Schema
 //! (2020-12) built from the path and query parameters and the request body, with the spec's
 //! descriptions, required fields and enums, and the components it refers to as `$defs`.
 //!
@@ -10,9 +11,9 @@
 //! `page_number` (default 1). Operations that reach a customer or cannot be undone take a
 //! `confirmation_token` (see the server's confirmation flow).
 
-use heck::ToSnakeCase;
+use heck::{ToShoutySnakeCase, ToSnakeCase};
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{format_ident, quote};
 use serde_json::json;
 use serde_yaml::Value;
 
@@ -46,10 +47,12 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         tools.push(tool(spec, op, &defs)?);
     }
     let file = quote! {
-        //! One MCP tool per operation of the spec: name, title, description, annotations, where
-        //! each argument goes, and the input JSON Schema (2020-12).
+        //! One MCP tool per operation of the spec: its operation in crisp-api's table, its
+        //! description, where each argument goes, and the input JSON Schema (2020-12).
 
-        use crate::table::{Hints, Location, Param, ToolFacts};
+        use crisp_api::Operation;
+
+        use crate::table::{Location, Param, ToolFacts};
 
         /// The argument that names the website; the server defaults it to its own.
         pub const WEBSITE_ID: &str = #WEBSITE_ID;
@@ -169,38 +172,17 @@ fn tool(
     }
     let input_schema = raw_literal(&compact(&serde_json::Value::Object(schema))?)?;
 
-    let title = title(name);
     let description = description(op, raw);
-    let read_only = op.access == "read";
-    let destructive = op.effect.as_deref() == Some("irreversible");
-    let idempotent = matches!(op.method.as_str(), "GET" | "PUT" | "DELETE");
-    let open_world = op.effect.as_deref() == Some("customer-visible");
+    let operation = format_ident!("{}", name.to_shouty_snake_case());
     Ok(quote! {
         ToolFacts {
-            name: #name,
-            title: #title,
+            operation: &Operation::#operation,
             description: #description,
-            hints: Hints {
-                read_only: #read_only,
-                destructive: #destructive,
-                idempotent: #idempotent,
-                open_world: #open_world,
-            },
             params: &[#(#params),*],
             body: #body,
             input_schema: #input_schema,
         }
     })
-}
-
-/// `list_conversations` -> `List conversations`.
-fn title(id: &str) -> String {
-    let words = id.replace('_', " ");
-    let mut chars = words.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// What it does (the summary and the spec's description), then the facts an agent weighs
@@ -239,15 +221,4 @@ fn description(op: &Operation, raw: &Value) -> String {
         None => {}
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn titles_read_as_words() {
-        assert_eq!(title("list_conversations"), "List conversations");
-        assert_eq!(title("x"), "X");
-    }
 }

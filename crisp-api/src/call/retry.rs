@@ -9,7 +9,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::operation::{Effect, Method, Operation};
+use crate::operation::Operation;
 
 /// When and how often a client sends a request again.
 ///
@@ -176,8 +176,7 @@ pub(crate) enum Decision {
 /// Whether repeating `operation` lands in the same state: reads, `PUT` and `DELETE`, unless
 /// it reaches a customer.
 pub(crate) fn is_repeatable(operation: &Operation) -> bool {
-    matches!(operation.method, Method::Get | Method::Put | Method::Delete)
-        && operation.effect != Some(Effect::CustomerVisible)
+    operation.method.is_idempotent() && !operation.is_customer_visible()
 }
 
 /// The inputs of one decision.
