@@ -300,3 +300,77 @@ async fn the_key_never_appears_in_debug_errors_or_traces() {
         );
     }
 }
+
+/// Answers that quote the key where no field name gives it away: the `Basic` credential in a
+/// request echo, the key across the point where the excerpt is cut, and the key as a value
+/// serde rejects (its detail quotes the value). None of it reaches the error.
+#[tokio::test]
+async fn answers_that_echo_the_key_are_scrubbed_before_an_error_quotes_them() {
+    const BASIC: &str = "YXVkaXQtaWRlbnRpZmllcjprM3ktN2YxYzBlOWE1YjJkNGM2ZThhMGIxYzJkM2U0ZjVhNmI=";
+    let website = "website-audit-echoes";
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex("/meta$"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!("GET /meta HTTP/1.1\nauthorisation-was: Basic {BASIC}\n"),
+            "text/plain",
+        ))
+        .mount(&server)
+        .await;
+    // The key starts a few bytes before the excerpt's 200-byte cut.
+    let padding = "x".repeat(190);
+    Mock::given(method("GET"))
+        .and(path_regex("/operators/list$"))
+        .respond_with(
+            ResponseTemplate::new(503).set_body_raw(format!("<p>{padding} {KEY}</p>"), "text/html"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex("/visitors/count$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "error": false, "reason": "resolved", "data": {"count": KEY}
+        })))
+        .mount(&server)
+        .await;
+    let client = builder(&server).build().unwrap();
+    let errors = [
+        client
+            .get_conversation_meta()
+            .website_id(website)
+            .session_id(SESSION)
+            .send()
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        client
+            .list_operators()
+            .website_id(website)
+            .send()
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        client
+            .count_visitors()
+            .website_id(website)
+            .send()
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+    ];
+    for error in &errors {
+        assert_eq!(error.kind(), "unexpected_body", "{error}");
+        let text = format!("{error} {error:?}");
+        assert!(text.contains("[redac"), "{text}");
+        assert!(
+            !text.contains(BASIC) && !text.contains(&BASIC[..24]),
+            "{text}"
+        );
+        assert!(!text.contains(KEY) && !text.contains(&KEY[..8]), "{text}");
+    }
+    assert!(
+        errors[2].to_string().contains("data.count"),
+        "{}",
+        errors[2]
+    );
+}

@@ -73,8 +73,9 @@ pub(crate) struct Inner {
     pub(crate) base_url: String,
     pub(crate) tier: Tier,
     pub(crate) identifier: String,
-    /// The token key, only to scrub it from excerpts of answers that echo it.
-    pub(crate) key: crate::types::SecretString,
+    /// The token key and the `Basic` credential that carries it: only to scrub them from
+    /// what an error quotes of an answer that echoes them (a proxy page, a request echo).
+    pub(crate) secrets: [crate::types::SecretString; 2],
     pub(crate) grants: Option<Grants>,
     pub(crate) confirm: Option<Box<ConfirmFn>>,
     pub(crate) budget: Option<Budget>,
@@ -393,11 +394,10 @@ impl ClientBuilder {
         self.credentials
             .check()
             .map_err(|problem| BuildError::InvalidCredentials { problem })?;
+        let basic = self.credentials.authorization();
         let mut authorization =
-            HeaderValue::from_str(&self.credentials.authorization()).map_err(|_| {
-                BuildError::InvalidCredentials {
-                    problem: "it cannot be carried by a header",
-                }
+            HeaderValue::from_str(&basic).map_err(|_| BuildError::InvalidCredentials {
+                problem: "it cannot be carried by a header",
             })?;
         authorization.set_sensitive(true);
         let mut headers = HeaderMap::new();
@@ -426,7 +426,10 @@ impl ClientBuilder {
                 base_url,
                 tier: self.credentials.tier(),
                 identifier: self.credentials.identifier().to_owned(),
-                key: self.credentials.key().into(),
+                secrets: [
+                    self.credentials.key().into(),
+                    basic.trim_start_matches("Basic ").into(),
+                ],
                 grants: self.grants,
                 confirm: self.confirm,
                 budget,

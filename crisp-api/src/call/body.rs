@@ -10,7 +10,50 @@ pub(crate) const EXCERPT_BYTES: usize = 200;
 pub(crate) const DEFAULT_MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Words that mark a JSON field as secret: its value is masked in excerpts.
-const SECRET_WORDS: [&str; 4] = ["key", "token", "secret", "password"];
+const SECRET_WORDS: [&str; 6] = [
+    "key",
+    "token",
+    "secret",
+    "password",
+    "authorization",
+    "cookie",
+];
+
+/// What stands in for a secret in what an error quotes.
+const REDACTED: &str = "[redacted]";
+
+/// `body` with every occurrence of each of `secrets` replaced by `[redacted]` (borrowed when
+/// none occurs, which is the rule). Empty secrets are skipped.
+pub(crate) fn scrub<'b>(body: &'b [u8], secrets: &[&str]) -> std::borrow::Cow<'b, [u8]> {
+    let mut out = std::borrow::Cow::Borrowed(body);
+    for secret in secrets
+        .iter()
+        .map(|s| s.as_bytes())
+        .filter(|s| !s.is_empty())
+    {
+        if !out.windows(secret.len()).any(|w| w == secret) {
+            continue;
+        }
+        let mut scrubbed = Vec::with_capacity(out.len());
+        let mut rest: &[u8] = &out;
+        while let Some(at) = rest.windows(secret.len()).position(|w| w == secret) {
+            scrubbed.extend_from_slice(&rest[..at]);
+            scrubbed.extend_from_slice(REDACTED.as_bytes());
+            rest = &rest[at + secret.len()..];
+        }
+        scrubbed.extend_from_slice(rest);
+        out = std::borrow::Cow::Owned(scrubbed);
+    }
+    out
+}
+
+/// [`scrub`] for text.
+pub(crate) fn scrub_text(text: String, secrets: &[&str]) -> String {
+    match scrub(text.as_bytes(), secrets) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
 
 /// Whether a JSON field name looks like it holds a secret.
 pub(crate) fn is_secret_field(name: &str) -> bool {
@@ -189,6 +232,20 @@ mod tests {
         assert!(text.contains(r#""name":"Ann""#), "{text}");
         // An object value under a secret-looking name is walked into, not dropped.
         assert!(text.contains(r#""identifier":"i""#), "{text}");
+    }
+
+    #[test]
+    fn scrub_replaces_every_occurrence_and_borrows_when_there_is_none() {
+        let body = b"a SECRET b SECRETSECRET c";
+        assert_eq!(
+            &*scrub(body, &["SECRET", ""]),
+            b"a [redacted] b [redacted][redacted] c"
+        );
+        assert!(matches!(
+            scrub(b"nothing here", &["SECRET"]),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(scrub_text("x SECRET".into(), &["SECRET"]), "x [redacted]");
     }
 
     #[test]

@@ -142,12 +142,14 @@ where
         Err(Read::TooLarge) => return (Err(too_large(None)), facts),
         Err(Read::Http(e)) => return (Err(transport(e)), facts),
     };
+    let [key, basic] = &client.inner.secrets;
     let answer = Answer {
         status,
         content_type: content_type.as_ref(),
         location,
         retry_after,
         bytes: &bytes,
+        secrets: [key.expose_secret(), basic.expose_secret()],
     };
     (answer.decode::<T>(), facts)
 }
@@ -187,6 +189,8 @@ struct Answer<'a> {
     location: Option<String>,
     retry_after: Option<Duration>,
     bytes: &'a [u8],
+    /// The key and the `Basic` credential, never to be quoted from `bytes`.
+    secrets: [&'a str; 2],
 }
 
 impl Answer<'_> {
@@ -200,7 +204,7 @@ impl Answer<'_> {
                     return Err(Failure::Api {
                         status,
                         reason: ErrorReason::from(value.reason()),
-                        message: value.message(),
+                        message: value.message().map(|m| body::scrub_text(m, &self.secrets)),
                         retry_after: None,
                     });
                 }
@@ -216,9 +220,13 @@ impl Answer<'_> {
     }
 
     /// A body that did not decode: an error envelope (on any status), or not the expected JSON.
+    ///
+    /// The key and the credential are scrubbed from the body before anything is quoted from
+    /// it: the excerpt, serde's detail (which quotes a rejected value) and Crisp's message.
     fn invalid<T: DeserializeOwned>(&self) -> Failure {
         let status = self.status;
-        if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(self.bytes)
+        let bytes = body::scrub(self.bytes, &self.secrets);
+        if let Ok(envelope) = serde_json::from_slice::<ErrorEnvelope>(&bytes)
             && (envelope.error || !status.is_success())
         {
             return Failure::Api {
@@ -229,18 +237,18 @@ impl Answer<'_> {
             };
         }
         let detail = if status.is_success() {
-            body::decode_detail::<T>(self.bytes)
+            body::decode_detail::<T>(&bytes)
         } else {
             format!(
                 "not a Crisp error envelope ({})",
-                body::decode_detail::<ErrorEnvelope>(self.bytes)
+                body::decode_detail::<ErrorEnvelope>(&bytes)
             )
         };
         Failure::Body {
             status,
             content_type: header_text(self.content_type),
             detail,
-            excerpt: body::excerpt(self.bytes),
+            excerpt: body::excerpt(&bytes),
             length: self.bytes.len(),
             retry_after: self.retry_after,
         }

@@ -178,7 +178,7 @@ where
         record.status = facts.status.map(|s| s.as_u16());
         record.bloom_status = header_text(facts.bloom_status.as_ref());
         record.redirected_to = facts.redirected_to;
-        let mut failure = match result {
+        let failure = match result {
             Ok(value) => {
                 record.outcome = Outcome::Succeeded;
                 let reason = value.reason();
@@ -189,13 +189,6 @@ where
             }
             Err(failure) => failure,
         };
-        // An answer that quotes the key (a proxy page, an echo) never carries it further.
-        if let Failure::Body { excerpt, .. } = &mut failure {
-            let key = inner.key.expose_secret();
-            if excerpt.contains(key) {
-                *excerpt = excerpt.replace(key, "[redacted]");
-            }
-        }
         let decision = retry::decide(Attempted {
             policy: &inner.retry,
             operation,
