@@ -880,6 +880,31 @@ async fn redirects_to_another_origin_are_refused_and_same_origin_ones_recorded()
     assert_eq!(records[1].redirected_to.as_deref(), Some("/v2/state"));
 }
 
+#[tokio::test]
+async fn a_redirect_loop_ends_in_a_redirect_error_not_a_retried_broken_connection() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex("/state$"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/v1/loop/state"))
+        .mount(&server)
+        .await;
+    let client = builder(&server.uri()).build().unwrap();
+    let error = client
+        .get_conversation_state()
+        .website_id(WEBSITE)
+        .session_id(SESSION)
+        .send()
+        .await
+        .unwrap_err();
+    match &error {
+        Error::Redirect { location, .. } => assert_eq!(location, "/v1/loop/state"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!error.is_retryable());
+    // One attempt: the first request and its 5 followed hops.
+    assert_eq!(received(&server).await, 6);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Streams
 

@@ -162,13 +162,15 @@ pub enum Error {
         /// The announced length, when the answer said.
         length: Option<u64>,
     },
-    /// Crisp's answer redirected to another origin; the redirect was not followed.
-    #[error("{}: the answer redirects to another origin ({location}); it was not followed. {}", operation.id, self.hint())]
+    /// Crisp's answer redirected and the redirect was not followed: it led to another origin,
+    /// or past 5 hops within the base URL's origin.
+    #[error("{}: the answer redirects to {location}, which was not followed (redirects are followed only within the base URL's origin, 5 at most). {}", operation.id, self.hint())]
     Redirect {
+        /// Where it redirected: the origin (scheme, host, port) of a redirect to another
+        /// origin, else the `Location` of the last redirect.
+        location: String,
         /// The operation called.
         operation: &'static Operation,
-        /// The origin (scheme, host, port) it redirected to.
-        location: String,
     },
 }
 

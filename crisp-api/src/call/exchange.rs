@@ -211,7 +211,8 @@ impl Answer<'_> {
                 return Ok(value);
             }
         } else if let Some(location) = &self.location {
-            // A redirect the policy did not follow (more than 5 hops).
+            // A redirect the policy did not follow (after 5 hops), or one reqwest does not
+            // follow (a 3xx that is not a redirect, such as 300 or 304).
             return Err(Failure::Redirect {
                 location: location.clone(),
             });
@@ -332,7 +333,9 @@ pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
             return attempt.error(CrossOriginRedirect(origin));
         }
         if attempt.previous().len() > 5 {
-            return attempt.error("more than 5 redirects");
+            // The last 3xx becomes the answer, which `Answer::decode` turns into a redirect
+            // error: not a broken connection, and not retried.
+            return attempt.stop();
         }
         attempt.follow()
     })
