@@ -85,9 +85,10 @@ impl CrispEnv {
         }
         let [identifier, key, tier, website_id] =
             <[Option<String>; 4]>::try_from(values).map_err(|_| "four values".to_owned())?;
-        let tier = tier.unwrap_or_default();
-        let tier = crisp_sandbox::parse_tier(&tier)
-            .ok_or_else(|| format!("CRISP_TIER must be plugin, website or user, not {tier:?}"))?;
+        let tier = tier
+            .unwrap_or_default()
+            .parse::<crisp_api::Tier>()
+            .map_err(|e| format!("CRISP_TIER: {e}"))?;
         Ok(Some(Self {
             identifier: identifier.unwrap_or_default(),
             key: SecretString::from(key.unwrap_or_default()),

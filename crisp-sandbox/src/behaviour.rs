@@ -501,7 +501,11 @@ impl Call<'_> {
         let from = str_of(&message, "from").unwrap_or("operator").to_owned();
         let wanted = i64_of(&message, "fingerprint");
         let fingerprint = match wanted {
-            Some(f) => f,
+            // A fingerprint the client chose is never handed out again.
+            Some(f) => {
+                ws.last_fingerprint = ws.last_fingerprint.max(f);
+                f
+            }
             None => ws.next_fingerprint(),
         };
         let website_id = ws.website_id.clone();

@@ -114,21 +114,6 @@ impl fmt::Debug for Token {
     }
 }
 
-/// Reads a tier from `plugin`, `website` or `user`.
-///
-/// ```
-/// assert_eq!(crisp_sandbox::parse_tier("plugin"), Some(crisp_api::Tier::Plugin));
-/// assert_eq!(crisp_sandbox::parse_tier("admin"), None);
-/// ```
-pub fn parse_tier(text: &str) -> Option<Tier> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "plugin" => Some(Tier::Plugin),
-        "website" => Some(Tier::Website),
-        "user" => Some(Tier::User),
-        _ => None,
-    }
-}
-
 /// Faults to inject into `/v1` requests, to test how a client copes. Each share is a
 /// probability from 0 to 1; a seeded generator decides, so the same sequence of requests meets
 /// the same faults run after run.

@@ -70,7 +70,7 @@ mod validate;
 mod webhook;
 
 pub use behaviour::MESSAGE_BATCH;
-pub use config::{Faults, PLUGIN_DAILY_QUOTA, Token, WEBSITE_DAILY_QUOTA, parse_tier};
+pub use config::{Faults, PLUGIN_DAILY_QUOTA, Token, WEBSITE_DAILY_QUOTA};
 pub use server::BODY_LIMIT;
 pub use state::Fixtures;
 pub use webhook::{Delivery, RetryPolicy};
@@ -421,7 +421,7 @@ impl Sandbox {
 
     /// The main token's tier.
     pub fn tier(&self) -> Tier {
-        parse_tier(&self.info.tier).unwrap_or(Tier::Plugin)
+        self.info.tier.parse().unwrap_or(Tier::Plugin)
     }
 
     /// The webhook signing secret. Don't log it.

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use crisp_sandbox::{Faults, Fixtures, Sandbox, Token, parse_tier};
+use crisp_api::Tier;
+use crisp_sandbox::{Faults, Fixtures, Sandbox, Token};
 
 /// A local Crisp REST API v1 for developing and testing clients and agents offline.
 #[derive(Parser, Debug)]
@@ -37,10 +38,10 @@ struct Args {
     /// (e.g. `website:conversation:sessions=read`); default: every scope.
     #[arg(long)]
     grants: Option<String>,
-    /// Requests the token may make per day (Crisp's default for a plugin token is 5000);
-    /// 0 for no limit.
-    #[arg(long, default_value_t = crisp_sandbox::PLUGIN_DAILY_QUOTA)]
-    daily_quota: u64,
+    /// Requests the token may make per day; 0 for no limit. Default: Crisp's for the tier
+    /// (5000 for a plugin token, 10000 for a website or user token).
+    #[arg(long)]
+    daily_quota: Option<u64>,
     /// The webhook signing secret (default: a fresh random secret).
     #[arg(long)]
     signing_secret: Option<String>,
@@ -74,14 +75,16 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let tier = parse_tier(&args.tier).ok_or("--tier must be plugin, website or user".to_owned())?;
+    let tier: Tier = args.tier.parse().map_err(|e| format!("--tier: {e}"))?;
     let mut token = Token::new(
         tier,
         args.identifier
             .unwrap_or_else(|| crisp_sandbox::DEMO_IDENTIFIER.to_owned()),
         args.key.unwrap_or_else(random_key),
-    )
-    .with_daily_quota((args.daily_quota > 0).then_some(args.daily_quota));
+    );
+    if let Some(quota) = args.daily_quota {
+        token = token.with_daily_quota((quota > 0).then_some(quota));
+    }
     if let Some(grants) = &args.grants {
         token = token.with_grants(grants.parse().map_err(|e| format!("--grants: {e}"))?);
     }

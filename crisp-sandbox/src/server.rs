@@ -244,7 +244,7 @@ impl App {
             .cloned()
             .ok_or_else(|| ApiError::invalid_session("the token identifier or key is wrong"))?;
         let tier = headers
-            .get("x-crisp-tier")
+            .get(crisp_api::TIER_HEADER)
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| {
                 ApiError::invalid_session(format!(
@@ -412,8 +412,9 @@ async fn add_token(State(app): State<Arc<App>>, body: Bytes) -> Response {
     let result = admin_body::<TokenBody>(&body).and_then(|b| {
         let tier = match b.tier.as_deref() {
             None => crisp_api::Tier::Plugin,
-            Some(text) => crate::config::parse_tier(text)
-                .ok_or_else(|| ApiError::invalid("`tier` must be plugin, website or user"))?,
+            Some(text) => text
+                .parse()
+                .map_err(|e| ApiError::invalid(format!("`tier`: {e}")))?,
         };
         let mut token = Token::new(tier, b.identifier, b.key);
         if let Some(grants) = b.grants {
@@ -422,8 +423,9 @@ async fn add_token(State(app): State<Arc<App>>, body: Bytes) -> Response {
                 .map_err(|e| ApiError::invalid(format!("`grants`: {e}")))?;
             token = token.with_grants(grants);
         }
-        if b.daily_quota.is_some() {
-            token = token.with_daily_quota(b.daily_quota);
+        // As on the command line: 0 is no limit.
+        if let Some(quota) = b.daily_quota {
+            token = token.with_daily_quota((quota > 0).then_some(quota));
         }
         Ok(token)
     });

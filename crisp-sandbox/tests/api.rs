@@ -112,6 +112,24 @@ async fn conversations_are_created_found_changed_and_removed() {
     assert_error(&api.delete(&path).await, 404, "not_found");
 }
 
+/// A fingerprint the client chose is never handed out again to a message that has none.
+#[tokio::test]
+async fn a_fingerprint_chosen_by_the_client_is_not_reused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let api = Api::new(&sandbox);
+    let path = format!("{}/message", conv(demo::SESSION_ID));
+    let message = json!({"type": "text", "from": "operator", "origin": "chat", "content": "a"});
+    let (_, first) = api.post(&path, message.clone()).await;
+    let next = first["data"]["fingerprint"].as_i64().unwrap() + 1;
+    let mut chosen = message.clone();
+    chosen["fingerprint"] = json!(next);
+    let (status, second) = api.post(&path, chosen).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["data"]["fingerprint"], next);
+    let (_, third) = api.post(&path, message).await;
+    assert_ne!(third["data"]["fingerprint"], next, "{third}");
+}
+
 #[tokio::test]
 async fn a_sent_message_is_listed_with_its_fingerprint_and_can_be_edited() {
     let sandbox = Sandbox::start().await.unwrap();
