@@ -76,6 +76,9 @@ pub struct AuditLine {
     /// Crisp's `Bloom-Status` of its last answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bloom_status: Option<String>,
+    /// The path a same-origin redirect led to, when the answer came from there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirected_to: Option<String>,
 }
 
 /// The longest tool or client name written.
@@ -106,6 +109,7 @@ impl AuditLine {
             attempts: 0,
             latency_ms: 0.0,
             bloom_status: None,
+            redirected_to: None,
         }
     }
 
@@ -134,6 +138,7 @@ impl AuditLine {
         self.error = record.error;
         self.attempts = record.attempts;
         self.bloom_status = record.bloom_status.clone();
+        self.redirected_to = record.redirected_to.clone();
     }
 
     /// Sets the time to now and the latency.

@@ -158,14 +158,15 @@ async fn guarded(guard: &Guard, request: Request, next: Next) -> Response {
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(|v| v.split_once(' '))
+            // The scheme is case-insensitive (RFC 9110).
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token);
         let ok = given.is_some_and(|token| {
-            let given = crate::confirm::digest(token.trim().as_bytes());
-            given
-                .iter()
-                .zip(expected)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+            crate::confirm::constant_time_eq(
+                &crate::confirm::digest(token.trim().as_bytes()),
+                expected,
+            )
         });
         if !ok {
             tracing::warn!(target: "crisp_mcp::http", "refused a request: no valid bearer token");

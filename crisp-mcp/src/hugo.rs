@@ -332,12 +332,5 @@ mod tests {
         assert!(HugoSecret::new(" \n").is_none());
         let secret = HugoSecret::new("do-not-print").unwrap();
         assert!(!format!("{secret:?}").contains("do-not-print"));
-        for error in [
-            HugoError::Mismatch,
-            HugoError::Stale,
-            HugoError::Missing(SIGNATURE_HEADER),
-        ] {
-            assert!(!error.to_string().contains("do-not-print"));
-        }
     }
 }

@@ -14,7 +14,8 @@
 //! let grants: crisp_api::Grants = "website:conversation:sessions=read".parse().map_err(|e| format!("{e}"))?;
 //! // No credentials: an embedded sandbox.
 //! let backend = Backend::connect(None, &ClientOptions::new(Some(grants.clone()), None)).await?;
-//! let server = CrispMcp::new(backend.client, Settings::new(backend.website_id).grants(grants))?;
+//! // The server offers the tools the client's grants allow.
+//! let server = CrispMcp::new(backend.client, Settings::new(backend.website_id))?;
 //! crisp_mcp::serve_stdio(server).await?;
 //! # Ok(())
 //! # }

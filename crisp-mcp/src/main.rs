@@ -158,7 +158,6 @@ async fn run(args: Args) -> Result<(), String> {
         }
     );
     let settings = Settings::new(backend.website_id.clone())
-        .grants(grants)
         .confirm(args.confirm == Confirm::Always)
         .confirm_ttl(Duration::from_secs(args.confirm_ttl))
         .audit(audit);

@@ -30,8 +30,6 @@ pub const TEXT_LIMIT: usize = 64 * 1024;
 pub struct Settings {
     /// The website a call acts on when it names none.
     pub website_id: String,
-    /// What the agent may do: only these tools are listed, and any other is refused.
-    pub grants: Grants,
     /// Whether customer-visible and irreversible tools wait for a confirmation token.
     pub confirm: bool,
     /// How long a confirmation token lives.
@@ -46,18 +44,10 @@ impl Settings {
     pub fn new(website_id: impl Into<String>) -> Self {
         Self {
             website_id: website_id.into(),
-            grants: Grants::all(),
             confirm: true,
             confirm_ttl: confirm::DEFAULT_TTL,
             audit: Audit::stderr(),
         }
-    }
-
-    /// Only what `grants` allow.
-    #[must_use]
-    pub fn grants(mut self, grants: Grants) -> Self {
-        self.grants = grants;
-        self
     }
 
     /// Confirmation on (`true`, the default) or off (`false`: for trusted pipelines).
@@ -144,19 +134,21 @@ struct Stop {
 }
 
 impl CrispMcp {
-    /// A server that calls Crisp through `client`. Give the client the same grants (it refuses
-    /// too, as a second wall) and no confirmation callback (the server asks).
+    /// A server that calls Crisp through `client`, offering the tools the client's grants
+    /// allow (every tool for a client without grants). The client refuses anything else too,
+    /// as a second wall. Give it no confirmation callback: the server asks.
     ///
     /// # Errors
     ///
-    /// When the tool table and crisp-api's operations table disagree (a build from two specs).
+    /// When a generated input schema does not compile (a broken build).
     pub fn new(client: Client, settings: Settings) -> Result<Self, String> {
-        let tools = tools::compile(&settings.grants, &settings.website_id, settings.confirm)?;
+        let grants = client.grants().cloned().unwrap_or_else(Grants::all);
+        let tools = tools::compile(&grants, &settings.website_id, settings.confirm)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
                 website_id: settings.website_id,
-                grants: settings.grants,
+                grants,
                 confirmations: settings
                     .confirm
                     .then(|| Confirmations::new(settings.confirm_ttl)),

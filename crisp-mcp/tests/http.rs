@@ -363,3 +363,26 @@ async fn odd_requests_get_clear_refusals_and_the_server_carries_on() {
     assert_eq!(answer["result"]["isError"], true);
     assert_eq!(h.sandbox.api_requests(), 0);
 }
+
+/// Where the secrets live: the HTTP settings (bearer token and Hugo secret) and the backend
+/// (its client holds the key, its sandbox the signing secret). None reaches `Debug`.
+#[tokio::test]
+async fn settings_and_the_backend_keep_their_secrets_out_of_debug() {
+    let settings = HttpSettings::new(loopback())
+        .bearer(Some(SecretString::from(TOKEN)))
+        .hugo(HugoSecret::new(SECRET));
+    let text = format!("{settings:?}");
+    assert!(!text.contains(TOKEN) && !text.contains(SECRET), "{text}");
+
+    let backend = crisp_mcp::backend::Backend::connect(
+        None,
+        &crisp_mcp::backend::ClientOptions::new(None, None),
+    )
+    .await
+    .unwrap();
+    let sandbox = backend.sandbox.as_ref().unwrap();
+    let text = format!("{backend:?}");
+    assert!(text.contains(sandbox.website_id()), "{text}");
+    assert!(!text.contains(sandbox.key()), "{text}");
+    assert!(!text.contains(sandbox.signing_secret()), "{text}");
+}

@@ -91,7 +91,6 @@ pub async fn harness(options: Options) -> Harness {
     );
     let audit = Lines::default();
     let settings = Settings::new(backend.website_id)
-        .grants(grants)
         .confirm(options.confirm)
         .confirm_ttl(options.ttl)
         .audit(Audit::to_writer(audit.clone()));
