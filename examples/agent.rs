@@ -119,6 +119,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             Err(error) => return Err(error.into()),
         }
+        // Resolving is neither customer-visible nor irreversible in the spec, so the client's
+        // confirmation callback is not asked for it: with --confirm the agent asks itself.
+        if ask && !ask_on_terminal(&format!("resolve {}", conversation.session_id)) {
+            println!("left {} open", conversation.session_id);
+            continue;
+        }
         client
             .change_conversation_state()
             .website_id(website.as_str())
