@@ -22,7 +22,7 @@ use reqwest::StatusCode;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
 
-use deliveries::{DELIVERIES, delivery, is_variant_for};
+use deliveries::{DELIVERIES, delivery};
 
 const SECRET: &str = "3f0c1a7e9b2d4c6f8a0e1b3d5c7f9a1e";
 
@@ -156,12 +156,8 @@ async fn every_spec_example_is_accepted_as_its_typed_event() {
         let delivery = server
             .next_event()
             .unwrap_or_else(|| panic!("{name}: nothing queued"));
+        assert!(!delivery.event.is_unknown(), "{name}");
         assert_eq!(delivery.event.name(), *name);
-        assert!(
-            is_variant_for(&delivery.event, name),
-            "{name}: wrong variant: {:?}",
-            delivery.event
-        );
         let json: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(delivery.website_id.as_deref(), json["website_id"].as_str());
         assert_eq!(delivery.timestamp, json["timestamp"].as_i64());

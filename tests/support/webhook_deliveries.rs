@@ -1,6 +1,5 @@
 //! The `example` delivery of every event under `x-crisp-webhooks` in `spec/crisp.yaml`, shared
-//! by the webhook receiver and parsing tests, and the typed variant each event parses into.
-//! Both are generated from the spec by `cargo xtask codegen` into
+//! by the webhook receiver and parsing tests. They are generated from the spec by `cargo xtask codegen` into
 //! `tests/generated/webhook_deliveries.rs`, so they cannot drift, and a new event needs no
 //! edit here.
 
@@ -10,4 +9,4 @@
 #[path = "../generated/webhook_deliveries.rs"]
 mod generated;
 
-pub use generated::{DELIVERIES, delivery, is_variant_for};
+pub use generated::{DELIVERIES, delivery};

@@ -151,27 +151,20 @@ fn raw_json(value: &serde_json::Value) -> Result<Literal, Error> {
     raw_literal(&text)
 }
 
-/// Text as a raw string literal with enough `#`s.
 /// Generates `tests/generated/webhook_deliveries.rs`: the example delivery of every webhook
-/// event, as compact JSON, for tests that sign and post them, and which `Event` variant each
-/// event name must parse into. A new event in the spec needs no edit to the tests' helpers.
+/// event, as compact JSON, for tests that sign and post them. A new event in the spec needs no
+/// edit to the tests' helpers.
 pub(crate) fn deliveries(spec: &Spec) -> Result<String, Error> {
     let mut entries = Vec::new();
-    let mut variants = Vec::new();
     for hook in &spec.webhooks {
         let body = serde_json::to_string(&to_json(&hook.example))
             .map_err(|e| Error(format!("cannot print the example of {}: {e}", hook.name)))?;
         let body: Literal = raw_literal(&body)?;
         let name = &hook.name;
         entries.push(quote!((#name, #body)));
-        let variant = crate::events::variant(name);
-        variants.push(quote!((Event::#variant(_), #name)));
     }
     let file = quote! {
-        //! The example delivery of every event of `x-crisp-webhooks`, as compact JSON, and the
-        //! typed variant each event parses into.
-
-        use crisp_api::webhook::Event;
+        //! The example delivery of every event of `x-crisp-webhooks`, as compact JSON.
 
         /// `(event name, delivery body)` for every event of the spec, in the spec's order.
         pub const DELIVERIES: &[(&str, &str)] = &[#(#entries),*];
@@ -187,12 +180,6 @@ pub(crate) fn deliveries(spec: &Spec) -> Result<String, Error> {
                 .find(|(event, _)| *event == name)
                 .map(|(_, body)| *body)
                 .unwrap_or_else(|| panic!("the spec has no webhook event {name}"))
-        }
-
-        /// Whether `event` is the typed variant for the event `name`: one arm per event of the
-        /// spec, spelled out rather than trusting [`Event::name`].
-        pub fn is_variant_for(event: &Event, name: &str) -> bool {
-            matches!((event, name), #(#variants)|*)
         }
     };
     crate::output::unparse(file)

@@ -353,8 +353,21 @@ components:
         data: {type: array, items: {$ref: "#/components/schemas/Item"}}
       example: {error: false, reason: resolved, data: [{id: i1}]}
 "##;
-    BASE.replacen("components:\n", &list, 1)
-        .replacen("  schemas:\n", items, 1)
+    replaced(
+        &replaced(BASE, "components:\n", &list),
+        "  schemas:\n",
+        items,
+    )
+}
+
+/// `text` with the first `from` replaced by `to`; a `from` that is not there fails the test,
+/// so a drifted anchor cannot leave the spec unchanged and a test passing on `BASE`.
+fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(
+        text.contains(from),
+        "the anchor {from:?} is not in the spec"
+    );
+    text.replacen(from, to, 1)
 }
 
 #[test]
@@ -514,12 +527,11 @@ fn every_path_and_query_parameter_needs_an_example_that_fits() {
 
 #[test]
 fn a_path_parameter_has_one_example_across_the_spec() {
-    let spec = with_list("x-crisp-paging: {style: page_number, page_size: 20, per_page: per_page}")
-        .replacen(
-            "description: Website., example: w1,",
-            "description: Website., example: w2,",
-            1,
-        );
+    let spec = replaced(
+        &with_list("x-crisp-paging: {style: page_number, page_size: 20, per_page: per_page}"),
+        "description: Website., example: w1,",
+        "description: Website., example: w2,",
+    );
     assert_problem(
         &spec,
         "path parameter `website_id`: its example differs from the one in",
@@ -565,12 +577,12 @@ fn a_request_body_needs_an_example_with_its_required_fields() {
 
 /// BASE with these `links` on its success response.
 fn with_links(links: &str) -> String {
-    BASE.replacen(
+    replaced(
+        BASE,
         "              schema: {$ref: \"#/components/schemas/Ack\"}\n        \"4XX\"",
         &format!(
             "              schema: {{$ref: \"#/components/schemas/Ack\"}}\n          links:\n{links}        \"4XX\""
         ),
-        1,
     )
 }
 
