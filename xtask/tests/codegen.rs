@@ -140,13 +140,20 @@ fn a_new_operation_becomes_an_mcp_tool_with_no_hand_edit() {
     let entry = tools
         .contents
         .split("ToolFacts {")
-        .find(|t| t.contains("name: \"get_conversation_state_copy\""))
+        .find(|t| t.contains("operation: &Operation::GET_CONVERSATION_STATE_COPY,"))
         .expect("the new operation is a tool");
-    assert!(
-        entry.contains("title: \"Get conversation state copy\""),
-        "{entry}"
-    );
-    assert!(entry.contains("read_only: true"), "{entry}");
+    // Its name, title and annotations come from its entry in the operations table.
+    let operations = files
+        .iter()
+        .find(|f| f.path.ends_with("operations.rs") && f.path.starts_with("crisp-api"))
+        .expect("the operations table is generated");
+    let op = operations
+        .contents
+        .split("pub const ")
+        .find(|t| t.starts_with("GET_CONVERSATION_STATE_COPY: Operation"))
+        .expect("the new operation is in the operations table");
+    assert!(op.contains("id: \"get_conversation_state_copy\""), "{op}");
+    assert!(op.contains("access: Access::Read"), "{op}");
     assert!(
         entry.contains("Scope: `website:conversation:states` (read access)"),
         "{entry}"
