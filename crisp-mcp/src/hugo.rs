@@ -28,12 +28,10 @@
 //! ```
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use crisp_api::types::SecretString;
-use hmac::{KeyInit, Mac};
+use crisp_api::webhook::{self, Verifier, WebhookError};
 use http::HeaderMap;
-use sha2::Sha256;
 
 /// The signature header: `sha256=<hex>`.
 pub const SIGNATURE_HEADER: &str = "x-crisp-signature";
@@ -49,17 +47,10 @@ pub const REPLAY_WINDOW: Duration = Duration::from_secs(300);
 /// The longest website or session id accepted from the headers.
 const MAX_ID: usize = 256;
 
-type HmacSha256 = hmac::Hmac<Sha256>;
-
-/// The integration's signing secret. `Debug` prints `[redacted]`.
-#[derive(Clone)]
-pub struct HugoSecret(SecretString);
-
-impl fmt::Debug for HugoSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("HugoSecret([redacted])")
-    }
-}
+/// The integration's signing secret, keyed once: crisp-api's webhook [`Verifier`] with
+/// Hugo's framing and [`REPLAY_WINDOW`]. `Debug` never shows the secret.
+#[derive(Clone, Debug)]
+pub struct HugoSecret(Verifier);
 
 /// What a verified request says about its origin.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,10 +94,11 @@ impl fmt::Display for HugoError {
 impl std::error::Error for HugoError {}
 
 impl HugoSecret {
-    /// The secret; `None` when it is empty or only white space (anyone could sign with it).
+    /// The secret; `None` when it is empty, only white space or only zero bytes (anyone could
+    /// sign with it).
     pub fn new(secret: impl Into<String>) -> Option<Self> {
-        let secret = secret.into();
-        (!secret.trim().is_empty()).then(|| Self(SecretString::from(secret)))
+        let verifier = Verifier::new(secret.into()).ok()?;
+        Some(Self(verifier.with_tolerance(REPLAY_WINDOW)))
     }
 
     /// Verifies a request: the signature over the raw body, in constant time, and the
@@ -130,20 +122,21 @@ impl HugoSecret {
         let hex = signature
             .strip_prefix("sha256=")
             .ok_or(HugoError::Malformed(SIGNATURE_HEADER))?;
-        let expected = decode_hex(hex).ok_or(HugoError::Malformed(SIGNATURE_HEADER))?;
         if website_id.is_empty() || website_id.len() > MAX_ID {
             return Err(HugoError::Malformed(WEBSITE_HEADER));
         }
-        let mut mac = mac(self.0.expose_secret(), timestamp, website_id);
-        mac.update(body);
-        mac.verify_slice(&expected)
-            .map_err(|_| HugoError::Mismatch)?;
-        // Only a signed timestamp is worth reading.
-        let signed_at = parse_timestamp(timestamp).ok_or(HugoError::Malformed(TIMESTAMP_HEADER))?;
-        let now = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-        if signed_at.abs_diff(now) > REPLAY_WINDOW {
-            return Err(HugoError::Stale);
-        }
+        self.0
+            .clone()
+            .with_clock(move || now)
+            .verify_parts(timestamp, &signed(timestamp, website_id, body), hex)
+            .map_err(|error| match error {
+                WebhookError::MalformedHeader { name, .. } if name == webhook::SIGNATURE_HEADER => {
+                    HugoError::Malformed(SIGNATURE_HEADER)
+                }
+                WebhookError::MalformedHeader { .. } => HugoError::Malformed(TIMESTAMP_HEADER),
+                WebhookError::TimestampOutsideWindow { .. } => HugoError::Stale,
+                _ => HugoError::Mismatch,
+            })?;
         let session_id = headers
             .get(SESSION_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -159,53 +152,19 @@ impl HugoSecret {
 /// The `X-Crisp-Signature` value for a request, as Hugo computes it: for tests and for
 /// clients that sign like Hugo.
 pub fn sign(secret: &str, timestamp: &str, website_id: &str, body: &[u8]) -> String {
-    let mut mac = mac(secret, timestamp, website_id);
-    mac.update(body);
-    let digest = mac.finalize().into_bytes();
-    let mut out = String::with_capacity(7 + 64);
-    out.push_str("sha256=");
-    for byte in digest {
-        out.push_str(&format!("{byte:02x}"));
-    }
-    out
+    let signature = webhook::sign_parts(secret.as_bytes(), &signed(timestamp, website_id, body));
+    format!("sha256={signature}")
 }
 
-fn mac(secret: &str, timestamp: &str, website_id: &str) -> HmacSha256 {
-    // HMAC takes a key of any length.
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(website_id.as_bytes());
-    mac.update(b".");
-    mac
-}
-
-/// Unix seconds, or milliseconds from 10^11 on (year 5138 in seconds).
-fn parse_timestamp(text: &str) -> Option<Duration> {
-    if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let value: u64 = text.parse().ok()?;
-    Some(if value >= 100_000_000_000 {
-        Duration::from_millis(value)
-    } else {
-        Duration::from_secs(value)
-    })
-}
-
-/// 32 bytes from 64 hex digits, either case.
-fn decode_hex(hex: &str) -> Option<[u8; 32]> {
-    let bytes = hex.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in bytes.chunks_exact(2).enumerate() {
-        let high = (pair[0] as char).to_digit(16)?;
-        let low = (pair[1] as char).to_digit(16)?;
-        out[i] = (high * 16 + low) as u8;
-    }
-    Some(out)
+/// What Hugo signs: `{timestamp}.{website_id}.{body}`.
+fn signed<'a>(timestamp: &'a str, website_id: &'a str, body: &'a [u8]) -> [&'a [u8]; 5] {
+    [
+        timestamp.as_bytes(),
+        b".",
+        website_id.as_bytes(),
+        b".",
+        body,
+    ]
 }
 
 fn looks_like_an_id(id: &str) -> bool {
@@ -218,6 +177,8 @@ fn looks_like_an_id(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     const WEBSITE: &str = "8c842203-7ed8-4e29-a608-7cf78a7d2fcc";
@@ -330,6 +291,7 @@ mod tests {
     fn blank_secrets_are_refused_and_secrets_stay_out_of_debug() {
         assert!(HugoSecret::new("").is_none());
         assert!(HugoSecret::new(" \n").is_none());
+        assert!(HugoSecret::new("\0\0").is_none());
         let secret = HugoSecret::new("do-not-print").unwrap();
         assert!(!format!("{secret:?}").contains("do-not-print"));
     }

@@ -34,5 +34,5 @@ pub use error::{SkewDirection, WebhookError};
 pub use event::Delivery;
 pub use verify::{
     ATTEMPT_COUNT_HEADER, DEFAULT_TOLERANCE, SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier, sign,
-    verify,
+    sign_parts, verify,
 };

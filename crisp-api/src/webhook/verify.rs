@@ -112,7 +112,11 @@ pub fn verify(
     signature: &str,
 ) -> Result<(), WebhookError> {
     let tag = decode_signature(signature.as_bytes())?;
-    check_tag(keyed(secret), timestamp.as_bytes().trim_ascii(), body, &tag)
+    check_tag(
+        keyed(secret),
+        &delivery(timestamp.as_bytes().trim_ascii(), body),
+        &tag,
+    )
 }
 
 /// Signs a delivery the way Crisp does, returning the lowercase hex signature.
@@ -130,8 +134,27 @@ pub fn verify(
 /// ```
 #[must_use]
 pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
+    sign_parts(secret, &delivery(timestamp.as_bytes().trim_ascii(), body))
+}
+
+/// Signs a message the caller frames, with the same HMAC-SHA256: `parts` are signed in order,
+/// as one message. [`sign`] is this over `[`, timestamp, `;`, body, `]`; Crisp's other signed
+/// requests frame theirs differently (Hugo signs `{timestamp}.{website_id}.{body}` when it
+/// calls an MCP server). Returns lowercase hex. See [`Verifier::verify_parts`].
+///
+/// ```
+/// use crisp_api::webhook;
+///
+/// let parts: [&[u8]; 5] = [b"1700000000", b".", b"website", b".", b"{}"];
+/// let signature = webhook::sign_parts(b"secret", &parts);
+/// assert_eq!(signature.len(), 64);
+/// ```
+#[must_use]
+pub fn sign_parts(secret: &[u8], parts: &[&[u8]]) -> String {
     let mut mac = keyed(secret);
-    feed(&mut mac, timestamp.as_bytes().trim_ascii(), body);
+    for part in parts {
+        mac.update(part);
+    }
     encode_hex(&mac.finalize().into_bytes())
 }
 
@@ -378,6 +401,39 @@ impl Verifier {
         self.verify_bytes(timestamp.as_bytes(), body, signature.as_bytes())
     }
 
+    /// Checks a signature over a message the caller frames (see [`sign_parts`]), with this
+    /// verifier's secret and replay window: `timestamp` is the signed time, read and checked
+    /// against the window as [`Verifier::verify`] does, and `parts` the signed message in
+    /// order, which should include it. For Crisp's signatures other than plugin hooks', such as
+    /// the one Hugo puts on its calls to MCP servers.
+    ///
+    /// # Errors
+    ///
+    /// As [`Verifier::verify`].
+    ///
+    /// ```
+    /// use crisp_api::webhook::{self, Verifier};
+    ///
+    /// let verifier = Verifier::new("secret")?.without_timestamp_check();
+    /// let parts: [&[u8]; 5] = [b"1700000000", b".", b"website", b".", b"{}"];
+    /// let signature = webhook::sign_parts(b"secret", &parts);
+    /// assert!(verifier.verify_parts("1700000000", &parts, &signature).is_ok());
+    /// assert!(verifier.verify_parts("1700000000", &parts[..4], &signature).is_err());
+    /// # Ok::<(), webhook::WebhookError>(())
+    /// ```
+    pub fn verify_parts(
+        &self,
+        timestamp: &str,
+        parts: &[&[u8]],
+        signature: &str,
+    ) -> Result<(), WebhookError> {
+        self.check(
+            timestamp.as_bytes().trim_ascii(),
+            parts,
+            signature.as_bytes(),
+        )
+    }
+
     fn verify_bytes(
         &self,
         timestamp: &[u8],
@@ -385,12 +441,22 @@ impl Verifier {
         signature: &[u8],
     ) -> Result<(), WebhookError> {
         let timestamp = timestamp.trim_ascii();
+        self.check(timestamp, &delivery(timestamp, body), signature)
+    }
+
+    /// The signature over `parts`, then the replay window of `timestamp`.
+    fn check(
+        &self,
+        timestamp: &[u8],
+        parts: &[&[u8]],
+        signature: &[u8],
+    ) -> Result<(), WebhookError> {
         let tag = decode_signature(signature)?;
         let Some(tolerance) = self.tolerance else {
-            return check_tag(self.mac.clone(), timestamp, body, &tag);
+            return check_tag(self.mac.clone(), parts, &tag);
         };
         let sent = parse_timestamp(timestamp)?;
-        check_tag(self.mac.clone(), timestamp, body, &tag)?;
+        check_tag(self.mac.clone(), parts, &tag)?;
         let now = self
             .clock
             .as_ref()
@@ -431,21 +497,19 @@ fn keyed(secret: &[u8]) -> HmacSha256 {
 }
 
 /// Absorbs `[timestamp;body]` piece by piece, without building the concatenation.
-fn feed(mac: &mut HmacSha256, timestamp: &[u8], body: &[u8]) {
-    mac.update(b"[");
-    mac.update(timestamp);
-    mac.update(b";");
-    mac.update(body);
-    mac.update(b"]");
+/// What Crisp signs of a plugin hook delivery: `[{timestamp};{body}]`.
+fn delivery<'a>(timestamp: &'a [u8], body: &'a [u8]) -> [&'a [u8]; 5] {
+    [b"[", timestamp, b";", body, b"]"]
 }
 
 fn check_tag(
     mut mac: HmacSha256,
-    timestamp: &[u8],
-    body: &[u8],
+    parts: &[&[u8]],
     tag: &[u8; TAG_LEN],
 ) -> Result<(), WebhookError> {
-    feed(&mut mac, timestamp, body);
+    for part in parts {
+        mac.update(part);
+    }
     // Constant-time comparison of the two 32-byte tags (`subtle::ConstantTimeEq`).
     mac.verify_slice(tag)
         .map_err(|_| WebhookError::SignatureMismatch)
