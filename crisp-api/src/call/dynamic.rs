@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::CallOptions;
+use super::param::{Param, Preparing};
 use super::audit::AuditRecord;
 use crate::client::Client;
 use crate::error::Error;
@@ -165,50 +166,32 @@ impl DynamicCall<'_> {
             body,
             options,
         } = self;
-        let (url, path_ids) = match check_ids(operation, path) {
-            Ok(ids) => (super::exchange::url(client, operation, &ids), Ok(ids)),
-            Err(error) => (String::new(), Err(error)),
-        };
+        let ids = check_ids(operation, path);
         let body = body.map(|body| bytes::Bytes::from(body.to_string()));
-        let (result, record) = super::pipeline(client, operation, path_ids, options, || {
-            super::exchange::attempt::<Value, _>(client, operation, &url, &query, body.clone())
-        })
-        .await;
-        client.audit(&record);
-        (result.map(|value| *value), record)
+        super::run::<Value, _>(client, operation, ids, &query, body, options).await
     }
 }
 
 /// `(name, value)` of each path parameter, in path order.
 type PathIds = Vec<(&'static str, String)>;
 
-/// The path ids of the call, in path order, checked like the typed builders check theirs.
+/// The path ids of the call, in path order, checked as the typed builders check theirs (by
+/// the same [`Preparing::path`]).
 fn check_ids(
     operation: &'static Operation,
     mut given: Vec<(String, String)>,
 ) -> Result<PathIds, Error> {
-    let mut ids = Vec::new();
+    let mut prepare = Preparing::new(operation, given.len());
     let mut rest = operation.path;
     while let Some(open) = rest.find('{') {
         let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
         let name: &'static str = &rest[open + 1..close];
         rest = rest.get(close + 1..).unwrap_or("");
-        let Some(index) = given.iter().position(|(n, _)| n == name) else {
-            return Err(Error::InvalidRequest {
-                operation,
-                parameter: Some(name),
-                problem: format!("`{name}` is required and was not set"),
-            });
-        };
-        let (_, value) = given.swap_remove(index);
-        if let Some(problem) = super::guard::id_problem(&value) {
-            return Err(Error::InvalidRequest {
-                operation,
-                parameter: Some(name),
-                problem,
-            });
-        }
-        ids.push((name, value));
+        let value = given
+            .iter()
+            .position(|(n, _)| n == name)
+            .map(|index| given.swap_remove(index).1);
+        prepare = prepare.path(name, value.map_or(Param::Unset, Param::Set))?;
     }
     if let Some((name, _)) = given.first() {
         return Err(Error::InvalidRequest {
@@ -217,5 +200,5 @@ fn check_ids(
             problem: format!("{} has no path parameter `{name}`", operation.id),
         });
     }
-    Ok(ids)
+    Ok(prepare.done().ids)
 }

@@ -106,16 +106,39 @@ pub(crate) async fn send<T>(
 where
     T: DeserializeOwned + Envelope,
 {
-    let (url, ids, query, body) = match prepared {
-        Ok(Prepared { ids, query, body }) => (url(client, operation, &ids), Ok(ids), query, body),
-        Err(error) => (String::new(), Err(error), Vec::new(), None),
+    let (ids, query, body) = match prepared {
+        Ok(Prepared { ids, query, body }) => (Ok(ids), query, body),
+        Err(error) => (Err(error), Vec::new(), None),
+    };
+    run::<T, _>(client, operation, ids, &query, body, options)
+        .await
+        .0
+}
+
+/// One call, typed or dynamic, from its checked path ids (or why they were refused): the
+/// pipeline, then the audit record, which goes to the client's sinks and is returned.
+pub(crate) async fn run<T, Q>(
+    client: &Client,
+    operation: &'static Operation,
+    ids: Result<Vec<(&'static str, String)>, Error>,
+    query: &[(Q, String)],
+    body: Option<bytes::Bytes>,
+    options: CallOptions,
+) -> (Result<T, Error>, AuditRecord)
+where
+    T: DeserializeOwned + Envelope,
+    Q: serde::Serialize,
+{
+    let url = match &ids {
+        Ok(ids) => url(client, operation, ids),
+        Err(_) => String::new(),
     };
     let (result, record) = pipeline(client, operation, ids, options, || {
-        attempt::<T, _>(client, operation, &url, &query, body.clone())
+        attempt::<T, _>(client, operation, &url, query, body.clone())
     })
     .await;
     client.audit(&record);
-    result.map(|value| *value)
+    (result.map(|value| *value), record)
 }
 
 /// The pipeline every call goes through, typed or dynamic: guard, budget, attempts and
