@@ -94,11 +94,8 @@ where
             }
             batch.sort_by_key(|item| std::cmp::Reverse(item.timestamp()));
             let oldest = batch.iter().filter_map(Timestamped::timestamp).min();
-            let next = match (oldest, before) {
-                // An empty batch, or items without timestamps: the walk is over.
-                (None, _) => None,
-                (Some(oldest), _) => Some(Some(oldest)),
-            };
+            // An empty batch, or items without timestamps: the walk is over.
+            let next = oldest.map(Some);
             Ok(Some((
                 stream::iter(batch.into_iter().map(Ok)),
                 (next, builder, fetch),

@@ -266,10 +266,10 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                     inits.push(quote!(#ident: crate::call::param::Param::Unset));
                     names.push(quote!(#ident));
                     if param.location == "path" {
-                        path_steps.push((
-                            paths.iter().position(|p| *p == name).unwrap_or(usize::MAX),
-                            quote!(let prepare = prepare.path(#name, #ident)?;),
-                        ));
+                        let at = paths.iter().position(|p| *p == name).ok_or_else(|| {
+                            fail(&format!("path parameter `{name}` is not in the path"))
+                        })?;
+                        path_steps.push((at, quote!(let prepare = prepare.path(#name, #ident)?;)));
                     } else {
                         let required = param.required;
                         query_steps

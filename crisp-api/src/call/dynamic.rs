@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use super::CallOptions;
-use super::param::{Param, Preparing};
 use super::audit::AuditRecord;
+use super::param::{Param, Preparing};
 use crate::client::Client;
 use crate::error::Error;
 use crate::operation::Operation;
