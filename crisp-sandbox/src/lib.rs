@@ -441,14 +441,12 @@ impl Sandbox {
 
     /// Injects faults from now on (or, with `None`, stops).
     pub fn set_faults(&self, faults: Option<Faults>) {
-        *server::lock(&self.app.faults) = faults.map(config::FaultState::new);
+        self.app.set_faults(faults);
     }
 
     /// Accepts another token from now on (replacing one with the same identifier).
     pub fn add_token(&self, token: Token) {
-        let mut tokens = server::lock(&self.app.tokens);
-        tokens.retain(|t| t.identifier != token.identifier);
-        tokens.push(token);
+        self.app.add_token(token);
     }
 
     /// How many requests the API (`/v1`) has received since the sandbox started, whatever
@@ -468,8 +466,7 @@ impl Sandbox {
 
     /// Back to the workspace as loaded, and every quota unspent.
     pub fn reset(&self) {
-        *server::lock(&self.app.workspace) = self.app.initial.clone();
-        server::lock(&self.app.usage).clear();
+        self.app.reset();
     }
 
     /// Stops accepting connections and waits for the requests in flight.
@@ -484,14 +481,9 @@ impl Sandbox {
 
     /// Serves until `signal` completes (the binary passes Ctrl-C), then shuts down as
     /// [`shutdown`](Sandbox::shutdown) does.
-    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) {
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
         signal.await;
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+        self.shutdown().await;
     }
 }
 

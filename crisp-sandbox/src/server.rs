@@ -134,6 +134,24 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
 }
 
 impl App {
+    /// Injects `faults` from now on (`None`: no more).
+    pub(crate) fn set_faults(&self, faults: Option<Faults>) {
+        *lock(&self.faults) = faults.map(FaultState::new);
+    }
+
+    /// Accepts `token` from now on, replacing one with the same identifier.
+    pub(crate) fn add_token(&self, token: Token) {
+        let mut tokens = lock(&self.tokens);
+        tokens.retain(|t| t.identifier != token.identifier);
+        tokens.push(token);
+    }
+
+    /// Back to the workspace as loaded, and every quota unspent.
+    pub(crate) fn reset(&self) {
+        *lock(&self.workspace) = self.initial.clone();
+        lock(&self.usage).clear();
+    }
+
     async fn handle(
         self: Arc<Self>,
         index: usize,
@@ -383,7 +401,7 @@ async fn set_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
     match admin_body::<Faults>(&body) {
         Ok(faults) => {
             let echo = serde_json::to_value(&faults).unwrap_or_default();
-            *lock(&app.faults) = Some(FaultState::new(faults));
+            app.set_faults(Some(faults));
             admin_ok(echo)
         }
         Err(e) => e.into_response(),
@@ -391,7 +409,7 @@ async fn set_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
 }
 
 async fn remove_faults(State(app): State<Arc<App>>) -> Response {
-    *lock(&app.faults) = None;
+    app.set_faults(None);
     admin_ok(json!({}))
 }
 
@@ -432,9 +450,7 @@ async fn add_token(State(app): State<Arc<App>>, body: Bytes) -> Response {
     match result {
         Ok(token) => {
             let identifier = token.identifier.clone();
-            let mut tokens = lock(&app.tokens);
-            tokens.retain(|t| t.identifier != identifier);
-            tokens.push(token);
+            app.add_token(token);
             admin_ok(json!({ "identifier": identifier }))
         }
         Err(e) => e.into_response(),
@@ -442,8 +458,7 @@ async fn add_token(State(app): State<Arc<App>>, body: Bytes) -> Response {
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Response {
-    *lock(&app.workspace) = app.initial.clone();
-    lock(&app.usage).clear();
+    app.reset();
     admin_ok(json!({}))
 }
 

@@ -194,10 +194,7 @@ impl Validators {
     /// Checks a value against a component schema (for fixtures), naming the first problem.
     pub fn check_component(&self, component: &str, value: &Value) -> Result<(), String> {
         let validator = {
-            let mut cache = self
-                .components
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut cache = crate::server::lock(&self.components);
             match cache.get(component) {
                 Some(v) => Arc::clone(v),
                 None => {
@@ -216,8 +213,9 @@ impl Validators {
 
     /// Removes the fields a component does not declare.
     pub fn prune_component(&self, component: &str, value: &mut Value) {
-        let schema = serde_json::json!({ "$ref": format!("#/$defs/{component}") });
-        prune(value, &schema, &self.defs, 0);
+        if let Some(schema) = self.defs.get(component) {
+            prune(value, schema, &self.defs, 1);
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use crisp_api::webhook::{ATTEMPT_COUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADE
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::server::lock;
 use crate::state::now_ms;
 
 /// How many delivery records the sandbox keeps (the oldest are dropped first).
@@ -221,12 +222,6 @@ async fn post_with_retries(
             tokio::time::sleep(retry.backoff(attempt)).await;
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]
