@@ -14,7 +14,6 @@ use quote::{format_ident, quote};
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::api::success_schema;
 use crate::output::raw_literal;
 use crate::spec::{self, Spec, to_json};
 
@@ -148,9 +147,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
             }
             None => quote!(None),
         };
-        let response = success_schema(raw)
-            .and_then(|name| spec.schema(name))
-            .and_then(|schema| schema.get("example"))
+        let response = spec::success_example(spec, raw)
             .map(to_json)
             .ok_or_else(|| Error(format!("{}: the success envelope has no example", op.id)))?;
         let response =

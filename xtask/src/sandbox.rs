@@ -11,7 +11,6 @@
 
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
-use serde_json::json;
 use serde_yaml::Value;
 
 use crate::Error;
@@ -100,19 +99,12 @@ fn route(spec: &Spec, id: &str, op: &Value) -> Result<TokenStream, Error> {
 /// `2XX`), answered as 200 unless a specific code is given; the example is the response
 /// schema's (or its component's) `example`.
 fn success(spec: &Spec, id: &str, op: &Value) -> Result<(u16, serde_json::Value), Error> {
-    let (code, schema) = spec::success_response(op)
+    let (code, _) = spec::success_response(op)
         .ok_or_else(|| Error(format!("operation {id}: no 2xx response")))?;
     let status = code.parse::<u16>().unwrap_or(200);
-    let example = schema
-        .and_then(|s| {
-            s.get("example").or_else(|| {
-                ref_name(s)
-                    .and_then(|name| spec.schema(name))
-                    .and_then(|c| c.get("example"))
-            })
-        })
+    let example = spec::success_example(spec, op)
         .map(to_json)
-        .unwrap_or_else(|| json!({"error": false, "reason": "resolved", "data": {}}));
+        .ok_or_else(|| Error(format!("operation {id}: the success envelope has no example")))?;
     Ok((status, example))
 }
 

@@ -329,3 +329,14 @@ pub(crate) fn success_response(raw_op: &Value) -> Option<(String, Option<&Value>
         .and_then(|m| m.get("schema"));
     Some((code, schema))
 }
+
+/// The example of an operation's success envelope: its response schema's own `example`, or
+/// its component's.
+pub(crate) fn success_example<'a>(spec: &'a Spec, raw_op: &'a Value) -> Option<&'a Value> {
+    let schema = success_response(raw_op)?.1?;
+    schema.get("example").or_else(|| {
+        ref_name(schema)
+            .and_then(|name| spec.schema(name))
+            .and_then(|component| component.get("example"))
+    })
+}
