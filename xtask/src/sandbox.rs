@@ -104,7 +104,11 @@ fn success(spec: &Spec, id: &str, op: &Value) -> Result<(u16, serde_json::Value)
     let status = code.parse::<u16>().unwrap_or(200);
     let example = spec::success_example(spec, op)
         .map(to_json)
-        .ok_or_else(|| Error(format!("operation {id}: the success envelope has no example")))?;
+        .ok_or_else(|| {
+            Error(format!(
+                "operation {id}: the success envelope has no example"
+            ))
+        })?;
     Ok((status, example))
 }
 
