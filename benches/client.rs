@@ -30,6 +30,12 @@ use serde_json::json;
 const WEBSITE: &str = "8c842203-7ed8-4e29-a608-7cf78a7d2fcc";
 const SESSION: &str = "session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881";
 const ROUNDS: usize = 101;
+/// The page size of the conversation list: the spec's, which the client's stream uses, so the
+/// server's pages and the bare walk follow it too.
+const PAGE_SIZE: usize = match Operation::LIST_CONVERSATIONS.paging {
+    Some(crisp_api::Paging::PageNumber { page_size, .. }) => page_size as usize,
+    _ => 20,
+};
 
 /// CPU time consumed by the calling thread.
 fn thread_cpu() -> Duration {
@@ -79,7 +85,7 @@ fn answers() -> Arc<Vec<(String, Vec<u8>)>> {
         envelope(conversation(0)),
     )];
     for page in 1..=6 {
-        let count = if page < 6 { 20 } else { 7 };
+        let count = if page < 6 { PAGE_SIZE } else { 7 };
         let items: Vec<_> = (0..count).map(|i| conversation(page * 100 + i)).collect();
         routes.push((
             format!("/v1/website/{WEBSITE}/conversations/{page}"),
@@ -183,7 +189,7 @@ impl Bare {
             let page: ListConversationsResponse = self.fetch(self.http.get(url)).await;
             let len = page.data.len();
             all.extend(page.data);
-            if len < 20 {
+            if len < PAGE_SIZE {
                 break;
             }
         }
@@ -198,6 +204,40 @@ impl Bare {
         );
         self.fetch(self.http.post(url).json(message)).await
     }
+}
+
+/// The same three workloads through crisp-api.
+async fn ours_get(client: &Client) -> GetConversationResponse {
+    client
+        .get_conversation()
+        .website_id(WEBSITE)
+        .session_id(SESSION)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn ours_walk(client: &Client) -> usize {
+    let all: Vec<_> = client
+        .list_conversations()
+        .website_id(WEBSITE)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 5 * PAGE_SIZE + 7);
+    all.len()
+}
+
+async fn ours_send(client: &Client, message: &NewMessage) -> SendMessageResponse {
+    client
+        .send_message()
+        .website_id(WEBSITE)
+        .session_id(SESSION)
+        .body(message.clone())
+        .send()
+        .await
+        .unwrap()
 }
 
 /// crisp-api with every policy on: grants, a budget, an audit callback, the default retries.
@@ -317,37 +357,11 @@ fn main() {
         }
         let cpu = match (workload, side) {
             ("get", "bare") => cpu_per_call(&runtime, n, || bare.get_conversation()),
-            ("get", _) => cpu_per_call(&runtime, n, || async {
-                client
-                    .get_conversation()
-                    .website_id(WEBSITE)
-                    .session_id(SESSION)
-                    .send()
-                    .await
-                    .unwrap()
-            }),
+            ("get", _) => cpu_per_call(&runtime, n, || ours_get(&client)),
             ("walk", "bare") => cpu_per_call(&runtime, n / 6, || bare.walk()),
-            ("walk", _) => cpu_per_call(&runtime, n / 6, || async {
-                let all: Vec<_> = client
-                    .list_conversations()
-                    .website_id(WEBSITE)
-                    .stream()
-                    .try_collect()
-                    .await
-                    .unwrap();
-                all.len()
-            }),
+            ("walk", _) => cpu_per_call(&runtime, n / 6, || ours_walk(&client)),
             (_, "bare") => cpu_per_call(&runtime, n, || bare.send_message(&message)),
-            _ => cpu_per_call(&runtime, n, || async {
-                client
-                    .send_message()
-                    .website_id(WEBSITE)
-                    .session_id(SESSION)
-                    .body(message.clone())
-                    .send()
-                    .await
-                    .unwrap()
-            }),
+            _ => cpu_per_call(&runtime, n, || ours_send(&client, &message)),
         };
         println!("{workload} {side}: {:.1} us", cpu.as_secs_f64() * 1e6);
         return;
@@ -358,15 +372,7 @@ fn main() {
 
     // Warm up both (connections, allocator, caches).
     cpu_per_call(&runtime, iterations, || bare.get_conversation());
-    cpu_per_call(&runtime, iterations, || async {
-        client
-            .get_conversation()
-            .website_id(WEBSITE)
-            .session_id(SESSION)
-            .send()
-            .await
-            .unwrap()
-    });
+    cpu_per_call(&runtime, iterations, || ours_get(&client));
 
     println!(
         "client CPU per call on loopback, {rounds} alternating rounds of {iterations} calls (client and server on their own threads); goals judged on the median of the rounds' ratios"
@@ -384,44 +390,19 @@ fn main() {
                     theirs.push(cpu_per_call(&runtime, iterations, || {
                         bare.get_conversation()
                     }));
-                    ours.push(cpu_per_call(&runtime, iterations, || async {
-                        client
-                            .get_conversation()
-                            .website_id(WEBSITE)
-                            .session_id(SESSION)
-                            .send()
-                            .await
-                            .unwrap()
-                    }));
+                    ours.push(cpu_per_call(&runtime, iterations, || ours_get(&client)));
                 }
                 "walk a 6-page conversation list" => {
                     let n = iterations / 6;
                     theirs.push(cpu_per_call(&runtime, n, || bare.walk()));
-                    ours.push(cpu_per_call(&runtime, n, || async {
-                        let all: Vec<_> = client
-                            .list_conversations()
-                            .website_id(WEBSITE)
-                            .stream()
-                            .try_collect()
-                            .await
-                            .unwrap();
-                        assert_eq!(all.len(), 107);
-                        all.len()
-                    }));
+                    ours.push(cpu_per_call(&runtime, n, || ours_walk(&client)));
                 }
                 _ => {
                     theirs.push(cpu_per_call(&runtime, iterations, || {
                         bare.send_message(&message)
                     }));
-                    ours.push(cpu_per_call(&runtime, iterations, || async {
-                        client
-                            .send_message()
-                            .website_id(WEBSITE)
-                            .session_id(SESSION)
-                            .body(message.clone())
-                            .send()
-                            .await
-                            .unwrap()
+                    ours.push(cpu_per_call(&runtime, iterations, || {
+                        ours_send(&client, &message)
                     }));
                 }
             }
