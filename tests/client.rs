@@ -780,11 +780,27 @@ async fn the_budget_counts_retries() {
         .respond_with(ResponseTemplate::new(503))
         .mount(&server)
         .await;
-    let client = builder(&server.uri()).daily_budget(5).build().unwrap();
+    let audit = Audit::default();
+    let client = audit
+        .attach(builder(&server.uri()).daily_budget(5))
+        .build()
+        .unwrap();
     get_state(&client).await.unwrap_err();
     assert_eq!(client.budget().unwrap().used, 3);
     let error = get_state(&client).await.unwrap_err();
     assert!(matches!(error, Error::BudgetSpent { .. }), "{error:?}");
+    assert_eq!(received(&server).await, 5);
+    // Spent between retries: two requests went out, so the record says failed, not refused.
+    let record = audit.records().pop().unwrap();
+    assert_eq!(record.outcome, Outcome::Failed);
+    assert_eq!(record.attempts, 2);
+    assert_eq!(record.error, Some("budget_spent"));
+    assert_eq!(record.status, Some(503));
+    // And once spent, the next call is refused before any request.
+    get_state(&client).await.unwrap_err();
+    let record = audit.records().pop().unwrap();
+    assert_eq!(record.outcome, Outcome::Refused(Refusal::BudgetSpent));
+    assert_eq!(record.attempts, 0);
     assert_eq!(received(&server).await, 5);
 }
 

@@ -194,7 +194,15 @@ where
         if let Some(budget) = &inner.budget
             && let Err(error) = budget.take(operation)
         {
-            return refuse(record, error);
+            if record.attempts == 0 {
+                return refuse(record, error);
+            }
+            // Spent between retries: the call was sent and failed; the caller learns the budget
+            // is spent, and the record keeps the last answer's status and reason.
+            record.outcome = Outcome::Failed;
+            record.error = Some(error.kind());
+            record.latency = started.elapsed();
+            return (Err(error), record);
         }
         record.attempts += 1;
         let (result, facts) = attempt().await;
