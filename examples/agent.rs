@@ -55,7 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => {
             let sandbox = crisp_sandbox::Sandbox::start().await?;
-            let credentials = Credentials::new(sandbox.tier(), sandbox.identifier(), sandbox.key());
+            let credentials = sandbox.credentials();
             let (base, website) = (
                 sandbox.base_url().to_owned(),
                 sandbox.website_id().to_owned(),

@@ -80,21 +80,17 @@ pub(crate) async fn sandbox() -> Result<(), Box<dyn std::error::Error>> {
 
     let grants = Grants::for_operations(&AGENT);
     println!("\n2. The agent asks for exactly the scopes it uses:\n   {grants}");
-    let client = Client::builder(Credentials::new(
-        sandbox.tier(),
-        sandbox.identifier(),
-        sandbox.key(),
-    ))
-    .base_url(sandbox.base_url())
-    .grants(grants)
-    .confirm(|request| {
-        // A real agent would ask a person here; the quickstart approves and says so.
-        println!("    confirm: {request}? yes");
-        true
-    })
-    .daily_budget(100)
-    .on_audit(audit_line)
-    .build()?;
+    let client = Client::builder(sandbox.credentials())
+        .base_url(sandbox.base_url())
+        .grants(grants)
+        .confirm(|request| {
+            // A real agent would ask a person here; the quickstart approves and says so.
+            println!("    confirm: {request}? yes");
+            true
+        })
+        .daily_budget(100)
+        .on_audit(audit_line)
+        .build()?;
     let website = sandbox.website_id().to_owned();
 
     println!("\n3. Unresolved conversations (a stream that pages as it goes):");

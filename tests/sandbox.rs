@@ -19,15 +19,11 @@ use futures::TryStreamExt;
 use generated::{Ids, cases};
 
 fn client(sandbox: &Sandbox) -> Client {
-    Client::builder(Credentials::new(
-        sandbox.tier(),
-        sandbox.identifier(),
-        sandbox.key(),
-    ))
-    .base_url(sandbox.base_url())
-    .retry(RetryPolicy::never())
-    .build()
-    .expect("a client")
+    Client::builder(sandbox.credentials())
+        .base_url(sandbox.base_url())
+        .retry(RetryPolicy::never())
+        .build()
+        .expect("a client")
 }
 
 #[tokio::test]

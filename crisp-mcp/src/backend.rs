@@ -151,7 +151,7 @@ impl Backend {
                     .await
                     .map_err(|e| format!("the embedded sandbox did not start: {e}"))?;
                 (
-                    Credentials::new(sandbox.tier(), sandbox.identifier(), sandbox.key()),
+                    sandbox.credentials(),
                     Some(sandbox.base_url().to_owned()),
                     sandbox.website_id().to_owned(),
                     Some(sandbox),

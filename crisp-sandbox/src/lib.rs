@@ -419,6 +419,22 @@ impl Sandbox {
         &self.info.key
     }
 
+    /// The main token as `crisp-api` credentials, for a client of this sandbox.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sandbox = crisp_sandbox::Sandbox::start().await?;
+    /// let client = crisp_api::Client::builder(sandbox.credentials())
+    ///     .base_url(sandbox.base_url())
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn credentials(&self) -> crisp_api::Credentials {
+        crisp_api::Credentials::new(self.tier(), self.identifier(), self.key())
+    }
+
     /// The main token's tier.
     pub fn tier(&self) -> Tier {
         self.info.tier.parse().unwrap_or(Tier::Plugin)
