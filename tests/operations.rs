@@ -58,7 +58,11 @@ async fn check(case: &Case) {
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "{op}: one request");
     let request = &requests[0];
-    assert_eq!(request.method.as_str(), case.method, "{op}");
+    assert_eq!(
+        request.method.as_str(),
+        case.operation.method.as_str(),
+        "{op}"
+    );
     assert_eq!(request.url.path(), (case.path)(&ids), "{op}");
     assert_eq!(
         sorted(request.url.query_pairs().into_owned()),

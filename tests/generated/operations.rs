@@ -52,8 +52,6 @@ impl Ids {
 pub struct Case {
     /// The operation.
     pub operation: &'static Operation,
-    /// Its HTTP method.
-    pub method: &'static str,
     /// Its path, with the ids filled in.
     pub path: fn(&Ids) -> String,
     /// The query parameters it sends, as text.
@@ -73,7 +71,7 @@ pub struct Case {
 /// Every operation's case, in the spec's order.
 pub fn cases() -> Vec<Case> {
     vec![
-        Case { operation : & Operation::LIST_CONVERSATIONS, method : "GET", path :
+        Case { operation : & Operation::LIST_CONVERSATIONS, path :
         path_list_conversations, query : & [("per_page", "20"), ("search_query",
         "order"), ("search_type", "text"), ("search_operator", "and"), ("include_empty",
         "0"), ("filter_inbox_id", "2c2d4a61-3f0f-4e53-8a9a-6b8f1c2d3e4f"),
@@ -86,85 +84,81 @@ pub fn cases() -> Vec<Case> {
         r#"{"data":[{"active":{"last":1700000300000,"now":true},"assigned":{"user_id":"aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"},"availability":"online","created_at":1700000000000,"inbox_id":"2c2d4a61-3f0f-4e53-8a9a-6b8f1c2d3e4f","is_blocked":false,"is_verified":false,"last_message":"Hi, my order has not arrived yet.","meta":{"email":"jane.doe@example.com","nickname":"Jane Doe","segments":["customer"]},"people_id":"c5d2a9f1-3b7e-4f0a-8d61-2e9b4c7a1f05","preview_message":{"excerpt":"Hi, my order has not arrived yet.","fingerprint":170000000012345,"from":"user","type":"text"},"session_id":"session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881","state":"unresolved","status":1,"topic":"Order delivery","unread":{"operator":1,"visitor":0},"updated_at":1700000300000,"waiting_since":1700000300000,"website_id":"8c842203-7ed8-4e29-a608-7cf78a7d2fcc"}],"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id"], call : | client, ids |
         Box::pin(call_list_conversations(client, ids)), }, Case { operation : &
-        Operation::CREATE_CONVERSATION, method : "POST", path : path_create_conversation,
-        query : & [], body : None, response :
+        Operation::CREATE_CONVERSATION, path : path_create_conversation, query : & [],
+        body : None, response :
         r#"{"data":{"session_id":"session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881"},"error":false,"reason":"added"}"#,
         string_ids : & ["website_id"], call : | client, ids |
         Box::pin(call_create_conversation(client, ids)), }, Case { operation : &
-        Operation::GET_CONVERSATION, method : "GET", path : path_get_conversation, query
-        : & [], body : None, response :
+        Operation::GET_CONVERSATION, path : path_get_conversation, query : & [], body :
+        None, response :
         r#"{"data":{"active":{"last":1700000900000,"now":false},"assigned":{"user_id":"aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"},"availability":"offline","compose":{"operator":{"automated":false,"excerpt":"Glad to hear","timestamp":1700000950000,"type":"start","user":{"avatar":"https://example.com/avatars/alex.png","nickname":"Alex Martin","user_id":"aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"}}},"created_at":1700000000000,"inbox_id":"2c2d4a61-3f0f-4e53-8a9a-6b8f1c2d3e4f","is_blocked":false,"is_verified":true,"last_message":"Thanks, it arrived!","mentions":["aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"],"meta":{"data":{"orders":3,"plan":"pro"},"email":"jane.doe@example.com","ip":"203.0.113.42","nickname":"Jane Doe","origin":"chat","phone":"+33 6 12 34 56 78","segments":["customer","vip"],"subject":"Where is my order?"},"participants":[{"target":"jane.doe@example.com","type":"email"}],"people_id":"c5d2a9f1-3b7e-4f0a-8d61-2e9b4c7a1f05","preview_message":{"excerpt":"Thanks, it arrived!","fingerprint":170000000054321,"from":"user","type":"text"},"session_id":"session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881","state":"resolved","status":2,"topic":"Order delivery","unread":{"operator":0,"visitor":0},"updated_at":1700000900000,"verifications":[{"annotation":"Verified by the website's signed session","identity":"email","method":"hmac"}],"waiting_since":1700000300000,"website_id":"8c842203-7ed8-4e29-a608-7cf78a7d2fcc"},"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id", "session_id"], call : | client, ids |
         Box::pin(call_get_conversation(client, ids)), }, Case { operation : &
-        Operation::REMOVE_CONVERSATION, method : "DELETE", path :
-        path_remove_conversation, query : & [], body : None, response :
-        r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : & ["website_id",
-        "session_id"], call : | client, ids | Box::pin(call_remove_conversation(client,
-        ids)), }, Case { operation : & Operation::LIST_MESSAGES, method : "GET", path :
-        path_list_messages, query : & [("timestamp_before", "1700000400000"),
-        ("timestamp_after", "1700000000000"), ("timestamp_around", "1700000300000")],
-        body : None, response :
+        Operation::REMOVE_CONVERSATION, path : path_remove_conversation, query : & [],
+        body : None, response : r#"{"data":{},"error":false,"reason":"updated"}"#,
+        string_ids : & ["website_id", "session_id"], call : | client, ids |
+        Box::pin(call_remove_conversation(client, ids)), }, Case { operation : &
+        Operation::LIST_MESSAGES, path : path_list_messages, query : &
+        [("timestamp_before", "1700000400000"), ("timestamp_after", "1700000000000"),
+        ("timestamp_around", "1700000300000")], body : None, response :
         r#"{"data":[{"content":"Hi, my order has not arrived yet.","delivered":"chat","fingerprint":170000000012345,"from":"user","origin":"chat","read":"chat","session_id":"session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881","timestamp":1700000300000,"type":"text","user":{"nickname":"Jane Doe","user_id":"session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881"},"website_id":"8c842203-7ed8-4e29-a608-7cf78a7d2fcc"},{"content":{"name":"invoice.pdf","type":"application/pdf","url":"https://storage.crisp.chat/users/upload/invoice.pdf"},"fingerprint":163408221955193,"from":"operator","origin":"chat","session_id":"session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881","timestamp":1700000400000,"type":"file","user":{"avatar":"https://example.com/avatars/alex.png","nickname":"Alex Martin","type":"website","user_id":"aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"},"website_id":"8c842203-7ed8-4e29-a608-7cf78a7d2fcc"}],"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id", "session_id"], call : | client, ids |
         Box::pin(call_list_messages(client, ids)), }, Case { operation : &
-        Operation::SEND_MESSAGE, method : "POST", path : path_send_message, query : & [],
-        body :
+        Operation::SEND_MESSAGE, path : path_send_message, query : & [], body :
         Some(r#"{"automated":true,"content":"Your parcel left our warehouse this morning.","from":"operator","origin":"chat","type":"text","user":{"avatar":"https://example.com/avatars/bot.png","nickname":"Support bot","type":"website"}}"#),
         response :
         r#"{"data":{"fingerprint":163408221955193},"error":false,"reason":"dispatched"}"#,
         string_ids : & ["website_id", "session_id"], call : | client, ids |
         Box::pin(call_send_message(client, ids)), }, Case { operation : &
-        Operation::GET_MESSAGE, method : "GET", path : path_get_message, query : & [],
-        body : None, response :
+        Operation::GET_MESSAGE, path : path_get_message, query : & [], body : None,
+        response :
         r#"{"data":{"automated":false,"content":"Your parcel left our warehouse this morning: https://example.com/track/123","delivered":"chat","edited":false,"fingerprint":163408221955193,"from":"operator","origin":"chat","preview":[{"preview":{"excerpt":"Parcel 123 is on its way.","image":"https://example.com/track/123.png"},"stamped":true,"title":"Track your parcel","url":"https://example.com/track/123","website":"example.com"}],"properties":{"ticket":4521},"read":"chat","references":[{"name":"Tracking page","target":"https://example.com/track/123","type":"url"}],"session_id":"session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881","stamped":true,"timestamp":1700000400000,"translated":false,"type":"text","user":{"avatar":"https://example.com/avatars/alex.png","nickname":"Alex Martin","type":"website","user_id":"aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"},"website_id":"8c842203-7ed8-4e29-a608-7cf78a7d2fcc"},"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id", "session_id"], call : | client, ids |
         Box::pin(call_get_message(client, ids)), }, Case { operation : &
-        Operation::UPDATE_MESSAGE, method : "PATCH", path : path_update_message, query :
-        & [], body :
+        Operation::UPDATE_MESSAGE, path : path_update_message, query : & [], body :
         Some(r#"{"content":"Your parcel left our warehouse this morning (tracking: 123)."}"#),
         response : r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : &
         ["website_id", "session_id"], call : | client, ids |
         Box::pin(call_update_message(client, ids)), }, Case { operation : &
-        Operation::MARK_MESSAGES_READ, method : "PATCH", path : path_mark_messages_read,
-        query : & [], body :
+        Operation::MARK_MESSAGES_READ, path : path_mark_messages_read, query : & [], body
+        :
         Some(r#"{"fingerprints":[170000000012345,170000000012346],"from":"operator","origin":"urn:acme.example.com:agent:0"}"#),
         response : r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : &
         ["website_id", "session_id"], call : | client, ids |
         Box::pin(call_mark_messages_read(client, ids)), }, Case { operation : &
-        Operation::GET_CONVERSATION_STATE, method : "GET", path :
-        path_get_conversation_state, query : & [], body : None, response :
+        Operation::GET_CONVERSATION_STATE, path : path_get_conversation_state, query : &
+        [], body : None, response :
         r#"{"data":{"state":"unresolved"},"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id", "session_id"], call : | client, ids |
         Box::pin(call_get_conversation_state(client, ids)), }, Case { operation : &
-        Operation::CHANGE_CONVERSATION_STATE, method : "PATCH", path :
-        path_change_conversation_state, query : & [], body :
-        Some(r#"{"state":"resolved"}"#), response :
+        Operation::CHANGE_CONVERSATION_STATE, path : path_change_conversation_state,
+        query : & [], body : Some(r#"{"state":"resolved"}"#), response :
         r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : & ["website_id",
         "session_id"], call : | client, ids |
         Box::pin(call_change_conversation_state(client, ids)), }, Case { operation : &
-        Operation::GET_CONVERSATION_META, method : "GET", path :
-        path_get_conversation_meta, query : & [], body : None, response :
+        Operation::GET_CONVERSATION_META, path : path_get_conversation_meta, query : &
+        [], body : None, response :
         r#"{"data":{"address":"10 Rue de Rivoli, 75001 Paris, France","avatar":"https://example.com/avatars/jane.png","connection":{"asn":"AS3215","isp":"Orange"},"data":{"newsletter":true,"orders":3,"plan":"pro"},"device":{"capabilities":["browsing","call"],"geolocation":{"city":"Paris","coordinates":{"latitude":48.8566,"longitude":2.3522},"country":"FR","region":"Ile-de-France"},"locales":["fr","en"],"system":{"browser":{"major":"17","name":"Safari","version":"17.1"},"engine":{"name":"WebKit","version":"605.1.15"},"os":{"name":"Mac OS","version":"14.1"},"useragent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15"},"timezone":-60},"email":"jane.doe@example.com","ip":"203.0.113.42","nickname":"Jane Doe","origin":"chat","phone":"+33 6 12 34 56 78","segments":["customer","vip"],"subject":"Where is my order?"},"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id", "session_id"], call : | client, ids |
         Box::pin(call_get_conversation_meta(client, ids)), }, Case { operation : &
-        Operation::UPDATE_CONVERSATION_META, method : "PATCH", path :
-        path_update_conversation_meta, query : & [], body :
+        Operation::UPDATE_CONVERSATION_META, path : path_update_conversation_meta, query
+        : & [], body :
         Some(r#"{"data":{"plan":"pro"},"email":"jane.doe@example.com","nickname":"Jane Doe","segments":["customer","vip"]}"#),
         response : r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : &
         ["website_id", "session_id"], call : | client, ids |
         Box::pin(call_update_conversation_meta(client, ids)), }, Case { operation : &
-        Operation::ASSIGN_CONVERSATION_ROUTING, method : "PATCH", path :
-        path_assign_conversation_routing, query : & [], body :
+        Operation::ASSIGN_CONVERSATION_ROUTING, path : path_assign_conversation_routing,
+        query : & [], body :
         Some(r#"{"assigned":{"user_id":"aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"},"silent":false}"#),
         response : r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : &
         ["website_id", "session_id"], call : | client, ids |
         Box::pin(call_assign_conversation_routing(client, ids)), }, Case { operation : &
-        Operation::BLOCK_CONVERSATION, method : "PATCH", path : path_block_conversation,
-        query : & [], body : Some(r#"{"blocked":true}"#), response :
+        Operation::BLOCK_CONVERSATION, path : path_block_conversation, query : & [], body
+        : Some(r#"{"blocked":true}"#), response :
         r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : & ["website_id",
         "session_id"], call : | client, ids | Box::pin(call_block_conversation(client,
-        ids)), }, Case { operation : & Operation::LIST_PEOPLE_PROFILES, method : "GET",
-        path : path_list_people_profiles, query : & [("per_page", "20"), ("sort_field",
+        ids)), }, Case { operation : & Operation::LIST_PEOPLE_PROFILES, path :
+        path_list_people_profiles, query : & [("per_page", "20"), ("sort_field",
         "nickname"), ("sort_order", "descending"), ("search_operator", "and"),
         ("search_filter",
         "[{\"model\":\"people\",\"criterion\":\"segments\",\"operator\":\"has\",\"query\":[\"vip\"]}]"),
@@ -173,84 +167,83 @@ pub fn cases() -> Vec<Case> {
         r#"{"data":[{"active":{"last":1700000900000,"now":false},"created_at":1690000000000,"email":"jane.doe@example.com","people_id":"c5d2a9f1-3b7e-4f0a-8d61-2e9b4c7a1f05","person":{"locales":["fr"],"nickname":"Jane Doe"},"score":4,"segments":["customer"],"updated_at":1700000900000}],"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id"], call : | client, ids |
         Box::pin(call_list_people_profiles(client, ids)), }, Case { operation : &
-        Operation::ADD_PEOPLE_PROFILE, method : "POST", path : path_add_people_profile,
-        query : & [], body :
+        Operation::ADD_PEOPLE_PROFILE, path : path_add_people_profile, query : & [], body
+        :
         Some(r#"{"company":{"domain":"acme.example.com","name":"Acme Inc."},"email":"jane.doe@example.com","notepad":"Created by the support agent.","person":{"locales":["fr"],"nickname":"Jane Doe","phone":"+33 6 12 34 56 78"},"segments":["customer"]}"#),
         response :
         r#"{"data":{"people_id":"c5d2a9f1-3b7e-4f0a-8d61-2e9b4c7a1f05"},"error":false,"reason":"added"}"#,
         string_ids : & ["website_id"], call : | client, ids |
         Box::pin(call_add_people_profile(client, ids)), }, Case { operation : &
-        Operation::GET_PEOPLE_PROFILE, method : "GET", path : path_get_people_profile,
-        query : & [], body : None, response :
+        Operation::GET_PEOPLE_PROFILE, path : path_get_people_profile, query : & [], body
+        : None, response :
         r#"{"data":{"active":{"last":1700000900000,"now":false},"company":{"description":"Makes everything.","domain":"acme.example.com","emails":["contact@acme.example.com"],"geolocation":{"city":"Paris","country":"FR"},"legal_name":"Acme Incorporated","metrics":{"arr":30000000,"employees":250,"market_cap":0,"raised":12000000},"name":"Acme Inc.","phones":["+33 1 23 45 67 89"],"tags":["b2b","retail"],"timezone":-60,"url":"https://acme.example.com"},"created_at":1690000000000,"email":"jane.doe@example.com","notepad":"Called on 2023-11-14 about a late delivery.","people_id":"c5d2a9f1-3b7e-4f0a-8d61-2e9b4c7a1f05","person":{"address":"10 Rue de Rivoli, 75001 Paris, France","avatar":"https://example.com/avatars/jane.png","description":"Long-time customer, prefers email.","employment":{"domain":"acme.example.com","name":"Acme Inc.","role":"operations","seniority":"executive","title":"Head of Operations"},"gender":"female","geolocation":{"city":"Paris","coordinates":{"latitude":48.8566,"longitude":2.3522},"country":"FR","region":"Ile-de-France"},"locales":["fr","en"],"nickname":"Jane Doe","phone":"+33 6 12 34 56 78","profiles":[{"handle":"janedoe","type":"linkedin","url":"https://www.linkedin.com/in/janedoe"}],"timezone":-60,"website":"https://janedoe.example.com"},"score":4,"segments":["customer","vip"],"updated_at":1700000900000},"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id", "people_id"], call : | client, ids |
         Box::pin(call_get_people_profile(client, ids)), }, Case { operation : &
-        Operation::UPDATE_PEOPLE_PROFILE, method : "PATCH", path :
-        path_update_people_profile, query : & [], body :
+        Operation::UPDATE_PEOPLE_PROFILE, path : path_update_people_profile, query : &
+        [], body :
         Some(r#"{"company":{"domain":"acme.example.com","name":"Acme Inc."},"email":"jane.doe@example.com","notepad":"Created by the support agent.","person":{"locales":["fr"],"nickname":"Jane Doe","phone":"+33 6 12 34 56 78"},"segments":["customer"]}"#),
         response : r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : &
         ["website_id", "people_id"], call : | client, ids |
         Box::pin(call_update_people_profile(client, ids)), }, Case { operation : &
-        Operation::SAVE_PEOPLE_PROFILE, method : "PUT", path : path_save_people_profile,
-        query : & [], body :
+        Operation::SAVE_PEOPLE_PROFILE, path : path_save_people_profile, query : & [],
+        body :
         Some(r#"{"company":{"domain":"acme.example.com","name":"Acme Inc."},"email":"jane.doe@example.com","notepad":"Created by the support agent.","person":{"locales":["fr"],"nickname":"Jane Doe","phone":"+33 6 12 34 56 78"},"segments":["customer"]}"#),
         response : r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : &
         ["website_id", "people_id"], call : | client, ids |
         Box::pin(call_save_people_profile(client, ids)), }, Case { operation : &
-        Operation::REMOVE_PEOPLE_PROFILE, method : "DELETE", path :
-        path_remove_people_profile, query : & [], body : None, response :
-        r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : & ["website_id",
-        "people_id"], call : | client, ids | Box::pin(call_remove_people_profile(client,
-        ids)), }, Case { operation : & Operation::GET_PEOPLE_DATA, method : "GET", path :
-        path_get_people_data, query : & [], body : None, response :
+        Operation::REMOVE_PEOPLE_PROFILE, path : path_remove_people_profile, query : &
+        [], body : None, response : r#"{"data":{},"error":false,"reason":"updated"}"#,
+        string_ids : & ["website_id", "people_id"], call : | client, ids |
+        Box::pin(call_remove_people_profile(client, ids)), }, Case { operation : &
+        Operation::GET_PEOPLE_DATA, path : path_get_people_data, query : & [], body :
+        None, response :
         r#"{"data":{"data":{"newsletter":true,"orders":3,"plan":"pro"}},"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id", "people_id"], call : | client, ids |
         Box::pin(call_get_people_data(client, ids)), }, Case { operation : &
-        Operation::GET_WEBSITE_SETTINGS, method : "GET", path :
-        path_get_website_settings, query : & [], body : None, response :
+        Operation::GET_WEBSITE_SETTINGS, path : path_get_website_settings, query : & [],
+        body : None, response :
         r#"{"data":{"audit":{"log":true},"chatbox":{"blocked_countries":["KP"],"color_theme":"blue","hide_on_mobile":false,"locale":"en","tile":"default","wait_game":false,"welcome_message":"default"},"contact":{"email":"support@acme.example.com","phone":"+33 1 23 45 67 89"},"domain":"acme.example.com","emails":{"enrich":true,"junk_filter":true,"rating":true,"transcript":true},"inbox":{"force_operator_token":false,"locale":"en","lock_removal":false},"logo":"https://example.com/logos/acme.png","name":"Acme Support","website_id":"8c842203-7ed8-4e29-a608-7cf78a7d2fcc"},"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id"], call : | client, ids |
         Box::pin(call_get_website_settings(client, ids)), }, Case { operation : &
-        Operation::UPDATE_WEBSITE_SETTINGS, method : "PATCH", path :
-        path_update_website_settings, query : & [], body :
+        Operation::UPDATE_WEBSITE_SETTINGS, path : path_update_website_settings, query :
+        & [], body :
         Some(r#"{"chatbox":{"conversations":true,"hide_on_away":true,"welcome_message":"default"},"contact":{"email":"support@acme.example.com"},"name":"Acme Support"}"#),
         response : r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : &
         ["website_id"], call : | client, ids |
         Box::pin(call_update_website_settings(client, ids)), }, Case { operation : &
-        Operation::LIST_OPERATORS, method : "GET", path : path_list_operators, query : &
-        [], body : None, response :
+        Operation::LIST_OPERATORS, path : path_list_operators, query : & [], body : None,
+        response :
         r#"{"data":[{"details":{"availability":"online","avatar":"https://example.com/avatars/alex.png","email":"alex.martin@acme.example.com","first_name":"Alex","has_token":false,"last_name":"Martin","role":"owner","title":"Support lead","user_id":"aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"},"type":"operator"}],"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id"], call : | client, ids |
         Box::pin(call_list_operators(client, ids)), }, Case { operation : &
-        Operation::GET_OPERATOR, method : "GET", path : path_get_operator, query : & [],
-        body : None, response :
+        Operation::GET_OPERATOR, path : path_get_operator, query : & [], body : None,
+        response :
         r#"{"data":{"availability":"away","avatar":"https://example.com/avatars/alex.png","email":"alex.martin@acme.example.com","first_name":"Alex","has_token":false,"last_name":"Martin","role":"member","title":"Support agent","user_id":"aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42"},"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id", "user_id"], call : | client, ids |
         Box::pin(call_get_operator(client, ids)), }, Case { operation : &
-        Operation::LIST_VISITORS, method : "GET", path : path_list_visitors, query : &
-        [("per_page", "20")], body : None, response :
+        Operation::LIST_VISITORS, path : path_list_visitors, query : & [("per_page",
+        "20")], body : None, response :
         r#"{"data":[{"active":true,"avatar":"https://example.com/avatars/jane.png","capabilities":["browsing"],"email":"jane.doe@example.com","geolocation":{"city":"Paris","coordinates":{"latitude":48.8566,"longitude":2.3522},"country":"FR","region":"Ile-de-France"},"inbox_id":"2c2d4a61-3f0f-4e53-8a9a-6b8f1c2d3e4f","initiated":true,"last_page":{"page_title":"Checkout","page_url":"https://acme.example.com/checkout"},"locales":["fr","en"],"nickname":"Jane Doe","session_id":"session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881","timezone":-60,"useragent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15"}],"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id"], call : | client, ids |
         Box::pin(call_list_visitors(client, ids)), }, Case { operation : &
-        Operation::COUNT_VISITORS, method : "GET", path : path_count_visitors, query : &
-        [], body : None, response :
+        Operation::COUNT_VISITORS, path : path_count_visitors, query : & [], body : None,
+        response :
         r#"{"data":{"active":7,"count":42,"limited":false},"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id"], call : | client, ids |
         Box::pin(call_count_visitors(client, ids)), }, Case { operation : &
-        Operation::LIST_CAMPAIGNS, method : "GET", path : path_list_campaigns, query : &
-        [("search_name", "newsletter"), ("filter_tag", "newsletter"),
-        ("filter_type_one_shot", "1"), ("filter_type_automated", "0"),
-        ("filter_status_not_configured", "0"), ("filter_status_ready", "0"),
-        ("filter_status_paused", "0"), ("filter_status_sending", "0"),
-        ("filter_status_done", "1")], body : None, response :
+        Operation::LIST_CAMPAIGNS, path : path_list_campaigns, query : & [("search_name",
+        "newsletter"), ("filter_tag", "newsletter"), ("filter_type_one_shot", "1"),
+        ("filter_type_automated", "0"), ("filter_status_not_configured", "0"),
+        ("filter_status_ready", "0"), ("filter_status_paused", "0"),
+        ("filter_status_sending", "0"), ("filter_status_done", "1")], body : None,
+        response :
         r#"{"data":[{"campaign_id":"4f1e2d3c-5b6a-4978-8e1f-0a9b8c7d6e5f","created_at":1699000000000,"dispatched":true,"dispatched_at":1700000000000,"format":"markdown","name":"November newsletter","progress":100,"reached":1187,"ready":true,"running":false,"subject":"What's new this month","tag":"newsletter","targets":1200,"type":"one-shot","updated_at":1700000000000}],"error":false,"reason":"resolved"}"#,
         string_ids : & ["website_id"], call : | client, ids |
         Box::pin(call_list_campaigns(client, ids)), }, Case { operation : &
-        Operation::DISPATCH_CAMPAIGN, method : "POST", path : path_dispatch_campaign,
-        query : & [], body : None, response :
-        r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids : & ["website_id",
-        "campaign_id"], call : | client, ids | Box::pin(call_dispatch_campaign(client,
-        ids)), }
+        Operation::DISPATCH_CAMPAIGN, path : path_dispatch_campaign, query : & [], body :
+        None, response : r#"{"data":{},"error":false,"reason":"updated"}"#, string_ids :
+        & ["website_id", "campaign_id"], call : | client, ids |
+        Box::pin(call_dispatch_campaign(client, ids)), }
     ]
 }
 async fn call_list_conversations(

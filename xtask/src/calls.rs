@@ -166,7 +166,6 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         }
         format.push_str(rest);
         let path_fn = format_ident!("path_{}", op.id);
-        let method = op.method.as_str();
         calls.push(quote! {
             async fn #call_fn(client: &Client, ids: &Ids) -> Result<serde_json::Value, Error> {
                 let answer = client.#method_ident() #(#setters)* .send().await?;
@@ -180,7 +179,6 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         cases.push(quote! {
             Case {
                 operation: &Operation::#op_const,
-                method: #method,
                 path: #path_fn,
                 query: &[#(#query),*],
                 body: #body,
@@ -255,8 +253,6 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         pub struct Case {
             /// The operation.
             pub operation: &'static Operation,
-            /// Its HTTP method.
-            pub method: &'static str,
             /// Its path, with the ids filled in.
             pub path: fn(&Ids) -> String,
             /// The query parameters it sends, as text.
