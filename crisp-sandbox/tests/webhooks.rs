@@ -107,50 +107,57 @@ async fn every_state_change_is_delivered_signed_typed_and_retried() {
         .unwrap();
     let api = Api::new(&sandbox);
 
-    let (_, created) = api.post("/conversation", json!({})).await;
+    let created = ok(api.post("/conversation", json!({})).await);
     let session = created["data"]["session_id"].as_str().unwrap().to_owned();
     let path = format!("/conversation/{session}");
     let message = json!({"type": "text", "from": "operator", "origin": "chat", "content": "Hello"});
-    let (_, sent) = api.post(&format!("{path}/message"), message).await;
+    let sent = ok(api.post(&format!("{path}/message"), message).await);
     let fingerprint = sent["data"]["fingerprint"].as_i64().unwrap();
     let visitor = json!({"type": "text", "from": "user", "origin": "chat", "content": "Hi!"});
-    api.post(&format!("{path}/message"), visitor).await;
-    api.patch(
-        &format!("{path}/message/{fingerprint}"),
-        json!({"content": "Hello!"}),
-    )
-    .await;
-    api.patch(&format!("{path}/state"), json!({"state": "resolved"}))
-        .await;
-    api.patch(
-        &format!("{path}/meta"),
-        json!({"email": "jane@example.com"}),
-    )
-    .await;
-    api.patch(
-        &format!("{path}/routing"),
-        json!({"assigned": {"user_id": demo::OPERATOR_ID}}),
-    )
-    .await;
-    api.patch(&format!("{path}/block"), json!({"blocked": true}))
-        .await;
-    let (_, person) = api
+    ok(api.post(&format!("{path}/message"), visitor).await);
+    ok(api
+        .patch(
+            &format!("{path}/message/{fingerprint}"),
+            json!({"content": "Hello!"}),
+        )
+        .await);
+    ok(api
+        .patch(&format!("{path}/state"), json!({"state": "resolved"}))
+        .await);
+    ok(api
+        .patch(
+            &format!("{path}/meta"),
+            json!({"email": "jane@example.com"}),
+        )
+        .await);
+    ok(api
+        .patch(
+            &format!("{path}/routing"),
+            json!({"assigned": {"user_id": demo::OPERATOR_ID}}),
+        )
+        .await);
+    ok(api
+        .patch(&format!("{path}/block"), json!({"blocked": true}))
+        .await);
+    let person = ok(api
         .post("/people/profile", json!({"email": "ada@example.com"}))
-        .await;
+        .await);
     let people = format!(
         "/people/profile/{}",
         person["data"]["people_id"].as_str().unwrap()
     );
-    api.patch(&people, json!({"person": {"nickname": "Ada"}}))
-        .await;
-    api.put(&people, json!({"email": "ada@example.org"})).await;
-    api.delete(&people).await;
-    api.post(
-        &format!("/campaign/{}/dispatch", demo::CAMPAIGN_ID),
-        json!({}),
-    )
-    .await;
-    api.delete(&path).await;
+    ok(api
+        .patch(&people, json!({"person": {"nickname": "Ada"}}))
+        .await);
+    ok(api.put(&people, json!({"email": "ada@example.org"})).await);
+    ok(api.delete(&people).await);
+    ok(api
+        .post(
+            &format!("/campaign/{}/dispatch", demo::CAMPAIGN_ID),
+            json!({}),
+        )
+        .await);
+    ok(api.delete(&path).await);
     // Reads fire nothing.
     api.get("/conversations/1").await;
 
@@ -263,4 +270,11 @@ async fn a_failing_endpoint_never_blocks_the_api_and_is_given_up_on() {
             .iter()
             .all(|d| d.attempts == 3 && !d.delivered)
     );
+}
+
+/// The data of an answer that must be a success: a rejected call would otherwise only show as
+/// a missing delivery after the wait.
+fn ok((status, answer): (u16, serde_json::Value)) -> serde_json::Value {
+    assert_eq!(status, 200, "{answer}");
+    answer
 }
