@@ -480,7 +480,7 @@ impl Call<'_> {
         let fingerprint = match wanted {
             // A fingerprint the client chose is never handed out again.
             Some(f) => {
-                ws.last_fingerprint = ws.last_fingerprint.max(f);
+                ws.note_fingerprint(f);
                 f
             }
             None => ws.next_fingerprint(),

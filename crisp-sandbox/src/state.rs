@@ -214,7 +214,7 @@ impl Workspace {
                 message.insert("website_id".into(), website_id.clone().into());
                 let fingerprint = message.get("fingerprint").and_then(Value::as_i64);
                 if let Some(f) = fingerprint {
-                    ws.last_fingerprint = ws.last_fingerprint.max(f);
+                    ws.note_fingerprint(f);
                 }
                 list.push(message);
             }
@@ -281,5 +281,14 @@ impl Workspace {
     pub fn next_fingerprint(&mut self) -> i64 {
         self.last_fingerprint = self.last_fingerprint.max(100_000_000_000_000) + 1;
         self.last_fingerprint
+    }
+
+    /// Notes a fingerprint a message has (one a client chose, or a fixture's), so that
+    /// [`next_fingerprint`](Self::next_fingerprint) never hands it out. Only 15-digit ones can
+    /// meet the generated ones; a larger one is left alone (so the counter cannot overflow).
+    pub fn note_fingerprint(&mut self, fingerprint: i64) {
+        if fingerprint < 1_000_000_000_000_000 {
+            self.last_fingerprint = self.last_fingerprint.max(fingerprint);
+        }
     }
 }

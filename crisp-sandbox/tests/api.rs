@@ -126,8 +126,15 @@ async fn a_fingerprint_chosen_by_the_client_is_not_reused() {
     let (status, second) = api.post(&path, chosen).await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(second["data"]["fingerprint"], next);
-    let (_, third) = api.post(&path, message).await;
+    let (_, third) = api.post(&path, message.clone()).await;
     assert_ne!(third["data"]["fingerprint"], next, "{third}");
+    // The largest fingerprint a client can choose does not break the next one.
+    let mut largest = message.clone();
+    largest["fingerprint"] = json!(i64::MAX);
+    assert_eq!(api.post(&path, largest).await.0, 200);
+    let (status, fourth) = api.post(&path, message).await;
+    assert_eq!(status, 200, "{fourth}");
+    assert_ne!(fourth["data"]["fingerprint"], json!(i64::MAX));
 }
 
 #[tokio::test]
