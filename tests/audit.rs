@@ -214,7 +214,6 @@ async fn the_key_never_appears_in_debug_errors_or_traces() {
             .user_id("aa0b0c3b-1b11-4c9f-b6e5-0e1b5d6a7c42")
             .send()
             .await
-            .map(|_| ())
             .unwrap_err(),
         client
             .get_conversation_state()
@@ -222,7 +221,6 @@ async fn the_key_never_appears_in_debug_errors_or_traces() {
             .session_id(SESSION)
             .send()
             .await
-            .map(|_| ())
             .unwrap_err(),
         client
             .block_conversation()
@@ -231,7 +229,6 @@ async fn the_key_never_appears_in_debug_errors_or_traces() {
             .body(BlockUpdate::builder().blocked(true))
             .send()
             .await
-            .map(|_| ())
             .unwrap_err(),
         client
             .send_message()
@@ -240,7 +237,6 @@ async fn the_key_never_appears_in_debug_errors_or_traces() {
             .body(NewMessage::text("hello"))
             .send()
             .await
-            .map(|_| ())
             .unwrap_err(),
         client
             .get_conversation()
@@ -248,7 +244,6 @@ async fn the_key_never_appears_in_debug_errors_or_traces() {
             .session_id("..")
             .send()
             .await
-            .map(|_| ())
             .unwrap_err(),
     ];
     let kinds: Vec<_> = errors.iter().map(Error::kind).collect();
@@ -341,21 +336,18 @@ async fn answers_that_echo_the_key_are_scrubbed_before_an_error_quotes_them() {
             .session_id(SESSION)
             .send()
             .await
-            .map(|_| ())
             .unwrap_err(),
         client
             .list_operators()
             .website_id(website)
             .send()
             .await
-            .map(|_| ())
             .unwrap_err(),
         client
             .count_visitors()
             .website_id(website)
             .send()
             .await
-            .map(|_| ())
             .unwrap_err(),
     ];
     for error in &errors {
