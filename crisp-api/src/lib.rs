@@ -47,6 +47,7 @@ mod message;
 mod open_enum;
 pub mod operation;
 mod paging;
+mod path;
 mod secret;
 pub mod types;
 pub mod webhook;
@@ -62,6 +63,7 @@ pub use error::Error;
 pub use generated::api::builder;
 pub use grants::{Grants, GrantsError, Level};
 pub use operation::{Access, Effect, Method, Operation, Paging};
+pub use path::{PathError, PathParams};
 
 /// The README's examples, compiled as doc tests.
 #[cfg(doctest)]

@@ -27,6 +27,8 @@
 
 use std::fmt;
 
+use crate::path::{self, PathError, PathParams};
+
 /// One method of the Crisp REST API, as the spec describes it.
 ///
 /// ```
@@ -73,6 +75,49 @@ impl Operation {
     /// ```
     pub fn find(id: &str) -> Option<&'static Operation> {
         Self::ALL.iter().find(|op| op.id == id)
+    }
+
+    /// The names of its path parameters, in path order.
+    ///
+    /// ```
+    /// use crisp_api::Operation;
+    ///
+    /// let names: Vec<_> = Operation::SEND_MESSAGE.path_params().collect();
+    /// assert_eq!(names, ["website_id", "session_id"]);
+    /// ```
+    pub fn path_params(&self) -> PathParams {
+        PathParams::new(self.path)
+    }
+
+    /// Its path with the ids filled in, exactly as the client sends it (under the base URL):
+    /// each id checked (not empty, blank, `.`, `..`, over 256 bytes, nor holding a backslash or
+    /// a control character) and percent-encoded as one segment, so `/`, `?`, `#` or `%` in an
+    /// id cannot change the route. `ids` are `(name, value)` pairs in any order; every path
+    /// parameter must be given once, and nothing else.
+    ///
+    /// ```
+    /// use crisp_api::{Operation, PathError};
+    ///
+    /// let op = &Operation::GET_CONVERSATION;
+    /// let path = op.fill_path([("website_id", "w1"), ("session_id", "session_a/b")])?;
+    /// assert_eq!(path, "/website/w1/conversation/session_a%2Fb");
+    ///
+    /// let refused = op.fill_path([("website_id", "w1"), ("session_id", "..")]).unwrap_err();
+    /// assert_eq!(refused.parameter(), Some("session_id"));
+    /// # Ok::<(), PathError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PathError`] names the parameter that is missing or unsafe, or the name that is not a
+    /// parameter of this operation.
+    pub fn fill_path<'v>(
+        &self,
+        ids: impl IntoIterator<Item = (&'v str, &'v str)>,
+    ) -> Result<String, PathError> {
+        let mut out = String::with_capacity(self.path.len() + 64);
+        path::fill(&mut out, self.path, ids)?;
+        Ok(out)
     }
 
     /// Whether it changes state in Crisp.

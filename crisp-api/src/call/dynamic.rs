@@ -182,11 +182,7 @@ fn check_ids(
     mut given: Vec<(String, String)>,
 ) -> Result<PathIds, Error> {
     let mut prepare = Preparing::new(operation, given.len());
-    let mut rest = operation.path;
-    while let Some(open) = rest.find('{') {
-        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
-        let name: &'static str = &rest[open + 1..close];
-        rest = rest.get(close + 1..).unwrap_or("");
+    for name in operation.path_params() {
         let value = given
             .iter()
             .position(|(n, _)| n == name)

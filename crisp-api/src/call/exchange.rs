@@ -12,6 +12,7 @@ use super::failure::Failure;
 use super::{Envelope, body, retry};
 use crate::client::Client;
 use crate::operation::{Method, Operation};
+use crate::path;
 use crate::types::{ErrorEnvelope, ErrorReason};
 
 /// What one attempt's answer said, for the audit record and the error.
@@ -23,8 +24,8 @@ pub(crate) struct Facts {
     pub(crate) redirected_to: Option<String>,
 }
 
-/// The URL of a call: the base URL and the path template, each id percent-encoded as one
-/// segment.
+/// The URL of a call: the base URL and the path template, each id (already checked) as one
+/// percent-encoded segment.
 pub(crate) fn url(
     client: &Client,
     operation: &Operation,
@@ -34,33 +35,17 @@ pub(crate) fn url(
     let mut url = String::with_capacity(base.len() + operation.path.len() + 64);
     url.push_str(base);
     let mut rest = operation.path;
-    while let Some(open) = rest.find('{') {
+    for name in operation.path_params() {
+        let open = rest.find('{').unwrap_or(rest.len());
         url.push_str(&rest[..open]);
-        let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
-        let name = &rest[open + 1..close];
         if let Some((_, value)) = ids.iter().find(|(n, _)| *n == name) {
-            url.extend(percent_encoding::utf8_percent_encode(value, SEGMENT));
+            path::push_segment(&mut url, value);
         }
-        rest = rest.get(close + 1..).unwrap_or("");
+        rest = rest[open..].get(name.len() + 2..).unwrap_or("");
     }
     url.push_str(rest);
     url
 }
-
-/// What a path segment may not hold unencoded (the WHATWG path-segment set, plus `%`).
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}')
-    .add(b'/')
-    .add(b'%')
-    .add(b'\\');
 
 /// One HTTP exchange: send, note the answer's facts, read its body under the cap, decode it.
 pub(crate) async fn attempt<T, Q>(

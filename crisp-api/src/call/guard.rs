@@ -1,5 +1,6 @@
-//! Decisions made before any I/O: are the path ids safe, do the grants allow the operation,
-//! does the confirmation callback agree, is there budget left today.
+//! Decisions made before any I/O: do the grants allow the operation, does the confirmation
+//! callback agree, is there budget left today. (Whether the path ids are safe is decided where
+//! paths are filled, in [`crate::path`].)
 //!
 //! Each check is a pure function of its inputs (and, for the budget, of a clock), so unit tests
 //! need no HTTP.
@@ -11,46 +12,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::error::Error;
 use crate::grants::Grants;
 use crate::operation::Operation;
-
-/// The longest id accepted in a path. Crisp's ids are UUIDs (`session_<uuid>` is 44 bytes).
-pub(crate) const MAX_ID_LEN: usize = 256;
-
-/// What makes `value` unsafe as a path segment, if anything.
-pub(crate) fn id_problem(value: &str) -> Option<String> {
-    if value.is_empty() {
-        return Some("it is empty".to_owned());
-    }
-    if value.starts_with(char::is_whitespace) && value.trim().is_empty() {
-        return Some("it is only white space".to_owned());
-    }
-    if value == "." || value == ".." {
-        return Some(format!(
-            "`{value}` is a relative path segment that would change the route"
-        ));
-    }
-    if value.len() > MAX_ID_LEN {
-        return Some(format!(
-            "it is {} bytes long; Crisp's ids are at most {MAX_ID_LEN}",
-            value.len()
-        ));
-    }
-    // One pass over the bytes; non-ASCII text (rare in ids) is checked again by character.
-    let mut backslash = false;
-    let mut control = false;
-    let mut ascii = true;
-    for &b in value.as_bytes() {
-        backslash |= b == b'\\';
-        control |= b < 0x20 || b == 0x7f;
-        ascii &= b < 0x80;
-    }
-    if backslash {
-        return Some("it holds a backslash, which URL parsers read as `/`".to_owned());
-    }
-    if control || (!ascii && value.chars().any(char::is_control)) {
-        return Some("it holds a control character (such as a new line or tab)".to_owned());
-    }
-    None
-}
 
 /// Refuses `operation` if `grants` (when set) do not allow it.
 pub(crate) fn grants(grants: Option<&Grants>, operation: &'static Operation) -> Result<(), Error> {
@@ -280,35 +241,6 @@ mod tests {
     use super::*;
     use crate::grants::Level;
     use crate::operation::Access;
-
-    #[test]
-    fn unsafe_ids_are_refused() {
-        for bad in [
-            "",
-            " ",
-            ".",
-            "..",
-            "a\\b",
-            "..\\..",
-            "a\nb",
-            "a\tb",
-            "a\u{7f}",
-            "a\u{85}b",
-            &"x".repeat(MAX_ID_LEN + 1),
-        ] {
-            assert!(id_problem(bad).is_some(), "{bad:?}");
-        }
-        for fine in [
-            "session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881",
-            "a/b",
-            "?x=1",
-            "%2e%2e",
-            "...",
-            "café",
-        ] {
-            assert_eq!(id_problem(fine), None, "{fine:?}");
-        }
-    }
 
     #[test]
     fn grants_refuse_naming_the_scope_and_level() {

@@ -7,7 +7,6 @@ use std::num::NonZeroU32;
 use serde::Serialize;
 
 use super::Prepared;
-use super::guard;
 use crate::error::Error;
 use crate::operation::Operation;
 
@@ -107,7 +106,7 @@ impl Preparing {
             }
             Param::Invalid => return Err(not_converted(operation, name)),
         };
-        if let Some(problem) = guard::id_problem(&text) {
+        if let Some(problem) = crate::path::id_problem(&text) {
             return Err(Error::InvalidRequest {
                 operation,
                 parameter: Some(name),
