@@ -64,8 +64,3 @@ pub use generated::api::builder;
 pub use grants::{Grants, GrantsError, Level};
 pub use operation::{Access, Effect, Method, Operation, Paging};
 pub use path::{PathError, PathParams};
-
-/// The README's examples, compiled as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -1,4 +1,4 @@
-//! `tests/generated/operations.rs`: one case per operation, driven by the spec's examples, so
+//! `crisp-e2e/src/generated/cases.rs`: one case per operation, driven by the spec's examples, so
 //! that a new operation is tested with no new hand-written code.
 //!
 //! A case knows the request the client must send (method, path with the example ids, the
@@ -85,7 +85,7 @@ fn text(value: &serde_json::Value) -> String {
     }
 }
 
-/// Generates `tests/generated/operations.rs`.
+/// Generates `crisp-e2e/src/generated/cases.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     // Every path parameter across the spec, with its type and example: the fields of `Ids`.
     let mut ids: BTreeMap<String, (IdType, serde_json::Value)> = BTreeMap::new();
@@ -220,7 +220,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         });
     let file = quote! {
         //! One case per operation of the spec, from its examples: what the client must send and
-        //! what to answer. Run by `tests/operations.rs` (and the sandbox's end-to-end tests).
+        //! what to answer. Run by crisp-e2e's `tests/operations.rs` and `tests/sandbox.rs`.
 
         #![allow(dead_code)]
 

@@ -1,4 +1,4 @@
-//! `tests/generated/spec_examples.rs`: a test per schema example and per webhook example.
+//! `crisp-api/tests/generated/spec_examples.rs`: a test per schema example and per webhook example.
 //!
 //! Each test decodes the example into its generated type and checks that nothing is lost on
 //! re-encoding; then it decodes a copy with an unknown field added to every object and an
@@ -17,7 +17,7 @@ use crate::spec::{MESSAGE_CONTENT, Spec, get, ref_name, to_json};
 /// The field added to every object of a mutated example.
 pub const UNKNOWN_FIELD: &str = "x_field_from_the_future";
 
-/// Generates `tests/generated/spec_examples.rs`.
+/// Generates `crisp-api/tests/generated/spec_examples.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     let mut tests = Vec::new();
     for (name, schema) in spec.schemas() {
@@ -151,7 +151,7 @@ fn raw_json(value: &serde_json::Value) -> Result<Literal, Error> {
     raw_literal(&text)
 }
 
-/// Generates `tests/generated/webhook_deliveries.rs`: the example delivery of every webhook
+/// Generates `crisp-api/tests/generated/webhook_deliveries.rs`: the example delivery of every webhook
 /// event, as compact JSON, for tests that sign and post them. A new event in the spec needs no
 /// edit to the tests' helpers.
 pub(crate) fn deliveries(spec: &Spec) -> Result<String, Error> {

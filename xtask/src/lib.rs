@@ -158,15 +158,15 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
             mcp::generate(&spec)?,
         ),
         (
-            "tests/generated/spec_examples.rs".to_owned(),
+            "crisp-api/tests/generated/spec_examples.rs".to_owned(),
             examples::generate(&spec)?,
         ),
         (
-            "tests/generated/operations.rs".to_owned(),
+            "crisp-e2e/src/generated/cases.rs".to_owned(),
             calls::generate(&spec)?,
         ),
         (
-            "tests/generated/webhook_deliveries.rs".to_owned(),
+            "crisp-api/tests/generated/webhook_deliveries.rs".to_owned(),
             examples::deliveries(&spec)?,
         ),
     ];
@@ -185,7 +185,7 @@ pub fn generate(spec_text: &str) -> Result<Vec<GeneratedFile>, Error> {
 }
 
 /// The `@generated` line every output starts with. It names the command and the spec's hash,
-/// which `build.rs` compares with the spec on disk.
+/// which `crisp-api/build.rs` compares with the spec on disk.
 struct Header {
     line: String,
 }

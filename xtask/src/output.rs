@@ -79,18 +79,18 @@ pub fn compare(root: &Path, files: &[GeneratedFile]) -> Result<Staleness, Error>
 }
 
 /// Every generated file in the tree: all of `crisp-api/src/generated/`,
-/// `crisp-sandbox/src/generated/`, `crisp-mcp/src/generated/` and `tests/generated/`, plus
-/// files in `docs/`
-/// and `tests/` that carry the `@generated` marker on their first line.
+/// `crisp-sandbox/src/generated/`, `crisp-mcp/src/generated/`, `crisp-api/tests/generated/` and
+/// `crisp-e2e/src/generated/`, plus files in `docs/` that carry the `@generated` marker on their
+/// first line.
 fn existing_generated(root: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     for (dir, all) in [
         (GENERATED_DIR, true),
         (SANDBOX_GENERATED_DIR, true),
         (MCP_GENERATED_DIR, true),
-        ("tests/generated", true),
+        ("crisp-api/tests/generated", true),
+        ("crisp-e2e/src/generated", true),
         ("docs", false),
-        ("tests", false),
     ] {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;

@@ -77,7 +77,7 @@ fn a_one_line_spec_change_is_reported_as_a_readable_diff() {
         "crisp-api/src/generated/types.rs",
         "crisp-api/src/generated/events.rs",
         "crisp-mcp/src/generated/tools.rs",
-        "tests/generated/spec_examples.rs",
+        "crisp-api/tests/generated/spec_examples.rs",
     ] {
         assert!(
             diff.contains(&format!("+++ b/{path}")),

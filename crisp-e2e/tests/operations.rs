@@ -1,17 +1,13 @@
 //! Every operation of the spec against a mock Crisp on loopback, driven by the spec's examples
-//! (the cases are generated into `tests/generated/operations.rs`): what the client sends
+//! (the cases are generated into `crisp_e2e::cases`): what the client sends
 //! (method, path, query, JSON body, headers) and what it makes of the answer; that unsafe ids
 //! are refused before any I/O on every operation that takes one; and that ids travel as one
 //! percent-encoded path segment.
 //!
 //! A new operation in the spec is tested here with no new code.
 
-#[rustfmt::skip]
-#[path = "generated/operations.rs"]
-mod generated;
-
 use crisp_api::{Client, Credentials, Error, Operation};
-use generated::{Case, Ids, cases};
+use crisp_e2e::cases::{Case, Ids, cases};
 use serde_json::Value;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};

@@ -8,15 +8,11 @@
 //! stream over every page of the demo's conversations; grants enforced by the sandbox as
 //! Crisp does, which the client reports as `Error::Api`.
 
-#[rustfmt::skip]
-#[path = "generated/operations.rs"]
-mod generated;
-
 use crisp_api::types::{Content, ConversationState, ErrorReason, NewMessage};
 use crisp_api::{Client, Credentials, Error, Operation, RetryPolicy};
+use crisp_e2e::cases::{Ids, cases};
 use crisp_sandbox::Sandbox;
 use futures::TryStreamExt;
-use generated::{Ids, cases};
 
 fn client(sandbox: &Sandbox) -> Client {
     Client::builder(sandbox.credentials())

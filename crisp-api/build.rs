@@ -7,8 +7,9 @@
 
 use std::path::Path;
 
-const SPEC: &str = "spec/crisp.yaml";
-const GENERATED: &str = "crisp-api/src/generated/types.rs";
+// Relative to this crate's folder, where cargo runs build scripts.
+const SPEC: &str = "../spec/crisp.yaml";
+const GENERATED: &str = "src/generated/types.rs";
 
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
