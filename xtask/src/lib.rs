@@ -16,6 +16,7 @@ mod enums;
 mod events;
 mod examples;
 mod json_schema;
+pub mod layers;
 mod lint;
 mod mcp;
 mod operations;
