@@ -16,6 +16,7 @@ use serde_yaml::Value;
 
 use crate::Error;
 use crate::spec::{self, Paging, Spec};
+use crate::yaml;
 
 /// The path parameters of a path template, in order.
 pub(crate) fn path_names(path: &str) -> Vec<String> {
@@ -27,14 +28,14 @@ pub(crate) fn path_names(path: &str) -> Vec<String> {
 
 /// The success response's component name, from an operation's raw node.
 pub(crate) fn success_schema(raw_op: &Value) -> Option<&str> {
-    spec::ref_name(spec::success_response(raw_op)?.1?)
+    yaml::ref_name(spec::success_response(raw_op)?.1?)
 }
 
 /// For a list response (`data: [Item]`): the item's component name.
 fn item_schema<'a>(spec: &'a Spec, raw_op: &'a Value) -> Option<&'a str> {
     let envelope = spec.schema(success_schema(raw_op)?)?;
     let data = envelope.get("properties")?.get("data")?;
-    spec::ref_name(data.get("items")?)
+    yaml::ref_name(data.get("items")?)
 }
 
 /// The progenitor builder methods, by builder name, and the builder of each operation.
@@ -424,7 +425,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
         });
 
         let mut doc = vec![format!(" {}", op.summary), String::new()];
-        let description = spec::str_field(raw, "description")
+        let description = yaml::str_field(raw, "description")
             .unwrap_or_default()
             .trim();
         if !description.is_empty() {

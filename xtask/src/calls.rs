@@ -15,7 +15,8 @@ use serde_yaml::Value;
 
 use crate::Error;
 use crate::output::raw_literal;
-use crate::spec::{self, Spec, to_json};
+use crate::spec::{self, Spec};
+use crate::yaml::{self, to_json};
 
 /// A path parameter's Rust type in [`Ids`]: text, or a number.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -44,14 +45,14 @@ fn examples(op: &spec::Operation, raw_op: &Value) -> Result<Vec<Example>, Error>
             .map(to_json)
             .ok_or_else(|| Error(format!("{}: parameter `{name}` has no example", op.id)))?;
         let schema = p.schema;
-        let id_type = match schema.and_then(|s| spec::str_field(s, "type")) {
-            Some("integer") => match schema.and_then(|s| spec::str_field(s, "format")) {
+        let id_type = match schema.and_then(|s| yaml::str_field(s, "type")) {
+            Some("integer") => match schema.and_then(|s| yaml::str_field(s, "format")) {
                 Some("uint32") => IdType::Unsigned,
                 _ => IdType::Signed,
             },
             _ => IdType::Text,
         };
-        let suffix = match schema.and_then(|s| spec::str_field(s, "format")) {
+        let suffix = match schema.and_then(|s| yaml::str_field(s, "format")) {
             Some("uint32") => "u32",
             Some("int32") => "i32",
             Some("uint64") => "u64",
@@ -71,7 +72,7 @@ fn examples(op: &spec::Operation, raw_op: &Value) -> Result<Vec<Example>, Error>
 /// The example of the operation's request body, and its component.
 fn body_example(spec: &Spec, raw_op: &Value) -> Option<(String, serde_json::Value)> {
     let body = spec::request_body(raw_op)?;
-    let component = spec::ref_name(body.schema?)?;
+    let component = yaml::ref_name(body.schema?)?;
     let example = body
         .example
         .or_else(|| spec.schema(component)?.get("example"))?;

@@ -6,7 +6,8 @@ use heck::ToUpperCamelCase;
 use quote::{format_ident, quote};
 
 use crate::Error;
-use crate::spec::{ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, Spec, str_field};
+use crate::spec::{ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, Spec};
+use crate::yaml::str_field;
 
 /// Generates `content.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {

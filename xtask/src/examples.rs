@@ -12,7 +12,8 @@ use serde_yaml::Value;
 
 use crate::Error;
 use crate::output::raw_literal;
-use crate::spec::{MESSAGE_CONTENT, Spec, get, ref_name, to_json};
+use crate::spec::{MESSAGE_CONTENT, Spec};
+use crate::yaml::{get, ref_name, to_json};
 
 /// The field added to every object of a mutated example.
 pub const UNKNOWN_FIELD: &str = "x_field_from_the_future";

@@ -20,10 +20,8 @@ use serde_yaml::Value;
 use crate::Error;
 use crate::json_schema::{compact, convert_documented, referenced};
 use crate::output::raw_literal;
-use crate::spec::{self, Operation, PAGE_NUMBER, Paging, Spec, key_str, str_field};
-
-/// The folder of the MCP server's generated modules, relative to the workspace root.
-pub const MCP_GENERATED_DIR: &str = "crisp-mcp/src/generated";
+use crate::spec::{self, Operation, PAGE_NUMBER, Paging, Spec};
+use crate::yaml::{key_str, str_field};
 
 /// The argument that names the website; the server defaults it.
 pub const WEBSITE_ID: &str = "website_id";

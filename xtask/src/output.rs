@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use crate::{Error, GENERATED_DIR, GENERATED_MARKER, MCP_GENERATED_DIR, SANDBOX_GENERATED_DIR};
+use crate::Error;
+use crate::layout::{GENERATED_FOLDERS, GENERATED_MARKER};
 
 /// One generated file: its path relative to the workspace root and its full contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,14 +85,7 @@ pub fn compare(root: &Path, files: &[GeneratedFile]) -> Result<Staleness, Error>
 /// and `tests/` that carry the `@generated` marker on their first line.
 fn existing_generated(root: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
-    for (dir, all) in [
-        (GENERATED_DIR, true),
-        (SANDBOX_GENERATED_DIR, true),
-        (MCP_GENERATED_DIR, true),
-        ("tests/generated", true),
-        ("docs", false),
-        ("tests", false),
-    ] {
+    for (dir, all) in GENERATED_FOLDERS {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };

@@ -16,10 +16,8 @@ use serde_yaml::Value;
 use crate::Error;
 use crate::json_schema::{compact, convert, pretty};
 use crate::output::raw_literal;
-use crate::spec::{self, Spec, key_str, ref_name, str_field, to_json};
-
-/// The folder of the sandbox's generated modules, relative to the workspace root.
-pub const SANDBOX_GENERATED_DIR: &str = "crisp-sandbox/src/generated";
+use crate::spec::{self, Spec};
+use crate::yaml::{key_str, ref_name, str_field, to_json};
 
 /// Generates `routes.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
