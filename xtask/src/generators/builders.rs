@@ -1,11 +1,12 @@
-//! The client: one method on `crisp_api::Client` per operation, returning a builder whose
-//! `send()` prepares the request (ids checked, query as text, body as JSON) and runs the
-//! hand-written call pipeline (`crate::call::send`), returning `crisp_api::Error`.
+//! `crisp-api/src/generated/api.rs`: the client, one method on `crisp_api::Client` per
+//! operation, returning a builder whose `send()` prepares the request (ids checked, query as
+//! text, body as JSON) and runs the hand-written call pipeline (`crate::call::send`),
+//! returning `crisp_api::Error`.
 //!
 //! Each builder has the setters progenitor would give it, with the same signatures (read from
 //! progenitor's own output for the same spec, so the types never disagree), plus
 //! `retry_writes` and, for paged routes, `stream()`. progenitor's own client is not kept: only
-//! its types are (see `client.rs`).
+//! its types are (see `types.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -155,7 +156,7 @@ fn response_type(send: &syn::ImplItemFn) -> Option<syn::Type> {
     Some(ty.clone())
 }
 
-/// Generates `api.rs`.
+/// Generates `crisp-api/src/generated/api.rs`.
 pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Error> {
     let found = read_progenitor(progenitor);
     let mut client_methods = Vec::new();
@@ -541,5 +542,5 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
 
         #(#timestamp_impls)*
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }

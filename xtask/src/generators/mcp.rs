@@ -18,8 +18,8 @@ use serde_json::json;
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::json_schema::{compact, convert_documented, referenced};
-use crate::output::raw_literal;
+use crate::generators::format::raw_literal;
+use crate::generators::json_schema::{compact, convert_documented, referenced};
 use crate::spec::{self, Operation, PAGE_NUMBER, Paging, Spec};
 use crate::yaml::{key_str, str_field};
 
@@ -62,7 +62,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         /// Every tool, in the spec's order.
         pub const TOOLS: &[ToolFacts] = &[#(#tools),*];
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }
 
 fn tool(

@@ -14,7 +14,7 @@ use quote::{format_ident, quote};
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::output::raw_literal;
+use crate::generators::format::raw_literal;
 use crate::spec::{self, Spec};
 use crate::yaml::{self, to_json};
 
@@ -275,5 +275,5 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
 
         #(#calls)*
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }
