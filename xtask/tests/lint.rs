@@ -539,6 +539,37 @@ fn a_path_parameter_has_one_example_across_the_spec() {
 }
 
 #[test]
+fn the_path_template_and_the_path_parameters_must_agree() {
+    // `{session_id}` renamed in the path only: one name is undeclared, the other is missing.
+    let path = "/website/{website_id}/conversation/{session_id}/state:";
+    let spec = replaced(
+        BASE,
+        path,
+        "/website/{website_id}/conversation/{session}/state:",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: the path has `{session}`, which is not a declared \
+         path parameter",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: path parameter `session_id` is not in the path \
+         `/website/{website_id}/conversation/{session}/state`",
+    );
+    let spec = replaced(
+        BASE,
+        path,
+        "/website/{website_id}/conversation/{session_id}/state/{session_id}:",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: path parameter `session_id` is in the path more \
+         than once",
+    );
+}
+
+#[test]
 fn a_request_body_needs_an_example_with_its_required_fields() {
     // An inline body schema with no example anywhere.
     let inline = "            schema: {type: object, required: [state], properties: {state: {$ref: \"#/components/schemas/State\"}}}";

@@ -19,14 +19,6 @@ use crate::Error;
 use crate::spec::{self, Paging, Spec};
 use crate::yaml;
 
-/// The path parameters of a path template, in order.
-pub(crate) fn path_names(path: &str) -> Vec<String> {
-    path.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
-        .collect()
-}
-
 /// The success response's component name, from an operation's raw node.
 pub(crate) fn success_schema(raw_op: &Value) -> Option<&str> {
     yaml::ref_name(spec::success_response(raw_op)?.1?)
@@ -185,7 +177,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
             .is_some_and(|data| data.get("$ref").is_none() && data.get("type").is_none());
         envelopes.insert((quote!(#response).to_string(), untyped_data));
         let params = spec::parameters(raw);
-        let paths = path_names(&op.path);
+        let paths = op.path_params();
         let paging = op.paging.clone();
         let per_page = match &paging {
             Some(Paging::PageNumber {

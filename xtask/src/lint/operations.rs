@@ -10,7 +10,7 @@ use serde_yaml::Value;
 use super::bodies::{lint_body_example, lint_content_schemas, lint_responses};
 use super::links::{LinkUse, collect_links, lint_links};
 use super::paging::lint_paging;
-use super::parameters::lint_parameters;
+use super::parameters::{lint_parameters, lint_path_template};
 use crate::spec::{METHODS, Operation, Tag};
 use crate::yaml::{deref, key_str, str_field};
 
@@ -141,7 +141,7 @@ pub(super) fn lint_operations(
                 lint_content_schemas(body, place, "requestBody", report);
                 lint_body_example(raw, body, place, report);
             }
-            operations.push(Operation {
+            let operation = Operation {
                 id,
                 method: method.to_uppercase(),
                 path: path.clone(),
@@ -152,7 +152,9 @@ pub(super) fn lint_operations(
                 webhook,
                 effect,
                 paging,
-            });
+            };
+            lint_path_template(raw, op, &operation, place, report);
+            operations.push(operation);
         }
     }
     if operations.is_empty() {

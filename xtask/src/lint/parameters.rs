@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_yaml::Value;
 
+use crate::spec::Operation;
 use crate::yaml::{deref, str_field};
 
 /// Every parameter has a schema (no inline enum) and a description; every path and query
@@ -70,6 +71,46 @@ pub(super) fn lint_parameters(
         }
         if param.get("description").is_none() {
             report(place, format!("parameter `{name}` has no description"));
+        }
+    }
+}
+
+/// The path template and the path parameters agree: every `{name}` in the path is a declared
+/// path parameter, and every declared path parameter is in the path, once.
+pub(super) fn lint_path_template(
+    raw: &Value,
+    op: &Value,
+    operation: &Operation,
+    place: &str,
+    report: &mut impl FnMut(&str, String),
+) {
+    let in_path = operation.path_params();
+    let declared: Vec<&str> = parameters(raw, op)
+        .filter(|p| str_field(p, "in") == Some("path"))
+        .filter_map(|p| str_field(p, "name"))
+        .collect();
+    for name in &in_path {
+        if !declared.contains(name) {
+            report(
+                place,
+                format!("the path has `{{{name}}}`, which is not a declared path parameter"),
+            );
+        }
+    }
+    for name in &declared {
+        match in_path.iter().filter(|n| *n == name).count() {
+            1 => {}
+            0 => report(
+                place,
+                format!(
+                    "path parameter `{name}` is not in the path `{}`",
+                    operation.path
+                ),
+            ),
+            _ => report(
+                place,
+                format!("path parameter `{name}` is in the path more than once"),
+            ),
         }
     }
 }

@@ -15,7 +15,7 @@ use serde_yaml::Value;
 
 use crate::Error;
 use crate::generators::format::raw_literal;
-use crate::spec::{self, Spec};
+use crate::spec::{self, PathPart, Spec};
 use crate::yaml::{self, to_json};
 
 /// A path parameter's Rust type in [`Ids`]: text, or a number.
@@ -156,16 +156,18 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         // The path with `{name}` replaced by the ids' values.
         let mut format = String::new();
         let mut args = Vec::new();
-        let mut rest = op.path.as_str();
-        while let Some(open) = rest.find('{') {
-            format.push_str(&rest[..open]);
-            format.push_str("{}");
-            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
-            let field = format_ident!("{}", &rest[open + 1..close]);
-            args.push(quote!(ids.#field));
-            rest = &rest[(close + 1).min(rest.len())..];
+        for part in op.path_parts() {
+            match part {
+                PathPart::Text(text) => {
+                    format.push_str(&text.replace('{', "{{").replace('}', "}}"))
+                }
+                PathPart::Param(name) => {
+                    format.push_str("{}");
+                    let field = format_ident!("{name}");
+                    args.push(quote!(ids.#field));
+                }
+            }
         }
-        format.push_str(rest);
         let path_fn = format_ident!("path_{}", op.id);
         calls.push(quote! {
             async fn #call_fn(client: &Client, ids: &Ids) -> Result<serde_json::Value, Error> {
