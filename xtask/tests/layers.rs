@@ -3,7 +3,7 @@
 //! `use super::*` and code inside `quote!` make no cycle of their own; the exit status says
 //! which. And the xtask itself has no cycle.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use xtask::layers::{Edge, Options, Report, check_workspace};
@@ -251,5 +251,28 @@ fn the_command_exits_1_on_a_cycle_and_0_without() {
     assert!(
         out.contains("layered, looped"),
         "the error lists the packages: {out}"
+    );
+}
+
+#[test]
+fn the_xtask_itself_has_no_import_cycles() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace");
+    let options = Options {
+        packages: vec!["xtask".to_owned()],
+        ..Options::default()
+    };
+    let report = check_workspace(root, &options).expect("the workspace is checked");
+    assert!(
+        report
+            .crates
+            .iter()
+            .any(|c| c.kind == "lib" && c.files > 20),
+        "the xtask's library and its modules are read: {report}"
+    );
+    assert!(
+        !report.has_cycles(),
+        "a module of the xtask imports one that imports it back; run `cargo xtask layers xtask`:\n{report}"
     );
 }
