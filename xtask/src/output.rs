@@ -1,13 +1,12 @@
-//! Formatting generated code, and comparing generated files with the tree.
+//! Generated files, and how they compare with the tree: what is stale, what is missing, and
+//! what is no longer generated.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use proc_macro2::{Literal, TokenStream};
-use quote::quote;
-
-use crate::{Error, GENERATED_DIR, GENERATED_MARKER, MCP_GENERATED_DIR, SANDBOX_GENERATED_DIR};
+use crate::Error;
+use crate::layout::{GENERATED_FOLDERS, GENERATED_MARKER};
 
 /// One generated file: its path relative to the workspace root and its full contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,14 +83,7 @@ pub fn compare(root: &Path, files: &[GeneratedFile]) -> Result<Staleness, Error>
 /// first line.
 fn existing_generated(root: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
-    for (dir, all) in [
-        (GENERATED_DIR, true),
-        (SANDBOX_GENERATED_DIR, true),
-        (MCP_GENERATED_DIR, true),
-        ("crisp-api/tests/generated", true),
-        ("crisp-e2e/src/generated", true),
-        ("docs", false),
-    ] {
+    for (dir, all) in GENERATED_FOLDERS {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
             continue;
         };
@@ -113,41 +105,4 @@ fn existing_generated(root: &Path) -> Result<Vec<PathBuf>, Error> {
         }
     }
     Ok(out)
-}
-
-/// Formats tokens as a Rust file with prettyplease.
-pub(crate) fn unparse(tokens: TokenStream) -> Result<String, Error> {
-    let file: syn::File = syn::parse2(tokens).map_err(|e| {
-        Error(format!(
-            "generated code does not parse (a generator bug): {e}"
-        ))
-    })?;
-    Ok(prettyplease::unparse(&file))
-}
-
-/// `#[doc]` attributes for a description, one per line, each with the leading space rustdoc
-/// expects.
-pub(crate) fn doc_lines(text: &str) -> Vec<TokenStream> {
-    text.trim()
-        .lines()
-        .map(|line| {
-            let line = if line.is_empty() {
-                String::new()
-            } else {
-                format!(" {line}")
-            };
-            quote!(#[doc = #line])
-        })
-        .collect()
-}
-
-/// `text` as a raw string literal (`r#"..."#`), with as many `#` as it needs.
-pub(crate) fn raw_literal(text: &str) -> Result<Literal, Error> {
-    let mut hashes = String::from("#");
-    while text.contains(&format!("\"{hashes}")) {
-        hashes.push('#');
-    }
-    format!("r{hashes}\"{text}\"{hashes}")
-        .parse()
-        .map_err(|e| Error(format!("cannot quote generated text as a literal: {e}")))
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use xtask::spec::Paging;
-use xtask::{Mode, Outcome, Spec, codegen, compare, generate};
+use xtask::{Mode, Outcome, Spec, codegen, compare, generate, load};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -163,7 +163,7 @@ fn a_new_operation_becomes_an_mcp_tool_with_no_hand_edit() {
 
 #[test]
 fn operations_table_agrees_with_the_spec() {
-    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let spec = load(&spec_text()).expect("the spec loads");
     assert_eq!(crisp_api::Operation::ALL.len(), spec.operations.len());
     for (table, op) in crisp_api::Operation::ALL.iter().zip(&spec.operations) {
         assert_eq!(table.id, op.id);
@@ -210,7 +210,7 @@ const EXAMPLE_IDS: [(&str, &str); 7] = [
 
 #[test]
 fn every_path_parameter_example_is_one_of_the_shared_ids() {
-    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let spec = load(&spec_text()).expect("the spec loads");
     let text = spec_text();
     let mut seen = std::collections::BTreeSet::new();
     for (_, _, op) in spec.openapi.operations() {
@@ -264,7 +264,7 @@ fn paging_fields(paging: crisp_api::Paging) -> (&'static str, Option<u32>, Optio
 #[test]
 fn list_routes_page_as_the_guide_says() {
     // The guide: list routes page by a page number in the path; messages by timestamp_before.
-    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let spec = load(&spec_text()).expect("the spec loads");
     for op in crisp_api::Operation::ALL {
         let by_page_number = op.path.ends_with("/{page_number}");
         match op.paging {
@@ -546,7 +546,7 @@ const GUIDE: &[(&str, &str, &str, &str, Option<&str>)] = &[
 
 #[test]
 fn every_method_of_the_guide_has_its_scope_access_and_webhook() {
-    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let spec = load(&spec_text()).expect("the spec loads");
     for &(method, path, access, scope, webhook) in GUIDE {
         let op = spec
             .operations
@@ -585,7 +585,7 @@ fn every_method_of_the_guide_has_its_scope_access_and_webhook() {
 /// names (one way: the spec may declare more events, and more operations may fire them).
 #[test]
 fn every_webhook_event_of_the_guide_is_declared() {
-    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let spec = load(&spec_text()).expect("the spec loads");
     let guide = [
         ("message:send", vec![]),
         ("message:received", vec!["send_message"]),
@@ -653,7 +653,7 @@ fn links(
 
 #[test]
 fn create_and_send_operations_link_to_the_operations_that_use_their_ids() {
-    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let spec = load(&spec_text()).expect("the spec loads");
     let cases = [
         (
             "create_conversation",
@@ -709,7 +709,7 @@ fn create_and_send_operations_link_to_the_operations_that_use_their_ids() {
 fn following_a_link_with_the_example_response_gives_the_target_s_example_id() {
     // The success example of the source, read through the link's JSON pointer, is the example
     // of the target's parameter: the spec's ids chain from one call to the next.
-    let spec = Spec::load(&spec_text()).expect("the spec loads");
+    let spec = load(&spec_text()).expect("the spec loads");
     let mut followed = 0;
     for (_, _, op) in spec.openapi.operations() {
         let id = op.operation_id.clone().unwrap_or_default();
@@ -732,7 +732,7 @@ fn following_a_link_with_the_example_response_gives_the_target_s_example_id() {
         else {
             continue;
         };
-        let example = xtask::spec::to_json(
+        let example = xtask::yaml::to_json(
             spec.schema(schema)
                 .and_then(|s| s.get("example"))
                 .unwrap_or_else(|| panic!("{schema} has an example")),

@@ -1,6 +1,6 @@
 //! Lint reports each mistake by operation, schema or webhook, before progenitor sees the spec.
 
-use xtask::{Spec, generate};
+use xtask::{generate, load};
 
 /// A small spec that passes lint: one operation, one enum, one webhook.
 const BASE: &str = r##"
@@ -86,7 +86,7 @@ x-crisp-webhooks:
 "##;
 
 fn problems(spec: &str) -> Vec<String> {
-    match Spec::load(spec) {
+    match load(spec) {
         Ok(_) => Vec::new(),
         Err(problems) => problems.iter().map(ToString::to_string).collect(),
     }
@@ -374,7 +374,7 @@ fn replaced(text: &str, from: &str, to: &str) -> String {
 fn paging_is_read_into_the_operations_table() {
     let spec = with_list("x-crisp-paging: {style: page_number, page_size: 25, per_page: per_page}");
     assert_eq!(problems(&spec), Vec::<String>::new());
-    let loaded = Spec::load(&spec).unwrap();
+    let loaded = load(&spec).unwrap();
     assert_eq!(
         loaded.operation("list_conversations").unwrap().paging,
         Some(xtask::spec::Paging::PageNumber {
@@ -535,6 +535,37 @@ fn a_path_parameter_has_one_example_across_the_spec() {
     assert_problem(
         &spec,
         "path parameter `website_id`: its example differs from the one in",
+    );
+}
+
+#[test]
+fn the_path_template_and_the_path_parameters_must_agree() {
+    // `{session_id}` renamed in the path only: one name is undeclared, the other is missing.
+    let path = "/website/{website_id}/conversation/{session_id}/state:";
+    let spec = replaced(
+        BASE,
+        path,
+        "/website/{website_id}/conversation/{session}/state:",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: the path has `{session}`, which is not a declared \
+         path parameter",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: path parameter `session_id` is not in the path \
+         `/website/{website_id}/conversation/{session}/state`",
+    );
+    let spec = replaced(
+        BASE,
+        path,
+        "/website/{website_id}/conversation/{session_id}/state/{session_id}:",
+    );
+    assert_problem(
+        &spec,
+        "operation change_conversation_state: path parameter `session_id` is in the path more \
+         than once",
     );
 }
 

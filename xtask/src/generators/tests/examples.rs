@@ -11,8 +11,9 @@ use quote::{format_ident, quote};
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::output::raw_literal;
-use crate::spec::{MESSAGE_CONTENT, Spec, get, ref_name, to_json};
+use crate::generators::format::raw_literal;
+use crate::spec::{MESSAGE_CONTENT, Spec};
+use crate::yaml::{get, ref_name, to_json};
 
 /// The field added to every object of a mutated example.
 pub const UNKNOWN_FIELD: &str = "x_field_from_the_future";
@@ -67,7 +68,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
 
         #(#tests)*
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }
 
 fn check_call(spec: &Spec, name: &str, example: &serde_json::Value) -> Result<TokenStream, Error> {
@@ -182,5 +183,5 @@ pub(crate) fn deliveries(spec: &Spec) -> Result<String, Error> {
                 .unwrap_or_else(|| panic!("the spec has no webhook event {name}"))
         }
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }

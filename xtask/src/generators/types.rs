@@ -1,4 +1,5 @@
-//! The types, by progenitor (and the builder signatures the client generator mirrors).
+//! `crisp-api/src/generated/types.rs`: the types, by progenitor (and the builder signatures
+//! the client generator mirrors).
 //!
 //! Builder style, tags merged: every operation is a method on `Client` returning a builder
 //! (`client.get_conversation().website_id(..).session_id(..).send()`). Builders suit this API
@@ -14,7 +15,7 @@ use crate::Error;
 use crate::spec::{MESSAGE_CONTENT, Spec};
 
 /// Runs progenitor over the spec, as a syntax tree: its types, and its client, whose builder
-/// setters the client generator (`api.rs`) reads for their signatures.
+/// setters the client generator (`builders.rs`) reads for their signatures.
 pub(crate) fn generate(spec: &Spec) -> Result<syn::File, Error> {
     let mut settings = GenerationSettings::new();
     settings
@@ -63,7 +64,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<syn::File, Error> {
                 .unwrap_or("(no message)");
             return Err(Error(format!(
                 "progenitor panicked on the spec: {msg}\n\
-                 Add a lint for this case in xtask/src/lint.rs so it is reported by operation."
+                 Add a lint for this case in xtask/src/lint/ so it is reported by operation."
             )));
         }
     };
@@ -72,7 +73,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<syn::File, Error> {
 }
 
 /// progenitor's `types` module, as a file of its own: the request and response types. Its
-/// client is left out: `api.rs` generates the client, around the hand-written call pipeline.
+/// client is left out: `builders.rs` generates the client, around the hand-written call pipeline.
 pub(crate) fn types_only(file: &syn::File) -> Result<syn::File, Error> {
     let types = file
         .items

@@ -23,7 +23,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         let name = &hook.name;
         let variant = variant(name);
         let schema = format_ident!("{}", hook.schema);
-        let mut doc = crate::output::doc_lines(&format!("`{name}`: {}", hook.summary));
+        let mut doc = crate::generators::format::doc_lines(&format!("`{name}`: {}", hook.summary));
         let triggered = if hook.triggered_by.is_empty() {
             " Triggered in the Crisp app only.".to_owned()
         } else {
@@ -108,5 +108,5 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
             }
         }
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::spec::{key_str, ref_name, str_field, to_json};
+use crate::yaml::{key_str, ref_name, str_field, to_json};
 
 /// Keywords copied as they are.
 const KEPT: &[&str] = &[

@@ -1,11 +1,12 @@
-//! The client: one method on `crisp_api::Client` per operation, returning a builder whose
-//! `send()` prepares the request (ids checked, query as text, body as JSON) and runs the
-//! hand-written call pipeline (`crate::call::send`), returning `crisp_api::Error`.
+//! `crisp-api/src/generated/api.rs`: the client, one method on `crisp_api::Client` per
+//! operation, returning a builder whose `send()` prepares the request (ids checked, query as
+//! text, body as JSON) and runs the hand-written call pipeline (`crate::call::send`),
+//! returning `crisp_api::Error`.
 //!
 //! Each builder has the setters progenitor would give it, with the same signatures (read from
 //! progenitor's own output for the same spec, so the types never disagree), plus
 //! `retry_writes` and, for paged routes, `stream()`. progenitor's own client is not kept: only
-//! its types are (see `client.rs`).
+//! its types are (see `types.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,25 +17,18 @@ use serde_yaml::Value;
 
 use crate::Error;
 use crate::spec::{self, Paging, Spec};
-
-/// The path parameters of a path template, in order.
-pub(crate) fn path_names(path: &str) -> Vec<String> {
-    path.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_owned()))
-        .collect()
-}
+use crate::yaml;
 
 /// The success response's component name, from an operation's raw node.
 pub(crate) fn success_schema(raw_op: &Value) -> Option<&str> {
-    spec::ref_name(spec::success_response(raw_op)?.1?)
+    yaml::ref_name(spec::success_response(raw_op)?.1?)
 }
 
 /// For a list response (`data: [Item]`): the item's component name.
 fn item_schema<'a>(spec: &'a Spec, raw_op: &'a Value) -> Option<&'a str> {
     let envelope = spec.schema(success_schema(raw_op)?)?;
     let data = envelope.get("properties")?.get("data")?;
-    spec::ref_name(data.get("items")?)
+    yaml::ref_name(data.get("items")?)
 }
 
 /// The progenitor builder methods, by builder name, and the builder of each operation.
@@ -154,7 +148,7 @@ fn response_type(send: &syn::ImplItemFn) -> Option<syn::Type> {
     Some(ty.clone())
 }
 
-/// Generates `api.rs`.
+/// Generates `crisp-api/src/generated/api.rs`.
 pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Error> {
     let found = read_progenitor(progenitor);
     let mut client_methods = Vec::new();
@@ -183,7 +177,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
             .is_some_and(|data| data.get("$ref").is_none() && data.get("type").is_none());
         envelopes.insert((quote!(#response).to_string(), untyped_data));
         let params = spec::parameters(raw);
-        let paths = path_names(&op.path);
+        let paths = op.path_params();
         let paging = op.paging.clone();
         let per_page = match &paging {
             Some(Paging::PageNumber {
@@ -424,7 +418,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
         });
 
         let mut doc = vec![format!(" {}", op.summary), String::new()];
-        let description = spec::str_field(raw, "description")
+        let description = yaml::str_field(raw, "description")
             .unwrap_or_default()
             .trim();
         if !description.is_empty() {
@@ -540,5 +534,5 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
 
         #(#timestamp_impls)*
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }

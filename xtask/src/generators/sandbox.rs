@@ -4,7 +4,7 @@
 //! its request body schema, and the example of its success response (served for an operation
 //! that has no hand-written behaviour).
 //!
-//! Schemas are converted from OpenAPI 3.0 to JSON Schema 2020-12 (by [`crate::json_schema`]) so
+//! Schemas are converted from OpenAPI 3.0 to JSON Schema 2020-12 (by [`super::json_schema`]) so
 //! that a maintained JSON Schema validator can check requests: `nullable` becomes a type union,
 //! `$ref`s point into `$defs` (every component, in `SCHEMAS`), integer formats become bounds,
 //! and keywords that validate nothing (`description`, `example`, `x-*`) are dropped.
@@ -14,12 +14,10 @@ use quote::quote;
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::json_schema::{compact, convert, pretty};
-use crate::output::raw_literal;
-use crate::spec::{self, Spec, key_str, ref_name, str_field, to_json};
-
-/// The folder of the sandbox's generated modules, relative to the workspace root.
-pub const SANDBOX_GENERATED_DIR: &str = "crisp-sandbox/src/generated";
+use crate::generators::format::raw_literal;
+use crate::generators::json_schema::{compact, convert, pretty};
+use crate::spec::{self, Spec};
+use crate::yaml::{key_str, ref_name, str_field, to_json};
 
 /// Generates `routes.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
@@ -48,7 +46,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         /// parameter and body schemas refer to.
         pub const SCHEMAS: &str = #schemas;
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }
 
 fn route(spec: &Spec, id: &str, op: &Value) -> Result<TokenStream, Error> {

@@ -14,8 +14,9 @@ use quote::{format_ident, quote};
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::output::raw_literal;
-use crate::spec::{self, Spec, to_json};
+use crate::generators::format::raw_literal;
+use crate::spec::{self, PathPart, Spec};
+use crate::yaml::{self, to_json};
 
 /// A path parameter's Rust type in [`Ids`]: text, or a number.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -44,14 +45,14 @@ fn examples(op: &spec::Operation, raw_op: &Value) -> Result<Vec<Example>, Error>
             .map(to_json)
             .ok_or_else(|| Error(format!("{}: parameter `{name}` has no example", op.id)))?;
         let schema = p.schema;
-        let id_type = match schema.and_then(|s| spec::str_field(s, "type")) {
-            Some("integer") => match schema.and_then(|s| spec::str_field(s, "format")) {
+        let id_type = match schema.and_then(|s| yaml::str_field(s, "type")) {
+            Some("integer") => match schema.and_then(|s| yaml::str_field(s, "format")) {
                 Some("uint32") => IdType::Unsigned,
                 _ => IdType::Signed,
             },
             _ => IdType::Text,
         };
-        let suffix = match schema.and_then(|s| spec::str_field(s, "format")) {
+        let suffix = match schema.and_then(|s| yaml::str_field(s, "format")) {
             Some("uint32") => "u32",
             Some("int32") => "i32",
             Some("uint64") => "u64",
@@ -71,7 +72,7 @@ fn examples(op: &spec::Operation, raw_op: &Value) -> Result<Vec<Example>, Error>
 /// The example of the operation's request body, and its component.
 fn body_example(spec: &Spec, raw_op: &Value) -> Option<(String, serde_json::Value)> {
     let body = spec::request_body(raw_op)?;
-    let component = spec::ref_name(body.schema?)?;
+    let component = yaml::ref_name(body.schema?)?;
     let example = body
         .example
         .or_else(|| spec.schema(component)?.get("example"))?;
@@ -155,16 +156,18 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         // The path with `{name}` replaced by the ids' values.
         let mut format = String::new();
         let mut args = Vec::new();
-        let mut rest = op.path.as_str();
-        while let Some(open) = rest.find('{') {
-            format.push_str(&rest[..open]);
-            format.push_str("{}");
-            let close = rest[open..].find('}').map_or(rest.len(), |c| open + c);
-            let field = format_ident!("{}", &rest[open + 1..close]);
-            args.push(quote!(ids.#field));
-            rest = &rest[(close + 1).min(rest.len())..];
+        for part in op.path_parts() {
+            match part {
+                PathPart::Text(text) => {
+                    format.push_str(&text.replace('{', "{{").replace('}', "}}"))
+                }
+                PathPart::Param(name) => {
+                    format.push_str("{}");
+                    let field = format_ident!("{name}");
+                    args.push(quote!(ids.#field));
+                }
+            }
         }
-        format.push_str(rest);
         let path_fn = format_ident!("path_{}", op.id);
         calls.push(quote! {
             async fn #call_fn(client: &Client, ids: &Ids) -> Result<serde_json::Value, Error> {
@@ -274,5 +277,5 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
 
         #(#calls)*
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }

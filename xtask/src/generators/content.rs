@@ -6,16 +6,18 @@ use heck::ToUpperCamelCase;
 use quote::{format_ident, quote};
 
 use crate::Error;
-use crate::spec::{ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, Spec, str_field};
+use crate::spec::{ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, Spec};
+use crate::yaml::str_field;
 
 /// Generates `content.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     let Some(schema) = spec.schema(MESSAGE_CONTENT) else {
-        return crate::output::unparse(quote! {
+        return crate::generators::format::unparse(quote! {
             //! The spec declares no message content.
         });
     };
-    let doc = crate::output::doc_lines(str_field(schema, "description").unwrap_or_default());
+    let doc =
+        crate::generators::format::doc_lines(str_field(schema, "description").unwrap_or_default());
     let message_type = format_ident!("{MESSAGE_TYPE}");
     let mut variants = Vec::new();
     let mut decode_arms = Vec::new();
@@ -114,5 +116,5 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
             }
         }
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }

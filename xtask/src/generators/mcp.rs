@@ -18,12 +18,10 @@ use serde_json::json;
 use serde_yaml::Value;
 
 use crate::Error;
-use crate::json_schema::{compact, convert_documented, referenced};
-use crate::output::raw_literal;
-use crate::spec::{self, Operation, PAGE_NUMBER, Paging, Spec, key_str, str_field};
-
-/// The folder of the MCP server's generated modules, relative to the workspace root.
-pub const MCP_GENERATED_DIR: &str = "crisp-mcp/src/generated";
+use crate::generators::format::raw_literal;
+use crate::generators::json_schema::{compact, convert_documented, referenced};
+use crate::spec::{self, Operation, PAGE_NUMBER, Paging, Spec};
+use crate::yaml::{key_str, str_field};
 
 /// The argument that names the website; the server defaults it.
 pub const WEBSITE_ID: &str = "website_id";
@@ -64,7 +62,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         /// Every tool, in the spec's order.
         pub const TOOLS: &[ToolFacts] = &[#(#tools),*];
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }
 
 fn tool(

@@ -59,7 +59,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
             pub const ALL: &'static [Operation] = &[#(Self::#idents),*];
         }
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }
 
 /// The `paging` field of an operation constant.

@@ -15,12 +15,12 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
         //! Open string enums declared in the spec.
         #(#items)*
     };
-    crate::output::unparse(file)
+    crate::generators::format::unparse(file)
 }
 
 fn one(e: &StringEnum) -> TokenStream {
     let name = format_ident!("{}", e.name);
-    let doc = crate::output::doc_lines(&e.description);
+    let doc = crate::generators::format::doc_lines(&e.description);
     let variants: Vec<_> = e
         .values
         .iter()
