@@ -15,7 +15,8 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
-pub use crate::generated::content::{Content, MessageContent};
+pub use crate::generated::content::Content;
 pub use crate::generated::enums::*;
+pub use crate::generated::message_content::MessageContent;
 pub use crate::generated::types::*;
 pub use crate::secret::SecretString;

@@ -1040,7 +1040,9 @@ pub struct Message {
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub automated: ::std::option::Option<bool>,
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
-    pub content: ::std::option::Option<crate::generated::content::MessageContent>,
+    pub content: ::std::option::Option<
+        crate::generated::message_content::MessageContent,
+    >,
     ///Where the message was delivered, e.g. `chat` or `email` [unconfirmed meaning and values].
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub delivered: ::std::option::Option<::std::string::String>,
@@ -1118,7 +1120,7 @@ pub struct MessageEventData {
     ///Whether the message was sent by an automation.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub automated: ::std::option::Option<bool>,
-    pub content: crate::generated::content::MessageContent,
+    pub content: crate::generated::message_content::MessageContent,
     ///Whether the message was edited.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub edited: ::std::option::Option<bool>,
@@ -1188,7 +1190,7 @@ impl MessagePreview {
 ///The new content of a message; it must have the shape of the message's type.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageUpdate {
-    pub content: crate::generated::content::MessageContent,
+    pub content: crate::generated::message_content::MessageContent,
 }
 impl MessageUpdate {
     pub fn builder() -> builder::MessageUpdate {
@@ -1198,7 +1200,7 @@ impl MessageUpdate {
 ///The data of `message:updated`.
 #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
 pub struct MessageUpdatedData {
-    pub content: crate::generated::content::MessageContent,
+    pub content: crate::generated::message_content::MessageContent,
     ///The updated message's fingerprint.
     pub fingerprint: i64,
     ///The conversation's inbox, or null when it is in no inbox.
@@ -1223,7 +1225,7 @@ pub struct NewMessage {
     ///Mark the message as sent by an automation (bot, AI agent).
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub automated: ::std::option::Option<bool>,
-    pub content: crate::generated::content::MessageContent,
+    pub content: crate::generated::message_content::MessageContent,
     ///A fingerprint chosen by the caller; Crisp picks one when it is left out.
     #[serde(skip_serializing_if = "::std::option::Option::is_none")]
     pub fingerprint: ::std::option::Option<i64>,
@@ -7388,7 +7390,7 @@ pub mod builder {
             ::std::string::String,
         >,
         content: ::std::result::Result<
-            ::std::option::Option<crate::generated::content::MessageContent>,
+            ::std::option::Option<crate::generated::message_content::MessageContent>,
             ::std::string::String,
         >,
         delivered: ::std::result::Result<
@@ -7511,7 +7513,7 @@ pub mod builder {
         pub fn content<T>(mut self, value: T) -> Self
         where
             T: ::std::convert::TryInto<
-                ::std::option::Option<crate::generated::content::MessageContent>,
+                ::std::option::Option<crate::generated::message_content::MessageContent>,
             >,
             T::Error: ::std::fmt::Display,
         {
@@ -7856,7 +7858,7 @@ pub mod builder {
             ::std::string::String,
         >,
         content: ::std::result::Result<
-            crate::generated::content::MessageContent,
+            crate::generated::message_content::MessageContent,
             ::std::string::String,
         >,
         edited: ::std::result::Result<
@@ -7953,7 +7955,9 @@ pub mod builder {
         }
         pub fn content<T>(mut self, value: T) -> Self
         where
-            T: ::std::convert::TryInto<crate::generated::content::MessageContent>,
+            T: ::std::convert::TryInto<
+                crate::generated::message_content::MessageContent,
+            >,
             T::Error: ::std::fmt::Display,
         {
             self.content = value
@@ -8318,7 +8322,7 @@ pub mod builder {
     #[derive(Clone, Debug)]
     pub struct MessageUpdate {
         content: ::std::result::Result<
-            crate::generated::content::MessageContent,
+            crate::generated::message_content::MessageContent,
             ::std::string::String,
         >,
     }
@@ -8332,7 +8336,9 @@ pub mod builder {
     impl MessageUpdate {
         pub fn content<T>(mut self, value: T) -> Self
         where
-            T: ::std::convert::TryInto<crate::generated::content::MessageContent>,
+            T: ::std::convert::TryInto<
+                crate::generated::message_content::MessageContent,
+            >,
             T::Error: ::std::fmt::Display,
         {
             self.content = value
@@ -8359,7 +8365,7 @@ pub mod builder {
     #[derive(Clone, Debug)]
     pub struct MessageUpdatedData {
         content: ::std::result::Result<
-            crate::generated::content::MessageContent,
+            crate::generated::message_content::MessageContent,
             ::std::string::String,
         >,
         fingerprint: ::std::result::Result<i64, ::std::string::String>,
@@ -8389,7 +8395,9 @@ pub mod builder {
     impl MessageUpdatedData {
         pub fn content<T>(mut self, value: T) -> Self
         where
-            T: ::std::convert::TryInto<crate::generated::content::MessageContent>,
+            T: ::std::convert::TryInto<
+                crate::generated::message_content::MessageContent,
+            >,
             T::Error: ::std::fmt::Display,
         {
             self.content = value
@@ -8494,7 +8502,7 @@ pub mod builder {
             ::std::string::String,
         >,
         content: ::std::result::Result<
-            crate::generated::content::MessageContent,
+            crate::generated::message_content::MessageContent,
             ::std::string::String,
         >,
         fingerprint: ::std::result::Result<
@@ -8578,7 +8586,9 @@ pub mod builder {
         }
         pub fn content<T>(mut self, value: T) -> Self
         where
-            T: ::std::convert::TryInto<crate::generated::content::MessageContent>,
+            T: ::std::convert::TryInto<
+                crate::generated::message_content::MessageContent,
+            >,
             T::Error: ::std::fmt::Display,
         {
             self.content = value

@@ -9,8 +9,9 @@ use crate::Error;
 use crate::spec::{ContentShape, MESSAGE_CONTENT, MESSAGE_TYPE, Spec};
 use crate::yaml::str_field;
 
-/// Generates `content.rs`.
-pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
+/// Generates `message_content.rs`: `MessageContent`, the JSON as Crisp sent it. A leaf that the
+/// types (which hold it) and `content.rs` (which decodes it) both import.
+pub(crate) fn generate_message_content(spec: &Spec) -> Result<String, Error> {
     let Some(schema) = spec.schema(MESSAGE_CONTENT) else {
         return crate::generators::format::unparse(quote! {
             //! The spec declares no message content.
@@ -18,6 +19,35 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     };
     let doc =
         crate::generators::format::doc_lines(str_field(schema, "description").unwrap_or_default());
+    crate::generators::format::unparse(quote! {
+        //! A message's content as Crisp sent it, before it is decoded by message type.
+
+        use serde::{Deserialize, Serialize};
+
+        #(#doc)*
+        ///
+        /// This holds the JSON as Crisp sent it;
+        /// [`Content::decode`](super::content::Content::decode) reads it by message type.
+        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct MessageContent(pub serde_json::Value);
+
+        impl MessageContent {
+            /// The content as a string, for `text` and `note` messages.
+            pub fn as_str(&self) -> Option<&str> {
+                self.0.as_str()
+            }
+        }
+    })
+}
+
+/// Generates `content.rs`: `Content`, decoded by message type.
+pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
+    if spec.schema(MESSAGE_CONTENT).is_none() {
+        return crate::generators::format::unparse(quote! {
+            //! The spec declares no message content.
+        });
+    }
     let message_type = format_ident!("{MESSAGE_TYPE}");
     let mut variants = Vec::new();
     let mut decode_arms = Vec::new();
@@ -50,23 +80,10 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     let file = quote! {
         //! Message content, decoded by message type.
 
-        use serde::{Deserialize, Serialize};
+        use serde::Deserialize;
 
         use super::enums::#message_type;
-
-        #(#doc)*
-        ///
-        /// This holds the JSON as Crisp sent it; [`Content::decode`] reads it by message type.
-        #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-        #[serde(transparent)]
-        pub struct MessageContent(pub serde_json::Value);
-
-        impl MessageContent {
-            /// The content as a string, for `text` and `note` messages.
-            pub fn as_str(&self) -> Option<&str> {
-                self.0.as_str()
-            }
-        }
+        use super::message_content::MessageContent;
 
         /// The content of a message, decoded according to its type.
         #[derive(Clone, Debug, PartialEq)]

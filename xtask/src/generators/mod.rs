@@ -46,6 +46,10 @@ pub(crate) fn files(spec: &Spec) -> Result<Vec<GeneratedFile>, Error> {
         ),
         (format!("{GENERATED_DIR}/enums.rs"), enums::generate(spec)?),
         (
+            format!("{GENERATED_DIR}/message_content.rs"),
+            content::generate_message_content(spec)?,
+        ),
+        (
             format!("{GENERATED_DIR}/content.rs"),
             content::generate(spec)?,
         ),

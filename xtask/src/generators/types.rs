@@ -32,11 +32,12 @@ pub(crate) fn generate(spec: &Spec) -> Result<syn::File, Error> {
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
     }
-    // Message content depends on the message's type: `content.rs` holds it.
+    // Message content depends on the message's type: `message_content.rs` holds it as JSON, and
+    // `content.rs` decodes it.
     if spec.schema(MESSAGE_CONTENT).is_some() {
         settings.with_replacement(
             MESSAGE_CONTENT,
-            format!("crate::generated::content::{MESSAGE_CONTENT}"),
+            format!("crate::generated::message_content::{MESSAGE_CONTENT}"),
             std::iter::empty(),
         );
     }

@@ -5,6 +5,11 @@
 #[allow(missing_docs, unused_imports, clippy::all, clippy::pedantic)]
 pub mod types;
 
+/// A message's content as Crisp sent it (JSON whose shape depends on the message type).
+#[rustfmt::skip]
+#[allow(clippy::all)]
+pub mod message_content;
+
 /// Message content, decoded by message type.
 #[rustfmt::skip]
 #[allow(clippy::all)]
