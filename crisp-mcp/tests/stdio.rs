@@ -268,6 +268,18 @@ fn flags_and_the_environment_are_checked_before_serving() {
     assert!(!tier.contains("very-secret-key"));
     assert!(fails(&["--grants", "website:settings=admin"], &[]).contains("--grants"));
     assert!(fails(&["--hugo-secret", "s"], &[]).contains("--http"));
+    // Today 0 made tokens that could never be redeemed, and u64::MAX panicked every preview.
+    for ttl in ["0", "86401", "18446744073709551615"] {
+        let refused = fails(&["--confirm-ttl", ttl], &[]);
+        assert!(
+            refused.contains("--confirm-ttl") && refused.contains("1..=86400"),
+            "{refused}"
+        );
+    }
+    for cap in ["--max-sessions", "--max-sessions-per-client"] {
+        let refused = fails(&["--http", "127.0.0.1:0", cap, "0"], &[]);
+        assert!(refused.contains("give 1 or more"), "{refused}");
+    }
     let hugo_blank = fails(&["--http", "127.0.0.1:0"], &[("CRISP_HUGO_SECRET", "  ")]);
     assert!(hugo_blank.contains("blank"), "{hugo_blank}");
     let open = fails(&["--http", "0.0.0.0:0"], &[]);
