@@ -15,10 +15,10 @@ use std::time::Duration;
 use crisp_api::{AuditRecord, Outcome};
 use serde::Serialize;
 
-/// What the server decided about a call.
+/// What the server decided about a call (the line's `decision`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Decision {
+pub enum Verdict {
     /// Called (no confirmation needed, or confirmation is off).
     Allowed,
     /// Not called; the line's `refusal` says why.
@@ -51,10 +51,12 @@ pub struct AuditLine {
     /// The ids the call acts on: the path parameters, by name.
     pub path_ids: BTreeMap<String, String>,
     /// What the server decided.
-    pub decision: Decision,
-    /// Why it was refused: `unknown_tool`, `not_granted`, `invalid_arguments`,
-    /// `website_mismatch`, `unknown_token`, `expired_token`, `token_mismatch`, or the client
-    /// layer's refusal (`invalid_request`, `budget_spent`, ...).
+    pub decision: Verdict,
+    /// Why it was refused: `unauthorized` or `bad_signature` (refused by the HTTP layer),
+    /// `unknown_tool`, `not_granted`, `invalid_arguments`, `website_mismatch`,
+    /// `too_many_pending`, `confirmations_full`, `unknown_token`, `expired_token`,
+    /// `token_mismatch`, or the client layer's refusal (`invalid_request`, `budget_spent`,
+    /// ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// How the call to Crisp ended (`succeeded`, `failed`, `refused:<why>`), when it was made.
@@ -100,7 +102,7 @@ impl AuditLine {
             hugo_website_id: None,
             crisp_session_id: None,
             path_ids: BTreeMap::new(),
-            decision: Decision::Refused,
+            decision: Verdict::Refused,
             refusal: None,
             outcome: None,
             status: None,
@@ -115,7 +117,7 @@ impl AuditLine {
 
     /// Marks the call refused, for `why`.
     pub(crate) fn refuse(&mut self, why: impl Into<String>) {
-        self.decision = Decision::Refused;
+        self.decision = Verdict::Refused;
         self.refusal = Some(why.into());
     }
 
@@ -214,7 +216,7 @@ mod tests {
     fn a_line_is_one_json_object_without_empty_fields() {
         let mut line = AuditLine::new("send_message", Some("agent"), "stdio");
         line.path_ids.insert("website_id".into(), "w".into());
-        line.decision = Decision::AwaitingConfirmation;
+        line.decision = Verdict::AwaitingConfirmation;
         line.finish(Duration::from_micros(1500));
         let text = serde_json::to_string(&line).unwrap();
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();

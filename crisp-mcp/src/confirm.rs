@@ -1,23 +1,34 @@
 //! One-time confirmation tokens for tools that reach a customer or cannot be undone.
 //!
 //! A call to such a tool without a token does not act: the server answers with a preview and
-//! issues a token bound to that tool and the SHA-256 of its exact request (path ids, query and
+//! issues a token bound to that tool and the SHA-256 of its exact request (path, query and
 //! body, defaults filled in). Calling again with the token, within its time to live, acts; the
 //! token is spent on first use, whatever the outcome. Tokens are 256 random bits from the
 //! operating system; the server keeps only their SHA-256, so neither a memory dump nor `Debug`
 //! shows a live token.
+//!
+//! Each caller (an MCP session, or a website Hugo signed for) holds at most
+//! [`MAX_PENDING_PER_CALLER`] unspent tokens, and the server at most [`MAX_PENDING`]. A caller
+//! that is full is refused a new preview until one of its tokens is spent or expires: no
+//! caller's token is ever dropped to make room for another's.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
+use crate::hash::{self, Digest};
 
 /// How long a token stays valid by default.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
-/// How many unspent tokens the server keeps at most; past that the oldest is dropped.
-pub const MAX_PENDING: usize = 1024;
+/// The shortest time to live a server accepts.
+pub const MIN_TTL: Duration = Duration::from_secs(1);
+/// The longest time to live a server accepts (a day).
+pub const MAX_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// How many unspent tokens one caller may hold.
+pub const MAX_PENDING_PER_CALLER: usize = 16;
+/// How many unspent tokens the server keeps at most, all callers together.
+pub const MAX_PENDING: usize = 4096;
 
 /// A confirmation token as handed to the agent. `Debug` redacts it.
 #[derive(Clone, PartialEq, Eq)]
@@ -36,11 +47,65 @@ impl fmt::Debug for Token {
     }
 }
 
+/// Why no token was issued. Nothing was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IssueError {
+    /// The caller already holds [`MAX_PENDING_PER_CALLER`] unspent tokens.
+    CallerFull,
+    /// The server already holds [`MAX_PENDING`] unspent tokens.
+    StoreFull,
+    /// The time to live does not fit the clock (over a day is refused before it gets here).
+    TtlOutOfRange,
+    /// The operating system had no randomness to give.
+    NoRandomness,
+}
+
+impl IssueError {
+    /// `too_many_pending`, `confirmations_full`, `ttl_out_of_range` or `no_randomness`, for the
+    /// audit.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CallerFull => "too_many_pending",
+            Self::StoreFull => "confirmations_full",
+            Self::TtlOutOfRange => "ttl_out_of_range",
+            Self::NoRandomness => "no_randomness",
+        }
+    }
+}
+
+impl fmt::Display for IssueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::CallerFull => write!(
+                f,
+                "this caller already has {MAX_PENDING_PER_CALLER} previews waiting for \
+                 confirmation: confirm one of them with its token, or wait for them to expire, \
+                 then ask again"
+            ),
+            Self::StoreFull => write!(
+                f,
+                "the server already has {MAX_PENDING} previews waiting for confirmation: try \
+                 again when some have been confirmed or have expired"
+            ),
+            Self::TtlOutOfRange => f.write_str(
+                "the server's confirmation time to live does not fit the clock: start it with \
+                 a --confirm-ttl between 1 second and a day",
+            ),
+            Self::NoRandomness => f.write_str(
+                "the server could not make a confirmation token (no randomness from the system)",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for IssueError {}
+
 /// Why a token was not accepted. Nothing was sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Rejection {
-    /// Never issued, already used, or dropped.
+    /// Never issued, already used, or expired and pruned.
     Unknown,
     /// Issued, but its time to live has passed.
     Expired,
@@ -64,7 +129,7 @@ impl fmt::Display for Rejection {
         f.write_str(match self {
             Self::Unknown => {
                 "the confirmation token is unknown: it was never issued, was already used, or \
-                 was dropped"
+                 has expired"
             }
             Self::Expired => "the confirmation token has expired",
             Self::Mismatch => {
@@ -74,23 +139,27 @@ impl fmt::Display for Rejection {
     }
 }
 
+impl std::error::Error for Rejection {}
+
 struct Pending {
+    /// The caller it was issued to, which it counts against.
+    caller: String,
     tool: &'static str,
-    request: [u8; 32],
+    request: Digest,
     expires: Instant,
 }
 
-/// The tokens issued and not yet spent.
+/// The tokens issued and not yet spent, keyed by the token's SHA-256.
 pub struct Confirmations {
     ttl: Duration,
-    pending: Mutex<HashMap<[u8; 32], Pending>>,
+    pending: Mutex<HashMap<Digest, Pending>>,
 }
 
 impl fmt::Debug for Confirmations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Confirmations")
             .field("ttl", &self.ttl)
-            .field("pending", &self.lock().len())
+            .field("pending", &self.pending())
             .finish()
     }
 }
@@ -109,42 +178,52 @@ impl Confirmations {
         self.ttl
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Pending>> {
+    /// How many tokens are issued and not yet spent (expired ones included until the next
+    /// issue prunes them).
+    pub fn pending(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Pending>> {
         self.pending
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Issues a token for `tool` and the request whose digest is `request`.
+    /// Issues a token to `caller` (a session, or a website Hugo signed for) for `tool` and the
+    /// request whose digest is `request`.
     ///
     /// # Errors
     ///
-    /// When the operating system has no randomness to give.
+    /// When `caller` already holds [`MAX_PENDING_PER_CALLER`] unspent tokens, the server holds
+    /// [`MAX_PENDING`], `now` plus the time to live does not fit the clock, or the operating
+    /// system has no randomness to give. No other token is dropped.
     pub fn issue(
         &self,
+        caller: &str,
         tool: &'static str,
-        request: [u8; 32],
+        request: Digest,
         now: Instant,
-    ) -> Result<Token, getrandom::Error> {
-        let mut random = [0u8; 32];
-        getrandom::fill(&mut random)?;
-        let token = Token(hex(&random));
+    ) -> Result<Token, IssueError> {
+        let expires = now.checked_add(self.ttl).ok_or(IssueError::TtlOutOfRange)?;
         let mut pending = self.lock();
         pending.retain(|_, p| p.expires > now);
-        if pending.len() >= MAX_PENDING
-            && let Some(oldest) = pending
-                .iter()
-                .min_by_key(|(_, p)| p.expires)
-                .map(|(k, _)| *k)
-        {
-            pending.remove(&oldest);
+        if pending.values().filter(|p| p.caller == caller).count() >= MAX_PENDING_PER_CALLER {
+            return Err(IssueError::CallerFull);
         }
+        if pending.len() >= MAX_PENDING {
+            return Err(IssueError::StoreFull);
+        }
+        let mut random = [0u8; 32];
+        getrandom::fill(&mut random).map_err(|_| IssueError::NoRandomness)?;
+        let token = Token(hex::encode(random));
         pending.insert(
-            digest(token.as_str().as_bytes()),
+            hash::sha256(token.as_str().as_bytes()),
             Pending {
+                caller: caller.to_owned(),
                 tool,
                 request,
-                expires: now + self.ttl,
+                expires,
             },
         );
         Ok(token)
@@ -152,52 +231,46 @@ impl Confirmations {
 
     /// Spends `token` for `tool` and `request`: `Ok` once, for the tool and request it was
     /// issued for, before it expires. Any use spends it.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection`] says why the token was not accepted.
     pub fn redeem(
         &self,
         token: &str,
         tool: &str,
-        request: [u8; 32],
+        request: Digest,
         now: Instant,
     ) -> Result<(), Rejection> {
         let pending = self
             .lock()
-            .remove(&digest(token.as_bytes()))
+            .remove(&hash::sha256(token.as_bytes()))
             .ok_or(Rejection::Unknown)?;
         if pending.expires <= now {
             return Err(Rejection::Expired);
         }
         // Both sides are digests of equal length; a match reveals nothing an attacker lacks.
-        if pending.tool != tool || !constant_time_eq(&pending.request, &request) {
+        if pending.tool != tool || !hash::same(&pending.request, &request) {
             return Err(Rejection::Mismatch);
         }
         Ok(())
     }
 }
 
-/// SHA-256 of bytes.
-pub(crate) fn digest(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
-/// Whether two digests are equal, in time that does not depend on where they differ.
-pub(crate) fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::hash::sha256;
+
+    const TTL: Duration = Duration::from_secs(60);
+
     #[test]
     fn a_token_is_spent_once_for_its_own_request() {
-        let store = Confirmations::new(Duration::from_secs(60));
+        let store = Confirmations::new(TTL);
         let now = Instant::now();
-        let request = digest(b"send_message {...}");
-        let token = store.issue("send_message", request, now).unwrap();
+        let request = sha256(b"send_message {...}");
+        let token = store.issue("a", "send_message", request, now).unwrap();
         assert_eq!(token.as_str().len(), 64);
         assert!(!format!("{token:?}").contains(token.as_str()));
         assert_eq!(
@@ -212,14 +285,14 @@ mod tests {
 
     #[test]
     fn tokens_are_bound_expire_and_are_unguessable() {
-        let store = Confirmations::new(Duration::from_secs(60));
+        let store = Confirmations::new(TTL);
         let now = Instant::now();
-        let request = digest(b"a");
-        let a = store.issue("send_message", request, now).unwrap();
-        let b = store.issue("send_message", request, now).unwrap();
+        let request = sha256(b"a");
+        let a = store.issue("a", "send_message", request, now).unwrap();
+        let b = store.issue("a", "send_message", request, now).unwrap();
         assert_ne!(a, b);
         assert_eq!(
-            store.redeem(a.as_str(), "send_message", digest(b"b"), now),
+            store.redeem(a.as_str(), "send_message", sha256(b"b"), now),
             Err(Rejection::Mismatch)
         );
         // Spent by the failed use.
@@ -231,14 +304,9 @@ mod tests {
             store.redeem(b.as_str(), "remove_conversation", request, now),
             Err(Rejection::Mismatch)
         );
-        let c = store.issue("send_message", request, now).unwrap();
+        let c = store.issue("a", "send_message", request, now).unwrap();
         assert_eq!(
-            store.redeem(
-                c.as_str(),
-                "send_message",
-                request,
-                now + Duration::from_secs(60)
-            ),
+            store.redeem(c.as_str(), "send_message", request, now + TTL),
             Err(Rejection::Expired)
         );
         assert_eq!(
@@ -251,25 +319,57 @@ mod tests {
         );
     }
 
+    /// Today's store dropped the oldest token, whoever held it, when 1,024 previews arrived.
     #[test]
-    fn the_store_is_bounded() {
-        let store = Confirmations::new(Duration::from_secs(60));
+    fn a_full_caller_is_refused_and_nobody_else_loses_a_token() {
+        let store = Confirmations::new(TTL);
         let now = Instant::now();
-        let first = store.issue("t", digest(b"0"), now).unwrap();
-        for i in 1..=MAX_PENDING {
+        let victim = store.issue("victim", "t", sha256(b"v"), now).unwrap();
+        for i in 0..MAX_PENDING_PER_CALLER {
             store
-                .issue(
-                    "t",
-                    digest(&i.to_le_bytes()),
-                    now + Duration::from_millis(i as u64),
-                )
+                .issue("flooder", "t", sha256(&i.to_le_bytes()), now)
                 .unwrap();
         }
-        assert_eq!(store.lock().len(), MAX_PENDING);
+        for _ in 0..MAX_PENDING {
+            assert_eq!(
+                store.issue("flooder", "t", sha256(b"x"), now),
+                Err(IssueError::CallerFull)
+            );
+        }
+        assert_eq!(store.pending(), MAX_PENDING_PER_CALLER + 1);
         assert_eq!(
-            store.redeem(first.as_str(), "t", digest(b"0"), now),
-            Err(Rejection::Unknown),
-            "the oldest token was dropped"
+            store.redeem(victim.as_str(), "t", sha256(b"v"), now),
+            Ok(()),
+            "the other caller's token survived"
         );
+        // A spent or expired token frees its caller's place.
+        let later = now + TTL;
+        assert!(store.issue("flooder", "t", sha256(b"y"), later).is_ok());
+    }
+
+    #[test]
+    fn the_store_is_bounded_for_all_callers_together() {
+        let store = Confirmations::new(TTL);
+        let now = Instant::now();
+        for i in 0..MAX_PENDING {
+            let caller = format!("caller-{}", i / MAX_PENDING_PER_CALLER);
+            store
+                .issue(&caller, "t", sha256(&i.to_le_bytes()), now)
+                .unwrap();
+        }
+        assert_eq!(
+            store.issue("newcomer", "t", sha256(b"n"), now),
+            Err(IssueError::StoreFull)
+        );
+        assert_eq!(store.pending(), MAX_PENDING);
+    }
+
+    /// Today's store panicked (an `Instant` overflow) on every preview with a huge ttl.
+    #[test]
+    fn a_ttl_beyond_the_clock_is_an_error_not_a_panic() {
+        let store = Confirmations::new(Duration::from_secs(u64::MAX));
+        let refused = store.issue("a", "t", sha256(b"r"), Instant::now());
+        assert_eq!(refused, Err(IssueError::TtlOutOfRange));
+        assert!(refused.unwrap_err().to_string().contains("--confirm-ttl"));
     }
 }

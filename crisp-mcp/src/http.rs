@@ -1,28 +1,42 @@
-//! The streamable HTTP transport: rmcp's service under `/mcp`, behind a guard that checks the
-//! bearer token (when one is set; always off loopback) and Hugo's request signature (when a
-//! Hugo secret is set) on every request, before rmcp reads a byte of it.
+//! The streamable HTTP transport: rmcp's service under `/mcp`, behind a guard that checks, on
+//! every request and before rmcp reads a byte of it, the bearer token (when one is set; always
+//! off loopback) and Hugo's request signature (when a Hugo secret is set), and that keeps the
+//! sessions within their caps (in total and per client).
+//!
+//! A client, for the session caps, is the website a Hugo-signed request was signed for, else
+//! the peer's IP address (behind a reverse proxy, the proxy's: raise the per-client cap there).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use crisp_api::types::SecretString;
-use http::{HeaderValue, StatusCode, header};
-use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use rmcp::transport::common::http_header::HEADER_SESSION_ID;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::Value;
 
+use crate::call::Caller;
+use crate::hash::{self, Digest};
 use crate::hugo::HugoSecret;
 use crate::server::CrispMcp;
+use crate::sessions::{self, Capped, Full, Sessions};
+
+pub use crate::sessions::{DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_CLIENT};
 
 /// The path the MCP endpoint is served at.
 pub const MCP_PATH: &str = "/mcp";
 /// The largest request body read, in bytes; a larger one is answered 413.
 pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// The largest request that may open a session (an `initialize`, the only request sent
+/// without `Mcp-Session-Id`), in bytes; a larger one is answered 413. rmcp keeps its
+/// parameters (the client's name among them) for the session's life.
+pub const OPEN_LIMIT: usize = 32 * 1024;
 /// The environment variable that holds the bearer token.
 pub const TOKEN_VAR: &str = "CRISP_MCP_TOKEN";
 
@@ -39,16 +53,23 @@ pub struct HttpSettings {
     pub hugo: Option<HugoSecret>,
     /// More `Host` values to accept than the loopback names (behind a reverse proxy, say).
     pub allowed_hosts: Vec<String>,
+    /// The most sessions open at once, all clients together ([`DEFAULT_MAX_SESSIONS`]).
+    pub max_sessions: usize,
+    /// The most sessions one client holds at once ([`DEFAULT_MAX_SESSIONS_PER_CLIENT`]).
+    pub max_sessions_per_client: usize,
 }
 
 impl HttpSettings {
-    /// Listen on `bind`, with no token, no Hugo secret and the loopback host names.
+    /// Listen on `bind`, with no token, no Hugo secret, the loopback host names and the
+    /// default session caps.
     pub fn new(bind: SocketAddr) -> Self {
         Self {
             bind,
             bearer: None,
             hugo: None,
             allowed_hosts: Vec::new(),
+            max_sessions: DEFAULT_MAX_SESSIONS,
+            max_sessions_per_client: DEFAULT_MAX_SESSIONS_PER_CLIENT,
         }
     }
 
@@ -72,27 +93,37 @@ impl HttpSettings {
         self.allowed_hosts = hosts;
         self
     }
+
+    /// At most `total` sessions open at once, and `per_client` for one client.
+    #[must_use]
+    pub fn max_sessions(mut self, total: usize, per_client: usize) -> Self {
+        self.max_sessions = total;
+        self.max_sessions_per_client = per_client;
+        self
+    }
 }
 
 struct Guard {
-    bearer: Option<[u8; 32]>,
+    bearer: Option<Digest>,
     hugo: Option<HugoSecret>,
+    /// For the audit lines of refused `tools/call`s.
+    server: CrispMcp,
+    sessions: Arc<Sessions>,
 }
 
 /// The router: the MCP endpoint at [`MCP_PATH`] behind the guard.
 ///
 /// # Errors
 ///
-/// When `bind` is not a loopback address and no bearer token is set, or the token is blank.
+/// When `bind` is not a loopback address and no bearer token is set, the token is blank, or
+/// a session cap is zero.
 pub fn router(server: CrispMcp, settings: &HttpSettings) -> Result<Router, String> {
     let loopback = settings.bind.ip().is_loopback();
     let bearer = match &settings.bearer {
         Some(token) if token.expose_secret().trim().is_empty() => {
             return Err(format!("{TOKEN_VAR} is blank"));
         }
-        Some(token) => Some(crate::confirm::digest(
-            token.expose_secret().trim().as_bytes(),
-        )),
+        Some(token) => Some(hash::sha256(token.expose_secret().trim().as_bytes())),
         None if !loopback => {
             return Err(format!(
                 "listening on {} (not a loopback address) needs a bearer token: set {TOKEN_VAR}",
@@ -101,6 +132,9 @@ pub fn router(server: CrispMcp, settings: &HttpSettings) -> Result<Router, Strin
         }
         None => None,
     };
+    if settings.max_sessions == 0 || settings.max_sessions_per_client == 0 {
+        return Err("the session caps must be at least 1: no client could connect".to_owned());
+    }
     let mut config = StreamableHttpServerConfig::default().with_max_request_body_bytes(BODY_LIMIT);
     config = if loopback || !settings.allowed_hosts.is_empty() {
         let mut hosts = config.allowed_hosts.clone();
@@ -111,21 +145,28 @@ pub fn router(server: CrispMcp, settings: &HttpSettings) -> Result<Router, Strin
         // name to this address cannot; the Host check would only refuse the server's own names.
         config.disable_allowed_hosts()
     };
-    let service = StreamableHttpService::new(
-        move || Ok(server.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    let sessions = Sessions::new(settings.max_sessions, settings.max_sessions_per_client);
+    let service = {
+        let server = server.clone();
+        StreamableHttpService::new(
+            move || Ok(server.clone()),
+            Arc::new(Capped::new(Arc::clone(&sessions))),
+            config,
+        )
+    };
     let guard = Arc::new(Guard {
         bearer,
         hugo: settings.hugo.clone(),
+        server,
+        sessions,
     });
     Ok(Router::new()
         .nest_service(MCP_PATH, service)
         .layer(axum::middleware::from_fn_with_state(guard, check)))
 }
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// Serves `router` on `listener` until `shutdown` completes, with each connection's peer
+/// address (the client, for the session caps).
 ///
 /// # Errors
 ///
@@ -135,13 +176,16 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
-    let delete = request.method() == http::Method::DELETE;
+    let delete = request.method() == Method::DELETE;
     let mut response = guarded(&guard, request, next).await;
     // rmcp ends a session with 202; MCP's Python SDK expects 200 or 204 and logs a warning on
     // anything else. The session is gone either way: say so with 204.
@@ -153,66 +197,153 @@ async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next) ->
 }
 
 async fn guarded(guard: &Guard, request: Request, next: Next) -> Response {
-    if let Some(expected) = &guard.bearer {
-        let given = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split_once(' '))
-            // The scheme is case-insensitive (RFC 9110).
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token);
-        let ok = given.is_some_and(|token| {
-            crate::confirm::constant_time_eq(
-                &crate::confirm::digest(token.trim().as_bytes()),
-                expected,
-            )
-        });
-        if !ok {
-            tracing::warn!(target: "crisp_mcp::http", "refused a request: no valid bearer token");
-            let mut response =
-                refusal(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
+    // Only a request without a session id can open one (rmcp answers any other such request
+    // with an error).
+    let opens =
+        request.method() == Method::POST && !request.headers().contains_key(HEADER_SESSION_ID);
+    if let Some(expected) = &guard.bearer
+        && !bearer_matches(request.headers(), expected)
+    {
+        tracing::warn!(target: "crisp_mcp::http", "refused a request: no valid bearer token");
+        let (parts, body) = request.into_parts();
+        if let Ok(bytes) = read_body(&parts.headers, body, BODY_LIMIT).await {
+            audit_refused_calls(&guard.server, &bytes, "unauthorized");
+        }
+        let mut response = refusal(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    let request = if guard.hugo.is_some() || opens {
+        let limit = if opens { OPEN_LIMIT } else { BODY_LIMIT };
+        let (mut parts, body) = request.into_parts();
+        let Ok(bytes) = read_body(&parts.headers, body, limit).await else {
+            return refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &if opens {
+                    format!(
+                        "a request that opens a session (initialize) is at most {} KiB, and \
+                         this one is larger or could not be read",
+                        OPEN_LIMIT / 1024
+                    )
+                } else {
+                    "the request body is too large or could not be read".to_owned()
+                },
+            );
+        };
+        if let Some(secret) = &guard.hugo {
+            match secret.verify(&parts.headers, &bytes, SystemTime::now()) {
+                Ok(hugo) => {
+                    parts.extensions.insert(hugo);
+                }
+                Err(reason) => {
+                    tracing::warn!(target: "crisp_mcp::http", %reason, "refused a request: Hugo signature");
+                    audit_refused_calls(&guard.server, &bytes, "bad_signature");
+                    return refusal(StatusCode::UNAUTHORIZED, &format!("refused: {reason}"));
+                }
+            }
+        }
+        Request::from_parts(parts, Body::from(bytes))
+    } else {
+        request
+    };
+    if !opens {
+        return next.run(request).await;
+    }
+    let client = client_of(&request);
+    match guard.sessions.reserve(&client) {
+        Ok(ticket) => sessions::with_ticket(ticket, next.run(request)).await,
+        Err(full) => {
+            tracing::warn!(target: "crisp_mcp::http", %client, ?full, "refused a new session: at the cap");
+            session_refusal(full, &client)
         }
     }
-    let Some(secret) = &guard.hugo else {
-        return next.run(request).await;
-    };
-    let (mut parts, body) = request.into_parts();
-    let announced = parts
-        .headers
+}
+
+/// Whether the request carries the bearer token whose SHA-256 is `expected`.
+fn bearer_matches(headers: &HeaderMap, expected: &Digest) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        // The scheme is case-insensitive (RFC 9110).
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .is_some_and(|(_, token)| hash::same(&hash::sha256(token.trim().as_bytes()), expected))
+}
+
+/// The body, at most `limit` bytes (`Err` when it is larger, announced larger, or cannot be
+/// read).
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ()> {
+    let announced = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > BODY_LIMIT as u64) {
-        return refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is too large",
-        );
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(());
     }
-    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is too large or could not be read",
-            );
-        }
+    axum::body::to_bytes(body, limit).await.map_err(|_| ())
+}
+
+/// Writes a `refused` audit line, with `code`, for each `tools/call` in a JSON-RPC body the
+/// guard refused. Other requests (and bodies that are not JSON) leave no line.
+fn audit_refused_calls(server: &CrispMcp, body: &[u8], code: &'static str) {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return;
     };
-    match secret.verify(&parts.headers, &bytes, SystemTime::now()) {
-        Ok(hugo) => {
-            parts.extensions.insert(hugo);
+    let messages = match &value {
+        Value::Array(batch) => batch.iter().collect(),
+        single => vec![single],
+    };
+    let caller = Caller::new("http", None);
+    for message in messages {
+        if message.get("method").and_then(Value::as_str) != Some("tools/call") {
+            continue;
         }
-        Err(reason) => {
-            tracing::warn!(target: "crisp_mcp::http", %reason, "refused a request: Hugo signature");
-            return refusal(StatusCode::UNAUTHORIZED, &format!("refused: {reason}"));
-        }
+        let name = match message.pointer("/params/name") {
+            Some(Value::String(name)) => name.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        };
+        server.refused_at_the_door(&name, &caller, code);
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+}
+
+/// The client a new session counts against: the website a Hugo-signed request was signed
+/// for, else the peer's IP address.
+fn client_of(request: &Request) -> String {
+    if let Some(hugo) = request.extensions().get::<crate::hugo::HugoRequest>() {
+        return format!("website {}", hugo.website_id);
+    }
+    match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) => peer.ip().to_string(),
+        None => "an unknown peer".to_owned(),
+    }
+}
+
+fn session_refusal(full: Full, client: &str) -> Response {
+    let (status, message) = match full {
+        Full::Client(max) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "refused: this client ({client}) already holds {max} MCP sessions, the most one \
+                 client may: end one (DELETE {MCP_PATH} with its Mcp-Session-Id) or wait for \
+                 idle ones to close (after 300 s without a request)"
+            ),
+        ),
+        Full::Server(max) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "refused: the server already holds {max} MCP sessions, its limit: try again \
+                 when idle ones have closed (after 300 s without a request)"
+            ),
+        ),
+    };
+    let mut response = refusal(status, &message);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+    response
 }
 
 fn refusal(status: StatusCode, message: &str) -> Response {

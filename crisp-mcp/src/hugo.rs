@@ -74,6 +74,8 @@ pub enum HugoError {
     Mismatch,
     /// The timestamp is outside the replay window.
     Stale,
+    /// A header is given more than once (which value was signed is ambiguous).
+    Repeated(&'static str),
 }
 
 impl fmt::Display for HugoError {
@@ -81,6 +83,7 @@ impl fmt::Display for HugoError {
         match self {
             Self::Missing(header) => write!(f, "the {header} header is missing"),
             Self::Malformed(header) => write!(f, "the {header} header is malformed"),
+            Self::Repeated(header) => write!(f, "the {header} header is given more than once"),
             Self::Mismatch => f.write_str("the signature does not match the request"),
             Self::Stale => write!(
                 f,
@@ -101,14 +104,24 @@ impl HugoSecret {
         Some(Self(verifier.with_tolerance(REPLAY_WINDOW)))
     }
 
-    /// Verifies a request: the signature over the raw body, in constant time, and the
-    /// timestamp within [`REPLAY_WINDOW`] of `now`.
+    /// Verifies a request: each of Hugo's headers at most once, the signature over the raw
+    /// body, in constant time, and the timestamp within [`REPLAY_WINDOW`] of `now`.
     pub fn verify(
         &self,
         headers: &HeaderMap,
         body: &[u8],
         now: SystemTime,
     ) -> Result<HugoRequest, HugoError> {
+        for name in [
+            SIGNATURE_HEADER,
+            TIMESTAMP_HEADER,
+            WEBSITE_HEADER,
+            SESSION_HEADER,
+        ] {
+            if headers.get_all(name).iter().nth(1).is_some() {
+                return Err(HugoError::Repeated(name));
+            }
+        }
         let header = |name: &'static str| -> Result<&str, HugoError> {
             headers
                 .get(name)
@@ -270,6 +283,34 @@ mod tests {
             secret.verify(&headers("-1", WEBSITE, &odd), body, now),
             Err(HugoError::Malformed(TIMESTAMP_HEADER))
         );
+    }
+
+    /// Today's verifier read a repeated header as its first value.
+    #[test]
+    fn a_repeated_header_is_refused() {
+        let secret = HugoSecret::new("s3cret").unwrap();
+        let body = b"{}";
+        let signature = sign("s3cret", "1700000000", WEBSITE, body);
+        let good = headers("1700000000", WEBSITE, &signature);
+        let now = at(1_700_000_000);
+        assert!(secret.verify(&good, body, now).is_ok());
+        for (name, second) in [
+            (SIGNATURE_HEADER, signature.as_str()),
+            (TIMESTAMP_HEADER, "1700000000"),
+            (WEBSITE_HEADER, "another-website"),
+            (SESSION_HEADER, "session_a"),
+        ] {
+            let mut twice = good.clone();
+            if name == SESSION_HEADER {
+                twice.append(name, "session_b".parse().unwrap());
+            }
+            twice.append(name, second.parse().unwrap());
+            assert_eq!(
+                secret.verify(&twice, body, now),
+                Err(HugoError::Repeated(name)),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -28,17 +28,24 @@
 #[allow(missing_docs)]
 mod generated;
 
+mod answer;
 pub mod audit;
 pub mod backend;
+mod call;
 pub mod confirm;
+mod hash;
 pub mod http;
 pub mod hugo;
+mod preview;
 mod server;
+mod sessions;
 mod table;
 mod tools;
 
-pub use audit::{Audit, AuditLine, Decision};
-pub use server::{Caller, CrispMcp, Settings, TEXT_LIMIT};
+pub use answer::TEXT_LIMIT;
+pub use audit::{Audit, AuditLine, Verdict};
+pub use call::{Caller, MAX_CLIENT_NAME};
+pub use server::{CrispMcp, Settings};
 pub use table::{Hints, Location, Param, TOOLS, ToolFacts};
 pub use tools::{BODY, CONFIRMATION_TOKEN, WEBSITE_ID};
 

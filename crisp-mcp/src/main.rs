@@ -14,7 +14,9 @@ use clap::{Parser, ValueEnum};
 use crisp_api::Grants;
 use crisp_api::types::SecretString;
 use crisp_mcp::backend::{Backend, ClientOptions, CrispEnv};
-use crisp_mcp::http::{HttpSettings, MCP_PATH, TOKEN_VAR};
+use crisp_mcp::http::{
+    DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_CLIENT, HttpSettings, MCP_PATH, TOKEN_VAR,
+};
 use crisp_mcp::hugo::HugoSecret;
 use crisp_mcp::{Audit, CrispMcp, Settings};
 
@@ -49,8 +51,13 @@ struct Args {
     /// Whether customer-visible and irreversible tools wait for a confirmation token.
     #[arg(long, value_enum, default_value_t = Confirm::Always)]
     confirm: Confirm,
-    /// How long a confirmation token lives, in seconds.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    /// How long a confirmation token lives, in seconds: 1 to 86400 (a day).
+    #[arg(
+        long,
+        default_value_t = 300,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
     confirm_ttl: u64,
     /// Append the audit lines (one JSON object per tool call) to this file instead of stderr.
     #[arg(long, value_name = "FILE")]
@@ -70,6 +77,22 @@ struct Args {
     /// At most this many requests to Crisp a day, retries included.
     #[arg(long, value_name = "N")]
     daily_budget: Option<u32>,
+    /// HTTP: at most this many MCP sessions open at once, all clients together.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS, value_parser = at_least_one)]
+    max_sessions: usize,
+    /// HTTP: at most this many MCP sessions for one client (the website Hugo signed for, else
+    /// the peer's IP address; behind a reverse proxy, every client is the proxy).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS_PER_CLIENT, value_parser = at_least_one)]
+    max_sessions_per_client: usize,
+}
+
+/// A count of 1 or more.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("0 would refuse every client: give 1 or more".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}: give a whole number, 1 or more")),
+    }
 }
 
 /// Where `--http` alone listens.
@@ -92,16 +115,34 @@ enum Confirm {
     Never,
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+/// The log levels when `RUST_LOG` is not set.
+const DEFAULT_LOG: &str = "crisp_mcp=info,rmcp=warn";
+
+/// Logs to stderr at the levels `RUST_LOG` asks for, except that rmcp never logs below `warn`,
+/// whatever `RUST_LOG` says: at `info` and below it logs each request's parameters and each
+/// result, which carry live confirmation tokens (and stderr is the default audit).
+fn install_logging() {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let asked = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| DEFAULT_LOG.into());
+    let token_safe = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target("rmcp", LevelFilter::WARN);
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "crisp_mcp=info,rmcp=warn".into()),
-        )
-        .init();
+        .with_filter(token_safe)
+        .with_filter(asked);
+    tracing_subscriber::registry().with(layer).init();
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    install_logging();
     match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -172,7 +213,8 @@ async fn run(args: Args) -> Result<(), String> {
             let settings = HttpSettings::new(bind)
                 .bearer(bearer)
                 .hugo(hugo)
-                .allowed_hosts(args.allowed_host);
+                .allowed_hosts(args.allowed_host)
+                .max_sessions(args.max_sessions, args.max_sessions_per_client);
             let router = crisp_mcp::http::router(server, &settings)?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await

@@ -61,9 +61,7 @@ pub(crate) fn compile(
                 (p.name != WEBSITE_ID).then(|| (p.name, default.clone()))
             })
             .collect();
-        let validator = jsonschema::options()
-            .with_draft(Draft::Draft202012)
-            .build(&schema)
+        let validator = validator(&schema)
             .map_err(|e| format!("tool {}: its input schema does not compile: {e}", name))?;
         let Value::Object(schema) = schema else {
             return Err(format!("tool {}: its input schema is not an object", name));
@@ -94,6 +92,65 @@ pub(crate) fn compile(
         });
     }
     Ok(out)
+}
+
+/// The private keyword the validator's copy of a schema carries beside each
+/// `"type": "integer"`: JSON Schema counts `1.0` and `1e30` as integers, Crisp does not.
+const STRICT_INTEGER: &str = "x-crisp-strict-integer";
+
+/// A validator of `schema` (JSON Schema 2020-12) in which an integer must be written as one:
+/// an `i64` or `u64` JSON number, no fraction, no exponent (`1.0` and `1e30` would reach Crisp
+/// as `1.0` and `1e+30`). Bounds are the schema's own `minimum` and `maximum`.
+fn validator(schema: &Value) -> Result<Validator, jsonschema::ValidationError<'static>> {
+    let mut strict = schema.clone();
+    mark_integers(&mut strict);
+    jsonschema::options()
+        .with_draft(Draft::Draft202012)
+        .with_keyword(STRICT_INTEGER, |_, _, _| Ok(Box::new(StrictInteger)))
+        .build(&strict)
+        .map_err(|e| e.to_owned())
+}
+
+/// Adds [`STRICT_INTEGER`] to every schema object whose `type` is or includes `integer`.
+fn mark_integers(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            let integer = match map.get("type") {
+                Some(Value::String(t)) => t == "integer",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+                _ => false,
+            };
+            map.values_mut().for_each(mark_integers);
+            if integer {
+                map.insert(STRICT_INTEGER.to_owned(), Value::Bool(true));
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mark_integers),
+        _ => {}
+    }
+}
+
+/// The check behind [`STRICT_INTEGER`]: a number must be an `i64` or a `u64`.
+struct StrictInteger;
+
+impl<'i> jsonschema::Keyword<'i> for StrictInteger {
+    fn validate(&self, instance: &'i Value) -> Result<(), jsonschema::ValidationError<'i>> {
+        if self.is_valid(instance) {
+            return Ok(());
+        }
+        Err(jsonschema::ValidationError::custom(format!(
+            "{} is not an integer as Crisp reads one: write it without a fraction or an \
+             exponent, between -9223372036854775808 and 18446744073709551615",
+            crate::audit::cut(&instance.to_string(), 40)
+        )))
+    }
+
+    fn is_valid(&self, instance: &'i Value) -> bool {
+        match instance {
+            Value::Number(n) => n.is_i64() || n.is_u64(),
+            _ => true,
+        }
+    }
 }
 
 /// At most this many problems are reported for one call.

@@ -1,6 +1,7 @@
 //! The streamable HTTP transport over real HTTP on loopback: the bearer token off loopback,
-//! Hugo's request signatures (tampered body, wrong secret, old timestamp: 401), the Host check,
-//! and bodies that are too large or not JSON-RPC.
+//! Hugo's request signatures (tampered body, wrong secret, old timestamp, a repeated header:
+//! 401), the audit lines of calls refused at the door, the session caps, the Host check, and
+//! bodies that are too large or not JSON-RPC.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{Harness, Options, harness};
 use crisp_api::types::SecretString;
-use crisp_mcp::http::{BODY_LIMIT, HttpSettings, MCP_PATH, router};
+use crisp_mcp::http::{BODY_LIMIT, HttpSettings, MCP_PATH, OPEN_LIMIT, router};
 use crisp_mcp::hugo::{self, HugoSecret};
 use crisp_sandbox::demo;
 use serde_json::{Value, json};
@@ -22,9 +23,11 @@ async fn serve(h: &Harness, settings: HttpSettings) -> String {
     let listener = tokio::net::TcpListener::bind(settings.bind).await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let app = router(h.server.clone(), &settings).unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    tokio::spawn(crisp_mcp::http::serve(
+        listener,
+        app,
+        std::future::pending(),
+    ));
     format!("http://127.0.0.1:{port}{MCP_PATH}")
 }
 
@@ -83,10 +86,12 @@ impl Client {
         }
     }
 
-    async fn post_bytes(&self, body: Vec<u8>) -> Answer {
+    /// A request with `method` and `body`, with the session, bearer token and Hugo signature
+    /// this client has.
+    async fn post_with(&self, method: reqwest::Method, body: Vec<u8>) -> Answer {
         let mut request = self
             .http
-            .post(&self.url)
+            .request(method, &self.url)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream");
         if let Some(session) = &self.session {
@@ -118,6 +123,10 @@ impl Client {
 
     async fn post(&self, message: Value) -> Answer {
         self.post_bytes(serde_json::to_vec(&message).unwrap()).await
+    }
+
+    async fn post_bytes(&self, body: Vec<u8>) -> Answer {
+        self.post_with(reqwest::Method::POST, body).await
     }
 
     /// `initialize` then `notifications/initialized`; keeps the session id.
@@ -385,4 +394,204 @@ async fn settings_and_the_backend_keep_their_secrets_out_of_debug() {
     assert!(text.contains(sandbox.website_id()), "{text}");
     assert!(!text.contains(sandbox.key()), "{text}");
     assert!(!text.contains(sandbox.signing_secret()), "{text}");
+}
+
+/// Today a `tools/call` refused for its bearer token or its Hugo signature left no audit line.
+#[tokio::test]
+async fn calls_refused_at_the_door_are_recorded() {
+    let h = harness(Options::default()).await;
+    let anywhere: SocketAddr = "0.0.0.0:0".parse().unwrap();
+    let url = serve(
+        &h,
+        HttpSettings::new(anywhere)
+            .bearer(Some(SecretString::from(TOKEN)))
+            .hugo(HugoSecret::new(SECRET)),
+    )
+    .await;
+    let mut client = Client::new(&url);
+    client.bearer = Some("not-the-token".to_owned());
+    let call = client
+        .call(
+            1,
+            "remove_conversation",
+            json!({"session_id": demo::SESSION_ID}),
+        )
+        .await;
+    assert_eq!(call.status, 401);
+    let line = h.audit.last();
+    assert_eq!(line["tool"], "remove_conversation");
+    assert_eq!(line["transport"], "http");
+    assert_eq!(line["decision"], "refused");
+    assert_eq!(line["refusal"], "unauthorized");
+    assert_eq!(line["attempts"], 0);
+
+    client.bearer = Some(TOKEN.to_owned());
+    client.hugo = Some(("another-secret".to_owned(), demo::WEBSITE_ID.to_owned(), 0));
+    let call = client
+        .call(
+            2,
+            "get_conversation",
+            json!({"session_id": demo::SESSION_ID}),
+        )
+        .await;
+    assert_eq!(call.status, 401);
+    let line = h.audit.last();
+    assert_eq!(line["tool"], "get_conversation");
+    assert_eq!(line["refusal"], "bad_signature");
+    assert!(
+        line.get("hugo_website_id").is_none(),
+        "an unverified website is not recorded"
+    );
+
+    // Requests that are not tool calls leave no line.
+    let lines = h.audit.parsed().len();
+    client.bearer = None;
+    assert_eq!(client.initialize().await.status, 401);
+    assert_eq!(h.audit.parsed().len(), lines);
+    assert_eq!(h.sandbox.api_requests(), 0);
+}
+
+/// Today a repeated Hugo header was read as its first value.
+#[tokio::test]
+async fn a_repeated_hugo_header_is_refused() {
+    let h = harness(Options::default()).await;
+    let url = serve(
+        &h,
+        HttpSettings::new(loopback()).hugo(HugoSecret::new(SECRET)),
+    )
+    .await;
+    let body = serde_json::to_vec(&json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}
+    }))
+    .unwrap();
+    let timestamp = now().to_string();
+    let signature = hugo::sign(SECRET, &timestamp, demo::WEBSITE_ID, &body);
+    let post = |repeat: Option<(&'static str, String)>| {
+        let mut request = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header(hugo::TIMESTAMP_HEADER, &timestamp)
+            .header(hugo::WEBSITE_HEADER, demo::WEBSITE_ID)
+            .header(hugo::SIGNATURE_HEADER, &signature);
+        if let Some((name, value)) = repeat {
+            request = request.header(name, value);
+        }
+        request.body(body.clone()).send()
+    };
+    assert_eq!(post(None).await.unwrap().status(), 200);
+    for repeat in [
+        (hugo::WEBSITE_HEADER, "another-website".to_owned()),
+        (hugo::TIMESTAMP_HEADER, timestamp.clone()),
+        (hugo::SIGNATURE_HEADER, signature.clone()),
+    ] {
+        let name = repeat.0;
+        let response = post(Some(repeat)).await.unwrap();
+        assert_eq!(response.status(), 401, "{name} twice");
+        let text = response.text().await.unwrap();
+        assert!(text.contains("more than once"), "{text}");
+    }
+}
+
+/// Today sessions were unbounded: 1,514 in 25 s took the process to 4.6 GB, each keeping its
+/// `initialize` (a client name of up to 4 MiB) for 300 s.
+#[tokio::test]
+async fn sessions_are_capped_per_client_and_in_total() {
+    let h = harness(Options::default()).await;
+    let url = serve(
+        &h,
+        HttpSettings::new(loopback())
+            .hugo(HugoSecret::new(SECRET))
+            .max_sessions(3, 2),
+    )
+    .await;
+    let hugo = |website: &str| {
+        let mut client = Client::new(&url);
+        client.hugo = Some((SECRET.to_owned(), website.to_owned(), 0));
+        client
+    };
+    // One client (a website Hugo signed for) holds at most 2.
+    let mut a1 = hugo("website-a");
+    assert_eq!(a1.initialize().await.status, 200);
+    let mut a2 = hugo("website-a");
+    assert_eq!(a2.initialize().await.status, 200);
+    let mut a3 = hugo("website-a");
+    let refused = a3.initialize().await;
+    assert_eq!(refused.status, 429, "{}", refused.text);
+    assert!(
+        refused.text.contains("already holds 2 MCP sessions"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("website website-a"),
+        "{}",
+        refused.text
+    );
+    // The server holds at most 3.
+    let mut b1 = hugo("website-b");
+    assert_eq!(b1.initialize().await.status, 200);
+    let mut c1 = hugo("website-c");
+    let full = c1.initialize().await;
+    assert_eq!(full.status, 503, "{}", full.text);
+    assert!(
+        full.text.contains("already holds 3 MCP sessions"),
+        "{}",
+        full.text
+    );
+    // The sessions open still work, and ending one frees its place.
+    let listed = a1
+        .post(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}))
+        .await;
+    assert_eq!(listed.status, 200);
+    let ended = a2.post_with(reqwest::Method::DELETE, Vec::new()).await;
+    assert_eq!(ended.status, 204, "{}", ended.text);
+    assert_eq!(c1.initialize().await.status, 200);
+    assert_eq!(
+        a3.initialize().await.status,
+        503,
+        "the server is full again"
+    );
+}
+
+/// On loopback without Hugo, a client is its IP address; a request that opens a session is
+/// at most 32 KiB (rmcp keeps its parameters for the session's life).
+#[tokio::test]
+async fn a_peer_is_capped_and_an_initialize_is_small() {
+    let h = harness(Options::default()).await;
+    let url = serve(&h, HttpSettings::new(loopback()).max_sessions(10, 1)).await;
+    let mut first = Client::new(&url);
+    assert_eq!(first.initialize().await.status, 200);
+    let mut second = Client::new(&url);
+    let refused = second.initialize().await;
+    assert_eq!(refused.status, 429, "{}", refused.text);
+    assert!(refused.text.contains("(127.0.0.1)"), "{}", refused.text);
+
+    let big = Client::new(&url)
+        .post(json!({
+            "jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "x".repeat(OPEN_LIMIT), "version": "0"}
+            }
+        }))
+        .await;
+    assert_eq!(big.status, 413, "{}", big.text);
+    assert!(big.text.contains("32 KiB"), "{}", big.text);
+    // A large body within a session is still fine up to the body limit.
+    let called = first
+        .call(
+            2,
+            "get_conversation",
+            json!({"session_id": demo::SESSION_ID, "pad": "x".repeat(OPEN_LIMIT)}),
+        )
+        .await;
+    assert_eq!(called.status, 200);
+    assert_eq!(
+        called.message()["result"]["isError"],
+        true,
+        "an unknown argument"
+    );
 }

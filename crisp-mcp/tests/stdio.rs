@@ -39,7 +39,12 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = command(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -127,17 +132,14 @@ impl Server {
             .collect()
     }
 
-    fn stderr_text(&self) -> String {
-        self.stderr.try_iter().collect::<Vec<_>>().join("\n")
-    }
-
     /// Closes stdin and waits for a clean exit.
     fn finish(mut self) -> String {
         drop(self.stdin.take());
         for _ in 0..200 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 assert!(status.success(), "exit status {status}");
-                return self.stderr_text();
+                // The process is gone: read its stderr to the end.
+                return self.stderr.iter().collect::<Vec<_>>().join("\n");
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -266,6 +268,18 @@ fn flags_and_the_environment_are_checked_before_serving() {
     assert!(!tier.contains("very-secret-key"));
     assert!(fails(&["--grants", "website:settings=admin"], &[]).contains("--grants"));
     assert!(fails(&["--hugo-secret", "s"], &[]).contains("--http"));
+    // Today 0 made tokens that could never be redeemed, and u64::MAX panicked every preview.
+    for ttl in ["0", "86401", "18446744073709551615"] {
+        let refused = fails(&["--confirm-ttl", ttl], &[]);
+        assert!(
+            refused.contains("--confirm-ttl") && refused.contains("1..=86400"),
+            "{refused}"
+        );
+    }
+    for cap in ["--max-sessions", "--max-sessions-per-client"] {
+        let refused = fails(&["--http", "127.0.0.1:0", cap, "0"], &[]);
+        assert!(refused.contains("give 1 or more"), "{refused}");
+    }
     let hugo_blank = fails(&["--http", "127.0.0.1:0"], &[("CRISP_HUGO_SECRET", "  ")]);
     assert!(hugo_blank.contains("blank"), "{hugo_blank}");
     let open = fails(&["--http", "0.0.0.0:0"], &[]);
@@ -320,4 +334,105 @@ fn the_audit_file_gets_one_line_per_call_and_confirmation_can_be_off() {
     assert_eq!(lines[0]["outcome"], "succeeded");
     assert!(!text.contains("internal note"), "no body in the audit");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh directory for one test's audit file.
+fn temp_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("crisp-mcp-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn audit_lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each audit line is JSON"))
+        .collect()
+}
+
+/// Today a `tools/call` whose arguments were not an object (or whose name was not a string)
+/// was answered "method not found" and left no audit line.
+#[test]
+fn a_malformed_tool_call_is_refused_and_recorded() {
+    let dir = temp_dir("malformed");
+    let path = dir.join("audit.jsonl");
+    let mut server = Server::start(&["--audit", path.to_str().unwrap()]);
+    server.initialize();
+    for (id, arguments) in [(1, json!([1, 2])), (2, json!("session_x")), (3, json!(7))] {
+        let answer = server.request(
+            id,
+            "tools/call",
+            json!({"name": "get_conversation", "arguments": arguments}),
+        );
+        assert_eq!(answer["result"]["isError"], true, "{answer}");
+        let text = answer["result"]["content"][0]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with(
+                "Invalid arguments for `get_conversation`: `arguments` must be an object"
+            ),
+            "{text}"
+        );
+    }
+    let unnamed = server.request(4, "tools/call", json!({"name": 7}));
+    assert_eq!(unnamed["error"]["code"], -32602, "{unnamed}");
+    server.finish();
+    let lines = audit_lines(&path);
+    assert_eq!(lines.len(), 4, "one line per call: {lines:?}");
+    for line in &lines[..3] {
+        assert_eq!(line["tool"], "get_conversation");
+        assert_eq!(line["decision"], "refused");
+        assert_eq!(line["refusal"], "invalid_arguments");
+        assert_eq!(line["client"], "stdio-test");
+    }
+    assert_eq!(lines[3]["tool"], "7");
+    assert_eq!(lines[3]["refusal"], "invalid_request");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Today rmcp logged each request's arguments and each result at debug level, live
+/// confirmation tokens included, to stderr (the default audit destination).
+#[test]
+fn confirmation_tokens_stay_out_of_the_logs_at_every_level() {
+    let mut server = Server::start_with_env(
+        &[],
+        &[(
+            "RUST_LOG",
+            "trace,rmcp=trace,rmcp::service=trace,crisp_mcp=trace",
+        )],
+    );
+    server.initialize();
+    let arguments = json!({
+        "session_id": crisp_sandbox::demo::SESSION_ID,
+        "body": {"type": "text", "from": "operator", "origin": "chat", "content": "logged?"}
+    });
+    let preview = server.request(
+        1,
+        "tools/call",
+        json!({"name": "send_message", "arguments": arguments}),
+    );
+    let token = preview["result"]["structuredContent"]["confirmation_token"]
+        .as_str()
+        .expect("a preview with a token")
+        .to_owned();
+    let mut confirmed = arguments.clone();
+    confirmed["confirmation_token"] = json!(token);
+    let sent = server.request(
+        2,
+        "tools/call",
+        json!({"name": "send_message", "arguments": confirmed}),
+    );
+    assert_eq!(sent["result"]["isError"], false, "{sent}");
+    let stderr = server.finish();
+    assert!(
+        stderr.contains("TRACE") || stderr.contains("DEBUG"),
+        "the test runs at trace level: {stderr}"
+    );
+    assert!(!stderr.contains(&token), "a live token reached stderr");
+    let audit: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert_eq!(audit.len(), 2, "the audit lines are still there");
 }

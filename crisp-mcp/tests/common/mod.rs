@@ -50,6 +50,8 @@ impl Lines {
 pub struct Harness {
     pub sandbox: Sandbox,
     pub server: CrispMcp,
+    /// The client the server calls through (for building other servers on it).
+    pub client: crisp_api::Client,
     pub audit: Lines,
 }
 
@@ -94,10 +96,11 @@ pub async fn harness(options: Options) -> Harness {
         .confirm(options.confirm)
         .confirm_ttl(options.ttl)
         .audit(Audit::to_writer(audit.clone()));
-    let server = CrispMcp::new(backend.client, settings).unwrap();
+    let server = CrispMcp::new(backend.client.clone(), settings).unwrap();
     Harness {
         sandbox,
         server,
+        client: backend.client,
         audit,
     }
 }

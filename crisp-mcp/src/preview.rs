@@ -1,0 +1,279 @@
+//! The request a call makes, from its validated arguments; its digest (what a confirmation
+//! token is bound to); and the preview a call that waits for confirmation answers with.
+//!
+//! The preview shows what would go on the wire: the path as crisp-api fills it (each id
+//! checked and percent-encoded by [`Operation::fill_path`]), the query as the client encodes
+//! it, and the body. Control, format (bidirectional overrides, zero-width characters) and
+//! separator characters are escaped in the text (`\u{202e}`), so what a person reads is what
+//! is sent; the structured content keeps the exact values.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crisp_api::{Effect, Operation, PathError};
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Map, Value, json};
+use unicode_general_category::{GeneralCategory, get_general_category};
+
+use crate::hash::{self, Digest};
+use crate::table::Location;
+use crate::tools::{BODY, CONFIRMATION_TOKEN, Compiled, WEBSITE_ID};
+
+/// A call's request before its ids are checked: each path and query parameter as text, in
+/// the spec's order, defaults filled in, and the body.
+pub(crate) struct Draft {
+    /// The path parameters, `(name, value)`.
+    pub ids: Vec<(&'static str, String)>,
+    query: Vec<(&'static str, String)>,
+    body: Option<Value>,
+}
+
+impl Draft {
+    /// The request `arguments` (validated, the token taken out) make for `tool`, with
+    /// `website` where no `website_id` is given.
+    pub fn new(tool: &Compiled, arguments: &Map<String, Value>, website: &str) -> Self {
+        let mut ids = Vec::new();
+        let mut query = Vec::new();
+        for param in tool.facts.params {
+            let value = match arguments.get(param.name) {
+                Some(value) => Some(text(value)),
+                None if param.location == Location::Path && param.name == WEBSITE_ID => {
+                    Some(website.to_owned())
+                }
+                None => tool
+                    .defaults
+                    .iter()
+                    .find(|(name, _)| *name == param.name)
+                    .map(|(_, value)| text(value)),
+            };
+            let Some(value) = value else { continue };
+            match param.location {
+                Location::Path => ids.push((param.name, value)),
+                Location::Query => query.push((param.name, value)),
+            }
+        }
+        Self {
+            ids,
+            query,
+            body: arguments.get(BODY).cloned(),
+        }
+    }
+
+    /// The request, with its path filled as the client fills it.
+    ///
+    /// # Errors
+    ///
+    /// [`PathError`] names the id the client would refuse (empty, `..`, a control
+    /// character...).
+    pub fn fill(self, operation: &'static Operation) -> Result<Request, PathError> {
+        let path = operation.fill_path(self.ids.iter().map(|(n, v)| (*n, v.as_str())))?;
+        Ok(Request {
+            operation,
+            ids: self.ids,
+            path,
+            query: self.query,
+            body: self.body,
+        })
+    }
+}
+
+/// The request a call makes, its ids checked.
+pub(crate) struct Request {
+    pub operation: &'static Operation,
+    /// The path parameters, `(name, value)`, as given.
+    pub ids: Vec<(&'static str, String)>,
+    /// The path, filled and percent-encoded exactly as the client sends it.
+    pub path: String,
+    pub query: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+}
+
+impl Request {
+    /// SHA-256 of the tool and the exact request, in a canonical form (object keys sorted).
+    pub fn digest(&self) -> Digest {
+        let mut text = String::new();
+        canonical(
+            &json!({
+                "tool": self.operation.id,
+                "method": self.operation.method.as_str(),
+                "path": self.path,
+                "query": self.query,
+                "body": self.body,
+            }),
+            &mut text,
+        );
+        hash::sha256(text.as_bytes())
+    }
+
+    /// The query string as the client encodes it (`a=1&b=x+y`), or `""`.
+    fn query_string(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(self.query.iter().map(|(n, v)| (*n, v.as_str())))
+            .finish()
+    }
+
+    /// `{method, path, query, body}`, as the structured preview shows it.
+    fn shown(&self) -> Value {
+        let query: Map<String, Value> = self
+            .query
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), Value::String(value.clone())))
+            .collect();
+        json!({
+            "method": self.operation.method.as_str(),
+            "path": self.path,
+            "query": query,
+            "body": self.body,
+        })
+    }
+}
+
+/// An argument as the text a path or query parameter carries. Integers are checked to be
+/// integers before this (no `1.0`, no `1e+30`).
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// JSON with object keys sorted at every level, whatever order the map keeps.
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                canonical(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// `text` with every character a reader cannot see or that reorders what they see escaped as
+/// `\u{...}`: controls (but the new lines of `text`'s own layout when `keep_newlines`),
+/// format characters (bidirectional overrides and isolates, zero-width spaces and joiners, tag
+/// characters), line and paragraph separators, and unassigned code points.
+fn visible(text: &str, keep_newlines: bool) -> Cow<'_, str> {
+    let hidden = |c: char| {
+        !(keep_newlines && c == '\n')
+            && matches!(
+                get_general_category(c),
+                GeneralCategory::Control
+                    | GeneralCategory::Format
+                    | GeneralCategory::LineSeparator
+                    | GeneralCategory::ParagraphSeparator
+                    | GeneralCategory::Unassigned
+            )
+    };
+    if !text.chars().any(hidden) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hidden(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The answer to a call that waits for confirmation: exactly what would be sent, and the token.
+pub(crate) fn preview(
+    request: &Request,
+    effect: Effect,
+    token: &str,
+    ttl: Duration,
+) -> CallToolResult {
+    let operation = request.operation;
+    let name = operation.id;
+    let what = match effect {
+        Effect::CustomerVisible => {
+            "it would send this request, and what it carries reaches a real person"
+        }
+        Effect::Irreversible => "it would send this request, which deletes what it names for good",
+    };
+    let mut text = format!(
+        "NOT DONE: `{name}` is {effect} and waits for confirmation. Nothing was sent to Crisp.\n\
+         If confirmed, {what}:\n\n{} {}",
+        operation.method,
+        visible(&request.path, false)
+    );
+    if !request.query.is_empty() {
+        let _ = write!(text, "?{}", visible(&request.query_string(), false));
+    }
+    if let Some(body) = &request.body {
+        let pretty = serde_json::to_string_pretty(body).unwrap_or_default();
+        let _ = write!(text, "\n{}", visible(&pretty, true));
+    }
+    if let Some(event) = operation.webhook {
+        let _ = write!(text, "\n\nIt fires the `{event}` webhook event.");
+    }
+    let _ = write!(
+        text,
+        "\n\nTo do it, call `{name}` again with exactly the same arguments plus \
+         \"{CONFIRMATION_TOKEN}\": \"{token}\" within {} seconds. The token works once.",
+        ttl.as_secs()
+    );
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(json!({
+        "confirmation_required": true,
+        "tool": name,
+        "effect": effect.as_str(),
+        "request": request.shown(),
+        "webhook": operation.webhook,
+        (CONFIRMATION_TOKEN): token,
+        "expires_in_seconds": ttl.as_secs(),
+    }));
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_level() {
+        let a: Value =
+            serde_json::from_str(r#"{"b":1,"a":{"y":[{"d":1,"c":2}],"x":"é"}}"#).unwrap();
+        let mut text = String::new();
+        canonical(&a, &mut text);
+        assert_eq!(text, r#"{"a":{"x":"é","y":[{"c":2,"d":1}]},"b":1}"#);
+    }
+
+    #[test]
+    fn invisible_and_reordering_characters_are_escaped() {
+        assert!(matches!(visible("plain café 👍\n", true), Cow::Borrowed(_)));
+        assert_eq!(visible("a\u{202e}b", true), "a\\u{202e}b");
+        assert_eq!(
+            visible(
+                "\u{200b}\u{2066}\u{feff}\u{e0041}\u{2028}\u{85}\u{7f}",
+                true
+            ),
+            "\\u{200b}\\u{2066}\\u{feff}\\u{e0041}\\u{2028}\\u{85}\\u{7f}"
+        );
+        assert_eq!(visible("a\nb\tc", true), "a\nb\\u{9}c");
+        assert_eq!(visible("a\nb", false), "a\\u{a}b");
+    }
+}
