@@ -46,8 +46,8 @@ pub use answer::TEXT_LIMIT;
 pub use audit::{Audit, AuditLine, Verdict};
 pub use call::{Caller, MAX_CLIENT_NAME};
 pub use server::{CrispMcp, Settings};
-pub use table::{Hints, Location, Param, TOOLS, ToolFacts};
-pub use tools::{BODY, CONFIRMATION_TOKEN, WEBSITE_ID};
+pub use table::{Hints, Location, Param, ToolFacts};
+pub use tools::{BODY, CONFIRMATION_TOKEN, TOOLS, WEBSITE_ID, tool};
 
 /// Serves `server` over standard input and output until the client closes them.
 ///

@@ -1,18 +1,17 @@
-//! The tool table: one MCP tool per operation of the spec, written by `cargo xtask codegen`
-//! into `generated/tools.rs` ([`TOOLS`]). These are its types.
+//! The tool table's types: one MCP tool per operation of the spec, written by
+//! `cargo xtask codegen` into `generated/tools.rs` ([`TOOLS`](crate::TOOLS)). A leaf: the
+//! generated table imports it, never the reverse.
 //!
 //! ```
-//! use crisp_mcp::{ToolFacts, TOOLS};
+//! use crisp_mcp::{TOOLS, tool};
 //!
-//! let tool = ToolFacts::find("send_message").expect("a tool per operation");
+//! let tool = tool("send_message").expect("a tool per operation");
 //! assert!(tool.hints().open_world && !tool.hints().read_only);
 //! assert_eq!(tool.operation.scope, "website:conversation:messages");
 //! assert_eq!(TOOLS.len(), crisp_api::Operation::ALL.len());
 //! ```
 
 use crisp_api::{Access, Operation};
-
-pub use crate::generated::tools::TOOLS;
 
 /// What the spec says about one tool beyond its operation's entry in crisp-api's table:
 /// everything but the server's own settings (the default website, whether confirmation is on).
@@ -34,16 +33,6 @@ pub struct ToolFacts {
 }
 
 impl ToolFacts {
-    /// The tool named `name`.
-    ///
-    /// ```
-    /// assert!(crisp_mcp::ToolFacts::find("list_conversations").is_some());
-    /// assert!(crisp_mcp::ToolFacts::find("../etc").is_none());
-    /// ```
-    pub fn find(name: &str) -> Option<&'static ToolFacts> {
-        TOOLS.iter().find(|tool| tool.name() == name)
-    }
-
     /// The tool's name: the operation's `operationId` (`list_conversations`).
     pub fn name(&self) -> &'static str {
         self.operation.id
@@ -52,7 +41,7 @@ impl ToolFacts {
     /// A human-readable title: the name as words (`List conversations`).
     ///
     /// ```
-    /// let tool = crisp_mcp::ToolFacts::find("list_conversations").unwrap();
+    /// let tool = crisp_mcp::tool("list_conversations").unwrap();
     /// assert_eq!(tool.title(), "List conversations");
     /// ```
     pub fn title(&self) -> String {
@@ -67,7 +56,7 @@ impl ToolFacts {
     /// The MCP annotations, from the operation's access, effect and method.
     ///
     /// ```
-    /// let tool = crisp_mcp::ToolFacts::find("remove_conversation").unwrap();
+    /// let tool = crisp_mcp::tool("remove_conversation").unwrap();
     /// assert!(tool.hints().destructive && tool.hints().idempotent);
     /// ```
     pub fn hints(&self) -> Hints {

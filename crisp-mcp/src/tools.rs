@@ -10,8 +10,18 @@ use jsonschema::{Draft, Validator};
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use serde_json::Value;
 
-pub use crate::generated::tools::{BODY, CONFIRMATION_TOKEN, WEBSITE_ID};
-use crate::table::{TOOLS, ToolFacts};
+pub use crate::generated::tools::{BODY, CONFIRMATION_TOKEN, TOOLS, WEBSITE_ID};
+use crate::table::ToolFacts;
+
+/// The tool named `name`, from the whole table (whatever a server's grants).
+///
+/// ```
+/// assert!(crisp_mcp::tool("list_conversations").is_some());
+/// assert!(crisp_mcp::tool("../etc").is_none());
+/// ```
+pub fn tool(name: &str) -> Option<&'static ToolFacts> {
+    TOOLS.iter().find(|tool| tool.name() == name)
+}
 
 /// One tool as this server offers it.
 pub(crate) struct Compiled {

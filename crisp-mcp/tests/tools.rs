@@ -26,7 +26,7 @@ fn the_tool_table_agrees_with_the_operations_table() {
     for (tool, op) in TOOLS.iter().zip(Operation::ALL) {
         let name = tool.name();
         assert_eq!(tool.operation, op);
-        assert_eq!(ToolFacts::find(name).map(ToolFacts::name), Some(name));
+        assert_eq!(crisp_mcp::tool(name).map(ToolFacts::name), Some(name));
         assert!(
             name.len() <= 64
                 && name
@@ -112,7 +112,7 @@ fn the_tool_table_agrees_with_the_operations_table() {
 /// The annotations follow the operation's access, effect and method: one tool of each kind.
 #[test]
 fn annotations_follow_access_effect_and_method() {
-    let hints = |name| ToolFacts::find(name).unwrap().hints();
+    let hints = |name| crisp_mcp::tool(name).unwrap().hints();
     let list = hints("list_conversations");
     assert!(list.read_only && list.idempotent && !list.destructive && !list.open_world);
     let send = hints("send_message");
@@ -122,7 +122,7 @@ fn annotations_follow_access_effect_and_method() {
     let patch = hints("update_people_profile");
     assert!(!patch.read_only && !patch.idempotent && !patch.destructive && !patch.open_world);
     assert_eq!(
-        ToolFacts::find("list_conversations").unwrap().title(),
+        crisp_mcp::tool("list_conversations").unwrap().title(),
         "List conversations"
     );
 }
