@@ -4,13 +4,14 @@
 //! schema does not declare are then dropped, as Crisp ignores them.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Validator};
+use parking_lot::Mutex;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::envelope::ApiError;
 use crate::generated::routes::SCHEMAS;
 use crate::route::{Body, Location, Param, ParamType, Route};
 
@@ -107,7 +108,7 @@ impl Validators {
     pub fn shared() -> Result<Arc<Self>, String> {
         static SHARED: OnceLock<Result<Arc<Validators>, String>> = OnceLock::new();
         SHARED
-            .get_or_init(|| Self::new(&crate::route::routes()).map(Arc::new))
+            .get_or_init(|| Self::new(&crate::table::routes()).map(Arc::new))
             .clone()
     }
 
@@ -194,7 +195,7 @@ impl Validators {
     /// Checks a value against a component schema (for fixtures), naming the first problem.
     pub fn check_component(&self, component: &str, value: &Value) -> Result<(), String> {
         let validator = {
-            let mut cache = crate::server::lock(&self.components);
+            let mut cache = self.components.lock();
             match cache.get(component) {
                 Some(v) => Arc::clone(v),
                 None => {

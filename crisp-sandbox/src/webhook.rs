@@ -3,7 +3,7 @@
 //! run on their own tasks: the API call that fired the event never waits for them.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crisp_api::types::SecretString;
@@ -11,15 +11,16 @@ use crisp_api::webhook::{ATTEMPT_COUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADE
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::server::lock;
-use crate::state::now_ms;
+use parking_lot::Mutex;
+
+use crate::util::now_ms;
 
 /// How many delivery records the sandbox keeps (the oldest are dropped first).
 const KEPT_RECORDS: usize = 1000;
 
 /// How a failed delivery is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub struct WebhookRetry {
     /// Attempts in all, the first included (at least 1).
     pub max_attempts: u32,
     /// The wait after the first failure; it doubles after each further failure.
@@ -30,7 +31,7 @@ pub struct RetryPolicy {
     pub timeout: Duration,
 }
 
-impl Default for RetryPolicy {
+impl Default for WebhookRetry {
     /// 6 attempts, waiting 1 s, 2 s, 4 s, 8 s and 16 s between them; 10 s per attempt.
     fn default() -> Self {
         Self {
@@ -42,7 +43,7 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
+impl WebhookRetry {
     /// The wait before attempt `attempt + 1`, after `attempt` failed attempts.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
@@ -54,7 +55,7 @@ impl RetryPolicy {
 
 /// One webhook delivery, as far as it has gone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Delivery {
+pub struct DeliveryRecord {
     /// The delivery's number, counting from 1 in the order events were fired.
     pub id: u64,
     /// The event name, such as `message:received`.
@@ -84,12 +85,12 @@ pub(crate) struct Webhooks {
     endpoint: Mutex<Option<Endpoint>>,
     secret: SecretString,
     client: reqwest::Client,
-    retry: RetryPolicy,
-    records: Arc<Mutex<VecDeque<Delivery>>>,
+    retry: WebhookRetry,
+    records: Arc<Mutex<VecDeque<DeliveryRecord>>>,
 }
 
 impl Webhooks {
-    pub fn new(secret: SecretString, url: Option<String>, retry: RetryPolicy) -> Self {
+    pub fn new(secret: SecretString, url: Option<String>, retry: WebhookRetry) -> Self {
         let endpoint = url.map(|url| Endpoint {
             url,
             secret: secret.clone(),
@@ -101,7 +102,7 @@ impl Webhooks {
                 .timeout(retry.timeout)
                 .build()
                 .unwrap_or_default(),
-            retry: RetryPolicy {
+            retry: WebhookRetry {
                 max_attempts: retry.max_attempts.max(1),
                 ..retry
             },
@@ -116,17 +117,17 @@ impl Webhooks {
             url,
             secret: secret.unwrap_or_else(|| self.secret.clone()),
         });
-        *lock(&self.endpoint) = endpoint;
+        *self.endpoint.lock() = endpoint;
     }
 
     /// Every delivery so far, oldest first.
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        lock(&self.records).iter().cloned().collect()
+    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
+        self.records.lock().iter().cloned().collect()
     }
 
     /// Posts `event` to the endpoint, if one is registered, on a task of its own.
     pub fn deliver(&self, website_id: &str, event: &str, data: Value) {
-        let Some(endpoint) = lock(&self.endpoint).clone() else {
+        let Some(endpoint) = self.endpoint.lock().clone() else {
             return;
         };
         let body = json!({
@@ -137,12 +138,12 @@ impl Webhooks {
         })
         .to_string();
         let id = {
-            let mut records = lock(&self.records);
+            let mut records = self.records.lock();
             let id = records.back().map_or(1, |r| r.id + 1);
             if records.len() >= KEPT_RECORDS {
                 records.pop_front();
             }
-            records.push_back(Delivery {
+            records.push_back(DeliveryRecord {
                 id,
                 event: event.to_owned(),
                 url: endpoint.url.clone(),
@@ -170,11 +171,11 @@ async fn post_with_retries(
     endpoint: Endpoint,
     id: u64,
     body: String,
-    retry: RetryPolicy,
-    records: Arc<Mutex<VecDeque<Delivery>>>,
+    retry: WebhookRetry,
+    records: Arc<Mutex<VecDeque<DeliveryRecord>>>,
 ) {
-    let update = |change: &dyn Fn(&mut Delivery)| {
-        let mut records = lock(&records);
+    let update = |change: &dyn Fn(&mut DeliveryRecord)| {
+        let mut records = records.lock();
         if let Some(record) = records.iter_mut().rev().find(|r| r.id == id) {
             change(record);
         }
@@ -230,7 +231,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let policy = RetryPolicy {
+        let policy = WebhookRetry {
             max_attempts: 10,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(500),

@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use common::Api;
 use crisp_api::webhook::{ATTEMPT_COUNT_HEADER, Event, Verifier};
-use crisp_sandbox::{RetryPolicy, Sandbox, demo};
+use crisp_sandbox::{Sandbox, WebhookRetry, demo};
 use serde_json::json;
 
 #[derive(Default)]
@@ -74,8 +74,8 @@ async fn start_receiver(secret: &str, succeed_from: u32) -> (String, Arc<Receive
     (url, rx)
 }
 
-fn fast_retries(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
+fn fast_retries(max_attempts: u32) -> WebhookRetry {
+    WebhookRetry {
         max_attempts,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(40),

@@ -1,0 +1,164 @@
+//! The admin routes under `/_sandbox`: health, webhook endpoint and deliveries, faults, tokens,
+//! quota, reset, the fixtures export and the request count.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use crisp_api::types::SecretString;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::app::App;
+use crate::config::{Faults, Token};
+use crate::envelope::{ApiError, json_body, success};
+
+/// The admin routes.
+pub(crate) fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/_sandbox/health", get(health))
+        .route("/_sandbox/webhook", put(set_webhook).delete(remove_webhook))
+        .route("/_sandbox/webhook/deliveries", get(deliveries))
+        .route("/_sandbox/faults", put(set_faults).delete(remove_faults))
+        .route("/_sandbox/tokens", post(add_token))
+        .route("/_sandbox/reset", post(reset))
+        .route("/_sandbox/fixtures", get(export_fixtures))
+        .route("/_sandbox/quota", delete(reset_quota))
+        .route("/_sandbox/requests", get(requests))
+}
+
+fn admin_ok(data: Value) -> Response {
+    success(StatusCode::OK, "updated", data)
+}
+
+fn admin_body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::invalid(format!("request body: {e}")))
+}
+
+async fn health(State(app): State<Arc<App>>) -> Response {
+    success(
+        StatusCode::OK,
+        "resolved",
+        json!({ "ok": true, "operations": app.routes.len() }),
+    )
+}
+
+async fn requests(State(app): State<Arc<App>>) -> Response {
+    success(
+        StatusCode::OK,
+        "resolved",
+        json!({ "api_requests": app.api_requests.load(Ordering::Relaxed) }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookBody {
+    url: String,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+async fn set_webhook(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    match admin_body::<WebhookBody>(&body) {
+        Ok(b) => {
+            app.webhooks
+                .set_endpoint(Some(b.url.clone()), b.secret.map(SecretString::from));
+            admin_ok(json!({ "url": b.url }))
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn remove_webhook(State(app): State<Arc<App>>) -> Response {
+    app.webhooks.set_endpoint(None, None);
+    admin_ok(json!({}))
+}
+
+async fn deliveries(State(app): State<Arc<App>>) -> Response {
+    let list = serde_json::to_value(app.webhooks.deliveries()).unwrap_or_else(|_| json!([]));
+    success(StatusCode::OK, "resolved", list)
+}
+
+async fn set_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    match admin_body::<Faults>(&body) {
+        Ok(faults) => {
+            let echo = serde_json::to_value(&faults).unwrap_or_default();
+            app.set_faults(Some(faults));
+            admin_ok(echo)
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn remove_faults(State(app): State<Arc<App>>) -> Response {
+    app.set_faults(None);
+    admin_ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    identifier: String,
+    key: String,
+    #[serde(default)]
+    tier: Option<String>,
+    #[serde(default)]
+    grants: Option<String>,
+    #[serde(default)]
+    daily_quota: Option<u64>,
+}
+
+impl TokenBody {
+    fn token(self) -> Result<Token, ApiError> {
+        let tier = match self.tier.as_deref() {
+            None => crisp_api::Tier::Plugin,
+            Some(text) => text
+                .parse()
+                .map_err(|e| ApiError::invalid(format!("`tier`: {e}")))?,
+        };
+        let mut token = Token::new(tier, self.identifier, self.key);
+        if let Some(grants) = self.grants {
+            let grants = grants
+                .parse()
+                .map_err(|e| ApiError::invalid(format!("`grants`: {e}")))?;
+            token = token.with_grants(grants);
+        }
+        // As on the command line: 0 is no limit.
+        if let Some(quota) = self.daily_quota {
+            token = token.with_daily_quota((quota > 0).then_some(quota));
+        }
+        Ok(token)
+    }
+}
+
+async fn add_token(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    match admin_body::<TokenBody>(&body).and_then(TokenBody::token) {
+        Ok(token) => {
+            let identifier = token.identifier.clone();
+            app.add_token(token);
+            admin_ok(json!({ "identifier": identifier }))
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn reset(State(app): State<Arc<App>>) -> Response {
+    app.reset();
+    admin_ok(json!({}))
+}
+
+async fn reset_quota(State(app): State<Arc<App>>) -> Response {
+    app.quota.lock().clear();
+    admin_ok(json!({}))
+}
+
+async fn export_fixtures(State(app): State<Arc<App>>) -> Response {
+    let value = serde_json::to_value(app.fixtures()).unwrap_or_default();
+    (StatusCode::OK, json_body(&value)).into_response()
+}

@@ -1,0 +1,55 @@
+//! The small helpers the other modules share, at the bottom of the crate: it uses none of them.
+//! The clock, identifiers and random keys.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Unix milliseconds now.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// A version-4 UUID made of 122 of these random bits, such as
+/// `f47ac10b-58cc-4372-a567-0e02b2c3d479`. `variant` (0 to 3) picks the variant digit
+/// (`8`, `9`, `a` or `b`).
+pub(crate) fn uuid_v4(bits: u128, variant: usize) -> String {
+    let hex = format!("{bits:032x}");
+    format!(
+        "{}-{}-4{}-{}{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        ["8", "9", "a", "b"][variant % 4],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+/// A fresh random UUID, for a record the API creates.
+pub(crate) fn random_uuid() -> String {
+    let mut rng = fastrand::Rng::new();
+    let bits = rng.u128(..);
+    uuid_v4(bits, rng.usize(..4))
+}
+
+/// A fresh random key: 64 hexadecimal digits.
+pub(crate) fn random_key() -> String {
+    let mut rng = fastrand::Rng::new();
+    format!("{:032x}{:032x}", rng.u128(..), rng.u128(..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uuid_has_the_version_4_shape() {
+        let id = uuid_v4(u128::MAX, 2);
+        assert_eq!(id, "ffffffff-ffff-4fff-afff-ffffffffffff");
+        let id = random_uuid();
+        let parts: Vec<usize> = id.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12], "{id}");
+        assert_ne!(random_uuid(), random_uuid());
+    }
+}
