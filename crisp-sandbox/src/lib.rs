@@ -80,6 +80,7 @@ mod webhook;
 pub use api::BODY_LIMIT;
 pub use behaviour::MESSAGE_BATCH;
 pub use config::{Faults, PLUGIN_DAILY_QUOTA, Token, WEBSITE_DAILY_QUOTA};
+pub use crisp_serve::Limits;
 pub use demo::DEMO_IDENTIFIER;
 pub use fixtures::Fixtures;
 pub use sandbox::{Error, Sandbox, SandboxBuilder, SandboxInfo};

@@ -3,7 +3,7 @@
 //! On start it prints one JSON line to stdout with `base_url`, `website_id`, `identifier`,
 //! `key`, `tier` and `signing_secret`, then logs to stderr until Ctrl-C.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,22 +56,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "crisp_sandbox=info".into()),
-        )
-        .init();
+    crisp_serve::tracing_to_stderr("crisp_sandbox=info");
     let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("crisp-sandbox: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    crisp_serve::exit("crisp-sandbox", run(args).await)
 }
 
 async fn run(args: Args) -> Result<(), String> {

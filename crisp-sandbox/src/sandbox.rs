@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crisp_api::Tier;
 use crisp_api::types::SecretString;
+use crisp_serve::Limits;
 use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -138,6 +139,7 @@ pub struct SandboxBuilder {
     webhook_url: Option<String>,
     retry: WebhookRetry,
     faults: Option<Faults>,
+    limits: Limits,
 }
 
 impl Default for SandboxBuilder {
@@ -152,6 +154,7 @@ impl Default for SandboxBuilder {
             webhook_url: None,
             retry: WebhookRetry::default(),
             faults: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -221,6 +224,15 @@ impl SandboxBuilder {
         self
     }
 
+    /// What the server lets its clients hold (default [`Limits::default`]: a request head must
+    /// arrive within 10 s, an idle kept-alive connection is closed after 10 s, and at most 512
+    /// connections are open at once; more wait to be accepted).
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Starts the sandbox on the current tokio runtime.
     ///
     /// # Errors
@@ -264,14 +276,9 @@ impl SandboxBuilder {
         });
         let router = server::router(Arc::clone(&app));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "the sandbox server stopped");
-            }
-        });
+        let task = tokio::spawn(crisp_serve::serve(listener, router, self.limits, async {
+            let _ = stopped.await;
+        }));
         tracing::info!(base_url = %info.base_url, "crisp sandbox listening");
         Ok(Sandbox {
             info,
