@@ -84,4 +84,4 @@ pub use crisp_serve::Limits;
 pub use demo::DEMO_IDENTIFIER;
 pub use fixtures::Fixtures;
 pub use sandbox::{Error, Sandbox, SandboxBuilder, SandboxInfo};
-pub use webhook::{DeliveryRecord, WebhookRetry};
+pub use webhook::{DeliveryRecord, WebhookLimits, WebhookRetry};

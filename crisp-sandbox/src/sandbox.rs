@@ -20,7 +20,7 @@ use crate::demo::DEMO_IDENTIFIER;
 use crate::fixtures::Fixtures;
 use crate::util::random_key;
 use crate::validate::Validators;
-use crate::webhook::{DeliveryRecord, WebhookRetry, Webhooks};
+use crate::webhook::{DeliveryRecord, WebhookLimits, WebhookRetry, Webhooks};
 use crate::{load, server, table};
 
 /// Why a sandbox did not start.
@@ -138,6 +138,7 @@ pub struct SandboxBuilder {
     signing_secret: Option<SecretString>,
     webhook_url: Option<String>,
     retry: WebhookRetry,
+    webhook_limits: WebhookLimits,
     faults: Option<Faults>,
     limits: Limits,
 }
@@ -153,6 +154,7 @@ impl Default for SandboxBuilder {
             signing_secret: None,
             webhook_url: None,
             retry: WebhookRetry::default(),
+            webhook_limits: WebhookLimits::default(),
             faults: None,
             limits: Limits::default(),
         }
@@ -217,6 +219,14 @@ impl SandboxBuilder {
         self
     }
 
+    /// How many deliveries may wait and be in progress (default [`WebhookLimits::default`]: 1,024
+    /// waiting, 8 in progress); beyond that they are dropped.
+    #[must_use]
+    pub fn webhook_limits(mut self, limits: WebhookLimits) -> Self {
+        self.webhook_limits = limits;
+        self
+    }
+
     /// Injects these faults from the start.
     #[must_use]
     pub fn faults(mut self, faults: Faults) -> Self {
@@ -271,7 +281,7 @@ impl SandboxBuilder {
             tokens: Mutex::new(tokens),
             quota: Mutex::new(Quota::default()),
             faults: Mutex::new(self.faults.map(FaultState::new)),
-            webhooks: Webhooks::new(secret, self.webhook_url, self.retry),
+            webhooks: Webhooks::new(secret, self.webhook_url, self.retry, self.webhook_limits),
             api_requests: Default::default(),
         });
         let router = server::router(Arc::clone(&app));
@@ -389,6 +399,12 @@ impl Sandbox {
     /// Every webhook delivery so far, oldest first.
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
         self.app.webhooks.deliveries()
+    }
+
+    /// How many webhook deliveries were dropped because the queue was full (see
+    /// [`WebhookLimits`]).
+    pub fn dropped_deliveries(&self) -> u64 {
+        self.app.webhooks.dropped()
     }
 
     /// Injects faults from now on (or, with `None`, stops).

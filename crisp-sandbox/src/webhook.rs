@@ -1,17 +1,22 @@
 //! Webhook deliveries: every event a call fires is posted, signed as Crisp signs plugin hooks,
-//! to the registered endpoint, and retried with backoff while the endpoint fails. Deliveries
-//! run on their own tasks: the API call that fired the event never waits for them.
+//! to the registered endpoint, and retried with backoff while the endpoint fails.
+//!
+//! The API call that fired an event never waits for it: the delivery joins a bounded queue,
+//! from which a fixed number of senders post, each attempt within a timeout. A delivery fired
+//! while the queue is full is dropped, counted and logged, so an endpoint that never answers
+//! holds at most [`WebhookLimits::concurrency`] connections, whatever the API is asked to do.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crisp_api::types::SecretString;
 use crisp_api::webhook::{ATTEMPT_COUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::{Value, json};
-
-use parking_lot::Mutex;
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::util::now_ms;
 
@@ -53,6 +58,29 @@ impl WebhookRetry {
     }
 }
 
+/// How many deliveries may wait, and how many may be in progress at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookLimits {
+    /// Deliveries waiting for a sender (at least 1). One fired while this many wait is dropped:
+    /// never attempted, recorded with `dropped`, counted by
+    /// [`Sandbox::dropped_deliveries`](crate::Sandbox::dropped_deliveries) and logged as a
+    /// warning.
+    pub queue: usize,
+    /// Deliveries in progress at once, each with at most one connection open (at least 1). A
+    /// delivery keeps its sender through its retries and their waits.
+    pub concurrency: usize,
+}
+
+impl Default for WebhookLimits {
+    /// 1,024 waiting, 8 in progress.
+    fn default() -> Self {
+        Self {
+            queue: 1024,
+            concurrency: 8,
+        }
+    }
+}
+
 /// One webhook delivery, as far as it has gone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeliveryRecord {
@@ -68,8 +96,10 @@ pub struct DeliveryRecord {
     pub last_status: Option<u16>,
     /// Whether an attempt got a 2xx answer.
     pub delivered: bool,
-    /// Whether the sandbox stopped trying without success.
+    /// Whether the sandbox stopped trying without success (a dropped delivery too).
     pub gave_up: bool,
+    /// Whether it was dropped without an attempt, because the queue was full.
+    pub dropped: bool,
     /// The delivery body, exactly as posted and signed.
     pub body: String,
 }
@@ -81,32 +111,93 @@ struct Endpoint {
     secret: SecretString,
 }
 
+/// One delivery to make.
+struct Job {
+    id: u64,
+    endpoint: Endpoint,
+    body: String,
+}
+
+/// The delivery records, newest last, at most [`KEPT_RECORDS`].
+#[derive(Default)]
+struct Records(Mutex<VecDeque<DeliveryRecord>>);
+
+impl Records {
+    /// Records a new delivery and gives its id.
+    fn push(&self, event: &str, url: &str, body: &str) -> u64 {
+        let mut records = self.0.lock();
+        let id = records.back().map_or(1, |r| r.id + 1);
+        if records.len() >= KEPT_RECORDS {
+            records.pop_front();
+        }
+        records.push_back(DeliveryRecord {
+            id,
+            event: event.to_owned(),
+            url: url.to_owned(),
+            attempts: 0,
+            last_status: None,
+            delivered: false,
+            gave_up: false,
+            dropped: false,
+            body: body.to_owned(),
+        });
+        id
+    }
+
+    fn update(&self, id: u64, change: impl FnOnce(&mut DeliveryRecord)) {
+        let mut records = self.0.lock();
+        if let Some(record) = records.iter_mut().rev().find(|r| r.id == id) {
+            change(record);
+        }
+    }
+}
+
 pub(crate) struct Webhooks {
     endpoint: Mutex<Option<Endpoint>>,
     secret: SecretString,
-    client: reqwest::Client,
-    retry: WebhookRetry,
-    records: Arc<Mutex<VecDeque<DeliveryRecord>>>,
+    records: Arc<Records>,
+    queue: mpsc::Sender<Job>,
+    queue_size: usize,
+    dropped: AtomicU64,
 }
 
 impl Webhooks {
-    pub fn new(secret: SecretString, url: Option<String>, retry: WebhookRetry) -> Self {
+    /// The deliveries of a sandbox, with their senders started on the current runtime.
+    pub fn new(
+        secret: SecretString,
+        url: Option<String>,
+        retry: WebhookRetry,
+        limits: WebhookLimits,
+    ) -> Self {
         let endpoint = url.map(|url| Endpoint {
             url,
             secret: secret.clone(),
         });
+        let records = Arc::new(Records::default());
+        let queue_size = limits.queue.max(1);
+        let (queue, jobs) = mpsc::channel(queue_size);
+        let client = reqwest::Client::builder()
+            .timeout(retry.timeout)
+            .build()
+            .unwrap_or_default();
+        let retry = WebhookRetry {
+            max_attempts: retry.max_attempts.max(1),
+            ..retry
+        };
+        tokio::spawn(send(
+            jobs,
+            limits.concurrency.max(1),
+            client,
+            retry,
+            Arc::clone(&records),
+        ));
         Self {
             endpoint: Mutex::new(endpoint),
             secret,
-            client: reqwest::Client::builder()
-                .timeout(retry.timeout)
-                .build()
-                .unwrap_or_default(),
-            retry: WebhookRetry {
-                max_attempts: retry.max_attempts.max(1),
-                ..retry
-            },
-            records: Arc::new(Mutex::new(VecDeque::new())),
+            records,
+            queue,
+            queue_size,
+            dropped: AtomicU64::new(0),
         }
     }
 
@@ -122,10 +213,16 @@ impl Webhooks {
 
     /// Every delivery so far, oldest first.
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
-        self.records.lock().iter().cloned().collect()
+        self.records.0.lock().iter().cloned().collect()
     }
 
-    /// Posts `event` to the endpoint, if one is registered, on a task of its own.
+    /// How many deliveries were dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Queues `event` for the endpoint, if one is registered; drops it if the queue is full.
+    /// Never waits.
     pub fn deliver(&self, website_id: &str, event: &str, data: Value) {
         let Some(endpoint) = self.endpoint.lock().clone() else {
             return;
@@ -137,49 +234,58 @@ impl Webhooks {
             "timestamp": now_ms(),
         })
         .to_string();
-        let id = {
-            let mut records = self.records.lock();
-            let id = records.back().map_or(1, |r| r.id + 1);
-            if records.len() >= KEPT_RECORDS {
-                records.pop_front();
-            }
-            records.push_back(DeliveryRecord {
-                id,
-                event: event.to_owned(),
-                url: endpoint.url.clone(),
-                attempts: 0,
-                last_status: None,
-                delivered: false,
-                gave_up: false,
-                body: body.clone(),
+        let id = self.records.push(event, &endpoint.url, &body);
+        if self.queue.try_send(Job { id, endpoint, body }).is_err() {
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            self.records.update(id, |record| {
+                record.dropped = true;
+                record.gave_up = true;
             });
-            id
+            tracing::warn!(
+                event,
+                delivery = id,
+                dropped,
+                "webhook delivery dropped: {} deliveries are already waiting for a slow or \
+                 unreachable endpoint",
+                self.queue_size
+            );
+        }
+    }
+}
+
+/// Takes deliveries off the queue, at most `concurrency` in progress at once, until the queue
+/// is closed (the sandbox is gone).
+async fn send(
+    mut jobs: mpsc::Receiver<Job>,
+    concurrency: usize,
+    client: reqwest::Client,
+    retry: WebhookRetry,
+    records: Arc<Records>,
+) {
+    let senders = Arc::new(Semaphore::new(concurrency));
+    loop {
+        // A sender first, then a job: what waits stays in the bounded queue.
+        let Ok(sender) = Arc::clone(&senders).acquire_owned().await else {
+            return;
         };
-        tokio::spawn(post_with_retries(
-            self.client.clone(),
-            endpoint,
-            id,
-            body,
-            self.retry,
-            Arc::clone(&self.records),
-        ));
+        let Some(job) = jobs.recv().await else {
+            return;
+        };
+        let client = client.clone();
+        let records = Arc::clone(&records);
+        tokio::spawn(async move {
+            post_with_retries(&client, job, retry, &records).await;
+            drop(sender);
+        });
     }
 }
 
 async fn post_with_retries(
-    client: reqwest::Client,
-    endpoint: Endpoint,
-    id: u64,
-    body: String,
+    client: &reqwest::Client,
+    Job { id, endpoint, body }: Job,
     retry: WebhookRetry,
-    records: Arc<Mutex<VecDeque<DeliveryRecord>>>,
+    records: &Records,
 ) {
-    let update = |change: &dyn Fn(&mut DeliveryRecord)| {
-        let mut records = records.lock();
-        if let Some(record) = records.iter_mut().rev().find(|r| r.id == id) {
-            change(record);
-        }
-    };
     for attempt in 1..=retry.max_attempts {
         let timestamp = now_ms().to_string();
         let signature = sign(
@@ -201,7 +307,7 @@ async fn post_with_retries(
         let status = result.as_ref().ok().map(|r| r.status().as_u16());
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
         let last = attempt == retry.max_attempts;
-        update(&|record| {
+        records.update(id, |record| {
             record.attempts = attempt;
             record.last_status = status;
             record.delivered = delivered;
