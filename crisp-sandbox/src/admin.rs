@@ -1,13 +1,15 @@
 //! The admin routes under `/_sandbox`: health, webhook endpoint and deliveries, faults, tokens,
-//! quota, reset, the fixtures export and the request count.
+//! quota, reset, the fixtures export and the request count; who may call them.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use crisp_api::types::SecretString;
@@ -15,11 +17,41 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::App;
+use crate::auth;
 use crate::config::{Faults, Token};
 use crate::envelope::{ApiError, json_body, success};
 
-/// The admin routes.
-pub(crate) fn routes() -> Router<Arc<App>> {
+/// Who can reach the admin routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exposure {
+    /// Only this machine (a loopback address), without a token.
+    Loopback,
+    /// The network, or only this machine, with the admin token.
+    Token,
+    /// The network, without a token (`insecure_admin`).
+    Open,
+}
+
+/// Who could reach the admin routes on `host`, or why the sandbox must not start that way: a
+/// host other than loopback opens them to the network, which needs an admin token or an
+/// explicit `insecure`.
+pub(crate) fn exposure(host: IpAddr, token: bool, insecure: bool) -> Result<Exposure, String> {
+    match (host.to_canonical().is_loopback(), token, insecure) {
+        (_, true, _) => Ok(Exposure::Token),
+        (true, false, _) => Ok(Exposure::Loopback),
+        (false, false, true) => Ok(Exposure::Open),
+        (false, false, false) => Err(format!(
+            "{host} is not a loopback address: the admin routes (/_sandbox/*: mint tokens, \
+             read the whole workspace, point webhooks anywhere) would be open to the network. \
+             Set an admin token (--admin-token or CRISP_SANDBOX_ADMIN_TOKEN; \
+             SandboxBuilder::admin_token) so that they need `Authorization: Bearer <token>`, \
+             or open them anyway with --insecure-admin (SandboxBuilder::insecure_admin)"
+        )),
+    }
+}
+
+/// The admin routes; with an admin token, each needs it.
+pub(crate) fn routes(app: &Arc<App>) -> Router<Arc<App>> {
     Router::new()
         .route("/_sandbox/health", get(health))
         .route("/_sandbox/webhook", put(set_webhook).delete(remove_webhook))
@@ -30,6 +62,31 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .route("/_sandbox/fixtures", get(export_fixtures))
         .route("/_sandbox/quota", delete(reset_quota))
         .route("/_sandbox/requests", get(requests))
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(app),
+            require_admin_token,
+        ))
+}
+
+/// Lets a request through if the sandbox has no admin token or the request carries it.
+async fn require_admin_token(
+    State(app): State<Arc<App>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match &app.admin_token {
+        Some(expected) if !auth::bearer_matches(request.headers(), expected) => {
+            let mut response = ApiError::invalid_session(
+                "the admin routes need `Authorization: Bearer <admin token>`",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+        }
+        _ => next.run(request).await,
+    }
 }
 
 fn admin_ok(data: Value) -> Response {
@@ -161,4 +218,31 @@ async fn reset_quota(State(app): State<Arc<App>>) -> Response {
 async fn export_fixtures(State(app): State<Arc<App>>) -> Response {
     let value = serde_json::to_value(app.fixtures()).unwrap_or_default();
     (StatusCode::OK, json_body(&value)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_off_loopback_needs_a_token_or_insecure() {
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        let any: IpAddr = "0.0.0.0".parse().unwrap();
+        let lan: IpAddr = "192.168.1.20".parse().unwrap();
+        assert_eq!(exposure(local, false, false), Ok(Exposure::Loopback));
+        assert_eq!(exposure(mapped, false, false), Ok(Exposure::Loopback));
+        assert_eq!(
+            exposure("::1".parse().unwrap(), false, false),
+            Ok(Exposure::Loopback)
+        );
+        assert_eq!(exposure(local, true, false), Ok(Exposure::Token));
+        assert_eq!(exposure(any, true, false), Ok(Exposure::Token));
+        assert_eq!(exposure(lan, false, true), Ok(Exposure::Open));
+        for host in [any, lan, "::".parse().unwrap()] {
+            let refusal = exposure(host, false, false).unwrap_err();
+            assert!(refusal.contains("--admin-token"), "{refusal}");
+            assert!(refusal.contains(&host.to_string()), "{refusal}");
+        }
+    }
 }

@@ -29,6 +29,8 @@ pub(crate) struct App {
     pub webhooks: Webhooks,
     /// Requests received under `/v1` since the start, whatever their answer.
     pub api_requests: AtomicU64,
+    /// The digest of the token the admin routes need, if they need one.
+    pub admin_token: Option<[u8; 32]>,
 }
 
 impl App {

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 
 use crate::config::Token;
 use crate::envelope::ApiError;
@@ -65,14 +67,29 @@ pub(crate) fn authenticate(
     Ok(token)
 }
 
-/// Compares two secrets in time that does not depend on where they differ.
+/// A secret's SHA-256: what is kept of a secret that is only ever compared.
+pub(crate) fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// Compares two secrets in time that depends on neither their contents nor their lengths.
 pub(crate) fn same(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut diff = u8::from(a.len() != b.len());
-    for (i, x) in a.iter().enumerate() {
-        diff |= x ^ b.get(i).copied().unwrap_or(0);
-    }
-    diff == 0
+    digest(a).ct_eq(&digest(b)).into()
+}
+
+/// Whether the request carries `Authorization: Bearer <token>` for the token of this digest.
+pub(crate) fn bearer_matches(headers: &HeaderMap, expected: &[u8; 32]) -> bool {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().split_once(' '))
+        // The scheme is case-insensitive (RFC 9110).
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .is_some_and(|(_, token)| digest(token.trim()).ct_eq(expected).into())
 }
 
 /// Requests made today per token identifier.

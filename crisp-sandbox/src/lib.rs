@@ -28,7 +28,10 @@
 //! - [`Faults`]: a seeded share of requests answered 429, 502 with an HTML page, delayed, or
 //!   dropped.
 //!
-//! Admin routes, outside `/v1` and without auth (the sandbox binds to loopback):
+//! Admin routes, outside `/v1`: without auth on loopback (the default host); with an admin
+//! token ([`SandboxBuilder::admin_token`]) each needs `Authorization: Bearer <token>`. A host
+//! other than loopback is refused unless an admin token is set or
+//! [`SandboxBuilder::insecure_admin`] opens them anyway.
 //!
 //! | route | what |
 //! |---|---|

@@ -19,9 +19,16 @@ struct Args {
     /// The port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// The address to listen on.
+    /// The address to listen on. One other than loopback opens the admin routes to the network:
+    /// it needs --admin-token (or --insecure-admin).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
+    /// The admin routes (/_sandbox/*) need `Authorization: Bearer <this token>`.
+    #[arg(long, env = "CRISP_SANDBOX_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Serve the admin routes to the network without a token (with a non-loopback --host).
+    #[arg(long)]
+    insecure_admin: bool,
     /// Load the workspace from this JSON file instead of the built-in demo.
     #[arg(long, value_name = "FILE")]
     fixtures: Option<PathBuf>,
@@ -78,7 +85,11 @@ async fn run(args: Args) -> Result<(), String> {
     let mut builder = Sandbox::builder()
         .host(args.host)
         .port(args.port)
-        .token(token);
+        .token(token)
+        .insecure_admin(args.insecure_admin);
+    if let Some(admin_token) = args.admin_token {
+        builder = builder.admin_token(admin_token);
+    }
     if let Some(path) = &args.fixtures {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

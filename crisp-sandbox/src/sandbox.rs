@@ -13,8 +13,9 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::admin::{self, Exposure};
 use crate::app::App;
-use crate::auth::Quota;
+use crate::auth::{self, Quota};
 use crate::config::{FaultState, Faults, Token};
 use crate::demo::DEMO_IDENTIFIER;
 use crate::fixtures::Fixtures;
@@ -33,6 +34,8 @@ pub enum Error {
     Fixtures(String),
     /// The generated route facts do not compile (a generator bug).
     Spec(String),
+    /// The admin routes would be open to the network without a token, or the token is blank.
+    AdminRoutes(String),
 }
 
 impl fmt::Display for Error {
@@ -41,6 +44,7 @@ impl fmt::Display for Error {
             Self::Bind(e) => write!(f, "cannot listen: {e}"),
             Self::Fixtures(e) => write!(f, "{e}"),
             Self::Spec(e) => write!(f, "the generated route facts are broken: {e}"),
+            Self::AdminRoutes(e) => write!(f, "{e}"),
         }
     }
 }
@@ -141,6 +145,8 @@ pub struct SandboxBuilder {
     webhook_limits: WebhookLimits,
     faults: Option<Faults>,
     limits: Limits,
+    admin_token: Option<SecretString>,
+    insecure_admin: bool,
 }
 
 impl Default for SandboxBuilder {
@@ -157,12 +163,17 @@ impl Default for SandboxBuilder {
             webhook_limits: WebhookLimits::default(),
             faults: None,
             limits: Limits::default(),
+            admin_token: None,
+            insecure_admin: false,
         }
     }
 }
 
 impl SandboxBuilder {
-    /// The address to listen on (default `127.0.0.1`).
+    /// The address to listen on (default `127.0.0.1`). A host other than loopback opens the
+    /// admin routes to the network, so [`start`](Self::start) refuses it unless an
+    /// [`admin_token`](Self::admin_token) is set or [`insecure_admin`](Self::insecure_admin)
+    /// says to.
     #[must_use]
     pub fn host(mut self, host: IpAddr) -> Self {
         self.host = host;
@@ -234,6 +245,23 @@ impl SandboxBuilder {
         self
     }
 
+    /// The admin routes (`/_sandbox/*`) need `Authorization: Bearer <token>` (compared in
+    /// constant time), whatever the host.
+    #[must_use]
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(SecretString::from(token.into()));
+        self
+    }
+
+    /// Starts on a host other than loopback without an admin token, leaving the admin routes
+    /// open to anyone who can reach the sandbox (they can mint tokens, read the whole workspace
+    /// and point webhooks anywhere). A warning is logged when it does.
+    #[must_use]
+    pub fn insecure_admin(mut self, insecure: bool) -> Self {
+        self.insecure_admin = insecure;
+        self
+    }
+
     /// What the server lets its clients hold (default [`Limits::default`]: a request head must
     /// arrive within 10 s, an idle kept-alive connection is closed after 10 s, and at most 512
     /// connections are open at once; more wait to be accepted).
@@ -247,8 +275,19 @@ impl SandboxBuilder {
     ///
     /// # Errors
     ///
-    /// When the address cannot be bound or the fixtures do not fit the spec.
+    /// When the address cannot be bound, the fixtures do not fit the spec, or the admin routes
+    /// would be open to the network without a token (see [`host`](Self::host)).
     pub async fn start(self) -> Result<Sandbox, Error> {
+        let admin_token = match &self.admin_token {
+            Some(token) if token.expose_secret().trim().is_empty() => {
+                return Err(Error::AdminRoutes(
+                    "the admin token is blank: anyone could send it".to_owned(),
+                ));
+            }
+            token => token.as_ref().map(|t| auth::digest(t.expose_secret())),
+        };
+        let exposure = admin::exposure(self.host, admin_token.is_some(), self.insecure_admin)
+            .map_err(Error::AdminRoutes)?;
         let routes = table::routes();
         let validators = Validators::shared().map_err(Error::Spec)?;
         let fixtures = self.fixtures.unwrap_or_else(Fixtures::demo);
@@ -283,6 +322,7 @@ impl SandboxBuilder {
             faults: Mutex::new(self.faults.map(FaultState::new)),
             webhooks: Webhooks::new(secret, self.webhook_url, self.retry, self.webhook_limits),
             api_requests: Default::default(),
+            admin_token,
         });
         let router = server::router(Arc::clone(&app));
         let (stop, stopped) = oneshot::channel::<()>();
@@ -290,6 +330,20 @@ impl SandboxBuilder {
             let _ = stopped.await;
         }));
         tracing::info!(base_url = %info.base_url, "crisp sandbox listening");
+        let admin = format!("http://{addr}/_sandbox");
+        match exposure {
+            Exposure::Open => tracing::warn!(
+                "THE ADMIN ROUTES ARE OPEN TO THE NETWORK, WITHOUT AUTHENTICATION, at {admin}: \
+                 anyone who can reach this address can mint tokens, read the whole workspace and \
+                 point webhooks anywhere (--insecure-admin). Set an admin token instead."
+            ),
+            Exposure::Token if !self.host.to_canonical().is_loopback() => tracing::warn!(
+                "the admin routes are reachable from the network at {admin}, behind the admin \
+                 token: anyone who has it can mint tokens, read the whole workspace and point \
+                 webhooks anywhere"
+            ),
+            _ => {}
+        }
         Ok(Sandbox {
             info,
             addr,

@@ -44,7 +44,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         router = router.route(&path, methods);
     }
     router
-        .merge(admin::routes())
+        .merge(admin::routes(&app))
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
