@@ -146,16 +146,20 @@ async fn set_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
     match admin_body::<Faults>(&body) {
         Ok(faults) => {
             let echo = serde_json::to_value(&faults).unwrap_or_default();
-            app.set_faults(Some(faults));
-            admin_ok(echo)
+            match app.set_faults(Some(faults)) {
+                Ok(()) => admin_ok(echo),
+                Err(e) => ApiError::invalid(e.to_string()).into_response(),
+            }
         }
         Err(e) => e.into_response(),
     }
 }
 
 async fn remove_faults(State(app): State<Arc<App>>) -> Response {
-    app.set_faults(None);
-    admin_ok(json!({}))
+    match app.set_faults(None) {
+        Ok(()) => admin_ok(json!({})),
+        Err(e) => ApiError::invalid(e.to_string()).into_response(),
+    }
 }
 
 #[derive(Deserialize)]

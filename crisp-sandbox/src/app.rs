@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use parking_lot::Mutex;
 
 use crate::auth::{self, Quota};
-use crate::config::{FaultState, Faults, Token};
+use crate::config::{FaultState, Faults, FaultsError, Token};
 use crate::envelope::ApiError;
 use crate::fixtures::Fixtures;
 use crate::route::Route;
@@ -34,9 +34,13 @@ pub(crate) struct App {
 }
 
 impl App {
-    /// Injects `faults` from now on (`None`: no more).
-    pub fn set_faults(&self, faults: Option<Faults>) {
+    /// Injects `faults` from now on (`None`: no more), if their shares are from 0 to 1.
+    pub fn set_faults(&self, faults: Option<Faults>) -> Result<(), FaultsError> {
+        if let Some(faults) = &faults {
+            faults.check()?;
+        }
         *self.faults.lock() = faults.map(FaultState::new);
+        Ok(())
     }
 
     /// Accepts `token` from now on, replacing one with the same identifier.

@@ -82,7 +82,7 @@ mod webhook;
 
 pub use api::BODY_LIMIT;
 pub use behaviour::MESSAGE_BATCH;
-pub use config::{Faults, PLUGIN_DAILY_QUOTA, Token, WEBSITE_DAILY_QUOTA};
+pub use config::{Faults, FaultsError, PLUGIN_DAILY_QUOTA, Token, WEBSITE_DAILY_QUOTA};
 pub use crisp_serve::Limits;
 pub use demo::DEMO_IDENTIFIER;
 pub use fixtures::Fixtures;

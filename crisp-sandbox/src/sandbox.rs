@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::admin::{self, Exposure};
 use crate::app::App;
 use crate::auth::{self, Quota};
-use crate::config::{FaultState, Faults, Token};
+use crate::config::{FaultState, Faults, FaultsError, Token};
 use crate::demo::DEMO_IDENTIFIER;
 use crate::fixtures::Fixtures;
 use crate::util::random_key;
@@ -36,6 +36,8 @@ pub enum Error {
     Spec(String),
     /// The admin routes would be open to the network without a token, or the token is blank.
     AdminRoutes(String),
+    /// A share of the faults is outside 0 to 1.
+    Faults(FaultsError),
 }
 
 impl fmt::Display for Error {
@@ -45,6 +47,7 @@ impl fmt::Display for Error {
             Self::Fixtures(e) => write!(f, "{e}"),
             Self::Spec(e) => write!(f, "the generated route facts are broken: {e}"),
             Self::AdminRoutes(e) => write!(f, "{e}"),
+            Self::Faults(e) => write!(f, "{e}"),
         }
     }
 }
@@ -53,6 +56,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Bind(e) => Some(e),
+            Self::Faults(e) => Some(e),
             _ => None,
         }
     }
@@ -286,6 +290,9 @@ impl SandboxBuilder {
             }
             token => token.as_ref().map(|t| auth::digest(t.expose_secret())),
         };
+        if let Some(faults) = &self.faults {
+            faults.check().map_err(Error::Faults)?;
+        }
         let exposure = admin::exposure(self.host, admin_token.is_some(), self.insecure_admin)
             .map_err(Error::AdminRoutes)?;
         let routes = table::routes();
@@ -462,8 +469,12 @@ impl Sandbox {
     }
 
     /// Injects faults from now on (or, with `None`, stops).
-    pub fn set_faults(&self, faults: Option<Faults>) {
-        self.app.set_faults(faults);
+    ///
+    /// # Errors
+    ///
+    /// When a share is outside 0 to 1 (the faults in force stay as they were).
+    pub fn set_faults(&self, faults: Option<Faults>) -> Result<(), FaultsError> {
+        self.app.set_faults(faults)
     }
 
     /// Accepts another token from now on (replacing one with the same identifier).

@@ -690,11 +690,53 @@ async fn faults_are_seeded_and_repeat() {
             outcomes.push(outcome);
         }
         runs.push(outcomes);
-        sandbox.set_faults(None);
+        sandbox.set_faults(None).unwrap();
     }
     assert_eq!(runs[0], runs[1], "the same seed gives the same faults");
     for kind in ["200", "429 retry-after 3", "502 html", "dropped"] {
         assert!(runs[0].iter().any(|o| o == kind), "{kind} in {:?}", runs[0]);
+    }
+}
+
+#[tokio::test]
+async fn fault_shares_outside_0_to_1_are_refused_naming_the_field() {
+    let bad = Faults {
+        rate_limited: 1.5,
+        ..Faults::default()
+    };
+    let error = Sandbox::builder()
+        .faults(bad.clone())
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("`rate_limited` is 1.5"),
+        "{error}"
+    );
+    let error = r#"{"delay": -1}"#.parse::<Faults>().unwrap_err().to_string();
+    assert!(error.contains("`delay` is -1"), "{error}");
+
+    let sandbox = Sandbox::start().await.unwrap();
+    let refused = sandbox.set_faults(Some(bad)).unwrap_err();
+    assert_eq!(refused.field(), "rate_limited");
+    let answer = reqwest::Client::new()
+        .put(format!("{}/_sandbox/faults", sandbox.url()))
+        .body(r#"{"drop": 2}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["reason"], "invalid_data");
+    let message = body["data"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`drop`") && message.contains("from 0 to 1"),
+        "{message}"
+    );
+    // Nothing was injected.
+    let api = Api::new(&sandbox);
+    for _ in 0..5 {
+        assert_eq!(api.get("/conversations/1").await.0, 200);
     }
 }
 
