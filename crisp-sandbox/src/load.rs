@@ -1,5 +1,8 @@
-//! Fixtures into a workspace: every entry checked against its schema in the spec, missing
-//! fingerprints filled in.
+//! Fixtures into a workspace: every entry checked against its schema in the spec, ids checked
+//! for duplicates, missing fingerprints filled in.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use serde_json::{Map, Value};
 
@@ -28,13 +31,18 @@ pub(crate) fn workspace(fixtures: &Fixtures, validators: &Validators) -> Result<
         map.insert("website_id".into(), website_id.clone().into());
     }
     ws.settings = object(settings, "settings")?;
+    let mut operators = Ids::new("operators", "user_id");
+    let mut campaigns = Ids::new("campaigns", "campaign_id");
+    let mut people = Ids::new("people", "people_id");
+    let mut conversations = Ids::new("conversations", "session_id");
     for (i, op) in fixtures.operators.iter().enumerate() {
         let what = format!("operators[{i}]");
         check("Operator", &what, op)?;
         let op = object(op.clone(), &what)?;
-        if !op.contains_key("user_id") {
+        let Some(id) = op.get("user_id") else {
             return Err(format!("fixtures: {what} has no user_id"));
-        }
+        };
+        operators.note(id, &what)?;
         ws.operators.push(op);
     }
     for (i, visitor) in fixtures.visitors.iter().enumerate() {
@@ -46,9 +54,10 @@ pub(crate) fn workspace(fixtures: &Fixtures, validators: &Validators) -> Result<
         let what = format!("campaigns[{i}]");
         check("CampaignExcerpt", &what, campaign)?;
         let campaign = object(campaign.clone(), &what)?;
-        if !campaign.contains_key("campaign_id") {
+        let Some(id) = campaign.get("campaign_id") else {
             return Err(format!("fixtures: {what} has no campaign_id"));
-        }
+        };
+        campaigns.note(id, &what)?;
         ws.campaigns.push(campaign);
     }
     for (i, person) in fixtures.people.iter().enumerate() {
@@ -64,6 +73,7 @@ pub(crate) fn workspace(fixtures: &Fixtures, validators: &Validators) -> Result<
         let Some(id) = profile.get("people_id").and_then(Value::as_str) else {
             return Err(format!("fixtures: {what} has no people_id"));
         };
+        people.note(&Value::from(id), &what)?;
         let seq = ws.next_seq();
         ws.people
             .insert(id.to_owned(), Person { profile, data, seq });
@@ -84,11 +94,16 @@ pub(crate) fn workspace(fixtures: &Fixtures, validators: &Validators) -> Result<
             return Err(format!("fixtures: {what} has no session_id"));
         };
         let session_id = session_id.to_owned();
+        conversations.note(&Value::from(session_id.as_str()), &what)?;
+        let mut fingerprints = Ids::new("messages", "fingerprint");
         let mut list = Vec::new();
         for (j, message) in messages.into_iter().enumerate() {
             let what = format!("{what}.messages[{j}]");
             check("Message", &what, &message)?;
             let mut message = object(message, &what)?;
+            if let Some(fingerprint) = message.get("fingerprint") {
+                fingerprints.note(fingerprint, &what)?;
+            }
             message.insert("session_id".into(), session_id.clone().into());
             message.insert("website_id".into(), website_id.clone().into());
             let fingerprint = message.get("fingerprint").and_then(Value::as_i64);
@@ -115,6 +130,42 @@ pub(crate) fn workspace(fixtures: &Fixtures, validators: &Validators) -> Result<
         );
     }
     Ok(ws)
+}
+
+/// The ids of one kind of entry seen so far, and where each was first seen: two entries with
+/// one id would be collapsed into one, or make a lookup ambiguous.
+struct Ids {
+    kind: &'static str,
+    field: &'static str,
+    first: HashMap<String, String>,
+}
+
+impl Ids {
+    fn new(kind: &'static str, field: &'static str) -> Self {
+        Self {
+            kind,
+            field,
+            first: HashMap::new(),
+        }
+    }
+
+    /// Notes the id of entry `what`, or refuses it if an earlier entry has it.
+    fn note(&mut self, id: &Value, what: &str) -> Result<(), String> {
+        let id = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
+        match self.first.entry(id) {
+            Entry::Occupied(first) => Err(format!(
+                "fixtures: two {} have {} `{}` ({} and {what}): each needs its own",
+                self.kind,
+                self.field,
+                first.key(),
+                first.get()
+            )),
+            Entry::Vacant(slot) => {
+                slot.insert(what.to_owned());
+                Ok(())
+            }
+        }
+    }
 }
 
 fn object(value: Value, what: &str) -> Result<Map<String, Value>, String> {

@@ -781,6 +781,49 @@ async fn fixtures_load_export_and_are_checked() {
 }
 
 #[tokio::test]
+async fn duplicate_fixture_ids_are_refused_naming_the_kind_and_the_id() {
+    type Edit = fn(&mut Fixtures) -> Value;
+    let cases: [(&str, Edit); 5] = [
+        ("operators have user_id", |f| {
+            f.operators[2]["user_id"] = f.operators[0]["user_id"].clone();
+            f.operators[0]["user_id"].clone()
+        }),
+        ("campaigns have campaign_id", |f| {
+            f.campaigns[1]["campaign_id"] = f.campaigns[0]["campaign_id"].clone();
+            f.campaigns[0]["campaign_id"].clone()
+        }),
+        ("people have people_id", |f| {
+            f.people[3]["people_id"] = f.people[0]["people_id"].clone();
+            f.people[0]["people_id"].clone()
+        }),
+        ("conversations have session_id", |f| {
+            f.conversations[4]["session_id"] = f.conversations[1]["session_id"].clone();
+            f.conversations[1]["session_id"].clone()
+        }),
+        ("messages have fingerprint", |f| {
+            let messages = f.conversations[0]["messages"].as_array_mut().unwrap();
+            messages[5]["fingerprint"] = messages[2]["fingerprint"].clone();
+            messages[2]["fingerprint"].clone()
+        }),
+    ];
+    for (what, edit) in cases {
+        let mut fixtures = Fixtures::demo();
+        let id = edit(&mut fixtures);
+        let id = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
+        let error = Sandbox::builder()
+            .fixtures(fixtures)
+            .start()
+            .await
+            .expect_err(what)
+            .to_string();
+        assert!(
+            error.contains(&format!("two {what} `{id}`")),
+            "{what}: {error}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn reset_restores_the_workspace() {
     let sandbox = Sandbox::start().await.unwrap();
     let api = Api::new(&sandbox);
