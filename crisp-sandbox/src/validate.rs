@@ -134,6 +134,17 @@ impl Validators {
                 "query parameter `{name}` is not a parameter of this route"
             )));
         }
+        // Every query parameter of the spec takes one value: a second one is refused rather
+        // than one of them dropped.
+        for (param, _) in &route.params {
+            let given = query.iter().filter(|(name, _)| name == param.name).count();
+            if param.location == Location::Query && given > 1 {
+                return Err(ApiError::invalid(format!(
+                    "query parameter `{}` is given {given} times, but it takes one value",
+                    param.name
+                )));
+            }
+        }
         for (param, validator) in &route.params {
             let (raw, place) = match param.location {
                 Location::Path => (find(path, param.name), "path parameter"),

@@ -592,6 +592,39 @@ async fn bad_requests_answer_invalid_data_naming_the_field() {
 }
 
 #[tokio::test]
+async fn a_query_parameter_given_twice_is_refused_naming_it() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let api = Api::new(&sandbox);
+    for (path, name) in [
+        (
+            "/campaigns/list/1?filter_tag=promotions&filter_tag=newsletter",
+            "filter_tag",
+        ),
+        (
+            "/conversations/1?filter_resolved=1&per_page=20&filter_resolved=1",
+            "filter_resolved",
+        ),
+        (
+            "/conversation/x/messages?timestamp_before=1&timestamp_before=2",
+            "timestamp_before",
+        ),
+    ] {
+        let answer = api.get(path).await;
+        assert_error(&answer, 400, "invalid_data");
+        let message = answer.1["data"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("`{name}` is given 2 times")),
+            "{path}: {message}"
+        );
+    }
+    // Once each is fine.
+    assert_eq!(
+        api.get("/campaigns/list/1?filter_tag=promotions").await.0,
+        200
+    );
+}
+
+#[tokio::test]
 async fn unknown_ids_and_routes_answer_not_found_in_the_envelope() {
     let sandbox = Sandbox::start().await.unwrap();
     let api = Api::new(&sandbox);
