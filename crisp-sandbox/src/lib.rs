@@ -87,4 +87,5 @@ pub use crisp_serve::Limits;
 pub use demo::DEMO_IDENTIFIER;
 pub use fixtures::Fixtures;
 pub use sandbox::{Error, Sandbox, SandboxBuilder, SandboxInfo};
+pub use util::random_key;
 pub use webhook::{DeliveryRecord, WebhookLimits, WebhookRetry};

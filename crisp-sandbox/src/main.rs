@@ -74,7 +74,10 @@ async fn run(args: Args) -> Result<(), String> {
         tier,
         args.identifier
             .unwrap_or_else(|| crisp_sandbox::DEMO_IDENTIFIER.to_owned()),
-        args.key.unwrap_or_else(random_key),
+        match args.key {
+            Some(key) => key,
+            None => crisp_sandbox::random_key().map_err(|e| format!("cannot make a key: {e}"))?,
+        },
     );
     if let Some(quota) = args.daily_quota {
         token = token.with_daily_quota((quota > 0).then_some(quota));
@@ -119,9 +122,4 @@ async fn run(args: Args) -> Result<(), String> {
         })
         .await;
     Ok(())
-}
-
-fn random_key() -> String {
-    let mut rng = fastrand::Rng::new();
-    format!("{:032x}{:032x}", rng.u128(..), rng.u128(..))
 }

@@ -38,6 +38,8 @@ pub enum Error {
     AdminRoutes(String),
     /// A share of the faults is outside 0 to 1.
     Faults(FaultsError),
+    /// The operating system's random generator failed to make a key.
+    Random(std::io::Error),
 }
 
 impl fmt::Display for Error {
@@ -48,6 +50,7 @@ impl fmt::Display for Error {
             Self::Spec(e) => write!(f, "the generated route facts are broken: {e}"),
             Self::AdminRoutes(e) => write!(f, "{e}"),
             Self::Faults(e) => write!(f, "{e}"),
+            Self::Random(e) => write!(f, "cannot make a key: {e}"),
         }
     }
 }
@@ -57,6 +60,7 @@ impl std::error::Error for Error {
         match self {
             Self::Bind(e) => Some(e),
             Self::Faults(e) => Some(e),
+            Self::Random(e) => Some(e),
             _ => None,
         }
     }
@@ -299,12 +303,14 @@ impl SandboxBuilder {
         let validators = Validators::shared().map_err(Error::Spec)?;
         let fixtures = self.fixtures.unwrap_or_else(Fixtures::demo);
         let workspace = load::workspace(&fixtures, &validators).map_err(Error::Fixtures)?;
-        let token = self
-            .token
-            .unwrap_or_else(|| Token::plugin(DEMO_IDENTIFIER, random_key()));
-        let secret = self
-            .signing_secret
-            .unwrap_or_else(|| SecretString::from(random_key()));
+        let token = match self.token {
+            Some(token) => token,
+            None => Token::plugin(DEMO_IDENTIFIER, random_key().map_err(Error::Random)?),
+        };
+        let secret = match self.signing_secret {
+            Some(secret) => secret,
+            None => SecretString::from(random_key().map_err(Error::Random)?),
+        };
         let mut tokens = vec![token.clone()];
         tokens.extend(self.extra_tokens);
         let listener = tokio::net::TcpListener::bind(SocketAddr::new(self.host, self.port))

@@ -1,6 +1,8 @@
 //! The small helpers the other modules share, at the bottom of the crate: it uses none of them.
 //! The clock, identifiers and random keys.
 
+use std::fmt::Write as _;
+use std::io;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Unix milliseconds now.
@@ -26,17 +28,31 @@ pub(crate) fn uuid_v4(bits: u128, variant: usize) -> String {
     )
 }
 
-/// A fresh random UUID, for a record the API creates.
+/// A fresh random UUID, for a record the API creates. An id is not a secret: a fast generator
+/// will do.
 pub(crate) fn random_uuid() -> String {
     let mut rng = fastrand::Rng::new();
     let bits = rng.u128(..);
     uuid_v4(bits, rng.usize(..4))
 }
 
-/// A fresh random key: 64 hexadecimal digits.
-pub(crate) fn random_key() -> String {
-    let mut rng = fastrand::Rng::new();
-    format!("{:032x}{:032x}", rng.u128(..), rng.u128(..))
+/// A fresh random key or secret: 256 bits from the operating system's cryptographic generator,
+/// as 64 hexadecimal digits.
+///
+/// # Errors
+///
+/// When the operating system's generator fails.
+pub fn random_key() -> io::Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        io::Error::other(format!(
+            "the operating system's random generator failed: {e}"
+        ))
+    })?;
+    Ok(bytes.iter().fold(String::with_capacity(64), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    }))
 }
 
 #[cfg(test)]
@@ -51,5 +67,20 @@ mod tests {
         let parts: Vec<usize> = id.split('-').map(str::len).collect();
         assert_eq!(parts, [8, 4, 4, 4, 12], "{id}");
         assert_ne!(random_uuid(), random_uuid());
+    }
+
+    #[test]
+    fn a_key_is_64_hex_digits_from_the_os() {
+        let key = random_key().unwrap();
+        assert_eq!(key.len(), 64);
+        assert!(
+            key.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        // The fast generator's state does not decide it.
+        fastrand::seed(7);
+        let first = random_key().unwrap();
+        fastrand::seed(7);
+        assert_ne!(first, random_key().unwrap());
     }
 }

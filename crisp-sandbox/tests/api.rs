@@ -898,6 +898,25 @@ async fn api_requests_are_counted_whatever_their_answer() {
 }
 
 #[tokio::test]
+async fn keys_and_signing_secrets_come_from_the_os_generator() {
+    // Made with the process's fast generator, a key would follow its seed: two sandboxes
+    // started from one seed would share their key and signing secret.
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        fastrand::seed(7);
+        let sandbox = Sandbox::start().await.unwrap();
+        assert_eq!(sandbox.key().len(), 64);
+        assert_eq!(sandbox.signing_secret().len(), 64);
+        made.push((
+            sandbox.key().to_owned(),
+            sandbox.signing_secret().to_owned(),
+        ));
+    }
+    assert_ne!(made[0].0, made[1].0, "the same key twice");
+    assert_ne!(made[0].1, made[1].1, "the same signing secret twice");
+}
+
+#[tokio::test]
 async fn secrets_stay_out_of_debug() {
     let sandbox = Sandbox::start().await.unwrap();
     let printed = format!("{sandbox:?} {:?}", sandbox.info());
