@@ -55,6 +55,25 @@ pub fn random_key() -> io::Result<String> {
     }))
 }
 
+/// A URL as it may be logged: user info, query and fragment (where credentials and tokens
+/// travel) replaced by `redacted`, such as `https://redacted@hooks.example.com/crisp?redacted`.
+pub(crate) fn redacted_url(text: &str) -> String {
+    let Ok(mut url) = url::Url::parse(text) else {
+        return "(not a URL)".to_owned();
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = url.set_password(None);
+        let _ = url.set_username("redacted");
+    }
+    if url.query().is_some() {
+        url.set_query(Some("redacted"));
+    }
+    if url.fragment().is_some() {
+        url.set_fragment(Some("redacted"));
+    }
+    url.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +101,22 @@ mod tests {
         let first = random_key().unwrap();
         fastrand::seed(7);
         assert_ne!(first, random_key().unwrap());
+    }
+
+    #[test]
+    fn a_url_is_logged_without_credentials() {
+        assert_eq!(
+            redacted_url("https://user:pass@hooks.example.com:8443/crisp?token=abc#key"),
+            "https://redacted@hooks.example.com:8443/crisp?redacted#redacted"
+        );
+        assert_eq!(
+            redacted_url("https://:pass@h.example/"),
+            "https://redacted@h.example/"
+        );
+        assert_eq!(
+            redacted_url("http://127.0.0.1:9000/hook"),
+            "http://127.0.0.1:9000/hook"
+        );
+        assert_eq!(redacted_url("not a url with secret"), "(not a URL)");
     }
 }

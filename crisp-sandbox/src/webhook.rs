@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::util::now_ms;
+use crate::util::{now_ms, redacted_url};
 
 /// How many delivery records the sandbox keeps (the oldest are dropped first).
 const KEPT_RECORDS: usize = 1000;
@@ -88,7 +88,8 @@ pub struct DeliveryRecord {
     pub id: u64,
     /// The event name, such as `message:received`.
     pub event: String,
-    /// The endpoint it is posted to.
+    /// The endpoint it is posted to, with its user info and query redacted (they may hold
+    /// credentials).
     pub url: String,
     /// Attempts made so far.
     pub attempts: u32,
@@ -108,7 +109,19 @@ pub struct DeliveryRecord {
 #[derive(Clone)]
 struct Endpoint {
     url: String,
+    /// The URL as it may be logged and recorded.
+    redacted: String,
     secret: SecretString,
+}
+
+impl Endpoint {
+    fn new(url: String, secret: SecretString) -> Self {
+        Self {
+            redacted: redacted_url(&url),
+            url,
+            secret,
+        }
+    }
 }
 
 /// One delivery to make.
@@ -169,10 +182,7 @@ impl Webhooks {
         retry: WebhookRetry,
         limits: WebhookLimits,
     ) -> Self {
-        let endpoint = url.map(|url| Endpoint {
-            url,
-            secret: secret.clone(),
-        });
+        let endpoint = url.map(|url| Endpoint::new(url, secret.clone()));
         let records = Arc::new(Records::default());
         let queue_size = limits.queue.max(1);
         let (queue, jobs) = mpsc::channel(queue_size);
@@ -204,10 +214,8 @@ impl Webhooks {
     /// Registers (or, with `None`, removes) the endpoint; `secret` replaces the signing secret
     /// for it when given.
     pub fn set_endpoint(&self, url: Option<String>, secret: Option<SecretString>) {
-        let endpoint = url.map(|url| Endpoint {
-            url,
-            secret: secret.unwrap_or_else(|| self.secret.clone()),
-        });
+        let endpoint =
+            url.map(|url| Endpoint::new(url, secret.unwrap_or_else(|| self.secret.clone())));
         *self.endpoint.lock() = endpoint;
     }
 
@@ -234,7 +242,7 @@ impl Webhooks {
             "timestamp": now_ms(),
         })
         .to_string();
-        let id = self.records.push(event, &endpoint.url, &body);
+        let id = self.records.push(event, &endpoint.redacted, &body);
         if self.queue.try_send(Job { id, endpoint, body }).is_err() {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             self.records.update(id, |record| {
@@ -313,16 +321,20 @@ async fn post_with_retries(
             record.delivered = delivered;
             record.gave_up = !delivered && last;
         });
-        match &result {
+        let url = &endpoint.redacted;
+        match result {
             Ok(_) if delivered => {
-                tracing::debug!(url = %endpoint.url, attempt, "webhook delivered");
+                tracing::debug!(%url, attempt, "webhook delivered");
                 return;
             }
             Ok(response) => {
-                tracing::info!(url = %endpoint.url, attempt, status = response.status().as_u16(), "webhook delivery failed");
+                let status = response.status().as_u16();
+                tracing::info!(%url, attempt, status, "webhook delivery failed");
             }
             Err(error) => {
-                tracing::info!(url = %endpoint.url, attempt, error = %error, "webhook delivery failed");
+                // reqwest's message would name the URL as it is.
+                let error = error.without_url();
+                tracing::info!(%url, attempt, %error, "webhook delivery failed");
             }
         }
         if !last {

@@ -14,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use common::Api;
+use common::{Api, Logs};
 use crisp_api::webhook::{ATTEMPT_COUNT_HEADER, Event, Verifier};
 use crisp_sandbox::{Sandbox, WebhookLimits, WebhookRetry, demo};
 use serde_json::json;
@@ -359,6 +359,38 @@ async fn an_attempt_that_gets_no_answer_times_out_and_is_retried() {
         2,
         "one connection per attempt"
     );
+}
+
+#[tokio::test]
+async fn webhook_urls_are_logged_and_recorded_without_their_credentials() {
+    let (logs, _guard) = Logs::capture();
+    // Nothing listens on this port once the listener is dropped: every attempt fails.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let url = format!("http://hook-user:hunter2@127.0.0.1:{port}/hook?token=s3cr3t#k3y");
+    let sandbox = Sandbox::builder()
+        .webhook_url(url)
+        .webhook_retry(fast_retries(2))
+        .start()
+        .await
+        .unwrap();
+    ok(Api::new(&sandbox).post("/conversation", json!({})).await);
+    wait_until("giving up", || {
+        sandbox.deliveries().first().is_some_and(|d| d.gave_up)
+    })
+    .await;
+
+    let logs = logs.text();
+    let record = format!("{:?}", sandbox.deliveries());
+    for secret in ["hook-user", "hunter2", "s3cr3t", "k3y"] {
+        assert!(!logs.contains(secret), "{secret} logged: {logs}");
+        assert!(!record.contains(secret), "{secret} recorded: {record}");
+    }
+    let redacted = format!("http://redacted@127.0.0.1:{port}/hook?redacted#redacted");
+    assert!(logs.contains("webhook delivery failed"), "{logs}");
+    assert!(logs.contains(&redacted), "{logs}");
+    assert_eq!(sandbox.deliveries()[0].url, redacted);
 }
 
 /// The data of an answer that must be a success: a rejected call would otherwise only show as
