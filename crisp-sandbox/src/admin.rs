@@ -24,10 +24,10 @@ use crate::envelope::{ApiError, json_body, success};
 /// Who can reach the admin routes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Exposure {
-    /// Only this machine (a loopback address), without a token.
-    Loopback,
-    /// The network, or only this machine, with the admin token.
-    Token,
+    /// Only this machine (a loopback host).
+    Local { token: bool },
+    /// The network, with the admin token.
+    Guarded,
     /// The network, without a token (`insecure_admin`).
     Open,
 }
@@ -37,8 +37,8 @@ pub(crate) enum Exposure {
 /// explicit `insecure`.
 pub(crate) fn exposure(host: IpAddr, token: bool, insecure: bool) -> Result<Exposure, String> {
     match (host.to_canonical().is_loopback(), token, insecure) {
-        (_, true, _) => Ok(Exposure::Token),
-        (true, false, _) => Ok(Exposure::Loopback),
+        (true, _, _) => Ok(Exposure::Local { token }),
+        (false, true, _) => Ok(Exposure::Guarded),
         (false, false, true) => Ok(Exposure::Open),
         (false, false, false) => Err(format!(
             "{host} is not a loopback address: the admin routes (/_sandbox/*: mint tokens, \
@@ -47,6 +47,25 @@ pub(crate) fn exposure(host: IpAddr, token: bool, insecure: bool) -> Result<Expo
              SandboxBuilder::admin_token) so that they need `Authorization: Bearer <token>`, \
              or open them anyway with --insecure-admin (SandboxBuilder::insecure_admin)"
         )),
+    }
+}
+
+impl Exposure {
+    /// The warning to log when the admin routes at `url` are open to the network.
+    pub fn warning(self, url: &str) -> Option<String> {
+        match self {
+            Self::Local { .. } => None,
+            Self::Guarded => Some(format!(
+                "the admin routes are reachable from the network at {url}, behind the admin \
+                 token: anyone who has it can mint tokens, read the whole workspace and point \
+                 webhooks anywhere"
+            )),
+            Self::Open => Some(format!(
+                "THE ADMIN ROUTES ARE OPEN TO THE NETWORK, WITHOUT AUTHENTICATION, at {url}: \
+                 anyone who can reach this address can mint tokens, read the whole workspace \
+                 and point webhooks anywhere (--insecure-admin). Set an admin token instead."
+            )),
+        }
     }
 }
 
@@ -234,19 +253,28 @@ mod tests {
         let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
         let any: IpAddr = "0.0.0.0".parse().unwrap();
         let lan: IpAddr = "192.168.1.20".parse().unwrap();
-        assert_eq!(exposure(local, false, false), Ok(Exposure::Loopback));
-        assert_eq!(exposure(mapped, false, false), Ok(Exposure::Loopback));
+        let open = Exposure::Local { token: false };
+        assert_eq!(exposure(local, false, false), Ok(open));
+        assert_eq!(exposure(mapped, false, false), Ok(open));
+        assert_eq!(exposure("::1".parse().unwrap(), false, true), Ok(open));
         assert_eq!(
-            exposure("::1".parse().unwrap(), false, false),
-            Ok(Exposure::Loopback)
+            exposure(local, true, false),
+            Ok(Exposure::Local { token: true })
         );
-        assert_eq!(exposure(local, true, false), Ok(Exposure::Token));
-        assert_eq!(exposure(any, true, false), Ok(Exposure::Token));
+        assert_eq!(exposure(any, true, false), Ok(Exposure::Guarded));
         assert_eq!(exposure(lan, false, true), Ok(Exposure::Open));
         for host in [any, lan, "::".parse().unwrap()] {
             let refusal = exposure(host, false, false).unwrap_err();
             assert!(refusal.contains("--admin-token"), "{refusal}");
             assert!(refusal.contains(&host.to_string()), "{refusal}");
         }
+        assert_eq!(open.warning("u"), None);
+        assert!(Exposure::Guarded.warning("u").is_some());
+        assert!(
+            Exposure::Open
+                .warning("u")
+                .unwrap()
+                .contains("WITHOUT AUTHENTICATION")
+        );
     }
 }

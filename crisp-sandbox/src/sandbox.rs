@@ -13,7 +13,7 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::admin::{self, Exposure};
+use crate::admin;
 use crate::app::App;
 use crate::auth::{self, Quota};
 use crate::config::{FaultState, Faults, FaultsError, Token};
@@ -343,19 +343,8 @@ impl SandboxBuilder {
             let _ = stopped.await;
         }));
         tracing::info!(base_url = %info.base_url, "crisp sandbox listening");
-        let admin = format!("http://{addr}/_sandbox");
-        match exposure {
-            Exposure::Open => tracing::warn!(
-                "THE ADMIN ROUTES ARE OPEN TO THE NETWORK, WITHOUT AUTHENTICATION, at {admin}: \
-                 anyone who can reach this address can mint tokens, read the whole workspace and \
-                 point webhooks anywhere (--insecure-admin). Set an admin token instead."
-            ),
-            Exposure::Token if !self.host.to_canonical().is_loopback() => tracing::warn!(
-                "the admin routes are reachable from the network at {admin}, behind the admin \
-                 token: anyone who has it can mint tokens, read the whole workspace and point \
-                 webhooks anywhere"
-            ),
-            _ => {}
+        if let Some(warning) = exposure.warning(&format!("http://{addr}/_sandbox")) {
+            tracing::warn!("{warning}");
         }
         Ok(Sandbox {
             info,
