@@ -132,13 +132,17 @@ impl fmt::Debug for Token {
 ///     .parse()?;
 /// let sandbox = Sandbox::builder().faults(faults).start().await?;
 /// // ... point the client under test at `sandbox.base_url()` ...
-/// sandbox.set_faults(None); // and back to a healthy server
+/// sandbox.set_faults(None)?; // and back to a healthy server
 /// sandbox.shutdown().await;
 /// # Ok(())
 /// # }
 /// ```
+///
+/// A share outside 0 to 1 is refused, naming the field: by [`Faults::check`], when parsed, by
+/// [`SandboxBuilder::start`](crate::SandboxBuilder::start),
+/// [`Sandbox::set_faults`](crate::Sandbox::set_faults) and `PUT /_sandbox/faults`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(try_from = "FaultsFields")]
 pub struct Faults {
     /// Share of requests answered 429 `rate_limited` with a `Retry-After` header.
     pub rate_limited: f64,
@@ -155,6 +159,109 @@ pub struct Faults {
     /// The seed of the generator that picks the requests.
     pub seed: u64,
 }
+
+/// The JSON form of [`Faults`], before its shares are checked.
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FaultsFields {
+    rate_limited: f64,
+    retry_after_secs: u64,
+    bad_gateway: f64,
+    drop: f64,
+    delay: f64,
+    delay_ms: u64,
+    seed: u64,
+}
+
+impl Default for FaultsFields {
+    fn default() -> Self {
+        let Faults {
+            rate_limited,
+            retry_after_secs,
+            bad_gateway,
+            drop,
+            delay,
+            delay_ms,
+            seed,
+        } = Faults::default();
+        Self {
+            rate_limited,
+            retry_after_secs,
+            bad_gateway,
+            drop,
+            delay,
+            delay_ms,
+            seed,
+        }
+    }
+}
+
+impl TryFrom<FaultsFields> for Faults {
+    type Error = FaultsError;
+
+    fn try_from(fields: FaultsFields) -> Result<Self, FaultsError> {
+        let faults = Faults {
+            rate_limited: fields.rate_limited,
+            retry_after_secs: fields.retry_after_secs,
+            bad_gateway: fields.bad_gateway,
+            drop: fields.drop,
+            delay: fields.delay,
+            delay_ms: fields.delay_ms,
+            seed: fields.seed,
+        };
+        faults.check()?;
+        Ok(faults)
+    }
+}
+
+impl Faults {
+    /// Whether every share is a probability, from 0 to 1.
+    ///
+    /// # Errors
+    ///
+    /// The first share that is not, by its field name.
+    pub fn check(&self) -> Result<(), FaultsError> {
+        let shares = [
+            ("rate_limited", self.rate_limited),
+            ("bad_gateway", self.bad_gateway),
+            ("drop", self.drop),
+            ("delay", self.delay),
+        ];
+        match shares
+            .into_iter()
+            .find(|(_, value)| !(0.0..=1.0).contains(value))
+        {
+            Some((field, value)) => Err(FaultsError { field, value }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A share of [`Faults`] outside 0 to 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultsError {
+    field: &'static str,
+    value: f64,
+}
+
+impl FaultsError {
+    /// The field, such as `rate_limited`.
+    pub fn field(&self) -> &'static str {
+        self.field
+    }
+}
+
+impl fmt::Display for FaultsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "faults: `{}` is {}, but a share of requests is from 0 to 1",
+            self.field, self.value
+        )
+    }
+}
+
+impl std::error::Error for FaultsError {}
 
 /// A fault picked for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +343,32 @@ mod tests {
         assert!(first.iter().any(|(_, f)| *f == Some(Fault::Drop)));
         assert!(first.iter().any(|(d, _)| d.is_some()));
         assert!(first.iter().any(|(_, f)| f.is_none()));
+    }
+
+    #[test]
+    fn a_share_outside_0_to_1_is_refused_by_name() {
+        for (text, field) in [
+            (r#"{"rate_limited": 1.5}"#, "rate_limited"),
+            (r#"{"bad_gateway": -0.1}"#, "bad_gateway"),
+            (r#"{"drop": 2}"#, "drop"),
+            (
+                r#"{"delay": 0.5, "delay_ms": 10, "rate_limited": 1e9}"#,
+                "rate_limited",
+            ),
+        ] {
+            let error = text.parse::<Faults>().unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("`{field}`")) && error.contains("from 0 to 1"),
+                "{text}: {error}"
+            );
+        }
+        let nan = Faults {
+            delay: f64::NAN,
+            ..Faults::default()
+        };
+        assert_eq!(nan.check().unwrap_err().field(), "delay");
+        let edges: Faults = r#"{"rate_limited": 0, "drop": 1}"#.parse().unwrap();
+        assert_eq!(edges.check(), Ok(()));
     }
 
     #[test]

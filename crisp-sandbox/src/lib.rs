@@ -28,7 +28,10 @@
 //! - [`Faults`]: a seeded share of requests answered 429, 502 with an HTML page, delayed, or
 //!   dropped.
 //!
-//! Admin routes, outside `/v1` and without auth (the sandbox binds to loopback):
+//! Admin routes, outside `/v1`: without auth on loopback (the default host); with an admin
+//! token ([`SandboxBuilder::admin_token`]) each needs `Authorization: Bearer <token>`. A host
+//! other than loopback is refused unless an admin token is set or
+//! [`SandboxBuilder::insecure_admin`] opens them anyway.
 //!
 //! | route | what |
 //! |---|---|
@@ -46,470 +49,43 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
-use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
-
-use crisp_api::Tier;
-use crisp_api::types::SecretString;
-use serde::Serialize;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
+// The modules, from the bottom up; each uses only modules of the lines above it (checked by
+// tests/imports.rs):
+//   util, envelope, route, config, fixtures      leaves: the clock and ids, Crisp's envelope,
+//                                                the route facts' types, tokens and faults
+//   generated, demo, state, webhook, auth        the generated facts, the demo fixtures, the
+//                                                workspace, deliveries, credentials and quota
+//   table, validate, load                        the route table, request and fixture checks
+//   behaviour/                                   what each operation does (one file per tag)
+//   app, api, admin, server, sandbox             the running sandbox and its HTTP side
+mod admin;
+mod api;
+mod app;
+mod auth;
 mod behaviour;
 mod config;
-mod error;
+pub mod demo;
+mod envelope;
+mod fixtures;
 #[rustfmt::skip]
 #[allow(missing_docs)]
 mod generated;
+mod load;
 mod route;
-mod seed;
+mod sandbox;
 mod server;
 mod state;
+mod table;
+mod util;
 mod validate;
 mod webhook;
 
+pub use api::BODY_LIMIT;
 pub use behaviour::MESSAGE_BATCH;
-pub use config::{Faults, PLUGIN_DAILY_QUOTA, Token, WEBSITE_DAILY_QUOTA};
-pub use server::BODY_LIMIT;
-pub use state::Fixtures;
-pub use webhook::{Delivery, RetryPolicy};
-
-/// The identifiers of the built-in demo workspace: the spec's example values, so that a call
-/// made with them finds what it names.
-pub mod demo {
-    pub use crate::seed::{
-        CAMPAIGN_ID, CONVERSATIONS, FINGERPRINT, OPERATOR_ID, PEOPLE_ID, SESSION_ID,
-        SESSION_MESSAGES, WEBSITE_ID,
-    };
-}
-
-/// The default demo token identifier.
-pub const DEMO_IDENTIFIER: &str = "e5b8f4a2-6c1d-4f3e-9a7b-2d8c0f1e3b5a";
-
-/// Why a sandbox did not start.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Error {
-    /// The address could not be bound.
-    Bind(std::io::Error),
-    /// The fixtures do not fit the spec.
-    Fixtures(String),
-    /// The generated route facts do not compile (a generator bug).
-    Spec(String),
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Bind(e) => write!(f, "cannot listen: {e}"),
-            Self::Fixtures(e) => write!(f, "{e}"),
-            Self::Spec(e) => write!(f, "the generated route facts are broken: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Bind(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-/// What a client needs to call a running sandbox: the line the binary prints on start.
-///
-/// `Serialize` writes every field, secrets included (that is the point of the line);
-/// `Debug` redacts the key and the signing secret.
-#[derive(Clone, Serialize)]
-pub struct SandboxInfo {
-    /// The base URL of the API, ending in `/v1`, such as `http://127.0.0.1:8080/v1`.
-    pub base_url: String,
-    /// The demo workspace's website id.
-    pub website_id: String,
-    /// The token identifier (Basic auth user name).
-    pub identifier: String,
-    /// The token key (Basic auth password).
-    pub key: String,
-    /// The `X-Crisp-Tier` the token needs: `plugin`, `website` or `user`.
-    pub tier: String,
-    /// The secret webhook deliveries are signed with.
-    pub signing_secret: String,
-}
-
-impl fmt::Debug for SandboxInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SandboxInfo")
-            .field("base_url", &self.base_url)
-            .field("website_id", &self.website_id)
-            .field("identifier", &self.identifier)
-            .field("key", &"[redacted]")
-            .field("tier", &self.tier)
-            .field("signing_secret", &"[redacted]")
-            .finish()
-    }
-}
-
-/// Options of a sandbox, from [`Sandbox::builder`].
-///
-/// A sandbox whose token carries only the grants an agent was given, so that a call outside
-/// them gets Crisp's 403 `not_allowed` (here `crisp-api`'s client is built without grants, so
-/// the refusal comes from the server):
-///
-/// ```
-/// use crisp_api::{Client, Credentials, Grants};
-/// use crisp_sandbox::{Sandbox, Token};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let grants: Grants = "website:conversation:sessions=read".parse()?;
-/// let sandbox = Sandbox::builder()
-///     .token(Token::plugin("reader", "reader-key").with_grants(grants))
-///     .start()
-///     .await?;
-/// let client = Client::builder(Credentials::plugin("reader", "reader-key"))
-///     .base_url(sandbox.base_url())
-///     .build()?;
-///
-/// let conversation = client
-///     .get_conversation()
-///     .website_id(sandbox.website_id())
-///     .session_id(crisp_sandbox::demo::SESSION_ID)
-///     .send()
-///     .await?;
-/// assert_eq!(conversation.data.session_id, crisp_sandbox::demo::SESSION_ID);
-///
-/// let refused = client
-///     .remove_conversation()
-///     .website_id(sandbox.website_id())
-///     .session_id(crisp_sandbox::demo::SESSION_ID)
-///     .send()
-///     .await
-///     .unwrap_err();
-/// assert_eq!(refused.status().map(|status| status.as_u16()), Some(403));
-/// sandbox.shutdown().await;
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone)]
-pub struct SandboxBuilder {
-    host: IpAddr,
-    port: u16,
-    fixtures: Option<Fixtures>,
-    token: Option<Token>,
-    extra_tokens: Vec<Token>,
-    signing_secret: Option<SecretString>,
-    webhook_url: Option<String>,
-    retry: RetryPolicy,
-    faults: Option<Faults>,
-}
-
-impl Default for SandboxBuilder {
-    fn default() -> Self {
-        Self {
-            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            port: 0,
-            fixtures: None,
-            token: None,
-            extra_tokens: Vec::new(),
-            signing_secret: None,
-            webhook_url: None,
-            retry: RetryPolicy::default(),
-            faults: None,
-        }
-    }
-}
-
-fn random_secret() -> String {
-    let mut rng = fastrand::Rng::new();
-    format!("{:032x}{:032x}", rng.u128(..), rng.u128(..))
-}
-
-impl SandboxBuilder {
-    /// The address to listen on (default `127.0.0.1`).
-    #[must_use]
-    pub fn host(mut self, host: IpAddr) -> Self {
-        self.host = host;
-        self
-    }
-
-    /// The port to listen on (default 0: a free port).
-    #[must_use]
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    /// Serves this workspace instead of the built-in demo.
-    #[must_use]
-    pub fn fixtures(mut self, fixtures: Fixtures) -> Self {
-        self.fixtures = Some(fixtures);
-        self
-    }
-
-    /// The main token, the one [`Sandbox::identifier`] and [`Sandbox::key`] name. By default a
-    /// plugin token with a fresh random key, every scope, and Crisp's quota of 5,000 a day.
-    #[must_use]
-    pub fn token(mut self, token: Token) -> Self {
-        self.token = Some(token);
-        self
-    }
-
-    /// Another token the sandbox accepts, say one with fewer grants.
-    #[must_use]
-    pub fn add_token(mut self, token: Token) -> Self {
-        self.extra_tokens.push(token);
-        self
-    }
-
-    /// The plugin's webhook signing secret (by default a fresh random one).
-    #[must_use]
-    pub fn signing_secret(mut self, secret: impl Into<String>) -> Self {
-        self.signing_secret = Some(SecretString::from(secret.into()));
-        self
-    }
-
-    /// Posts webhook deliveries to this URL from the start.
-    #[must_use]
-    pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
-        self.webhook_url = Some(url.into());
-        self
-    }
-
-    /// How failed deliveries are retried.
-    #[must_use]
-    pub fn webhook_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// Injects these faults from the start.
-    #[must_use]
-    pub fn faults(mut self, faults: Faults) -> Self {
-        self.faults = Some(faults);
-        self
-    }
-
-    /// Starts the sandbox on the current tokio runtime.
-    ///
-    /// # Errors
-    ///
-    /// When the address cannot be bound or the fixtures do not fit the spec.
-    pub async fn start(self) -> Result<Sandbox, Error> {
-        let routes = route::routes();
-        let validators = validate::Validators::shared().map_err(Error::Spec)?;
-        let fixtures = self.fixtures.unwrap_or_else(Fixtures::demo);
-        let workspace =
-            state::Workspace::from_fixtures(&fixtures, &validators).map_err(Error::Fixtures)?;
-        let token = self
-            .token
-            .unwrap_or_else(|| Token::plugin(DEMO_IDENTIFIER, random_secret()));
-        let secret = self
-            .signing_secret
-            .unwrap_or_else(|| SecretString::from(random_secret()));
-        let mut tokens = vec![token.clone()];
-        tokens.extend(self.extra_tokens);
-        let listener = tokio::net::TcpListener::bind(SocketAddr::new(self.host, self.port))
-            .await
-            .map_err(Error::Bind)?;
-        let addr = listener.local_addr().map_err(Error::Bind)?;
-        let info = SandboxInfo {
-            base_url: format!("http://{addr}/v1"),
-            website_id: workspace.website_id.clone(),
-            identifier: token.identifier.clone(),
-            key: token.key().to_owned(),
-            tier: token.tier.as_str().to_owned(),
-            signing_secret: secret.expose_secret().to_owned(),
-        };
-        let app = Arc::new(server::App {
-            routes,
-            validators,
-            initial: workspace.clone(),
-            workspace: Mutex::new(workspace),
-            tokens: Mutex::new(tokens),
-            usage: Mutex::new(Default::default()),
-            faults: Mutex::new(self.faults.map(config::FaultState::new)),
-            webhooks: webhook::Webhooks::new(secret, self.webhook_url, self.retry),
-            api_requests: Default::default(),
-        });
-        let router = server::router(Arc::clone(&app));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "the sandbox server stopped");
-            }
-        });
-        tracing::info!(base_url = %info.base_url, "crisp sandbox listening");
-        Ok(Sandbox {
-            info,
-            addr,
-            app,
-            stop: Some(stop),
-            task: Some(task),
-        })
-    }
-}
-
-/// A running sandbox. Dropping it stops the server.
-pub struct Sandbox {
-    info: SandboxInfo,
-    addr: SocketAddr,
-    app: Arc<server::App>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl fmt::Debug for Sandbox {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sandbox").field("info", &self.info).finish()
-    }
-}
-
-impl Sandbox {
-    /// Starts a sandbox with the demo workspace on a free loopback port.
-    ///
-    /// # Errors
-    ///
-    /// When no loopback port can be bound.
-    pub async fn start() -> Result<Self, Error> {
-        Self::builder().start().await
-    }
-
-    /// Options: host, port, fixtures, tokens, webhooks, faults.
-    pub fn builder() -> SandboxBuilder {
-        SandboxBuilder::default()
-    }
-
-    /// What a client needs: base URL, website id, credentials, tier, signing secret.
-    pub fn info(&self) -> &SandboxInfo {
-        &self.info
-    }
-
-    /// The base URL of the API, ending in `/v1`.
-    pub fn base_url(&self) -> &str {
-        &self.info.base_url
-    }
-
-    /// The root of the server, where the `/_sandbox` admin routes are.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The address the server listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The workspace's website id.
-    pub fn website_id(&self) -> &str {
-        &self.info.website_id
-    }
-
-    /// The main token's identifier.
-    pub fn identifier(&self) -> &str {
-        &self.info.identifier
-    }
-
-    /// The main token's key. Don't log it.
-    pub fn key(&self) -> &str {
-        &self.info.key
-    }
-
-    /// The main token as `crisp-api` credentials, for a client of this sandbox.
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// let sandbox = crisp_sandbox::Sandbox::start().await?;
-    /// let client = crisp_api::Client::builder(sandbox.credentials())
-    ///     .base_url(sandbox.base_url())
-    ///     .build()?;
-    /// # let _ = client;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn credentials(&self) -> crisp_api::Credentials {
-        crisp_api::Credentials::new(self.tier(), self.identifier(), self.key())
-    }
-
-    /// The main token's tier.
-    pub fn tier(&self) -> Tier {
-        self.info.tier.parse().unwrap_or(Tier::Plugin)
-    }
-
-    /// The webhook signing secret. Don't log it.
-    pub fn signing_secret(&self) -> &str {
-        &self.info.signing_secret
-    }
-
-    /// Registers the webhook endpoint (or, with `None`, stops delivering).
-    pub fn set_webhook_url(&self, url: Option<&str>) {
-        self.app.webhooks.set_endpoint(url.map(str::to_owned), None);
-    }
-
-    /// Every webhook delivery so far, oldest first.
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        self.app.webhooks.deliveries()
-    }
-
-    /// Injects faults from now on (or, with `None`, stops).
-    pub fn set_faults(&self, faults: Option<Faults>) {
-        self.app.set_faults(faults);
-    }
-
-    /// Accepts another token from now on (replacing one with the same identifier).
-    pub fn add_token(&self, token: Token) {
-        self.app.add_token(token);
-    }
-
-    /// How many requests the API (`/v1`) has received since the sandbox started, whatever
-    /// their answer (a 401, a 404 and a fault count too; the admin routes do not). A test reads
-    /// it before and after to prove that a client sent nothing. [`reset`](Sandbox::reset) does
-    /// not change it.
-    pub fn api_requests(&self) -> u64 {
-        self.app
-            .api_requests
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// The workspace now, as fixtures.
-    pub fn fixtures(&self) -> Fixtures {
-        server::lock(&self.app.workspace).to_fixtures()
-    }
-
-    /// Back to the workspace as loaded, and every quota unspent.
-    pub fn reset(&self) {
-        self.app.reset();
-    }
-
-    /// Stops accepting connections and waits for the requests in flight.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-
-    /// Serves until `signal` completes (the binary passes Ctrl-C), then shuts down as
-    /// [`shutdown`](Sandbox::shutdown) does.
-    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
-        signal.await;
-        self.shutdown().await;
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
+pub use config::{Faults, FaultsError, PLUGIN_DAILY_QUOTA, Token, WEBSITE_DAILY_QUOTA};
+pub use crisp_serve::Limits;
+pub use demo::DEMO_IDENTIFIER;
+pub use fixtures::Fixtures;
+pub use sandbox::{Error, Sandbox, SandboxBuilder, SandboxInfo};
+pub use util::random_key;
+pub use webhook::{DeliveryRecord, WebhookLimits, WebhookRetry};

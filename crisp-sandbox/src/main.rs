@@ -3,7 +3,7 @@
 //! On start it prints one JSON line to stdout with `base_url`, `website_id`, `identifier`,
 //! `key`, `tier` and `signing_secret`, then logs to stderr until Ctrl-C.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,9 +19,16 @@ struct Args {
     /// The port to listen on; 0 picks a free one.
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// The address to listen on.
+    /// The address to listen on. One other than loopback opens the admin routes to the network:
+    /// it needs --admin-token (or --insecure-admin).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
+    /// The admin routes (/_sandbox/*) need `Authorization: Bearer <this token>`.
+    #[arg(long, env = "CRISP_SANDBOX_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Serve the admin routes to the network without a token (with a non-loopback --host).
+    #[arg(long)]
+    insecure_admin: bool,
     /// Load the workspace from this JSON file instead of the built-in demo.
     #[arg(long, value_name = "FILE")]
     fixtures: Option<PathBuf>,
@@ -56,22 +63,9 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "crisp_sandbox=info".into()),
-        )
-        .init();
+    crisp_serve::tracing_to_stderr("crisp_sandbox=info");
     let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("crisp-sandbox: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    crisp_serve::exit("crisp-sandbox", run(args).await)
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -80,7 +74,10 @@ async fn run(args: Args) -> Result<(), String> {
         tier,
         args.identifier
             .unwrap_or_else(|| crisp_sandbox::DEMO_IDENTIFIER.to_owned()),
-        args.key.unwrap_or_else(random_key),
+        match args.key {
+            Some(key) => key,
+            None => crisp_sandbox::random_key().map_err(|e| format!("cannot make a key: {e}"))?,
+        },
     );
     if let Some(quota) = args.daily_quota {
         token = token.with_daily_quota((quota > 0).then_some(quota));
@@ -91,7 +88,11 @@ async fn run(args: Args) -> Result<(), String> {
     let mut builder = Sandbox::builder()
         .host(args.host)
         .port(args.port)
-        .token(token);
+        .token(token)
+        .insecure_admin(args.insecure_admin);
+    if let Some(admin_token) = args.admin_token {
+        builder = builder.admin_token(admin_token);
+    }
     if let Some(path) = &args.fixtures {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -121,9 +122,4 @@ async fn run(args: Args) -> Result<(), String> {
         })
         .await;
     Ok(())
-}
-
-fn random_key() -> String {
-    let mut rng = fastrand::Rng::new();
-    format!("{:032x}{:032x}", rng.u128(..), rng.u128(..))
 }

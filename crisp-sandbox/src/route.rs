@@ -1,5 +1,6 @@
-//! The types of the generated route facts (`generated/routes.rs`), and the join of those facts
-//! with crisp-api's operations table (method, path, scope, access, webhook event, paging).
+//! The types of the generated route facts (`generated/routes.rs` fills them in), and of their
+//! join with crisp-api's operations table (method, path, scope, access, webhook event, paging),
+//! which `table.rs` makes.
 
 use crisp_api::Operation;
 
@@ -60,19 +61,4 @@ pub(crate) struct Body {
 pub(crate) struct Route {
     pub op: &'static Operation,
     pub facts: &'static RouteFacts,
-}
-
-/// Every operation of the spec, joined with its facts. An operation missing from either side
-/// means crisp-api and the sandbox were generated from different specs; it is left out and
-/// reported by the tests.
-pub(crate) fn routes() -> Vec<Route> {
-    Operation::ALL
-        .iter()
-        .filter_map(|op| {
-            let facts = crate::generated::routes::ROUTES
-                .iter()
-                .find(|f| f.id == op.id)?;
-            Some(Route { op, facts })
-        })
-        .collect()
 }

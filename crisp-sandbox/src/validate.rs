@@ -4,13 +4,14 @@
 //! schema does not declare are then dropped, as Crisp ignores them.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, Validator};
+use parking_lot::Mutex;
 use serde_json::{Map, Value};
 
-use crate::error::ApiError;
+use crate::envelope::ApiError;
 use crate::generated::routes::SCHEMAS;
 use crate::route::{Body, Location, Param, ParamType, Route};
 
@@ -107,7 +108,7 @@ impl Validators {
     pub fn shared() -> Result<Arc<Self>, String> {
         static SHARED: OnceLock<Result<Arc<Validators>, String>> = OnceLock::new();
         SHARED
-            .get_or_init(|| Self::new(&crate::route::routes()).map(Arc::new))
+            .get_or_init(|| Self::new(&crate::table::routes()).map(Arc::new))
             .clone()
     }
 
@@ -132,6 +133,17 @@ impl Validators {
             return Err(ApiError::invalid(format!(
                 "query parameter `{name}` is not a parameter of this route"
             )));
+        }
+        // Every query parameter of the spec takes one value: a second one is refused rather
+        // than one of them dropped.
+        for (param, _) in &route.params {
+            let given = query.iter().filter(|(name, _)| name == param.name).count();
+            if param.location == Location::Query && given > 1 {
+                return Err(ApiError::invalid(format!(
+                    "query parameter `{}` is given {given} times, but it takes one value",
+                    param.name
+                )));
+            }
         }
         for (param, validator) in &route.params {
             let (raw, place) = match param.location {
@@ -194,7 +206,7 @@ impl Validators {
     /// Checks a value against a component schema (for fixtures), naming the first problem.
     pub fn check_component(&self, component: &str, value: &Value) -> Result<(), String> {
         let validator = {
-            let mut cache = crate::server::lock(&self.components);
+            let mut cache = self.components.lock();
             match cache.get(component) {
                 Some(v) => Arc::clone(v),
                 None => {

@@ -1,25 +1,31 @@
 //! Webhook deliveries: every event a call fires is posted, signed as Crisp signs plugin hooks,
-//! to the registered endpoint, and retried with backoff while the endpoint fails. Deliveries
-//! run on their own tasks: the API call that fired the event never waits for them.
+//! to the registered endpoint, and retried with backoff while the endpoint fails.
+//!
+//! The API call that fired an event never waits for it: the delivery joins a bounded queue,
+//! from which a fixed number of senders post, each attempt within a timeout. A delivery fired
+//! while the queue is full is dropped, counted and logged, so an endpoint that never answers
+//! holds at most [`WebhookLimits::concurrency`] connections, whatever the API is asked to do.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crisp_api::types::SecretString;
 use crisp_api::webhook::{ATTEMPT_COUNT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
+use parking_lot::Mutex;
 use serde::Serialize;
 use serde_json::{Value, json};
+use tokio::sync::{Semaphore, mpsc};
 
-use crate::server::lock;
-use crate::state::now_ms;
+use crate::util::{now_ms, redacted_url};
 
 /// How many delivery records the sandbox keeps (the oldest are dropped first).
 const KEPT_RECORDS: usize = 1000;
 
 /// How a failed delivery is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub struct WebhookRetry {
     /// Attempts in all, the first included (at least 1).
     pub max_attempts: u32,
     /// The wait after the first failure; it doubles after each further failure.
@@ -30,7 +36,7 @@ pub struct RetryPolicy {
     pub timeout: Duration,
 }
 
-impl Default for RetryPolicy {
+impl Default for WebhookRetry {
     /// 6 attempts, waiting 1 s, 2 s, 4 s, 8 s and 16 s between them; 10 s per attempt.
     fn default() -> Self {
         Self {
@@ -42,7 +48,7 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
+impl WebhookRetry {
     /// The wait before attempt `attempt + 1`, after `attempt` failed attempts.
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
@@ -52,14 +58,38 @@ impl RetryPolicy {
     }
 }
 
+/// How many deliveries may wait, and how many may be in progress at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookLimits {
+    /// Deliveries waiting for a sender (at least 1). One fired while this many wait is dropped:
+    /// never attempted, recorded with `dropped`, counted by
+    /// [`Sandbox::dropped_deliveries`](crate::Sandbox::dropped_deliveries) and logged as a
+    /// warning.
+    pub queue: usize,
+    /// Deliveries in progress at once, each with at most one connection open (at least 1). A
+    /// delivery keeps its sender through its retries and their waits.
+    pub concurrency: usize,
+}
+
+impl Default for WebhookLimits {
+    /// 1,024 waiting, 8 in progress.
+    fn default() -> Self {
+        Self {
+            queue: 1024,
+            concurrency: 8,
+        }
+    }
+}
+
 /// One webhook delivery, as far as it has gone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Delivery {
+pub struct DeliveryRecord {
     /// The delivery's number, counting from 1 in the order events were fired.
     pub id: u64,
     /// The event name, such as `message:received`.
     pub event: String,
-    /// The endpoint it is posted to.
+    /// The endpoint it is posted to, with its user info and query redacted (they may hold
+    /// credentials).
     pub url: String,
     /// Attempts made so far.
     pub attempts: u32,
@@ -67,8 +97,10 @@ pub struct Delivery {
     pub last_status: Option<u16>,
     /// Whether an attempt got a 2xx answer.
     pub delivered: bool,
-    /// Whether the sandbox stopped trying without success.
+    /// Whether the sandbox stopped trying without success (a dropped delivery too).
     pub gave_up: bool,
+    /// Whether it was dropped without an attempt, because the queue was full.
+    pub dropped: bool,
     /// The delivery body, exactly as posted and signed.
     pub body: String,
 }
@@ -77,56 +109,130 @@ pub struct Delivery {
 #[derive(Clone)]
 struct Endpoint {
     url: String,
+    /// The URL as it may be logged and recorded.
+    redacted: String,
     secret: SecretString,
+}
+
+impl Endpoint {
+    fn new(url: String, secret: SecretString) -> Self {
+        Self {
+            redacted: redacted_url(&url),
+            url,
+            secret,
+        }
+    }
+}
+
+/// One delivery to make.
+struct Job {
+    id: u64,
+    endpoint: Endpoint,
+    body: String,
+}
+
+/// The delivery records, newest last, at most [`KEPT_RECORDS`].
+#[derive(Default)]
+struct Records(Mutex<VecDeque<DeliveryRecord>>);
+
+impl Records {
+    /// Records a new delivery and gives its id.
+    fn push(&self, event: &str, url: &str, body: &str) -> u64 {
+        let mut records = self.0.lock();
+        let id = records.back().map_or(1, |r| r.id + 1);
+        if records.len() >= KEPT_RECORDS {
+            records.pop_front();
+        }
+        records.push_back(DeliveryRecord {
+            id,
+            event: event.to_owned(),
+            url: url.to_owned(),
+            attempts: 0,
+            last_status: None,
+            delivered: false,
+            gave_up: false,
+            dropped: false,
+            body: body.to_owned(),
+        });
+        id
+    }
+
+    fn update(&self, id: u64, change: impl FnOnce(&mut DeliveryRecord)) {
+        let mut records = self.0.lock();
+        if let Some(record) = records.iter_mut().rev().find(|r| r.id == id) {
+            change(record);
+        }
+    }
 }
 
 pub(crate) struct Webhooks {
     endpoint: Mutex<Option<Endpoint>>,
     secret: SecretString,
-    client: reqwest::Client,
-    retry: RetryPolicy,
-    records: Arc<Mutex<VecDeque<Delivery>>>,
+    records: Arc<Records>,
+    queue: mpsc::Sender<Job>,
+    queue_size: usize,
+    dropped: AtomicU64,
 }
 
 impl Webhooks {
-    pub fn new(secret: SecretString, url: Option<String>, retry: RetryPolicy) -> Self {
-        let endpoint = url.map(|url| Endpoint {
-            url,
-            secret: secret.clone(),
-        });
+    /// The deliveries of a sandbox, with their senders started on the current runtime.
+    pub fn new(
+        secret: SecretString,
+        url: Option<String>,
+        retry: WebhookRetry,
+        limits: WebhookLimits,
+    ) -> Self {
+        let endpoint = url.map(|url| Endpoint::new(url, secret.clone()));
+        let records = Arc::new(Records::default());
+        let queue_size = limits.queue.max(1);
+        let (queue, jobs) = mpsc::channel(queue_size);
+        let client = reqwest::Client::builder()
+            .timeout(retry.timeout)
+            .build()
+            .unwrap_or_default();
+        let retry = WebhookRetry {
+            max_attempts: retry.max_attempts.max(1),
+            ..retry
+        };
+        tokio::spawn(send(
+            jobs,
+            limits.concurrency.max(1),
+            client,
+            retry,
+            Arc::clone(&records),
+        ));
         Self {
             endpoint: Mutex::new(endpoint),
             secret,
-            client: reqwest::Client::builder()
-                .timeout(retry.timeout)
-                .build()
-                .unwrap_or_default(),
-            retry: RetryPolicy {
-                max_attempts: retry.max_attempts.max(1),
-                ..retry
-            },
-            records: Arc::new(Mutex::new(VecDeque::new())),
+            records,
+            queue,
+            queue_size,
+            dropped: AtomicU64::new(0),
         }
     }
 
     /// Registers (or, with `None`, removes) the endpoint; `secret` replaces the signing secret
     /// for it when given.
     pub fn set_endpoint(&self, url: Option<String>, secret: Option<SecretString>) {
-        let endpoint = url.map(|url| Endpoint {
-            url,
-            secret: secret.unwrap_or_else(|| self.secret.clone()),
-        });
-        *lock(&self.endpoint) = endpoint;
+        let endpoint =
+            url.map(|url| Endpoint::new(url, secret.unwrap_or_else(|| self.secret.clone())));
+        *self.endpoint.lock() = endpoint;
     }
 
     /// Every delivery so far, oldest first.
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        lock(&self.records).iter().cloned().collect()
+    pub fn deliveries(&self) -> Vec<DeliveryRecord> {
+        self.records.0.lock().iter().cloned().collect()
     }
 
-    /// Posts `event` to the endpoint, if one is registered, on a task of its own.
+    /// How many deliveries were dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Queues `event` for the endpoint, if one is registered; drops it if the queue is full.
+    /// Never waits.
     pub fn deliver(&self, website_id: &str, event: &str, data: Value) {
-        let Some(endpoint) = lock(&self.endpoint).clone() else {
+        let Some(endpoint) = self.endpoint.lock().clone() else {
             return;
         };
         let body = json!({
@@ -136,49 +242,58 @@ impl Webhooks {
             "timestamp": now_ms(),
         })
         .to_string();
-        let id = {
-            let mut records = lock(&self.records);
-            let id = records.back().map_or(1, |r| r.id + 1);
-            if records.len() >= KEPT_RECORDS {
-                records.pop_front();
-            }
-            records.push_back(Delivery {
-                id,
-                event: event.to_owned(),
-                url: endpoint.url.clone(),
-                attempts: 0,
-                last_status: None,
-                delivered: false,
-                gave_up: false,
-                body: body.clone(),
+        let id = self.records.push(event, &endpoint.redacted, &body);
+        if self.queue.try_send(Job { id, endpoint, body }).is_err() {
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            self.records.update(id, |record| {
+                record.dropped = true;
+                record.gave_up = true;
             });
-            id
+            tracing::warn!(
+                event,
+                delivery = id,
+                dropped,
+                "webhook delivery dropped: {} deliveries are already waiting for a slow or \
+                 unreachable endpoint",
+                self.queue_size
+            );
+        }
+    }
+}
+
+/// Takes deliveries off the queue, at most `concurrency` in progress at once, until the queue
+/// is closed (the sandbox is gone).
+async fn send(
+    mut jobs: mpsc::Receiver<Job>,
+    concurrency: usize,
+    client: reqwest::Client,
+    retry: WebhookRetry,
+    records: Arc<Records>,
+) {
+    let senders = Arc::new(Semaphore::new(concurrency));
+    loop {
+        // A sender first, then a job: what waits stays in the bounded queue.
+        let Ok(sender) = Arc::clone(&senders).acquire_owned().await else {
+            return;
         };
-        tokio::spawn(post_with_retries(
-            self.client.clone(),
-            endpoint,
-            id,
-            body,
-            self.retry,
-            Arc::clone(&self.records),
-        ));
+        let Some(job) = jobs.recv().await else {
+            return;
+        };
+        let client = client.clone();
+        let records = Arc::clone(&records);
+        tokio::spawn(async move {
+            post_with_retries(&client, job, retry, &records).await;
+            drop(sender);
+        });
     }
 }
 
 async fn post_with_retries(
-    client: reqwest::Client,
-    endpoint: Endpoint,
-    id: u64,
-    body: String,
-    retry: RetryPolicy,
-    records: Arc<Mutex<VecDeque<Delivery>>>,
+    client: &reqwest::Client,
+    Job { id, endpoint, body }: Job,
+    retry: WebhookRetry,
+    records: &Records,
 ) {
-    let update = |change: &dyn Fn(&mut Delivery)| {
-        let mut records = lock(&records);
-        if let Some(record) = records.iter_mut().rev().find(|r| r.id == id) {
-            change(record);
-        }
-    };
     for attempt in 1..=retry.max_attempts {
         let timestamp = now_ms().to_string();
         let signature = sign(
@@ -200,22 +315,26 @@ async fn post_with_retries(
         let status = result.as_ref().ok().map(|r| r.status().as_u16());
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
         let last = attempt == retry.max_attempts;
-        update(&|record| {
+        records.update(id, |record| {
             record.attempts = attempt;
             record.last_status = status;
             record.delivered = delivered;
             record.gave_up = !delivered && last;
         });
-        match &result {
+        let url = &endpoint.redacted;
+        match result {
             Ok(_) if delivered => {
-                tracing::debug!(url = %endpoint.url, attempt, "webhook delivered");
+                tracing::debug!(%url, attempt, "webhook delivered");
                 return;
             }
             Ok(response) => {
-                tracing::info!(url = %endpoint.url, attempt, status = response.status().as_u16(), "webhook delivery failed");
+                let status = response.status().as_u16();
+                tracing::info!(%url, attempt, status, "webhook delivery failed");
             }
             Err(error) => {
-                tracing::info!(url = %endpoint.url, attempt, error = %error, "webhook delivery failed");
+                // reqwest's message would name the URL as it is.
+                let error = error.without_url();
+                tracing::info!(%url, attempt, %error, "webhook delivery failed");
             }
         }
         if !last {
@@ -230,7 +349,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let policy = RetryPolicy {
+        let policy = WebhookRetry {
             max_attempts: 10,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(500),

@@ -690,7 +690,7 @@ async fn faults_are_seeded_and_repeat() {
             outcomes.push(outcome);
         }
         runs.push(outcomes);
-        sandbox.set_faults(None);
+        sandbox.set_faults(None).unwrap();
     }
     assert_eq!(runs[0], runs[1], "the same seed gives the same faults");
     for kind in ["200", "429 retry-after 3", "502 html", "dropped"] {
@@ -777,6 +777,25 @@ async fn api_requests_are_counted_whatever_their_answer() {
     assert_eq!(admin().await, 3);
     sandbox.reset();
     assert_eq!(sandbox.api_requests(), 3, "reset keeps the count");
+}
+
+#[tokio::test]
+async fn keys_and_signing_secrets_come_from_the_os_generator() {
+    // Made with the process's fast generator, a key would follow its seed: two sandboxes
+    // started from one seed would share their key and signing secret.
+    let mut made = Vec::new();
+    for _ in 0..2 {
+        fastrand::seed(7);
+        let sandbox = Sandbox::start().await.unwrap();
+        assert_eq!(sandbox.key().len(), 64);
+        assert_eq!(sandbox.signing_secret().len(), 64);
+        made.push((
+            sandbox.key().to_owned(),
+            sandbox.signing_secret().to_owned(),
+        ));
+    }
+    assert_ne!(made[0].0, made[1].0, "the same key twice");
+    assert_ne!(made[0].1, made[1].1, "the same signing secret twice");
 }
 
 #[tokio::test]

@@ -1,9 +1,11 @@
 //! Webhook deliveries: every state change that the spec maps to an event reaches a receiver on
 //! loopback, verifies with `crisp_api::webhook`, parses into its typed event, and is retried
-//! while the receiver answers 500, without the API call that fired it waiting.
+//! while the receiver answers 500, without the API call that fired it waiting; an endpoint that
+//! never answers holds no more connections than the limits allow, and the rest is dropped.
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,9 +14,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use common::Api;
+use common::{Api, Logs};
 use crisp_api::webhook::{ATTEMPT_COUNT_HEADER, Event, Verifier};
-use crisp_sandbox::{RetryPolicy, Sandbox, demo};
+use crisp_sandbox::{Sandbox, WebhookLimits, WebhookRetry, demo};
 use serde_json::json;
 
 #[derive(Default)]
@@ -74,8 +76,8 @@ async fn start_receiver(secret: &str, succeed_from: u32) -> (String, Arc<Receive
     (url, rx)
 }
 
-fn fast_retries(max_attempts: u32) -> RetryPolicy {
-    RetryPolicy {
+fn fast_retries(max_attempts: u32) -> WebhookRetry {
+    WebhookRetry {
         max_attempts,
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(40),
@@ -270,6 +272,125 @@ async fn a_failing_endpoint_never_blocks_the_api_and_is_given_up_on() {
             .iter()
             .all(|d| d.attempts == 3 && !d.delivered)
     );
+}
+
+/// An endpoint that accepts connections and never answers: the URL, and how many connections
+/// it has accepted (it keeps them all open).
+async fn silent_endpoint() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (url, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_never_answers_holds_only_the_senders_and_the_rest_is_dropped() {
+    let (url, accepted) = silent_endpoint().await;
+    let sandbox = Sandbox::builder()
+        .webhook_url(url)
+        .webhook_retry(WebhookRetry {
+            max_attempts: 1,
+            timeout: Duration::from_secs(120),
+            ..fast_retries(1)
+        })
+        .webhook_limits(WebhookLimits {
+            queue: 4,
+            concurrency: 2,
+        })
+        .start()
+        .await
+        .unwrap();
+    let api = Api::new(&sandbox);
+    for _ in 0..20 {
+        ok(api.post("/conversation", json!({})).await);
+    }
+    wait_until("both senders to connect", || {
+        accepted.load(Ordering::SeqCst) >= 2
+    })
+    .await;
+
+    let deliveries = sandbox.deliveries();
+    assert_eq!(deliveries.len(), 20, "every event is recorded");
+    let dropped: Vec<_> = deliveries.iter().filter(|d| d.dropped).collect();
+    // 2 in progress and 4 waiting; 2 more waited if the senders had not yet taken the first.
+    assert!(
+        (14..=16).contains(&dropped.len()),
+        "{} dropped",
+        dropped.len()
+    );
+    assert!(dropped.iter().all(|d| d.gave_up && d.attempts == 0));
+    assert_eq!(sandbox.dropped_deliveries(), dropped.len() as u64);
+    // Time for a sandbox without the bound to open more connections (each attempt waits 120 s
+    // for an answer, so none frees its sender during the test).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(accepted.load(Ordering::SeqCst), 2, "connections held");
+}
+
+#[tokio::test]
+async fn an_attempt_that_gets_no_answer_times_out_and_is_retried() {
+    let (url, accepted) = silent_endpoint().await;
+    let sandbox = Sandbox::builder()
+        .webhook_url(url)
+        .webhook_retry(WebhookRetry {
+            timeout: Duration::from_millis(200),
+            ..fast_retries(2)
+        })
+        .start()
+        .await
+        .unwrap();
+    ok(Api::new(&sandbox).post("/conversation", json!({})).await);
+    wait_until("giving up", || {
+        sandbox.deliveries().first().is_some_and(|d| d.gave_up)
+    })
+    .await;
+    let delivery = &sandbox.deliveries()[0];
+    assert_eq!((delivery.attempts, delivery.last_status), (2, None));
+    assert!(!delivery.dropped);
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        2,
+        "one connection per attempt"
+    );
+}
+
+#[tokio::test]
+async fn webhook_urls_are_logged_and_recorded_without_their_credentials() {
+    let (logs, _guard) = Logs::capture();
+    // Nothing listens on this port once the listener is dropped: every attempt fails.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let url = format!("http://hook-user:hunter2@127.0.0.1:{port}/hook?token=s3cr3t#k3y");
+    let sandbox = Sandbox::builder()
+        .webhook_url(url)
+        .webhook_retry(fast_retries(2))
+        .start()
+        .await
+        .unwrap();
+    ok(Api::new(&sandbox).post("/conversation", json!({})).await);
+    wait_until("giving up", || {
+        sandbox.deliveries().first().is_some_and(|d| d.gave_up)
+    })
+    .await;
+
+    let logs = logs.text();
+    let record = format!("{:?}", sandbox.deliveries());
+    for secret in ["hook-user", "hunter2", "s3cr3t", "k3y"] {
+        assert!(!logs.contains(secret), "{secret} logged: {logs}");
+        assert!(!record.contains(secret), "{secret} recorded: {record}");
+    }
+    let redacted = format!("http://redacted@127.0.0.1:{port}/hook?redacted#redacted");
+    assert!(logs.contains("webhook delivery failed"), "{logs}");
+    assert!(logs.contains(&redacted), "{logs}");
+    assert_eq!(sandbox.deliveries()[0].url, redacted);
 }
 
 /// The data of an answer that must be a success: a rejected call would otherwise only show as

@@ -1,9 +1,14 @@
-//! The built-in demo workspace. It holds the identifiers the spec's examples use, so that a
-//! call made with the spec's example values finds what it names.
+//! The identifiers of the built-in demo workspace, and the workspace itself
+//! ([`Fixtures::demo`]): the spec's example values, so that a call made with them finds what it
+//! names.
 
 use serde_json::{Map, Value, json};
 
-use crate::state::Fixtures;
+use crate::fixtures::Fixtures;
+use crate::util::uuid_v4;
+
+/// The default token identifier of a sandbox (its key is fresh and random).
+pub const DEMO_IDENTIFIER: &str = "e5b8f4a2-6c1d-4f3e-9a7b-2d8c0f1e3b5a";
 
 /// The demo website, the spec's example `website_id`.
 pub const WEBSITE_ID: &str = "8c842203-7ed8-4e29-a608-7cf78a7d2fcc";
@@ -52,19 +57,10 @@ const STATES: &[&str] = &["pending", "unresolved", "resolved"];
 const BASE_TIME: i64 = 1_700_000_000_000;
 const HOUR: i64 = 3_600_000;
 
-/// A UUID-shaped identifier from a seeded generator.
-pub(crate) fn uuid(rng: &mut fastrand::Rng) -> String {
-    let a = rng.u128(..);
-    let hex = format!("{a:032x}");
-    format!(
-        "{}-{}-4{}-{}{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        ["8", "9", "a", "b"][rng.usize(..4)],
-        &hex[17..20],
-        &hex[20..32]
-    )
+/// A UUID from the demo's seeded generator: the same on every run.
+fn uuid(rng: &mut fastrand::Rng) -> String {
+    let bits = rng.u128(..);
+    uuid_v4(bits, rng.usize(..4))
 }
 
 fn name(i: usize) -> (String, String) {
@@ -87,8 +83,15 @@ fn obj(value: Value) -> Map<String, Value> {
     }
 }
 
-/// The demo workspace.
-pub(crate) fn demo() -> Fixtures {
+impl Fixtures {
+    /// The built-in demo workspace: operators, visitors, campaigns, people, and conversations
+    /// with messages in all three states; the conversation list spans several pages.
+    pub fn demo() -> Self {
+        build()
+    }
+}
+
+fn build() -> Fixtures {
     let mut rng = fastrand::Rng::with_seed(0x00c0_ffee);
     let operators = vec![
         json!({
