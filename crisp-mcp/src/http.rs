@@ -165,23 +165,17 @@ pub fn router(server: CrispMcp, settings: &HttpSettings) -> Result<Router, Strin
         .layer(axum::middleware::from_fn_with_state(guard, check)))
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, with each connection's peer
-/// address (the client, for the session caps).
-///
-/// # Errors
-///
-/// When the server fails.
+/// Serves `router` on `listener` until `shutdown` completes, through crisp-serve's accept loop
+/// within `limits` (`crisp_serve::Limits::default()`: a connection that does not send its
+/// request head within 10 s is closed before any check, and at most 512 are open at once); each
+/// connection's peer address reaches the handlers (the client, for the session caps).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    limits: crisp_serve::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+) {
+    crisp_serve::serve(listener, router, limits, shutdown).await;
 }
 
 async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {

@@ -4,7 +4,6 @@
 //! `CRISP_IDENTIFIER`, `CRISP_KEY`, `CRISP_TIER` and `CRISP_WEBSITE_ID` set it calls the real
 //! Crisp; without them it starts an embedded sandbox and says so on stderr.
 
-use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -122,34 +121,13 @@ const DEFAULT_LOG: &str = "crisp_mcp=info,rmcp=warn";
 /// whatever `RUST_LOG` says: at `info` and below it logs each request's parameters and each
 /// result, which carry live confirmation tokens (and stderr is the default audit).
 fn install_logging() {
-    use tracing_subscriber::Layer as _;
-    use tracing_subscriber::filter::{LevelFilter, Targets};
-    use tracing_subscriber::layer::SubscriberExt as _;
-    use tracing_subscriber::util::SubscriberInitExt as _;
-
-    let asked = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| DEFAULT_LOG.into());
-    let token_safe = Targets::new()
-        .with_default(LevelFilter::TRACE)
-        .with_target("rmcp", LevelFilter::WARN);
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_filter(token_safe)
-        .with_filter(asked);
-    tracing_subscriber::registry().with(layer).init();
+    crisp_serve::tracing_to_stderr_capped(DEFAULT_LOG, &[("rmcp", tracing::Level::WARN)]);
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     install_logging();
-    match run(Args::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("crisp-mcp: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    crisp_serve::exit("crisp-mcp", run(Args::parse()).await)
 }
 
 async fn run(args: Args) -> Result<(), String> {
@@ -221,11 +199,11 @@ async fn run(args: Args) -> Result<(), String> {
                 .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
             let local = listener.local_addr().map_err(|e| e.to_string())?;
             eprintln!("crisp-mcp: MCP over streamable HTTP at http://{local}{MCP_PATH}");
-            crisp_mcp::http::serve(listener, router, async {
+            crisp_mcp::http::serve(listener, router, crisp_serve::Limits::default(), async {
                 let _ = tokio::signal::ctrl_c().await;
             })
-            .await
-            .map_err(|e| e.to_string())
+            .await;
+            Ok(())
         }
     }
 }

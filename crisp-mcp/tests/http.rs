@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "hugo-integration-secret";
 const TOKEN: &str = "a-long-random-bearer-token";
+/// How long the servers under test wait for a request head.
+const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Serves the harness's server with `settings`; returns the MCP URL on loopback.
 async fn serve(h: &Harness, settings: HttpSettings) -> String {
@@ -26,6 +28,7 @@ async fn serve(h: &Harness, settings: HttpSettings) -> String {
     tokio::spawn(crisp_mcp::http::serve(
         listener,
         app,
+        crisp_serve::Limits::default().header_read_timeout(HEAD_TIMEOUT),
         std::future::pending(),
     ));
     format!("http://127.0.0.1:{port}{MCP_PATH}")
@@ -594,4 +597,48 @@ async fn a_peer_is_capped_and_an_initialize_is_small() {
         true,
         "an unknown argument"
     );
+}
+
+/// A connection that sends half a request head, with no token, is closed once the head timeout
+/// passes, before any check; a client with the token is still served meanwhile.
+#[tokio::test]
+async fn connections_that_never_finish_their_head_are_closed_before_any_check() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let h = harness(Options::default()).await;
+    let url = serve(&h, HttpSettings::new(loopback())).await;
+    let address = url
+        .trim_start_matches("http://")
+        .trim_end_matches(MCP_PATH)
+        .to_owned();
+    let mut stalled = Vec::new();
+    for _ in 0..50 {
+        let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+        socket
+            .write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty")
+            .await
+            .unwrap();
+        stalled.push(socket);
+    }
+    let mut client = Client::new(&url);
+    let answer = client.initialize().await;
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    for mut socket in stalled {
+        let mut buf = [0_u8; 256];
+        // The server closes it (EOF, or a 408 and then EOF); a generous bound, never a timing
+        // assertion on how fast.
+        let read = tokio::time::timeout(HEAD_TIMEOUT * 20, async {
+            loop {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(
+            read.is_ok(),
+            "a half-sent head was still open long after the timeout"
+        );
+    }
 }

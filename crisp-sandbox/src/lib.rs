@@ -50,7 +50,7 @@
 #![forbid(unsafe_code)]
 
 // The modules, from the bottom up; each uses only modules of the lines above it (checked by
-// tests/imports.rs):
+// `cargo xtask layers`):
 //   util, envelope, route, config, fixtures      leaves: the clock and ids, Crisp's envelope,
 //                                                the route facts' types, tokens and faults
 //   generated, demo, state, webhook, auth        the generated facts, the demo fixtures, the

@@ -37,4 +37,4 @@ mod serve;
 mod startup;
 
 pub use serve::{Limits, serve};
-pub use startup::{exit, failure_line, tracing_to_stderr};
+pub use startup::{exit, failure_line, tracing_to_stderr, tracing_to_stderr_capped};

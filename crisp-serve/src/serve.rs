@@ -7,12 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::Request;
+use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
 
 /// How much a server lets its clients hold.
 ///
@@ -68,6 +72,8 @@ impl Limits {
 }
 
 /// Serves `router` on `listener` over HTTP/1.1 until `shutdown` completes, within `limits`.
+/// Each request carries its connection's peer address, for the
+/// [`ConnectInfo<SocketAddr>`](axum::extract::ConnectInfo) extractor.
 ///
 /// When `shutdown` completes the server stops accepting, closes idle connections, lets every
 /// request in flight finish (its answer is sent, then its connection closed), and returns once
@@ -89,7 +95,6 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .keep_alive(true);
-    let service = TowerToHyperService::new(router);
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {
@@ -111,8 +116,14 @@ pub async fn serve(
             },
         };
         tracing::trace!(%peer, "connection accepted");
-        let connection =
-            graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
+        let service = router
+            .clone()
+            .map_request(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+        let connection = graceful
+            .watch(http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%peer, %error, "connection ended with an error");

@@ -9,13 +9,34 @@ use std::process::ExitCode;
 ///
 /// Does nothing if a global subscriber is already set.
 pub fn tracing_to_stderr(default_filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+    tracing_to_stderr_capped(default_filter, &[]);
+}
+
+/// [`tracing_to_stderr`], with some targets never logged below a level whatever `RUST_LOG`
+/// says: for libraries that log what must not reach a log (crisp-mcp caps `rmcp` at `warn`,
+/// because below it rmcp logs tool results, which carry confirmation tokens).
+///
+/// ```
+/// crisp_serve::tracing_to_stderr_capped("my_server=info", &[("noisy_lib", tracing::Level::WARN)]);
+/// ```
+pub fn tracing_to_stderr_capped(default_filter: &str, caps: &[(&str, tracing::Level)]) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let asked = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    let _ = tracing_subscriber::fmt()
+    let capped = caps.iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |targets, (target, level)| targets.with_target(*target, LevelFilter::from_level(*level)),
+    );
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(filter)
-        .try_init();
+        .with_filter(capped)
+        .with_filter(asked);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
 }
 
 /// The end of `main`: success, or `<binary>: <message>` on stderr and a failure exit code.
