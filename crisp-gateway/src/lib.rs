@@ -1,0 +1,19 @@
+//! `crisp-gateway`: one server between a team's AI agents and Crisp.
+//!
+//! It holds the one Crisp token; each agent has its own key, grants, websites, conversations
+//! and budget, on Crisp's own REST API (any Crisp client works unchanged) and on MCP. Every
+//! call is checked and stored in an audit log. See the README's gateway section.
+//!
+//! One decision path, two fronts, one store; data flows one way:
+//!
+//! ```text
+//! front (rest: Crisp's /v1 | mcp: /mcp)   a request becomes a call; a decision its answer
+//!   -> identity   the agent, from Basic name:key or Bearer key (sha256, constant-time)
+//!   -> decide     pure: policy + agent + operation + ids + facts -> plan or refusal
+//!   -> gateway    rate, budget and quota; the upstream; one audit row per request
+//!   -> upstream   crisp_api::Client::call with the one Crisp key
+//!   -> store      audit rows, counters (SQLite by default)
+//! ```
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
