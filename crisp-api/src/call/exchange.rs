@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::failure::Failure;
 use super::{Envelope, body, retry};
 use crate::client::Client;
-use crate::operation::{Method, Operation};
+use crate::operation::Operation;
 use crate::path;
 use crate::types::{ErrorEnvelope, ErrorReason};
 
@@ -61,13 +61,7 @@ where
 {
     let mut facts = Facts::default();
     let http = &client.inner.http;
-    let method = match operation.method {
-        Method::Get => reqwest::Method::GET,
-        Method::Post => reqwest::Method::POST,
-        Method::Put => reqwest::Method::PUT,
-        Method::Patch => reqwest::Method::PATCH,
-        Method::Delete => reqwest::Method::DELETE,
-    };
+    let method = reqwest::Method::from(operation.method);
     let mut request = http
         .request(method, url)
         .header(ACCEPT, HeaderValue::from_static("application/json"));
