@@ -4,16 +4,15 @@
 
 use serde_json::Value;
 
-use super::CallOptions;
 use super::audit::AuditRecord;
 use super::param::{Param, Preparing};
-use crate::client::Client;
+use super::{CallOptions, Pipeline};
 use crate::error::Error;
 use crate::operation::Operation;
 
 /// One call of an operation chosen at run time, with its arguments as text and JSON.
 ///
-/// Made by [`Client::call`]; the result is Crisp's whole envelope, `{error, reason, data}`, as
+/// Made by [`Client::call`](crate::Client::call); the result is Crisp's whole envelope, `{error, reason, data}`, as
 /// JSON.
 ///
 /// ```no_run
@@ -34,7 +33,7 @@ use crate::operation::Operation;
 #[derive(Clone, Debug)]
 #[must_use = "call .send() to make the request"]
 pub struct DynamicCall<'a> {
-    client: &'a Client,
+    pipeline: &'a Pipeline,
     operation: &'static Operation,
     path: Vec<(String, String)>,
     query: Vec<(String, String)>,
@@ -42,27 +41,12 @@ pub struct DynamicCall<'a> {
     options: CallOptions,
 }
 
-impl Client {
-    /// Starts a call of `operation` with arguments given as text and JSON, for code that
-    /// receives them at run time (a tool server, a gateway). Typed code should use the
-    /// operation's own method, such as [`Client::send_message`].
-    ///
-    /// ```no_run
-    /// # use crisp_api::{Client, Operation};
-    /// # async fn run(client: Client) -> Result<(), crisp_api::Error> {
-    /// let operation = Operation::find("get_conversation").expect("an operation of the spec");
-    /// let envelope = client
-    ///     .call(operation)
-    ///     .path("website_id", "8c842203-7ed8-4e29-a608-7cf78a7d2fcc")
-    ///     .path("session_id", "session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881")
-    ///     .send()
-    ///     .await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn call(&self, operation: &'static Operation) -> DynamicCall<'_> {
-        DynamicCall {
-            client: self,
+impl<'a> DynamicCall<'a> {
+    /// A call of `operation` on `pipeline`, with no arguments yet: made by
+    /// [`Client::call`](crate::Client::call).
+    pub(crate) fn new(pipeline: &'a Pipeline, operation: &'static Operation) -> Self {
+        Self {
+            pipeline,
             operation,
             path: Vec::new(),
             query: Vec::new(),
@@ -159,7 +143,7 @@ impl DynamicCall<'_> {
     /// ```
     pub async fn send_audited(self) -> (Result<Value, Error>, AuditRecord) {
         let Self {
-            client,
+            pipeline,
             operation,
             path,
             query,
@@ -168,7 +152,7 @@ impl DynamicCall<'_> {
         } = self;
         let ids = check_ids(operation, path);
         let body = body.map(|body| bytes::Bytes::from(body.to_string()));
-        super::run::<Value, _>(client, operation, ids, &query, body, options).await
+        super::run::<Value, _>(pipeline, operation, ids, &query, body, options).await
     }
 }
 

@@ -8,9 +8,10 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
+use super::envelope::Envelope;
 use super::failure::Failure;
-use super::{Envelope, body, retry};
-use crate::client::Client;
+use super::transport::{CrossOriginRedirect, Transport};
+use super::{body, retry};
 use crate::operation::Operation;
 use crate::path;
 use crate::types::{ErrorEnvelope, ErrorReason};
@@ -27,11 +28,11 @@ pub(crate) struct Facts {
 /// The URL of a call: the base URL and the path template, each id (already checked) as one
 /// percent-encoded segment.
 pub(crate) fn url(
-    client: &Client,
+    transport: &Transport,
     operation: &Operation,
     ids: &[(&'static str, String)],
 ) -> String {
-    let base = client.base_url();
+    let base = transport.base_url();
     let mut url = String::with_capacity(base.len() + operation.path.len() + 64);
     url.push_str(base);
     let mut rest = operation.path;
@@ -49,7 +50,7 @@ pub(crate) fn url(
 
 /// One HTTP exchange: send, note the answer's facts, read its body under the cap, decode it.
 pub(crate) async fn attempt<T, Q>(
-    client: &Client,
+    transport: &Transport,
     operation: &Operation,
     url: &str,
     query: &[(Q, String)],
@@ -60,7 +61,7 @@ where
     Q: serde::Serialize,
 {
     let mut facts = Facts::default();
-    let http = &client.inner.http;
+    let http = &transport.http;
     let method = reqwest::Method::from(operation.method);
     let mut request = http
         .request(method, url)
@@ -75,12 +76,12 @@ where
     }
     let request = match request.build() {
         Ok(request) => request,
-        Err(e) => return (Err(transport(e)), facts),
+        Err(e) => return (Err(transport_failure(e)), facts),
     };
     let sent_path = fingerprint(request.url().path());
     let mut response = match http.execute(request).await {
         Ok(response) => response,
-        Err(e) => return (Err(transport(e)), facts),
+        Err(e) => return (Err(transport_failure(e)), facts),
     };
     let status = response.status();
     facts.status = Some(status);
@@ -101,7 +102,7 @@ where
     if fingerprint(final_path) != sent_path {
         facts.redirected_to = Some(final_path.to_owned());
     }
-    let limit = client.inner.max_response_bytes;
+    let limit = transport.max_response_bytes();
     let length = response.content_length();
     let too_large = |length| Failure::TooLarge {
         status,
@@ -119,16 +120,15 @@ where
     let bytes = match read {
         Ok(bytes) => bytes,
         Err(Read::TooLarge) => return (Err(too_large(None)), facts),
-        Err(Read::Http(e)) => return (Err(transport(e)), facts),
+        Err(Read::Http(e)) => return (Err(transport_failure(e)), facts),
     };
-    let [key, basic] = &client.inner.secrets;
     let answer = Answer {
         status,
         content_type: content_type.as_ref(),
         location,
         retry_after,
         bytes: &bytes,
-        secrets: [key.expose_secret(), basic.expose_secret()],
+        secrets: transport.secrets(),
     };
     (answer.decode::<T>(), facts)
 }
@@ -244,7 +244,7 @@ fn retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
 }
 
 /// A transport error: never sent, timed out, broke, or a refused redirect.
-pub(crate) fn transport(error: reqwest::Error) -> Failure {
+pub(crate) fn transport_failure(error: reqwest::Error) -> Failure {
     if let Some(refused) = find_source::<CrossOriginRedirect>(&error) {
         return Failure::Redirect {
             location: refused.0.clone(),
@@ -286,36 +286,4 @@ fn find_source<'e, E: StdError + 'static>(error: &'e (dyn StdError + 'static)) -
         source = e.source();
     }
     None
-}
-
-/// The redirect policy refused a redirect to another origin (`scheme://host:port`).
-#[derive(Debug)]
-pub(crate) struct CrossOriginRedirect(pub(crate) String);
-
-impl std::fmt::Display for CrossOriginRedirect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "refused a redirect to another origin ({})", self.0)
-    }
-}
-
-impl StdError for CrossOriginRedirect {}
-
-/// Follows redirects within the base URL's origin (at most 5); refuses any other.
-pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let Some(first) = attempt.previous().first() else {
-            return attempt.follow();
-        };
-        let target = attempt.url().origin();
-        if target != first.origin() {
-            let origin = target.ascii_serialization();
-            return attempt.error(CrossOriginRedirect(origin));
-        }
-        if attempt.previous().len() > 5 {
-            // The last 3xx becomes the answer, which `Answer::decode` turns into a redirect
-            // error: not a broken connection, and not retried.
-            return attempt.stop();
-        }
-        attempt.follow()
-    })
 }

@@ -15,69 +15,81 @@
 pub(crate) mod audit;
 pub(crate) mod body;
 pub(crate) mod dynamic;
+mod envelope;
 pub(crate) mod exchange;
 pub(crate) mod failure;
 pub(crate) mod guard;
 pub(crate) mod param;
 pub(crate) mod retry;
+pub(crate) mod transport;
 
+use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use self::audit::{AuditRecord, Outcome, Refusal};
+use self::audit::{AuditFn, AuditRecord, Outcome, Refusal};
 use self::exchange::{Facts, attempt, header_text, url};
 use self::failure::Failure;
-use self::retry::{Attempted, Decision};
-use crate::client::Client;
+use self::guard::{Budget, ConfirmFn};
+use self::retry::{Attempted, Decision, RetryPolicy};
+use self::transport::Transport;
 use crate::error::Error;
+use crate::grants::Grants;
 use crate::operation::Operation;
 
-/// The response envelope of a successful call: `{error, reason, data}`.
-pub(crate) trait Envelope {
-    /// Crisp's `reason`, such as `resolved`.
-    fn reason(&self) -> &str;
-    /// Whether the body says `error: true` despite a 2xx status.
-    fn is_error(&self) -> bool;
-    /// `data.message`, where the envelope's data keeps it (untyped data).
-    fn message(&self) -> Option<String> {
-        None
+pub(crate) use self::envelope::{Envelope, data_message};
+
+/// What every call runs on, built by `ClientBuilder` and owned by the client: the transport
+/// that sends, and the policies that decide around it.
+pub(crate) struct Pipeline {
+    pub(crate) transport: Transport,
+    pub(crate) policies: Policies,
+}
+
+/// The policies every call goes through, as the client was built with them.
+pub(crate) struct Policies {
+    /// Calls outside them are refused before any I/O; `None`: nothing is refused.
+    pub(crate) grants: Option<Grants>,
+    /// Asked before what reaches a customer or cannot be undone.
+    pub(crate) confirm: Option<Box<ConfirmFn>>,
+    /// Requests per UTC day.
+    pub(crate) budget: Option<Budget>,
+    pub(crate) retry: RetryPolicy,
+    /// Gets every record, beside the `tracing` target.
+    pub(crate) on_audit: Option<Box<AuditFn>>,
+}
+
+impl fmt::Debug for Pipeline {
+    /// The settings, never the key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("transport", &self.transport)
+            .field("policies", &self.policies)
+            .finish()
     }
 }
 
-/// `message` of an untyped `data`.
-pub(crate) fn data_message(data: Option<&serde_json::Value>) -> Option<String> {
-    data?.get("message")?.as_str().map(str::to_owned)
-}
-
-impl<T: Envelope> Envelope for Box<T> {
-    fn reason(&self) -> &str {
-        (**self).reason()
-    }
-
-    fn is_error(&self) -> bool {
-        (**self).is_error()
-    }
-
-    fn message(&self) -> Option<String> {
-        (**self).message()
+impl fmt::Debug for Policies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policies")
+            .field("grants", &self.grants.as_ref().map(ToString::to_string))
+            .field("confirm", &self.confirm.is_some())
+            .field("budget", &self.budget)
+            .field("retry", &self.retry)
+            .field("on_audit", &self.on_audit.is_some())
+            .finish()
     }
 }
 
-impl Envelope for serde_json::Value {
-    fn reason(&self) -> &str {
-        self.get("reason")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("")
-    }
-
-    fn is_error(&self) -> bool {
-        self.get("error") == Some(&serde_json::Value::Bool(true))
-    }
-
-    fn message(&self) -> Option<String> {
-        data_message(self.get("data"))
+impl Policies {
+    /// Hands a finished call's record to the `tracing` target and the `on_audit` callback.
+    pub(crate) fn audit(&self, record: &AuditRecord) {
+        record.trace();
+        if let Some(on_audit) = &self.on_audit {
+            on_audit(record);
+        }
     }
 }
 
@@ -98,7 +110,7 @@ pub(crate) struct Prepared {
 
 /// Sends a typed call: the generated builders' `send()`.
 pub(crate) async fn send<T>(
-    client: &Client,
+    client: &impl AsRef<Pipeline>,
     operation: &'static Operation,
     prepared: Result<Prepared, Error>,
     options: CallOptions,
@@ -110,7 +122,7 @@ where
         Ok(Prepared { ids, query, body }) => (Ok(ids), query, body),
         Err(error) => (Err(error), Vec::new(), None),
     };
-    run::<T, _>(client, operation, ids, &query, body, options)
+    run::<T, _>(client.as_ref(), operation, ids, &query, body, options)
         .await
         .0
 }
@@ -118,7 +130,7 @@ where
 /// One call, typed or dynamic, from its checked path ids (or why they were refused): the
 /// pipeline, then the audit record, which goes to the client's sinks and is returned.
 pub(crate) async fn run<T, Q>(
-    client: &Client,
+    pipeline: &Pipeline,
     operation: &'static Operation,
     ids: Result<Vec<(&'static str, String)>, Error>,
     query: &[(Q, String)],
@@ -129,22 +141,25 @@ where
     T: DeserializeOwned + Envelope,
     Q: serde::Serialize,
 {
+    let transport = &pipeline.transport;
     let url = match &ids {
-        Ok(ids) => url(client, operation, ids),
+        Ok(ids) => url(transport, operation, ids),
         Err(_) => String::new(),
     };
-    let (result, record) = pipeline(client, operation, ids, options, || {
-        attempt::<T, _>(client, operation, &url, query, body.clone())
+    let policies = &pipeline.policies;
+    let (result, record) = calls(policies, transport, operation, ids, options, || {
+        attempt::<T, _>(transport, operation, &url, query, body.clone())
     })
     .await;
-    client.audit(&record);
+    policies.audit(&record);
     (result.map(|value| *value), record)
 }
 
 /// The pipeline every call goes through, typed or dynamic: guard, budget, attempts and
 /// retries, audit record.
-pub(crate) async fn pipeline<T, F, Fut>(
-    client: &Client,
+async fn calls<T, F, Fut>(
+    policies: &Policies,
+    transport: &Transport,
     operation: &'static Operation,
     path_ids: Result<Vec<(&'static str, String)>, Error>,
     options: CallOptions,
@@ -156,7 +171,6 @@ where
     Fut: Future<Output = (Result<T, Failure>, Facts)>,
 {
     let started = Instant::now();
-    let inner = &client.inner;
     let mut record = AuditRecord {
         operation,
         path_ids: Vec::new(),
@@ -184,14 +198,14 @@ where
         Ok(ids) => ids,
         Err(error) => return refuse(record, error),
     };
-    let checked = guard::grants(inner.grants.as_ref(), operation)
-        .and_then(|()| guard::confirm(inner.confirm.as_deref(), operation, &record.path_ids));
+    let checked = guard::grants(policies.grants.as_ref(), operation)
+        .and_then(|()| guard::confirm(policies.confirm.as_deref(), operation, &record.path_ids));
     if let Err(error) = checked {
         return refuse(record, error);
     }
     let mut ceilings = None;
     loop {
-        if let Some(budget) = &inner.budget
+        if let Some(budget) = &policies.budget
             && let Err(error) = budget.take(operation)
         {
             if record.attempts == 0 {
@@ -221,19 +235,19 @@ where
             Err(failure) => failure,
         };
         let decision = retry::decide(Attempted {
-            policy: &inner.retry,
+            policy: &policies.retry,
             operation,
             retry_writes: options.retry_writes,
             class: failure.class(),
             attempts: record.attempts,
             elapsed: started.elapsed(),
             ceiling: ceilings
-                .get_or_insert_with(|| inner.retry.ceilings())
+                .get_or_insert_with(|| policies.retry.ceilings())
                 .next(),
             jitter: fastrand::f64(),
         });
         let reason = failure.reason();
-        let error = failure.into_error(operation, record.attempts, inner.timeout);
+        let error = failure.into_error(operation, record.attempts, transport.timeout());
         match decision {
             Decision::Retry(wait) => {
                 tracing::debug!(
@@ -254,16 +268,6 @@ where
                 record.latency = started.elapsed();
                 return (Err(error), record);
             }
-        }
-    }
-}
-
-impl Client {
-    /// Hands a finished call's record to the `tracing` target and the `on_audit` callback.
-    pub(crate) fn audit(&self, record: &AuditRecord) {
-        record.trace();
-        if let Some(on_audit) = &self.inner.on_audit {
-            on_audit(record);
         }
     }
 }
