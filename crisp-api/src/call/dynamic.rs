@@ -2,13 +2,15 @@
 //! gateways that receive arguments as JSON (the MCP server does). It goes through the same
 //! pipeline as the typed builders: ids checked, grants, confirmation, budget, retries, audit.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::audit::AuditRecord;
-use super::param::{Param, Preparing};
-use super::{CallOptions, Pipeline};
+use super::{CallOptions, Pipeline, Request};
 use crate::error::Error;
 use crate::operation::Operation;
+use crate::path;
 
 /// One call of an operation chosen at run time, with its arguments as text and JSON.
 ///
@@ -35,8 +37,9 @@ use crate::operation::Operation;
 pub struct DynamicCall<'a> {
     pipeline: &'a Pipeline,
     operation: &'static Operation,
+    /// As given: checked, ordered and named by the template when sent.
     path: Vec<(String, String)>,
-    query: Vec<(String, String)>,
+    query: Vec<(Cow<'static, str>, String)>,
     body: Option<Value>,
     options: CallOptions,
 }
@@ -77,7 +80,7 @@ impl DynamicCall<'_> {
     /// let call = client.call(&Operation::LIST_CONVERSATIONS).query("per_page", "50");
     /// ```
     pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.query.push((name.into(), value.into()));
+        self.query.push((Cow::Owned(name.into()), value.into()));
         self
     }
 
@@ -150,35 +153,19 @@ impl DynamicCall<'_> {
             body,
             options,
         } = self;
-        let ids = check_ids(operation, path);
-        let body = body.map(|body| bytes::Bytes::from(body.to_string()));
-        super::run::<Value, _>(pipeline, operation, ids, &query, body, options).await
+        let request = path::order(operation.path, path)
+            .map_err(|problem| Error::InvalidRequest {
+                operation,
+                parameter: problem.parameter(),
+                problem: problem.to_string(),
+            })
+            .map(|ids| Request {
+                operation,
+                ids,
+                query,
+                body: body.map(|body| body.to_string().into()),
+                options,
+            });
+        pipeline.run::<Value>(operation, request).await
     }
-}
-
-/// `(name, value)` of each path parameter, in path order.
-type PathIds = Vec<(&'static str, String)>;
-
-/// The path ids of the call, in path order, checked as the typed builders check theirs (by
-/// the same [`Preparing::path`]).
-fn check_ids(
-    operation: &'static Operation,
-    mut given: Vec<(String, String)>,
-) -> Result<PathIds, Error> {
-    let mut prepare = Preparing::new(operation, given.len());
-    for name in operation.path_params() {
-        let value = given
-            .iter()
-            .position(|(n, _)| n == name)
-            .map(|index| given.swap_remove(index).1);
-        prepare = prepare.path(name, value.map_or(Param::Unset, Param::Set))?;
-    }
-    if let Some((name, _)) = given.first() {
-        return Err(Error::InvalidRequest {
-            operation,
-            parameter: None,
-            problem: format!("{} has no path parameter `{name}`", operation.id),
-        });
-    }
-    Ok(prepare.done().ids)
 }

@@ -1,4 +1,4 @@
-//! One HTTP exchange: the request built from a prepared call, the facts of the answer, its
+//! One HTTP exchange: the [`Request`] sent, the facts of the answer, its
 //! body read under the size cap, and the decoding into the operation's type or a [`Failure`].
 
 use std::error::Error as StdError;
@@ -10,10 +10,9 @@ use serde::de::DeserializeOwned;
 
 use super::envelope::Envelope;
 use super::failure::Failure;
+use super::request::Request;
 use super::transport::{CrossOriginRedirect, Transport};
 use super::{body, retry};
-use crate::operation::Operation;
-use crate::path;
 use crate::types::{ErrorEnvelope, ErrorReason};
 
 /// What one attempt's answer said, for the audit record and the error.
@@ -25,56 +24,29 @@ pub(crate) struct Facts {
     pub(crate) redirected_to: Option<String>,
 }
 
-/// The URL of a call: the base URL and the path template, each id (already checked) as one
-/// percent-encoded segment.
-pub(crate) fn url(
-    transport: &Transport,
-    operation: &Operation,
-    ids: &[(&'static str, String)],
-) -> String {
-    let base = transport.base_url();
-    let mut url = String::with_capacity(base.len() + operation.path.len() + 64);
-    url.push_str(base);
-    let mut rest = operation.path;
-    for name in operation.path_params() {
-        let open = rest.find('{').unwrap_or(rest.len());
-        url.push_str(&rest[..open]);
-        if let Some((_, value)) = ids.iter().find(|(n, _)| *n == name) {
-            path::push_segment(&mut url, value);
-        }
-        rest = rest[open..].get(name.len() + 2..).unwrap_or("");
-    }
-    url.push_str(rest);
-    url
-}
-
 /// One HTTP exchange: send, note the answer's facts, read its body under the cap, decode it.
-pub(crate) async fn attempt<T, Q>(
+pub(crate) async fn attempt<T>(
     transport: &Transport,
-    operation: &Operation,
-    url: &str,
-    query: &[(Q, String)],
-    body: Option<bytes::Bytes>,
+    request: &Request,
 ) -> (Result<Box<T>, Failure>, Facts)
 where
     T: DeserializeOwned + Envelope,
-    Q: serde::Serialize,
 {
     let mut facts = Facts::default();
     let http = &transport.http;
-    let method = reqwest::Method::from(operation.method);
-    let mut request = http
-        .request(method, url)
+    let method = reqwest::Method::from(request.operation.method);
+    let mut builder = http
+        .request(method, transport.url(request))
         .header(ACCEPT, HeaderValue::from_static("application/json"));
-    if !query.is_empty() {
-        request = request.query(query);
+    if !request.query.is_empty() {
+        builder = builder.query(&request.query);
     }
-    if let Some(body) = body {
-        request = request
+    if let Some(body) = &request.body {
+        builder = builder
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body);
+            .body(body.clone());
     }
-    let request = match request.build() {
+    let request = match builder.build() {
         Ok(request) => request,
         Err(e) => return (Err(transport_failure(e)), facts),
     };

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 
+use super::request::Request;
+use crate::path;
 use crate::types::SecretString;
 
 /// What the transport is built from: the client's configuration, already checked.
@@ -56,6 +58,16 @@ impl Transport {
     /// The base URL, without a trailing `/`.
     pub(crate) fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The URL of `request`: the base URL and the operation's path, each id as one
+    /// percent-encoded segment.
+    pub(crate) fn url(&self, request: &Request) -> String {
+        let template = request.operation.path;
+        let mut url = String::with_capacity(self.base_url.len() + template.len() + 64);
+        url.push_str(&self.base_url);
+        path::write(&mut url, template, &request.ids);
+        url
     }
 
     /// The limit on one request, from connecting to reading the body.
