@@ -1,17 +1,17 @@
-//! One HTTP exchange: the [`Request`] sent, the facts of the answer, its
-//! body read under the size cap, and the decoding into the operation's type or a [`Failure`].
+//! One HTTP exchange: the [`Request`] sent over the [`Transport`] (its redirects followed or
+//! refused there), the facts of the answer, its body read under the size cap, and the decoding
+//! into the operation's type or a [`Failure`].
 
-use std::error::Error as StdError;
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
 use super::envelope::Envelope;
 use super::failure::Failure;
 use super::request::Request;
-use super::transport::{CrossOriginRedirect, Transport};
+use super::transport::{Sent, Transport};
 use super::{body, retry};
 use crate::types::{ErrorEnvelope, ErrorReason};
 
@@ -33,47 +33,30 @@ where
     T: DeserializeOwned + Envelope,
 {
     let mut facts = Facts::default();
-    let http = &transport.http;
-    let method = reqwest::Method::from(request.operation.method);
-    let mut builder = http
-        .request(method, transport.url(request))
-        .header(ACCEPT, HeaderValue::from_static("application/json"));
-    if !request.query.is_empty() {
-        builder = builder.query(&request.query);
-    }
-    if let Some(body) = &request.body {
-        builder = builder
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body.clone());
-    }
-    let request = match builder.build() {
-        Ok(request) => request,
-        Err(e) => return (Err(transport_failure(e)), facts),
-    };
-    let sent_path = fingerprint(request.url().path());
-    let mut response = match http.execute(request).await {
-        Ok(response) => response,
-        Err(e) => return (Err(transport_failure(e)), facts),
+    let Sent {
+        mut response,
+        redirected_to,
+        unfollowed,
+    } = match transport.send(request).await {
+        Ok(sent) => sent,
+        Err(failure) => return (Err(failure), facts),
     };
     let status = response.status();
     facts.status = Some(status);
     let headers = response.headers();
     facts.bloom_status = headers.get(BLOOM_STATUS).cloned();
+    facts.redirected_to = redirected_to;
+    if let Some(location) = unfollowed {
+        // Not followed (another origin, past 5 hops, a write it would turn into a GET, or a
+        // 3xx that is no redirect): not a broken connection, and not retried.
+        return (Err(Failure::Redirect { location }), facts);
+    }
     let content_type = headers.get(CONTENT_TYPE).cloned();
-    let location = if status.is_redirection() {
-        header_text(headers.get(LOCATION))
-    } else {
-        None
-    };
     let retry_after = if status.is_success() {
         None
     } else {
         retry_after(headers.get(RETRY_AFTER))
     };
-    let final_path = response.url().path();
-    if fingerprint(final_path) != sent_path {
-        facts.redirected_to = Some(final_path.to_owned());
-    }
     let limit = transport.max_response_bytes();
     let length = response.content_length();
     let too_large = |length| Failure::TooLarge {
@@ -92,12 +75,11 @@ where
     let bytes = match read {
         Ok(bytes) => bytes,
         Err(Read::TooLarge) => return (Err(too_large(None)), facts),
-        Err(Read::Http(e)) => return (Err(transport_failure(e)), facts),
+        Err(Read::Http(e)) => return (Err(e.into()), facts),
     };
     let answer = Answer {
         status,
         content_type: content_type.as_ref(),
-        location,
         retry_after,
         bytes: &bytes,
         secrets: transport.secrets(),
@@ -125,19 +107,10 @@ async fn read_capped(response: &mut reqwest::Response, limit: usize) -> Result<b
 
 const BLOOM_STATUS: HeaderName = HeaderName::from_static("bloom-status");
 
-/// FNV-1a of a path: tells a redirected answer from the request without keeping a copy.
-fn fingerprint(path: &str) -> u64 {
-    path.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// An answer, read whole.
 struct Answer<'a> {
     status: StatusCode,
     content_type: Option<&'a HeaderValue>,
-    /// `Location`, on a 3xx.
-    location: Option<String>,
     retry_after: Option<Duration>,
     bytes: &'a [u8],
     /// The key and the `Basic` credential, never to be quoted from `bytes`.
@@ -149,24 +122,18 @@ impl Answer<'_> {
     /// and anything else into a failure.
     fn decode<T: DeserializeOwned + Envelope>(&self) -> Result<Box<T>, Failure> {
         let status = self.status;
-        if status.is_success() {
-            if let Ok(value) = serde_json::from_slice::<Box<T>>(self.bytes) {
-                if value.is_error() {
-                    return Err(Failure::Api {
-                        status,
-                        reason: ErrorReason::from(value.reason()),
-                        message: value.message().map(|m| body::scrub_text(m, &self.secrets)),
-                        retry_after: None,
-                    });
-                }
-                return Ok(value);
+        if status.is_success()
+            && let Ok(value) = serde_json::from_slice::<Box<T>>(self.bytes)
+        {
+            if value.is_error() {
+                return Err(Failure::Api {
+                    status,
+                    reason: ErrorReason::from(value.reason()),
+                    message: value.message().map(|m| body::scrub_text(m, &self.secrets)),
+                    retry_after: None,
+                });
             }
-        } else if let Some(location) = &self.location {
-            // A redirect the policy did not follow (after 5 hops), or one reqwest does not
-            // follow (a 3xx that is not a redirect, such as 300 or 304).
-            return Err(Failure::Redirect {
-                location: location.clone(),
-            });
+            return Ok(value);
         }
         Err(self.invalid::<T>())
     }
@@ -213,49 +180,4 @@ pub(crate) fn header_text(value: Option<&HeaderValue>) -> Option<String> {
 
 fn retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
     retry::parse_retry_after(value?.to_str().ok()?, SystemTime::now())
-}
-
-/// A transport error: never sent, timed out, broke, or a refused redirect.
-pub(crate) fn transport_failure(error: reqwest::Error) -> Failure {
-    if let Some(refused) = find_source::<CrossOriginRedirect>(&error) {
-        return Failure::Redirect {
-            location: refused.0.clone(),
-        };
-    }
-    if error.is_builder() {
-        return Failure::Invalid {
-            problem: sources(&error.without_url()),
-        };
-    }
-    Failure::Transport {
-        sent: !error.is_connect(),
-        timeout: error.is_timeout(),
-        message: sources(&error.without_url()),
-    }
-}
-
-/// The error and its sources, `: `-joined, without any URL.
-fn sources(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let next = e.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = e.source();
-    }
-    text
-}
-
-fn find_source<'e, E: StdError + 'static>(error: &'e (dyn StdError + 'static)) -> Option<&'e E> {
-    let mut source = Some(error);
-    while let Some(e) = source {
-        if let Some(found) = e.downcast_ref::<E>() {
-            return Some(found);
-        }
-        source = e.source();
-    }
-    None
 }
