@@ -23,7 +23,7 @@ use crate::path;
 use crate::types::SecretString;
 
 /// The most redirects one request follows.
-pub(crate) const MAX_HOPS: usize = 5;
+const MAX_HOPS: usize = 5;
 
 /// What the transport is built from: the client's configuration, already checked.
 pub(crate) struct Settings {
@@ -199,7 +199,7 @@ pub(crate) struct Sent {
 
 /// What to do with a redirect.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Hop {
+enum Hop {
     /// Send `method` to `url` (with the request's body when the method is kept).
     Follow { url: Url, method: Method },
     /// Do not follow: the call ends with a redirect error naming this, the origin of a
@@ -215,7 +215,7 @@ pub(crate) enum Hop {
 /// that is no redirect (300, 304...), and 301, 302 or 303 to any other method, which HTTP
 /// clients turn into a `GET` without the body: the write would not be sent, and the `GET`'s
 /// answer would be taken for its result.
-pub(crate) fn next_hop(
+fn next_hop(
     method: &Method,
     status: StatusCode,
     current: &Url,
