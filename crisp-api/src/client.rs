@@ -9,10 +9,13 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AG
 
 use crate::call::audit::{AuditFn, AuditRecord};
 use crate::call::body::DEFAULT_MAX_RESPONSE_BYTES;
-use crate::call::exchange::redirect_policy;
+use crate::call::dynamic::DynamicCall;
 use crate::call::guard::{Budget, BudgetStatus, ConfirmFn, Confirmation};
 use crate::call::retry::RetryPolicy;
+use crate::call::transport::{Settings, Transport};
+use crate::call::{Pipeline, Policies};
 use crate::grants::Grants;
+use crate::operation::Operation;
 use crate::{Credentials, Tier};
 
 /// The production base URL of the Crisp REST API v1.
@@ -65,24 +68,14 @@ pub const TIER_HEADER: &str = "x-crisp-tier";
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) http: reqwest::Client,
-    pub(crate) base_url: String,
-    pub(crate) tier: Tier,
-    pub(crate) identifier: String,
-    /// The token key and the `Basic` credential that carries it: only to scrub them from
-    /// what an error quotes of an answer that echoes them (a proxy page, a request echo).
-    pub(crate) secrets: [crate::types::SecretString; 2],
-    pub(crate) grants: Option<Grants>,
-    pub(crate) confirm: Option<Box<ConfirmFn>>,
-    pub(crate) budget: Option<Budget>,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) on_audit: Option<Box<AuditFn>>,
-    pub(crate) max_response_bytes: usize,
-    pub(crate) timeout: Duration,
+struct Inner {
+    /// What calls run on: the transport and the policies.
+    pipeline: Pipeline,
+    tier: Tier,
+    identifier: String,
 }
 
 impl Client {
@@ -122,7 +115,12 @@ impl Client {
     /// # Ok::<(), crisp_api::BuildError>(())
     /// ```
     pub fn budget(&self) -> Option<BudgetStatus> {
-        self.inner.budget.as_ref().map(Budget::status)
+        self.inner
+            .pipeline
+            .policies
+            .budget
+            .as_ref()
+            .map(Budget::status)
     }
 
     /// The grants the client checks every call against, if any.
@@ -136,7 +134,7 @@ impl Client {
     /// # Ok::<(), crisp_api::BuildError>(())
     /// ```
     pub fn grants(&self) -> Option<&Grants> {
-        self.inner.grants.as_ref()
+        self.inner.pipeline.policies.grants.as_ref()
     }
 
     /// The base URL calls go to, without a trailing `/`.
@@ -149,7 +147,35 @@ impl Client {
     /// # Ok::<(), crisp_api::BuildError>(())
     /// ```
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        self.inner.pipeline.transport.base_url()
+    }
+
+    /// Starts a call of `operation` with arguments given as text and JSON, for code that
+    /// receives them at run time (a tool server, a gateway). Typed code should use the
+    /// operation's own method, such as [`Client::send_message`].
+    ///
+    /// ```no_run
+    /// # use crisp_api::{Client, Operation};
+    /// # async fn run(client: Client) -> Result<(), crisp_api::Error> {
+    /// let operation = Operation::find("get_conversation").expect("an operation of the spec");
+    /// let envelope = client
+    ///     .call(operation)
+    ///     .path("website_id", "8c842203-7ed8-4e29-a608-7cf78a7d2fcc")
+    ///     .path("session_id", "session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881")
+    ///     .send()
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn call(&self, operation: &'static Operation) -> DynamicCall<'_> {
+        DynamicCall::new(&self.inner.pipeline, operation)
+    }
+}
+
+/// The generated builders' `send()` hands the client to the call pipeline as this.
+impl AsRef<Pipeline> for Client {
+    fn as_ref(&self) -> &Pipeline {
+        &self.inner.pipeline
     }
 }
 
@@ -158,16 +184,10 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &self.inner;
         f.debug_struct("Client")
-            .field("base_url", &self.base_url())
             .field("tier", &inner.tier)
             .field("identifier", &inner.identifier)
-            .field("grants", &inner.grants.as_ref().map(ToString::to_string))
-            .field("confirm", &inner.confirm.is_some())
-            .field("budget", &inner.budget)
-            .field("retry", &inner.retry)
-            .field("on_audit", &inner.on_audit.is_some())
-            .field("max_response_bytes", &inner.max_response_bytes)
-            .field("timeout", &inner.timeout)
+            .field("transport", &inner.pipeline.transport)
+            .field("policies", &inner.pipeline.policies)
             .finish()
     }
 }
@@ -410,33 +430,35 @@ impl ClientBuilder {
             USER_AGENT,
             HeaderValue::from_str(&self.user_agent).map_err(|_| BuildError::InvalidUserAgent)?,
         );
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .redirect(redirect_policy())
-            .build()
-            .map_err(|e| BuildError::Http(e.to_string()))?;
-        let budget = self
-            .daily_budget
-            .map(|limit| Budget::new(limit, SystemTime::now));
+        let transport = Transport::new(Settings {
+            base_url,
+            headers,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            max_response_bytes: self.max_response_bytes,
+            secrets: [
+                self.credentials.key().into(),
+                basic.trim_start_matches("Basic ").into(),
+            ],
+        })
+        .map_err(|e| BuildError::Http(e.to_string()))?;
+        let policies = Policies {
+            grants: self.grants,
+            confirm: self.confirm,
+            budget: self
+                .daily_budget
+                .map(|limit| Budget::new(limit, SystemTime::now)),
+            retry: self.retry,
+            on_audit: self.on_audit,
+        };
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
-                base_url,
+                pipeline: Pipeline {
+                    transport,
+                    policies,
+                },
                 tier: self.credentials.tier(),
                 identifier: self.credentials.identifier().to_owned(),
-                secrets: [
-                    self.credentials.key().into(),
-                    basic.trim_start_matches("Basic ").into(),
-                ],
-                grants: self.grants,
-                confirm: self.confirm,
-                budget,
-                retry: self.retry,
-                on_audit: self.on_audit,
-                max_response_bytes: self.max_response_bytes,
-                timeout: self.timeout,
             }),
         })
     }

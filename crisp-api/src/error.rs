@@ -163,8 +163,10 @@ pub enum Error {
         length: Option<u64>,
     },
     /// Crisp's answer redirected and the redirect was not followed: it led to another origin,
-    /// or past 5 hops within the base URL's origin.
-    #[error("{}: the answer redirects to {location}, which was not followed (redirects are followed only within the base URL's origin, 5 at most). {}", operation.id, self.hint())]
+    /// or past 5 hops within the base URL's origin, or it was a 301, 302 or 303 answering a
+    /// write (`POST`, `PATCH`, `PUT`, `DELETE`), which would have been resent as a `GET`
+    /// without its body.
+    #[error("{}: the answer redirects to {location}, which was not followed (redirects are followed only within the base URL's origin, 5 at most, and a write's only by 307 or 308, which keep its method and body). {}", operation.id, self.hint())]
     Redirect {
         /// Where it redirected: the origin (scheme, host, port) of a redirect to another
         /// origin, else the `Location` of the last redirect.

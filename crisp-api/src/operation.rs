@@ -355,3 +355,22 @@ impl fmt::Display for Method {
         f.write_str(self.as_str())
     }
 }
+
+impl From<Method> for http::Method {
+    /// The same method as the `http` crate (and so `reqwest` and `axum`) spells it.
+    ///
+    /// ```
+    /// use crisp_api::Method;
+    ///
+    /// assert_eq!(http::Method::from(Method::Patch), http::Method::PATCH);
+    /// ```
+    fn from(method: Method) -> Self {
+        match method {
+            Method::Get => Self::GET,
+            Method::Post => Self::POST,
+            Method::Put => Self::PUT,
+            Method::Patch => Self::PATCH,
+            Method::Delete => Self::DELETE,
+        }
+    }
+}

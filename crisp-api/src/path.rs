@@ -120,35 +120,64 @@ pub(crate) fn fill<'v>(
     template: &'static str,
     ids: impl IntoIterator<Item = (&'v str, &'v str)>,
 ) -> Result<(), PathError> {
-    let mut given: Vec<(&str, &str)> = ids.into_iter().collect();
-    let mut rest = template;
-    while let Some((before, name, after)) = next_param(rest) {
-        out.push_str(before);
-        let Some(index) = given.iter().position(|(n, _)| *n == name) else {
+    let ids = order(template, ids.into_iter().collect())?;
+    write(out, template, &ids);
+    Ok(())
+}
+
+/// `given` (`(name, value)` in any order) in the template's order and under its names, each
+/// value checked ([`id_problem`]). Every parameter must be given once, and nothing else.
+pub(crate) fn order<N, V>(
+    template: &'static str,
+    mut given: Vec<(N, V)>,
+) -> Result<Vec<(&'static str, V)>, PathError>
+where
+    N: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut ordered = Vec::with_capacity(given.len());
+    for name in PathParams::new(template) {
+        let Some(index) = given.iter().position(|(n, _)| n.as_ref() == name) else {
             return Err(PathError::Missing { parameter: name });
         };
         let (_, value) = given.swap_remove(index);
-        if let Some(problem) = id_problem(value) {
+        if let Some(problem) = id_problem(value.as_ref()) {
             return Err(PathError::Unsafe {
                 parameter: name,
                 problem,
             });
         }
-        if let Some((twice, _)) = given.iter().find(|(n, _)| *n == name) {
+        if let Some((twice, _)) = given.iter().find(|(n, _)| n.as_ref() == name) {
             return Err(PathError::Unknown {
-                name: format!("{twice} (given twice)"),
+                name: format!("{} (given twice)", twice.as_ref()),
             });
         }
-        push_segment(out, value);
+        ordered.push((name, value));
+    }
+    match given.first() {
+        Some((name, _)) => Err(PathError::Unknown {
+            name: name.as_ref().to_owned(),
+        }),
+        None => Ok(ordered),
+    }
+}
+
+/// Appends `template` to `out` with each parameter replaced by its value in `ids` (checked
+/// already, by [`order`] or [`id_problem`]) as one percent-encoded segment.
+pub(crate) fn write<V: AsRef<str>>(
+    out: &mut String,
+    template: &'static str,
+    ids: &[(&'static str, V)],
+) {
+    let mut rest = template;
+    while let Some((before, name, after)) = next_param(rest) {
+        out.push_str(before);
+        if let Some((_, value)) = ids.iter().find(|(n, _)| *n == name) {
+            push_segment(out, value.as_ref());
+        }
         rest = after;
     }
     out.push_str(rest);
-    match given.first() {
-        Some((name, _)) => Err(PathError::Unknown {
-            name: (*name).to_owned(),
-        }),
-        None => Ok(()),
-    }
 }
 
 /// Why a path template could not be filled: see
@@ -240,6 +269,25 @@ mod tests {
             ("session_id", "s"),
         ]);
         assert!(matches!(twice, Err(PathError::Unknown { .. })), "{twice:?}");
+    }
+
+    #[test]
+    fn ids_given_in_any_order_take_the_templates_order_and_names() {
+        let given = vec![
+            ("session_id".to_owned(), "s".to_owned()),
+            ("website_id".to_owned(), "w".to_owned()),
+        ];
+        let ordered = order(T, given).unwrap();
+        assert_eq!(
+            ordered,
+            [
+                ("website_id", "w".to_owned()),
+                ("session_id", "s".to_owned())
+            ]
+        );
+        let mut out = String::from("https://x/v1");
+        write(&mut out, T, &ordered);
+        assert_eq!(out, "https://x/v1/website/w/conversation/s");
     }
 
     #[test]

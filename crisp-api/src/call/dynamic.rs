@@ -2,18 +2,19 @@
 //! gateways that receive arguments as JSON (the MCP server does). It goes through the same
 //! pipeline as the typed builders: ids checked, grants, confirmation, budget, retries, audit.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
-use super::CallOptions;
 use super::audit::AuditRecord;
-use super::param::{Param, Preparing};
-use crate::client::Client;
+use super::{CallOptions, Pipeline, Request};
 use crate::error::Error;
 use crate::operation::Operation;
+use crate::path;
 
 /// One call of an operation chosen at run time, with its arguments as text and JSON.
 ///
-/// Made by [`Client::call`]; the result is Crisp's whole envelope, `{error, reason, data}`, as
+/// Made by [`Client::call`](crate::Client::call); the result is Crisp's whole envelope, `{error, reason, data}`, as
 /// JSON.
 ///
 /// ```no_run
@@ -34,35 +35,21 @@ use crate::operation::Operation;
 #[derive(Clone, Debug)]
 #[must_use = "call .send() to make the request"]
 pub struct DynamicCall<'a> {
-    client: &'a Client,
+    pipeline: &'a Pipeline,
     operation: &'static Operation,
+    /// As given: checked, ordered and named by the template when sent.
     path: Vec<(String, String)>,
-    query: Vec<(String, String)>,
+    query: Vec<(Cow<'static, str>, String)>,
     body: Option<Value>,
     options: CallOptions,
 }
 
-impl Client {
-    /// Starts a call of `operation` with arguments given as text and JSON, for code that
-    /// receives them at run time (a tool server, a gateway). Typed code should use the
-    /// operation's own method, such as [`Client::send_message`].
-    ///
-    /// ```no_run
-    /// # use crisp_api::{Client, Operation};
-    /// # async fn run(client: Client) -> Result<(), crisp_api::Error> {
-    /// let operation = Operation::find("get_conversation").expect("an operation of the spec");
-    /// let envelope = client
-    ///     .call(operation)
-    ///     .path("website_id", "8c842203-7ed8-4e29-a608-7cf78a7d2fcc")
-    ///     .path("session_id", "session_700c65e1-85e2-465a-b9ac-ecb5ec2c9881")
-    ///     .send()
-    ///     .await?;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn call(&self, operation: &'static Operation) -> DynamicCall<'_> {
-        DynamicCall {
-            client: self,
+impl<'a> DynamicCall<'a> {
+    /// A call of `operation` on `pipeline`, with no arguments yet: made by
+    /// [`Client::call`](crate::Client::call).
+    pub(crate) fn new(pipeline: &'a Pipeline, operation: &'static Operation) -> Self {
+        Self {
+            pipeline,
             operation,
             path: Vec::new(),
             query: Vec::new(),
@@ -93,7 +80,7 @@ impl DynamicCall<'_> {
     /// let call = client.call(&Operation::LIST_CONVERSATIONS).query("per_page", "50");
     /// ```
     pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.query.push((name.into(), value.into()));
+        self.query.push((Cow::Owned(name.into()), value.into()));
         self
     }
 
@@ -159,42 +146,26 @@ impl DynamicCall<'_> {
     /// ```
     pub async fn send_audited(self) -> (Result<Value, Error>, AuditRecord) {
         let Self {
-            client,
+            pipeline,
             operation,
             path,
             query,
             body,
             options,
         } = self;
-        let ids = check_ids(operation, path);
-        let body = body.map(|body| bytes::Bytes::from(body.to_string()));
-        super::run::<Value, _>(client, operation, ids, &query, body, options).await
+        let request = path::order(operation.path, path)
+            .map_err(|problem| Error::InvalidRequest {
+                operation,
+                parameter: problem.parameter(),
+                problem: problem.to_string(),
+            })
+            .map(|ids| Request {
+                operation,
+                ids,
+                query,
+                body: body.map(|body| body.to_string().into()),
+                options,
+            });
+        pipeline.run::<Value>(operation, request).await
     }
-}
-
-/// `(name, value)` of each path parameter, in path order.
-type PathIds = Vec<(&'static str, String)>;
-
-/// The path ids of the call, in path order, checked as the typed builders check theirs (by
-/// the same [`Preparing::path`]).
-fn check_ids(
-    operation: &'static Operation,
-    mut given: Vec<(String, String)>,
-) -> Result<PathIds, Error> {
-    let mut prepare = Preparing::new(operation, given.len());
-    for name in operation.path_params() {
-        let value = given
-            .iter()
-            .position(|(n, _)| n == name)
-            .map(|index| given.swap_remove(index).1);
-        prepare = prepare.path(name, value.map_or(Param::Unset, Param::Set))?;
-    }
-    if let Some((name, _)) = given.first() {
-        return Err(Error::InvalidRequest {
-            operation,
-            parameter: None,
-            problem: format!("{} has no path parameter `{name}`", operation.id),
-        });
-    }
-    Ok(prepare.done().ids)
 }

@@ -1,18 +1,18 @@
-//! One HTTP exchange: the request built from a prepared call, the facts of the answer, its
-//! body read under the size cap, and the decoding into the operation's type or a [`Failure`].
+//! One HTTP exchange: the [`Request`] sent over the [`Transport`] (its redirects followed or
+//! refused there), the facts of the answer, its body read under the size cap, and the decoding
+//! into the operation's type or a [`Failure`].
 
-use std::error::Error as StdError;
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 
+use super::envelope::Envelope;
 use super::failure::Failure;
-use super::{Envelope, body, retry};
-use crate::client::Client;
-use crate::operation::{Method, Operation};
-use crate::path;
+use super::request::Request;
+use super::transport::{Sent, Transport};
+use super::{body, retry};
 use crate::types::{ErrorEnvelope, ErrorReason};
 
 /// What one attempt's answer said, for the audit record and the error.
@@ -24,90 +24,40 @@ pub(crate) struct Facts {
     pub(crate) redirected_to: Option<String>,
 }
 
-/// The URL of a call: the base URL and the path template, each id (already checked) as one
-/// percent-encoded segment.
-pub(crate) fn url(
-    client: &Client,
-    operation: &Operation,
-    ids: &[(&'static str, String)],
-) -> String {
-    let base = client.base_url();
-    let mut url = String::with_capacity(base.len() + operation.path.len() + 64);
-    url.push_str(base);
-    let mut rest = operation.path;
-    for name in operation.path_params() {
-        let open = rest.find('{').unwrap_or(rest.len());
-        url.push_str(&rest[..open]);
-        if let Some((_, value)) = ids.iter().find(|(n, _)| *n == name) {
-            path::push_segment(&mut url, value);
-        }
-        rest = rest[open..].get(name.len() + 2..).unwrap_or("");
-    }
-    url.push_str(rest);
-    url
-}
-
 /// One HTTP exchange: send, note the answer's facts, read its body under the cap, decode it.
-pub(crate) async fn attempt<T, Q>(
-    client: &Client,
-    operation: &Operation,
-    url: &str,
-    query: &[(Q, String)],
-    body: Option<bytes::Bytes>,
+pub(crate) async fn attempt<T>(
+    transport: &Transport,
+    request: &Request,
 ) -> (Result<Box<T>, Failure>, Facts)
 where
     T: DeserializeOwned + Envelope,
-    Q: serde::Serialize,
 {
     let mut facts = Facts::default();
-    let http = &client.inner.http;
-    let method = match operation.method {
-        Method::Get => reqwest::Method::GET,
-        Method::Post => reqwest::Method::POST,
-        Method::Put => reqwest::Method::PUT,
-        Method::Patch => reqwest::Method::PATCH,
-        Method::Delete => reqwest::Method::DELETE,
-    };
-    let mut request = http
-        .request(method, url)
-        .header(ACCEPT, HeaderValue::from_static("application/json"));
-    if !query.is_empty() {
-        request = request.query(query);
-    }
-    if let Some(body) = body {
-        request = request
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .body(body);
-    }
-    let request = match request.build() {
-        Ok(request) => request,
-        Err(e) => return (Err(transport(e)), facts),
-    };
-    let sent_path = fingerprint(request.url().path());
-    let mut response = match http.execute(request).await {
-        Ok(response) => response,
-        Err(e) => return (Err(transport(e)), facts),
+    let Sent {
+        mut response,
+        redirected_to,
+        unfollowed,
+    } = match transport.send(request).await {
+        Ok(sent) => sent,
+        Err(failure) => return (Err(failure), facts),
     };
     let status = response.status();
     facts.status = Some(status);
     let headers = response.headers();
     facts.bloom_status = headers.get(BLOOM_STATUS).cloned();
+    facts.redirected_to = redirected_to;
+    if let Some(location) = unfollowed {
+        // Not followed (another origin, past 5 hops, a write it would turn into a GET, or a
+        // 3xx that is no redirect): not a broken connection, and not retried.
+        return (Err(Failure::Redirect { location }), facts);
+    }
     let content_type = headers.get(CONTENT_TYPE).cloned();
-    let location = if status.is_redirection() {
-        header_text(headers.get(LOCATION))
-    } else {
-        None
-    };
     let retry_after = if status.is_success() {
         None
     } else {
         retry_after(headers.get(RETRY_AFTER))
     };
-    let final_path = response.url().path();
-    if fingerprint(final_path) != sent_path {
-        facts.redirected_to = Some(final_path.to_owned());
-    }
-    let limit = client.inner.max_response_bytes;
+    let limit = transport.max_response_bytes();
     let length = response.content_length();
     let too_large = |length| Failure::TooLarge {
         status,
@@ -125,16 +75,14 @@ where
     let bytes = match read {
         Ok(bytes) => bytes,
         Err(Read::TooLarge) => return (Err(too_large(None)), facts),
-        Err(Read::Http(e)) => return (Err(transport(e)), facts),
+        Err(Read::Http(e)) => return (Err(e.into()), facts),
     };
-    let [key, basic] = &client.inner.secrets;
     let answer = Answer {
         status,
         content_type: content_type.as_ref(),
-        location,
         retry_after,
         bytes: &bytes,
-        secrets: [key.expose_secret(), basic.expose_secret()],
+        secrets: transport.secrets(),
     };
     (answer.decode::<T>(), facts)
 }
@@ -159,19 +107,10 @@ async fn read_capped(response: &mut reqwest::Response, limit: usize) -> Result<b
 
 const BLOOM_STATUS: HeaderName = HeaderName::from_static("bloom-status");
 
-/// FNV-1a of a path: tells a redirected answer from the request without keeping a copy.
-fn fingerprint(path: &str) -> u64 {
-    path.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
-        (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// An answer, read whole.
 struct Answer<'a> {
     status: StatusCode,
     content_type: Option<&'a HeaderValue>,
-    /// `Location`, on a 3xx.
-    location: Option<String>,
     retry_after: Option<Duration>,
     bytes: &'a [u8],
     /// The key and the `Basic` credential, never to be quoted from `bytes`.
@@ -183,24 +122,18 @@ impl Answer<'_> {
     /// and anything else into a failure.
     fn decode<T: DeserializeOwned + Envelope>(&self) -> Result<Box<T>, Failure> {
         let status = self.status;
-        if status.is_success() {
-            if let Ok(value) = serde_json::from_slice::<Box<T>>(self.bytes) {
-                if value.is_error() {
-                    return Err(Failure::Api {
-                        status,
-                        reason: ErrorReason::from(value.reason()),
-                        message: value.message().map(|m| body::scrub_text(m, &self.secrets)),
-                        retry_after: None,
-                    });
-                }
-                return Ok(value);
+        if status.is_success()
+            && let Ok(value) = serde_json::from_slice::<Box<T>>(self.bytes)
+        {
+            if value.is_error() {
+                return Err(Failure::Api {
+                    status,
+                    reason: ErrorReason::from(value.reason()),
+                    message: value.message().map(|m| body::scrub_text(m, &self.secrets)),
+                    retry_after: None,
+                });
             }
-        } else if let Some(location) = &self.location {
-            // A redirect the policy did not follow (after 5 hops), or one reqwest does not
-            // follow (a 3xx that is not a redirect, such as 300 or 304).
-            return Err(Failure::Redirect {
-                location: location.clone(),
-            });
+            return Ok(value);
         }
         Err(self.invalid::<T>())
     }
@@ -247,81 +180,4 @@ pub(crate) fn header_text(value: Option<&HeaderValue>) -> Option<String> {
 
 fn retry_after(value: Option<&HeaderValue>) -> Option<Duration> {
     retry::parse_retry_after(value?.to_str().ok()?, SystemTime::now())
-}
-
-/// A transport error: never sent, timed out, broke, or a refused redirect.
-pub(crate) fn transport(error: reqwest::Error) -> Failure {
-    if let Some(refused) = find_source::<CrossOriginRedirect>(&error) {
-        return Failure::Redirect {
-            location: refused.0.clone(),
-        };
-    }
-    if error.is_builder() {
-        return Failure::Invalid {
-            problem: sources(&error.without_url()),
-        };
-    }
-    Failure::Transport {
-        sent: !error.is_connect(),
-        timeout: error.is_timeout(),
-        message: sources(&error.without_url()),
-    }
-}
-
-/// The error and its sources, `: `-joined, without any URL.
-fn sources(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let next = e.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = e.source();
-    }
-    text
-}
-
-fn find_source<'e, E: StdError + 'static>(error: &'e (dyn StdError + 'static)) -> Option<&'e E> {
-    let mut source = Some(error);
-    while let Some(e) = source {
-        if let Some(found) = e.downcast_ref::<E>() {
-            return Some(found);
-        }
-        source = e.source();
-    }
-    None
-}
-
-/// The redirect policy refused a redirect to another origin (`scheme://host:port`).
-#[derive(Debug)]
-pub(crate) struct CrossOriginRedirect(pub(crate) String);
-
-impl std::fmt::Display for CrossOriginRedirect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "refused a redirect to another origin ({})", self.0)
-    }
-}
-
-impl StdError for CrossOriginRedirect {}
-
-/// Follows redirects within the base URL's origin (at most 5); refuses any other.
-pub(crate) fn redirect_policy() -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(|attempt| {
-        let Some(first) = attempt.previous().first() else {
-            return attempt.follow();
-        };
-        let target = attempt.url().origin();
-        if target != first.origin() {
-            let origin = target.ascii_serialization();
-            return attempt.error(CrossOriginRedirect(origin));
-        }
-        if attempt.previous().len() > 5 {
-            // The last 3xx becomes the answer, which `Answer::decode` turns into a redirect
-            // error: not a broken connection, and not retried.
-            return attempt.stop();
-        }
-        attempt.follow()
-    })
 }

@@ -1,5 +1,6 @@
 //! How one attempt failed, and the [`Error`] it becomes once the retry policy stops.
 
+use std::error::Error as StdError;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -77,6 +78,21 @@ impl Failure {
             Self::Transport { sent: false, .. } => Class::NotSent,
             Self::Transport { .. } => Class::MaybeSent,
             Self::TooLarge { .. } | Self::Redirect { .. } | Self::Invalid { .. } => Class::Final,
+        }
+    }
+
+    /// The same failure of a request that followed one already answered (a redirect's): the
+    /// connection failing does not prove that nothing reached Crisp.
+    pub(crate) fn once_sent(self) -> Self {
+        match self {
+            Self::Transport {
+                timeout, message, ..
+            } => Self::Transport {
+                sent: true,
+                timeout,
+                message,
+            },
+            other => other,
         }
     }
 
@@ -167,4 +183,36 @@ impl Failure {
             },
         }
     }
+}
+
+impl From<reqwest::Error> for Failure {
+    /// A request that could not be built, or a connection that failed (`sent: false`: the
+    /// request provably never left), timed out or broke.
+    fn from(error: reqwest::Error) -> Self {
+        if error.is_builder() {
+            return Self::Invalid {
+                problem: sources(&error.without_url()),
+            };
+        }
+        Self::Transport {
+            sent: !error.is_connect(),
+            timeout: error.is_timeout(),
+            message: sources(&error.without_url()),
+        }
+    }
+}
+
+/// The error and its sources, `: `-joined, without any URL.
+fn sources(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let next = e.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = e.source();
+    }
+    text
 }

@@ -1,12 +1,13 @@
-//! The parameters a generated builder holds, and how they become a [`Prepared`] request: path
-//! ids checked and as text, query values as text, the body as JSON bytes.
+//! The parameters a generated builder holds, and how they become a [`Request`]: path ids
+//! checked and as text, query values as text, the body as JSON bytes.
 
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::num::NonZeroU32;
 
 use serde::Serialize;
 
-use super::Prepared;
+use super::request::Request;
 use crate::error::Error;
 use crate::operation::Operation;
 
@@ -71,20 +72,14 @@ fn not_converted(operation: &'static Operation, name: &'static str) -> Error {
 
 /// Collects a request's parts, refusing the first parameter that is missing or unsafe.
 pub(crate) struct Preparing {
-    operation: &'static Operation,
-    prepared: Prepared,
+    request: Request,
 }
 
 impl Preparing {
     /// Starts preparing a call of `operation` with room for `ids` path parameters.
     pub(crate) fn new(operation: &'static Operation, ids: usize) -> Self {
         Self {
-            operation,
-            prepared: Prepared {
-                ids: Vec::with_capacity(ids),
-                query: Vec::new(),
-                body: None,
-            },
+            request: Request::new(operation, ids),
         }
     }
 
@@ -94,7 +89,7 @@ impl Preparing {
         name: &'static str,
         value: Param<T>,
     ) -> Result<Self, Error> {
-        let operation = self.operation;
+        let operation = self.request.operation;
         let text = match value {
             Param::Set(value) => value.into_text(),
             Param::Unset => {
@@ -113,7 +108,7 @@ impl Preparing {
                 problem,
             });
         }
-        self.prepared.ids.push((name, text));
+        self.request.ids.push((name, text));
         Ok(self)
     }
 
@@ -125,16 +120,20 @@ impl Preparing {
         required: bool,
     ) -> Result<Self, Error> {
         match value {
-            Param::Set(value) => self.prepared.query.push((name, value.to_string())),
+            Param::Set(value) => {
+                self.request
+                    .query
+                    .push((Cow::Borrowed(name), value.to_string()));
+            }
             Param::Unset if required => {
                 return Err(Error::InvalidRequest {
-                    operation: self.operation,
+                    operation: self.request.operation,
                     parameter: Some(name),
                     problem: format!("`{name}` is required and was not set"),
                 });
             }
             Param::Unset => {}
-            Param::Invalid => return Err(not_converted(self.operation, name)),
+            Param::Invalid => return Err(not_converted(self.request.operation, name)),
         }
         Ok(self)
     }
@@ -159,21 +158,21 @@ impl Preparing {
         };
         let body = T::try_from(builder).map_err(|e| self.invalid_body(e.to_string()))?;
         let json = serde_json::to_vec(&body).map_err(|e| self.invalid_body(e.to_string()))?;
-        self.prepared.body = Some(json.into());
+        self.request.body = Some(json.into());
         Ok(self)
     }
 
     fn invalid_body(&self, problem: String) -> Error {
         Error::InvalidRequest {
-            operation: self.operation,
+            operation: self.request.operation,
             parameter: Some("body"),
             problem: format!("the body is incomplete or invalid: {problem}"),
         }
     }
 
-    /// The prepared request.
-    pub(crate) fn done(self) -> Prepared {
-        self.prepared
+    /// The request, with the default options (the builder's own are added as it is sent).
+    pub(crate) fn done(self) -> Request {
+        self.request
     }
 }
 
@@ -227,7 +226,7 @@ mod tests {
             .and_then(|p| p.query::<i64>("filter_unread", Param::Unset, false))
             .unwrap()
             .done();
-        assert_eq!(prepared.query, [("per_page", "50".to_owned())]);
+        assert_eq!(prepared.query, [("per_page".into(), "50".to_owned())]);
         let (parameter, _) =
             refused(Preparing::new(op, 0).query::<i64>("per_page", Param::Invalid, false));
         assert_eq!(parameter, Some("per_page"));

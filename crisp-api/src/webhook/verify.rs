@@ -155,7 +155,7 @@ pub fn sign_parts(secret: &[u8], parts: &[&[u8]]) -> String {
     for part in parts {
         mac.update(part);
     }
-    encode_hex(&mac.finalize().into_bytes())
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// A reusable webhook checker: the plugin's signing secret, keyed once, and a replay window.
@@ -549,36 +549,9 @@ fn decode_signature(signature: &[u8]) -> Result<[u8; TAG_LEN], WebhookError> {
         ));
     }
     let mut tag = [0u8; TAG_LEN];
-    for (byte, pair) in tag.iter_mut().zip(signature.chunks_exact(2)) {
-        match (hex_value(pair[0]), hex_value(pair[1])) {
-            (Some(high), Some(low)) => *byte = (high << 4) | low,
-            _ => {
-                return Err(malformed(
-                    "it is not hexadecimal, expected 64 hex digits (HMAC-SHA256)",
-                ));
-            }
-        }
-    }
+    hex::decode_to_slice(signature, &mut tag)
+        .map_err(|_| malformed("it is not hexadecimal, expected 64 hex digits (HMAC-SHA256)"))?;
     Ok(tag)
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
-}
-
-fn encode_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(2 * bytes.len());
-    for &byte in bytes {
-        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    hex
 }
 
 /// Reads the timestamp header as Unix seconds or milliseconds, decided by magnitude.
@@ -638,19 +611,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hex_round_trips() {
+    fn signatures_decode_in_either_case_and_nothing_else() {
         let bytes: Vec<u8> = (0..=255).collect();
-        let hex = encode_hex(&bytes);
-        assert_eq!(&hex[..8], "00010203");
-        assert_eq!(&hex[hex.len() - 4..], "feff");
         for chunk in bytes.chunks(TAG_LEN) {
-            let hex = encode_hex(chunk);
+            let hex = hex::encode(chunk);
             assert_eq!(decode_signature(hex.as_bytes()).unwrap(), chunk);
-            assert_eq!(
-                decode_signature(hex.to_uppercase().as_bytes()).unwrap(),
-                chunk
-            );
+            let upper = format!(" {}\t", hex.to_uppercase());
+            assert_eq!(decode_signature(upper.as_bytes()).unwrap(), chunk);
         }
+        let reason = |signature: &str| match decode_signature(signature.as_bytes()) {
+            Err(WebhookError::MalformedHeader { reason, .. }) => reason,
+            other => panic!("{signature:?}: {other:?}"),
+        };
+        assert!(reason("").contains("empty"));
+        assert!(reason(&"a".repeat(63)).contains("64 characters"));
+        assert!(reason(&format!("{}g", "a".repeat(63))).contains("not hexadecimal"));
+        assert!(reason(&format!("+{}", "a".repeat(63))).contains("not hexadecimal"));
     }
 
     #[test]
