@@ -45,12 +45,7 @@ fn main() {
     println!("cargo:warning={message}");
 }
 
-/// FNV-1a, 64 bits, over the bytes; the same function as `xtask::spec_hash`.
-fn spec_hash(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("fnv1a64:{hash:016x}")
-}
+// The one implementation of the hash, shared with the xtask.
+#[path = "spec_hash.rs"]
+mod hash;
+use hash::spec_hash;

@@ -6,10 +6,10 @@
 //! {"time":"2026-11-25T18:20:00.123Z","tool":"send_message","client":"claude-code","transport":"stdio","path_ids":{"website_id":"8c84...","session_id":"session_700c..."},"decision":"confirmed","outcome":"succeeded","status":200,"reason":"dispatched","attempts":1,"latency_ms":12.3}
 //! ```
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use crisp_api::{AuditRecord, Outcome};
@@ -198,10 +198,7 @@ impl Audit {
             }
         };
         text.push('\n');
-        let mut out = self
-            .out
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut out = self.out.lock();
         if let Err(error) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             tracing::error!(target: "crisp_mcp::audit", %error, "cannot write an audit line");
         }

@@ -12,9 +12,9 @@
 //! that is full is refused a new preview until one of its tokens is spent or expires: no
 //! caller's token is ever dropped to make room for another's.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::hash::{self, Digest};
@@ -184,10 +184,8 @@ impl Confirmations {
         self.lock().len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Pending>> {
-        self.pending
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<Digest, Pending>> {
+        self.pending.lock()
     }
 
     /// Issues a token to `caller` (a session, or a website Hugo signed for) for `tool` and the

@@ -12,7 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::App;
-use crate::behaviour::{self, Outcome};
+use crate::behaviour::{self, Success};
 use crate::config::{Fault, FaultState};
 use crate::envelope::{ApiError, success};
 use crate::route::Route;
@@ -71,7 +71,7 @@ async fn call(
     route: Route,
     params: Result<RawPathParams, RawPathParamsRejection>,
     request: Request,
-) -> Result<Outcome, ApiError> {
+) -> Result<Success, ApiError> {
     let (parts, body) = request.into_parts();
     let token = app.authenticate(&parts.headers)?;
     app.quota.lock().spend(&token, now_ms())?;

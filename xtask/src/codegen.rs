@@ -20,9 +20,9 @@ pub enum Mode {
     Check,
 }
 
-/// The result of a successful run.
+/// Whether the generated files were fresh, after a successful run.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Freshness {
     /// Nothing to do: every generated file matches the spec.
     UpToDate,
     /// `Mode::Write` changed files; the string lists them.
@@ -32,17 +32,17 @@ pub enum Outcome {
 }
 
 /// Runs the generator over the tree at `root`.
-pub fn codegen(root: &Path, mode: Mode) -> Result<Outcome, Error> {
+pub fn codegen(root: &Path, mode: Mode) -> Result<Freshness, Error> {
     let spec_path = root.join(SPEC_PATH);
     let text = std::fs::read_to_string(&spec_path)
         .map_err(|e| Error(format!("cannot read {}: {e}", spec_path.display())))?;
     let files = generate(&text)?;
     let stale = compare(root, &files)?;
     if stale.is_empty() {
-        return Ok(Outcome::UpToDate);
+        return Ok(Freshness::UpToDate);
     }
     match mode {
-        Mode::Check => Ok(Outcome::Stale(stale.render())),
+        Mode::Check => Ok(Freshness::Stale(stale.render())),
         Mode::Write => {
             let mut report = String::new();
             for (file, _) in &stale.changed {
@@ -60,7 +60,7 @@ pub fn codegen(root: &Path, mode: Mode) -> Result<Outcome, Error> {
                     .map_err(|e| Error(format!("cannot delete {}: {e}", path.display())))?;
                 let _ = writeln!(report, "deleted {}", path.display());
             }
-            Ok(Outcome::Written(report))
+            Ok(Freshness::Written(report))
         }
     }
 }

@@ -22,7 +22,7 @@ mod output;
 pub mod spec;
 pub mod yaml;
 
-pub use codegen::{Mode, Outcome, codegen, generate};
+pub use codegen::{Freshness, Mode, codegen, generate};
 pub use error::Error;
 pub use layout::{
     DOCS_PATH, E2E_GENERATED_DIR, GENERATED_DIR, MCP_GENERATED_DIR, SANDBOX_GENERATED_DIR,

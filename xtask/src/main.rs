@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use xtask::{Mode, Outcome, codegen, layers};
+use xtask::{Freshness, Mode, codegen, layers};
 
 const USAGE: &str = "\
 usage: cargo xtask codegen [--check]
@@ -45,15 +45,15 @@ fn usage() -> ExitCode {
 fn run_codegen(mode: Mode) -> ExitCode {
     let root = workspace_root();
     match codegen(&root, mode) {
-        Ok(Outcome::UpToDate) => {
+        Ok(Freshness::UpToDate) => {
             println!("generated files are up to date with spec/crisp.yaml");
             ExitCode::SUCCESS
         }
-        Ok(Outcome::Written(report)) => {
+        Ok(Freshness::Written(report)) => {
             print!("{report}");
             ExitCode::SUCCESS
         }
-        Ok(Outcome::Stale(report)) => {
+        Ok(Freshness::Stale(report)) => {
             print!("{report}");
             eprintln!("generated files are stale: run `cargo xtask codegen` and commit the result");
             ExitCode::FAILURE

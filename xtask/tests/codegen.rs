@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use xtask::spec::Paging;
-use xtask::{Mode, Outcome, Spec, codegen, compare, generate, load};
+use xtask::{Freshness, Mode, Spec, codegen, compare, generate, load};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,10 +102,13 @@ fn write_then_check_in_a_fresh_tree_deletes_what_is_no_longer_generated() {
     let hand_written = dir.join("docs").join("guide.md");
     std::fs::write(&hand_written, "# written by a person\n").unwrap();
 
-    assert!(matches!(codegen(&dir, Mode::Check), Ok(Outcome::Stale(_))));
+    assert!(matches!(
+        codegen(&dir, Mode::Check),
+        Ok(Freshness::Stale(_))
+    ));
     assert!(leftover.exists(), "--check changes nothing");
     match codegen(&dir, Mode::Write) {
-        Ok(Outcome::Written(report)) => {
+        Ok(Freshness::Written(report)) => {
             assert!(report.contains("deleted crisp-api/src/generated/old_module.rs"));
             assert!(report.contains("deleted crisp-mcp/src/generated/old_tools.rs"));
         }
@@ -117,7 +120,10 @@ fn write_then_check_in_a_fresh_tree_deletes_what_is_no_longer_generated() {
         hand_written.exists(),
         "files without the @generated marker are kept"
     );
-    assert!(matches!(codegen(&dir, Mode::Check), Ok(Outcome::UpToDate)));
+    assert!(matches!(
+        codegen(&dir, Mode::Check),
+        Ok(Freshness::UpToDate)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -1,5 +1,5 @@
 //! What every behaviour works with: the call (route, validated input, clock), what it answers
-//! ([`Outcome`]), and the lookups and JSON helpers the tag files share.
+//! ([`Success`]), and the lookups and JSON helpers the tag files share.
 
 use serde_json::{Map, Value, json};
 
@@ -10,9 +10,9 @@ use crate::route::Route;
 use crate::state::{Conversation, Person, Workspace};
 use crate::validate::{Input, Validators};
 
-/// What a call did.
+/// What a call that succeeded did: its reason, data and the webhook events it fires.
 #[derive(Debug)]
-pub(crate) struct Outcome {
+pub(crate) struct Success {
     /// Crisp's success reason.
     pub reason: String,
     /// The envelope's `data`.
@@ -21,7 +21,7 @@ pub(crate) struct Outcome {
     pub events: Vec<(&'static str, Value)>,
 }
 
-impl Outcome {
+impl Success {
     pub(super) fn ok(reason: &str, data: Value) -> Self {
         Self {
             reason: reason.to_owned(),
@@ -179,13 +179,13 @@ impl<'a> Call<'a> {
 }
 
 /// The spec's example success response of an operation with no behaviour here.
-pub(super) fn example(route: &Route) -> Result<Outcome, ApiError> {
+pub(super) fn example(route: &Route) -> Result<Success, ApiError> {
     let example: Value = serde_json::from_str(route.facts.example).unwrap_or_else(|_| json!({}));
     let reason = example
         .get("reason")
         .and_then(Value::as_str)
         .unwrap_or("resolved");
-    Ok(Outcome::ok(
+    Ok(Success::ok(
         reason,
         example.get("data").cloned().unwrap_or_else(|| json!({})),
     ))

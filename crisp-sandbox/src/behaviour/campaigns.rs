@@ -2,12 +2,12 @@
 
 use serde_json::{Value, json};
 
-use super::call::{Call, Outcome, str_of};
+use super::call::{Call, Success, str_of};
 use super::filters;
 use crate::envelope::ApiError;
 use crate::state::Workspace;
 
-pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let filter = filters::Campaigns::new(call.input);
     let items = ws
         .campaigns
@@ -16,10 +16,10 @@ pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
         .cloned()
         .map(Value::Object)
         .collect();
-    Ok(Outcome::ok("resolved", Value::Array(call.page(items))))
+    Ok(Success::ok("resolved", Value::Array(call.page(items))))
 }
 
-pub(super) fn dispatch(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn dispatch(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let id = call.input.path_str("campaign_id").to_owned();
     let website_id = ws.website_id.clone();
     let campaign = ws
@@ -42,7 +42,7 @@ pub(super) fn dispatch(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiEr
         campaign.insert("reached".into(), targets);
         campaign.insert("progress".into(), 100.into());
     }
-    Ok(Outcome::ok("dispatched", json!({})).with_webhook_of(
+    Ok(Success::ok("dispatched", json!({})).with_webhook_of(
         call.op(),
         json!({ "website_id": website_id, "campaign_id": id }),
     ))

@@ -3,24 +3,24 @@
 
 use serde_json::{Map, Value, json};
 
-use super::call::{Call, Outcome};
+use super::call::{Call, Success};
 use crate::envelope::ApiError;
 use crate::state::Workspace;
 
-pub(super) fn get_state(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn get_state(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let state = call.conversation(ws)?.record.get("state").cloned();
-    Ok(Outcome::ok(
+    Ok(Success::ok(
         "resolved",
         json!({ "state": state.unwrap_or_else(|| "pending".into()) }),
     ))
 }
 
-pub(super) fn get_meta(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn get_meta(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let meta = call.conversation(ws)?.record.get("meta").cloned();
-    Ok(Outcome::ok("resolved", meta.unwrap_or_else(|| json!({}))))
+    Ok(Success::ok("resolved", meta.unwrap_or_else(|| json!({}))))
 }
 
-pub(super) fn change_state(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn change_state(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let state = call
         .input
         .body()
@@ -43,10 +43,10 @@ pub(super) fn change_state(call: &Call, ws: &mut Workspace) -> Result<Outcome, A
     }
     let mut event = call.session_event(conversation);
     event.insert("state".into(), state.into());
-    Ok(Outcome::ok("updated", json!({})).with_webhook_of(call.op(), Value::Object(event)))
+    Ok(Success::ok("updated", json!({})).with_webhook_of(call.op(), Value::Object(event)))
 }
 
-pub(super) fn update_meta(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn update_meta(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let patch = call.body_object()?;
     let now = call.now;
     let conversation = call.conversation_mut(ws)?;
@@ -85,7 +85,7 @@ pub(super) fn update_meta(call: &Call, ws: &mut Workspace) -> Result<Outcome, Ap
         }
     }
     r.insert("updated_at".into(), now.into());
-    let mut outcome = Outcome::ok("updated", json!({}));
+    let mut outcome = Success::ok("updated", json!({}));
     if let Some(email) = patch.get("email").and_then(Value::as_str) {
         let mut event = call.session_event(conversation);
         event.insert("email".into(), email.into());
@@ -94,7 +94,7 @@ pub(super) fn update_meta(call: &Call, ws: &mut Workspace) -> Result<Outcome, Ap
     Ok(outcome)
 }
 
-pub(super) fn assign_routing(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn assign_routing(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let user_id = call
         .input
         .body()
@@ -127,10 +127,10 @@ pub(super) fn assign_routing(call: &Call, ws: &mut Workspace) -> Result<Outcome,
         user_id.map_or(Value::Null, Value::from),
     );
     event.insert("previous_routing_id".into(), previous);
-    Ok(Outcome::ok("updated", json!({})).with_webhook_of(call.op(), Value::Object(event)))
+    Ok(Success::ok("updated", json!({})).with_webhook_of(call.op(), Value::Object(event)))
 }
 
-pub(super) fn block(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn block(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let blocked = call
         .input
         .body()
@@ -145,5 +145,5 @@ pub(super) fn block(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError
     conversation.record.insert("updated_at".into(), now.into());
     let mut event = call.session_event(conversation);
     event.insert("is_blocked".into(), blocked.into());
-    Ok(Outcome::ok("updated", json!({})).with_webhook_of(call.op(), Value::Object(event)))
+    Ok(Success::ok("updated", json!({})).with_webhook_of(call.op(), Value::Object(event)))
 }

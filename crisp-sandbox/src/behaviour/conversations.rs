@@ -2,13 +2,13 @@
 
 use serde_json::{Value, json};
 
-use super::call::{Call, Outcome, i64_of};
+use super::call::{Call, Success, i64_of};
 use super::filters;
 use crate::envelope::ApiError;
 use crate::state::{Conversation, Workspace};
 use crate::util::random_uuid;
 
-pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let q = call.input;
     let filter = filters::Conversations::new(q);
     let mut list: Vec<&Conversation> = ws
@@ -29,10 +29,10 @@ pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
         .into_iter()
         .map(|c| Value::Object(c.record.clone()))
         .collect();
-    Ok(Outcome::ok("resolved", Value::Array(page)))
+    Ok(Success::ok("resolved", Value::Array(page)))
 }
 
-pub(super) fn create(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn create(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let session_id = format!("session_{}", random_uuid());
     let record = json!({
         "session_id": session_id,
@@ -59,21 +59,21 @@ pub(super) fn create(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiErro
     };
     let event = call.session_event(&conversation);
     ws.conversations.insert(session_id.clone(), conversation);
-    Ok(Outcome::ok("added", json!({ "session_id": session_id }))
+    Ok(Success::ok("added", json!({ "session_id": session_id }))
         .with_webhook_of(call.op(), Value::Object(event)))
 }
 
-pub(super) fn get(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn get(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let record = &call.conversation(ws)?.record;
-    Ok(Outcome::ok("resolved", Value::Object(record.clone())))
+    Ok(Success::ok("resolved", Value::Object(record.clone())))
 }
 
-pub(super) fn remove(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn remove(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     call.conversation(ws)?;
     let conversation = ws
         .conversations
         .remove(call.session_id())
         .ok_or_else(|| ApiError::not_found("conversation does not exist"))?;
     let event = call.session_event(&conversation);
-    Ok(Outcome::ok("deleted", json!({})).with_webhook_of(call.op(), Value::Object(event)))
+    Ok(Success::ok("deleted", json!({})).with_webhook_of(call.op(), Value::Object(event)))
 }

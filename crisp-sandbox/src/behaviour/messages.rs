@@ -3,23 +3,23 @@
 
 use serde_json::{Map, Value, json};
 
-use super::call::{Call, Outcome, i64_of, str_of};
+use super::call::{Call, Success, i64_of, str_of};
 use crate::envelope::ApiError;
 use crate::state::{Conversation, Workspace};
 
 /// How many messages `list_messages` answers at most (Crisp does not document its batch).
 pub const MESSAGE_BATCH: usize = 20;
 
-pub(super) fn get(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn get(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let conversation = call.conversation(ws)?;
     let message = call.message(conversation)?;
-    Ok(Outcome::ok(
+    Ok(Success::ok(
         "resolved",
         Value::Object(conversation.messages[message].clone()),
     ))
 }
 
-pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let conversation = call.conversation(ws)?;
     let before = call.input.query_i64("timestamp_before");
     let end = match before {
@@ -34,10 +34,10 @@ pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
         .cloned()
         .map(Value::Object)
         .collect();
-    Ok(Outcome::ok("resolved", Value::Array(batch)))
+    Ok(Success::ok("resolved", Value::Array(batch)))
 }
 
-pub(super) fn send(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn send(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let body = call.body_object()?;
     let mut message = body.clone();
     message.remove("stealth");
@@ -110,10 +110,10 @@ pub(super) fn send(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError>
     } else {
         "message:received"
     };
-    Ok(Outcome::ok("dispatched", json!({ "fingerprint": fingerprint })).with_event(name, event))
+    Ok(Success::ok("dispatched", json!({ "fingerprint": fingerprint })).with_event(name, event))
 }
 
-pub(super) fn update(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn update(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let content = call
         .input
         .body()
@@ -131,10 +131,10 @@ pub(super) fn update(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiErro
     let mut event = call.session_event(conversation);
     event.insert("fingerprint".into(), fingerprint);
     event.insert("content".into(), content);
-    Ok(Outcome::ok("updated", json!({})).with_webhook_of(call.op(), Value::Object(event)))
+    Ok(Success::ok("updated", json!({})).with_webhook_of(call.op(), Value::Object(event)))
 }
 
-pub(super) fn mark_read(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn mark_read(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let body = call.input.body();
     let reader = body
         .get("from")
@@ -157,7 +157,7 @@ pub(super) fn mark_read(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiE
         }
     }
     refresh_conversation(conversation, now, Unread::Recount);
-    Ok(Outcome::ok("updated", json!({})))
+    Ok(Success::ok("updated", json!({})))
 }
 
 /// How the unread counts of a conversation change.

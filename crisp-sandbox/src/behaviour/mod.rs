@@ -19,7 +19,7 @@ mod people;
 mod settings;
 mod visitors;
 
-pub(crate) use call::Outcome;
+pub(crate) use call::Success;
 pub use messages::MESSAGE_BATCH;
 
 /// Runs operation `route` on the workspace. `now` is Unix milliseconds.
@@ -29,7 +29,7 @@ pub(crate) fn run(
     input: &Input,
     validators: &Validators,
     now: i64,
-) -> Result<Outcome, ApiError> {
+) -> Result<Success, ApiError> {
     let call = call::Call::new(ws, route, input, validators, now)?;
     // Keyed by crisp-api's operations table: a misspelt operation does not compile.
     match *route.op {

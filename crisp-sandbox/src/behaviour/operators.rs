@@ -2,25 +2,25 @@
 
 use serde_json::{Value, json};
 
-use super::call::{Call, Outcome, str_of};
+use super::call::{Call, Success, str_of};
 use crate::envelope::ApiError;
 use crate::state::Workspace;
 
-pub(super) fn list(ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn list(ws: &Workspace) -> Result<Success, ApiError> {
     let operators = ws
         .operators
         .iter()
         .map(|op| json!({ "type": "operator", "details": op }))
         .collect();
-    Ok(Outcome::ok("resolved", Value::Array(operators)))
+    Ok(Success::ok("resolved", Value::Array(operators)))
 }
 
-pub(super) fn get(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn get(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let id = call.input.path_str("user_id");
     let op = ws
         .operators
         .iter()
         .find(|op| str_of(op, "user_id") == Some(id))
         .ok_or_else(|| ApiError::not_found(format!("operator `{id}` is not on this website")))?;
-    Ok(Outcome::ok("resolved", Value::Object(op.clone())))
+    Ok(Success::ok("resolved", Value::Object(op.clone())))
 }

@@ -2,25 +2,25 @@
 
 use serde_json::{Map, Value, json};
 
-use super::call::{Call, Outcome, merge, str_of};
+use super::call::{Call, Success, merge, str_of};
 use super::filters;
 use crate::envelope::ApiError;
 use crate::state::{Person, Workspace};
 use crate::util::random_uuid;
 
-pub(super) fn get(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn get(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let profile = &call.person(ws)?.profile;
-    Ok(Outcome::ok("resolved", Value::Object(profile.clone())))
+    Ok(Success::ok("resolved", Value::Object(profile.clone())))
 }
 
-pub(super) fn get_data(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
-    Ok(Outcome::ok(
+pub(super) fn get_data(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
+    Ok(Success::ok(
         "resolved",
         json!({ "data": call.person(ws)?.data }),
     ))
 }
 
-pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let q = call.input;
     let filter = filters::People::new(q);
     let mut list: Vec<&Person> = ws.people.values().filter(|p| filter.keeps(p)).collect();
@@ -49,7 +49,7 @@ pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
         .into_iter()
         .map(|p| Value::Object(p.profile.clone()))
         .collect();
-    Ok(Outcome::ok("resolved", Value::Array(page)))
+    Ok(Success::ok("resolved", Value::Array(page)))
 }
 
 /// A profile card from a `PeopleProfileWrite` body: `active` as `{now, last}`, no nulls.
@@ -72,7 +72,7 @@ fn card(call: &Call, body: &Map<String, Value>) -> Map<String, Value> {
     card
 }
 
-pub(super) fn add(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn add(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let body = call.body_object()?;
     let email = str_of(body, "email");
     if let Some(email) = email
@@ -107,11 +107,11 @@ pub(super) fn add(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> 
             seq,
         },
     );
-    Ok(Outcome::ok("added", json!({ "people_id": people_id }))
+    Ok(Success::ok("added", json!({ "people_id": people_id }))
         .with_webhook_of(call.op(), Value::Object(event)))
 }
 
-pub(super) fn write(call: &Call, ws: &mut Workspace, replace: bool) -> Result<Outcome, ApiError> {
+pub(super) fn write(call: &Call, ws: &mut Workspace, replace: bool) -> Result<Success, ApiError> {
     let body = call.body_object()?;
     let id = call.input.path_str("people_id").to_owned();
     call.person(ws)?;
@@ -148,10 +148,10 @@ pub(super) fn write(call: &Call, ws: &mut Workspace, replace: bool) -> Result<Ou
     let mut event = Value::Object(event);
     call.validators
         .prune_component("PeopleProfileUpdatedData", &mut event);
-    Ok(Outcome::ok("updated", json!({})).with_webhook_of(call.op(), event))
+    Ok(Success::ok("updated", json!({})).with_webhook_of(call.op(), event))
 }
 
-pub(super) fn remove(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn remove(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     let id = call.input.path_str("people_id").to_owned();
     let person = ws
         .people
@@ -163,5 +163,5 @@ pub(super) fn remove(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiErro
     if let Some(email) = person.profile.get("email") {
         event.insert("email".into(), email.clone());
     }
-    Ok(Outcome::ok("deleted", json!({})).with_webhook_of(call.op(), Value::Object(event)))
+    Ok(Success::ok("deleted", json!({})).with_webhook_of(call.op(), Value::Object(event)))
 }

@@ -2,19 +2,19 @@
 
 use serde_json::{Value, json};
 
-use super::call::{Call, Outcome, merge};
+use super::call::{Call, Success, merge};
 use crate::envelope::ApiError;
 use crate::state::Workspace;
 
-pub(super) fn get(ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn get(ws: &Workspace) -> Result<Success, ApiError> {
     let mut settings = ws.settings.clone();
     settings.insert("website_id".into(), ws.website_id.clone().into());
-    Ok(Outcome::ok("resolved", Value::Object(settings)))
+    Ok(Success::ok("resolved", Value::Object(settings)))
 }
 
-pub(super) fn update(call: &Call, ws: &mut Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn update(call: &Call, ws: &mut Workspace) -> Result<Success, ApiError> {
     if let Value::Object(patch) = call.input.body() {
         merge(&mut ws.settings, patch);
     }
-    Ok(Outcome::ok("updated", json!({})))
+    Ok(Success::ok("updated", json!({})))
 }

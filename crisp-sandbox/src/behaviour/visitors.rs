@@ -2,22 +2,22 @@
 
 use serde_json::{Value, json};
 
-use super::call::{Call, Outcome};
+use super::call::{Call, Success};
 use crate::envelope::ApiError;
 use crate::state::Workspace;
 
-pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn list(call: &Call, ws: &Workspace) -> Result<Success, ApiError> {
     let items: Vec<Value> = ws.visitors.iter().cloned().map(Value::Object).collect();
-    Ok(Outcome::ok("resolved", Value::Array(call.page(items))))
+    Ok(Success::ok("resolved", Value::Array(call.page(items))))
 }
 
-pub(super) fn count(ws: &Workspace) -> Result<Outcome, ApiError> {
+pub(super) fn count(ws: &Workspace) -> Result<Success, ApiError> {
     let active = ws
         .visitors
         .iter()
         .filter(|v| v.get("active").and_then(Value::as_bool) == Some(true))
         .count();
-    Ok(Outcome::ok(
+    Ok(Success::ok(
         "resolved",
         json!({ "count": ws.visitors.len(), "active": active, "limited": false }),
     ))

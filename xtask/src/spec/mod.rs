@@ -42,15 +42,15 @@ pub struct Spec {
     pub content_by_type: Vec<(String, ContentShape)>,
 }
 
-/// A stable hash of the spec text: FNV-1a, 64 bits, over the bytes, as 16 hex digits.
-/// `build.rs` computes the same function with the standard library only.
+/// The one implementation of the spec hash, shared with crisp-api's build script (which
+/// compares it with the generated files' header).
+#[path = "../../../crisp-api/spec_hash.rs"]
+mod hash;
+
+/// A stable hash of the spec text: FNV-1a, 64 bits, over the bytes, as 16 hex digits. The
+/// same function crisp-api's build script computes (one file, `crisp-api/spec_hash.rs`).
 pub fn spec_hash(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("fnv1a64:{hash:016x}")
+    hash::spec_hash(text.as_bytes())
 }
 
 impl Spec {
