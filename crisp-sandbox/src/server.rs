@@ -17,14 +17,10 @@ use crate::app::App;
 use crate::envelope::ApiError;
 use crate::{admin, api};
 
+/// The axum filter of an operation's method (through crisp-api's one mapping to
+/// `http::Method`; every method the API uses has a filter).
 fn method_filter(method: crisp_api::Method) -> MethodFilter {
-    match method {
-        crisp_api::Method::Get => MethodFilter::GET,
-        crisp_api::Method::Post => MethodFilter::POST,
-        crisp_api::Method::Put => MethodFilter::PUT,
-        crisp_api::Method::Patch => MethodFilter::PATCH,
-        crisp_api::Method::Delete => MethodFilter::DELETE,
-    }
+    MethodFilter::try_from(axum::http::Method::from(method)).unwrap_or(MethodFilter::GET)
 }
 
 /// The router: every operation of the spec under `/v1`, and the admin routes.
