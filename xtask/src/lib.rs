@@ -11,6 +11,7 @@ mod api;
 mod calls;
 mod client;
 mod content;
+pub mod diff;
 mod docs;
 mod enums;
 mod events;
