@@ -131,7 +131,8 @@ impl Doc {
     pub fn load(text: &str, what: &str) -> Result<Doc, LoadError> {
         let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
             LoadError(format!(
-                "{what} is not valid YAML: {e}. Fix the file, or compare with another BASE."
+                "{what} is not valid YAML: {e}. Fix that file (for BASE: or pass another \
+                 revision or file)."
             ))
         })?;
         let keys = |path: &[&str]| -> Vec<String> {

@@ -495,6 +495,37 @@ mod tests {
         }
     }
 
+    /// Every kebab-case literal in the differ's sources names a rule (or is one of the few
+    /// words that are not rule ids), so `rule()` cannot meet an unknown id, even on a path the
+    /// corpus does not take.
+    #[test]
+    fn the_differ_names_only_rules_of_the_table() {
+        let sources = [
+            include_str!("ops.rs"),
+            include_str!("schema.rs"),
+            include_str!("events.rs"),
+            include_str!("mod.rs"),
+            include_str!("report.rs"),
+        ];
+        let not_rules = ["customer-visible", "non-nullable"];
+        let mut checked = 0;
+        for source in sources {
+            for literal in source.split('"').skip(1).step_by(2) {
+                let kebab = literal.contains('-')
+                    && literal.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+                if !kebab || literal.starts_with("x-") || not_rules.contains(&literal) {
+                    continue;
+                }
+                assert!(
+                    RULES.iter().any(|r| r.id == literal),
+                    "\"{literal}\" is not a rule"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 50, "only {checked} rule names found");
+    }
+
     #[test]
     fn render_fills_every_blank() {
         let rule = rule("scope-changed");
