@@ -396,6 +396,42 @@ fn removing_an_event_names_its_variant() {
 }
 
 #[test]
+fn a_default_that_turns_option_t_into_t_is_a_type_change() {
+    let report = run(
+        "field-type-changed",
+        &["docs-changed"],
+        edit(|s| prop(s, "NewMessage", "stealth")["default"] = json!(false)),
+    );
+    let text = message(&report, "field-type-changed");
+    assert!(
+        text.starts_with("`NewMessage::stealth` changes type: `Option<bool>` becomes `bool`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_title_given_to_an_inline_struct_renames_its_type() {
+    let report = run(
+        "inline-type-renamed",
+        &[],
+        between(
+            |s| {
+                prop(s, "Conversation", "sla").clone_from(&json!({
+                    "type": "object",
+                    "properties": { "due_at": { "type": "integer", "format": "int64" } }
+                }));
+            },
+            |s| prop(s, "Conversation", "sla")["title"] = json!("ServiceLevel"),
+        ),
+    );
+    let text = message(&report, "inline-type-renamed");
+    assert!(
+        text.contains("from `types::ConversationSla` to `types::ServiceLevel`"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_renamed_operation_keeps_its_other_changes() {
     // Renamed and given a new scope in one edit: both are reported, under the new name.
     let report = run(

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use heck::ToUpperCamelCase;
 use serde_json::Value;
 
 use super::doc::{self, Dir, Doc};
@@ -292,13 +293,20 @@ impl Differ<'_> {
                 let mut owner = site.owner.clone();
                 if !site.root {
                     // An inline struct is named by its title.
-                    if let (Some(a), Some(b)) = (title(old_inner), title(new_inner))
-                        && a != b
-                    {
+                    let (a, b) = (title(old_inner), title(new_inner));
+                    if a != b {
+                        // Without a title, typify names it after its parent and field.
+                        let generated = || site.owner.replace("::", "_").to_upper_camel_case();
+                        let (a, b) = (a.unwrap_or_else(generated), b.unwrap_or_else(generated));
+                        let location = if new_inner.get("title").is_some() {
+                            doc::child(&site.new_ptr, &["title"])
+                        } else {
+                            site.new_ptr.clone()
+                        };
                         self.emit(
                             &subject,
                             "inline-type-renamed",
-                            doc::child(&site.new_ptr, &["title"]),
+                            location,
                             &[("where", &site.label), ("old", &a), ("new", &b)],
                         );
                     }
@@ -357,10 +365,7 @@ impl Differ<'_> {
     }
 
     fn default_value(&mut self, site: &Site, old: &Value, new: &Value) {
-        if old.get("default") != new.get("default")
-            && old.get("default").is_some()
-            && new.get("default").is_some()
-        {
+        if old.get("default") != new.get("default") {
             self.docs(
                 &site.subject,
                 doc::child(&site.new_ptr, &["default"]),
@@ -417,6 +422,7 @@ impl Differ<'_> {
                     ("old".into(), old_field.clone()),
                     ("new".into(), new_field.clone()),
                     ("what".into(), what.to_owned()),
+                    ("where".into(), label.clone()),
                 ]
             };
             let (old_base, new_base) = (
@@ -467,7 +473,9 @@ impl Differ<'_> {
                             "non-nullable"
                         }),
                     )),
-                    (false, false, _) => None,
+                    (false, false, true) => None,
+                    // Neither `required` nor `nullable`: a `default` came or went.
+                    (false, false, false) => Some(("field-type-changed", args("typed"))),
                 };
             if let Some((rule, args)) = emitted {
                 let args: Vec<(&str, &str)> =
