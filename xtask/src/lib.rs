@@ -12,6 +12,7 @@
 //! `cargo xtask layers xtask` checks that no module imports one that imports it back.
 
 mod codegen;
+pub mod diff;
 mod error;
 mod generators;
 pub mod layers;

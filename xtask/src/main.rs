@@ -7,6 +7,9 @@
 //!
 //! `cargo xtask layers` checks that imports run one way in every crate of the workspace and
 //! prints every cycle between module files; it exits non-zero if there is one.
+//!
+//! `cargo xtask spec-diff` classifies a spec change as an API change, and `cargo xtask release`
+//! records a release's spec (see `xtask::diff`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,12 +36,14 @@ fn main() -> ExitCode {
         ["codegen"] => run_codegen(Mode::Write),
         ["codegen", "--check"] => run_codegen(Mode::Check),
         ["layers", rest @ ..] => run_layers(rest),
+        ["spec-diff", rest @ ..] => xtask::diff::cli::spec_diff(&workspace_root(), rest),
+        ["release"] => xtask::diff::cli::release(&workspace_root()),
         _ => usage(),
     }
 }
 
 fn usage() -> ExitCode {
-    eprintln!("{USAGE}");
+    eprintln!("{USAGE}\n{}", xtask::diff::cli::USAGE);
     ExitCode::from(2)
 }
 
