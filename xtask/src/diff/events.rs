@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
+use super::Subject;
+use super::differ::{Differ, shown};
 use super::doc;
 use super::rust;
-use super::{Differ, Subject, shown};
 
 /// Top-level keys read here or elsewhere; any other that differs is unmodelled.
 const TOP_LEVEL: &[&str] = &[

@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
+use super::Subject;
+use super::differ::{Differ, Site, shown};
 use super::doc::{self, Dir, Op};
 use super::rust;
-use super::{Differ, Site, Subject, shown};
 
 /// Operation keys read here; any other that differs is documentation or unmodelled.
 const KNOWN: &[&str] = &[

@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use heck::ToUpperCamelCase;
 use serde_json::Value;
 
+use super::Subject;
+use super::differ::{Differ, Site, shown};
 use super::doc::{self, Dir, Doc};
 use super::rust::{self, Kind};
-use super::{Differ, Site, Subject, shown};
 
 /// Keywords the schema comparison reads itself; any other keyword that differs is
 /// documentation (`description`, ...) or an `unmodelled-change`.
