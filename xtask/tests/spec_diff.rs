@@ -562,7 +562,7 @@ fn normalized(ty: &syn::Type) -> String {
         "::std::num::",
         "::serde_json::",
         "crate::generated::enums::",
-        "crate::generated::content::",
+        "crate::generated::message_content::",
         "super::",
     ] {
         text = text.replace(prefix, "");
