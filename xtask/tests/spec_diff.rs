@@ -567,5 +567,6 @@ fn normalized(ty: &syn::Type) -> String {
     ] {
         text = text.replace(prefix, "");
     }
-    text.replace(",", ", ")
+    // A type split over lines by prettyplease keeps a trailing comma: `Option<T,>`.
+    text.replace(",>", ">").replace(",", ", ")
 }
