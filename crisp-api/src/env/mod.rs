@@ -226,23 +226,20 @@ impl Env {
     /// ```
     pub fn grants_for(&self, operations: &[&Operation]) -> Result<Grants, EnvError> {
         if let Some(granted) = &self.grants {
-            let missing: Vec<String> = operations
+            let missing: Vec<&Operation> = operations
                 .iter()
+                .copied()
                 .filter(|op| !granted.allows(op))
-                .map(|op| format!("`{}` ({}={})", op.id, op.scope, op.access))
                 .collect();
             if !missing.is_empty() {
+                let names: Vec<String> = missing.iter().map(|op| format!("`{}`", op.id)).collect();
                 return Err(EnvError {
                     variables: vec![GRANTS],
                     message: format!(
                         "{GRANTS} ({granted}) does not allow {}, which this program calls: add \
-                         {} to it, or unset {GRANTS}",
-                        list(&missing),
-                        if missing.len() == 1 {
-                            "that grant"
-                        } else {
-                            "those grants"
-                        },
+                         `{}` to it, or unset {GRANTS}",
+                        list(&names),
+                        Grants::for_operations(&missing),
                     ),
                 });
             }

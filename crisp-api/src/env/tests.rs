@@ -204,9 +204,9 @@ fn grants_are_parsed_and_checked_against_what_a_program_calls() {
         .to_string();
     assert_eq!(
         text,
-        "CRISP_GRANTS (website:conversation:sessions=read) does not allow `send_message` \
-         (website:conversation:messages=write), which this program calls: add that grant to it, \
-         or unset CRISP_GRANTS"
+        "CRISP_GRANTS (website:conversation:sessions=read) does not allow `send_message`, which \
+         this program calls: add `website:conversation:messages=write` to it, or unset \
+         CRISP_GRANTS"
     );
     // Unset: the least grants for the calls.
     let env = read(Website::Required, &[]).unwrap();
