@@ -162,3 +162,30 @@ async fn the_base_url_takes_the_examples_calls_where_it_says() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("would reply to"), "{stdout}");
 }
+
+/// The table `crisp-mcp --help` and the rustdoc show (`crisp_api::env::HELP`) is the one the
+/// README, or a docs page it moved to, shows.
+#[test]
+fn the_readme_shows_the_environment_table_as_the_tools_do() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let mut pages = vec![root.join("README.md")];
+    let mut folders = vec![root.join("docs")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                pages.push(path);
+            }
+        }
+    }
+    assert!(
+        pages
+            .iter()
+            .any(|page| std::fs::read_to_string(page).is_ok_and(|text| text.contains(env::HELP))),
+        "paste crisp-api/src/env/table.txt into the README's environment section"
+    );
+}
