@@ -123,33 +123,6 @@ impl Credentials {
         }
     }
 
-    /// Credentials from the environment: `CRISP_IDENTIFIER`, `CRISP_KEY` and `CRISP_TIER`
-    /// (`plugin`, `user` or `website`; `plugin` when unset). `Ok(None)` when the identifier or
-    /// the key is unset, so a program can fall back to a sandbox.
-    ///
-    /// ```
-    /// use crisp_api::Credentials;
-    ///
-    /// match Credentials::from_env()? {
-    ///     Some(credentials) => println!("calling Crisp as {}", credentials.identifier()),
-    ///     None => println!("no CRISP_IDENTIFIER/CRISP_KEY: using a sandbox"),
-    /// }
-    /// # Ok::<(), crisp_api::auth::UnknownTier>(())
-    /// ```
-    pub fn from_env() -> Result<Option<Self>, UnknownTier> {
-        let (Ok(identifier), Ok(key)) = (
-            std::env::var("CRISP_IDENTIFIER"),
-            std::env::var("CRISP_KEY"),
-        ) else {
-            return Ok(None);
-        };
-        let tier = match std::env::var("CRISP_TIER") {
-            Ok(tier) if !tier.trim().is_empty() => tier.parse()?,
-            _ => Tier::Plugin,
-        };
-        Ok(Some(Self::new(tier, identifier, key)))
-    }
-
     /// A plugin token from the Crisp Marketplace (tier `plugin`). Its scopes bound what it can
     /// reach.
     ///

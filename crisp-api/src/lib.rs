@@ -41,6 +41,7 @@ mod generated;
 pub mod auth;
 mod call;
 mod client;
+pub mod env;
 mod error;
 mod grants;
 mod message;

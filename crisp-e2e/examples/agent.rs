@@ -9,14 +9,19 @@
 //! Against the real Crisp it needs `--dry-run` (read only: it prints what it would send) or
 //! `--confirm` (asks on the terminal before each reply and each resolution). On the sandbox it
 //! acts, and approves its own confirmations. Every call leaves an audit line on stderr.
+//!
+//! It reads the environment as every crisp-api tool does ([`crisp_api::env`]): `CRISP_BASE_URL`
+//! is honoured, and a wrong setting ends it with one sentence saying what to do.
 
 use std::io::{BufRead, Write};
+use std::process::ExitCode;
 
+use crisp_api::env::{Env, WEBSITE_ID, Website};
 use crisp_api::types::{
     Content, Conversation, ConversationState, ConversationStateUpdate, Message, MessageFrom,
     NewMessage,
 };
-use crisp_api::{AuditRecord, Client, Credentials, Grants, Operation};
+use crisp_api::{AuditRecord, Client, Operation};
 use futures::{StreamExt, TryStreamExt};
 
 /// What the agent does: the client refuses anything else before it reaches Crisp.
@@ -31,45 +36,59 @@ const OPERATIONS: [&Operation; 4] = [
 const MAX_CONVERSATIONS: usize = 5;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // A sentence, not `Debug`: what went wrong and what to do.
+            eprintln!("agent: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dry_run = args.iter().any(|a| a == "--dry-run");
     let ask = args.iter().any(|a| a == "--confirm");
 
+    // The calls this run makes; with `CRISP_GRANTS` set, it must allow them all.
+    let calls: Vec<&Operation> = OPERATIONS
+        .iter()
+        .copied()
+        .filter(|op| !dry_run || !op.is_write())
+        .collect();
+    let env = Env::read(Website::Required)?;
+    let grants = env.grants_for(&calls)?;
+
     // The real Crisp when the environment says so; otherwise a sandbox in this process.
-    let (credentials, base_url, website, _sandbox) = match real_crisp()? {
-        Some((credentials, website)) => {
+    let (builder, website, _sandbox) = match env.crisp {
+        Some(crisp) => {
             if !dry_run && !ask {
-                eprintln!(
-                    "against the real Crisp, pass --dry-run (read only) or --confirm (ask before \
-                     each reply and resolution)"
+                return Err(
+                    "against the real Crisp, pass --dry-run (read only) or --confirm \
+                            (ask before each reply and resolution)"
+                        .into(),
                 );
-                std::process::exit(2);
             }
-            (
-                credentials,
-                crisp_api::DEFAULT_BASE_URL.to_owned(),
-                website,
-                None,
-            )
+            let website = crisp.website_id.clone().ok_or(format!(
+                "{WEBSITE_ID} is not set: give it the website to work on"
+            ))?;
+            eprintln!("on {} (website {website})", crisp.base_url);
+            (crisp.client_builder(), website, None)
         }
         None => {
             let sandbox = crisp_sandbox::Sandbox::start().await?;
-            let credentials = sandbox.credentials();
-            let (base, website) = (
-                sandbox.base_url().to_owned(),
-                sandbox.website_id().to_owned(),
-            );
-            eprintln!("on a local sandbox at {base}");
-            (credentials, base, website, Some(sandbox))
+            let builder = Client::builder(sandbox.credentials()).base_url(sandbox.base_url());
+            let website = sandbox.website_id().to_owned();
+            eprintln!("on a local sandbox at {}", sandbox.base_url());
+            (builder, website, Some(sandbox))
         }
     };
 
-    let grants = Grants::for_operations(&OPERATIONS);
     eprintln!("grants: {grants}");
-    let client = Client::builder(credentials)
-        .base_url(base_url)
-        .grants(if dry_run { grants.read_only() } else { grants })
+    let client = builder
+        .grants(grants)
         .confirm(move |request| !ask || ask_on_terminal(&request.to_string()))
         .daily_budget(200)
         .on_audit(|record: &AuditRecord| eprintln!("audit: {record}"))
@@ -140,13 +159,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         budget.used, budget.remaining
     );
     Ok(())
-}
-
-/// The real Crisp's credentials (`CRISP_IDENTIFIER`, `CRISP_KEY`, `CRISP_TIER`) and website
-/// (`CRISP_WEBSITE_ID`), when the environment names them.
-fn real_crisp() -> Result<Option<(Credentials, String)>, crisp_api::auth::UnknownTier> {
-    let website = std::env::var("CRISP_WEBSITE_ID").ok();
-    Ok(Credentials::from_env()?.zip(website))
 }
 
 /// What the agent says: a stand-in for the language model an agent would ask.

@@ -11,18 +11,24 @@
 //! followed. It prints a short story of what happened.
 //!
 //! With `CRISP_IDENTIFIER`, `CRISP_KEY` and `CRISP_WEBSITE_ID` set (and `CRISP_TIER`, `plugin`
-//! by default), it makes read-only calls against the real Crisp instead: nothing is written.
+//! by default; `CRISP_BASE_URL`, Crisp's by default), it makes read-only calls against the real
+//! Crisp instead: nothing is written. The environment is read as every crisp-api tool reads it
+//! ([`crisp_api::env`]): part of the token set, an empty value, an unknown tier, a bad base URL
+//! or grants (`CRISP_GRANTS`) that do not allow its calls end it with one sentence saying what
+//! to do, and a non-zero exit.
 
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
+use crisp_api::env::{Env, RealCrisp, WEBSITE_ID, Website};
 use crisp_api::types::{
     Content, ConversationState, ConversationStateUpdate, NewMessage, PeopleProfileWrite,
 };
 use crisp_api::webhook::{Event, Verifier};
-use crisp_api::{AuditRecord, Client, Credentials, Error, Grants, Operation, Outcome};
+use crisp_api::{AuditRecord, Client, Error, Grants, Operation, Outcome};
 use futures::{StreamExt, TryStreamExt};
 
 /// What this agent does, and so the least grants it asks for.
@@ -39,18 +45,28 @@ const AGENT: [&Operation; 6] = [
 const READ_ONLY: [&Operation; 2] = [&Operation::LIST_CONVERSATIONS, &Operation::LIST_MESSAGES];
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    match real_crisp()? {
-        Some((credentials, website)) => read_only(credentials, &website).await,
-        None => sandbox().await,
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // A sentence, not `Debug`: what went wrong and what to do.
+            eprintln!("quickstart: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-/// The credentials (`CRISP_IDENTIFIER`, `CRISP_KEY`, `CRISP_TIER`) and website
-/// (`CRISP_WEBSITE_ID`) of the real Crisp, when the environment names them.
-fn real_crisp() -> Result<Option<(Credentials, String)>, crisp_api::auth::UnknownTier> {
-    let website = std::env::var("CRISP_WEBSITE_ID").ok();
-    Ok(Credentials::from_env()?.zip(website))
+/// The real Crisp (read only) when the environment names it, else the sandbox story; either
+/// way, `CRISP_GRANTS`, when set, must allow the calls it makes.
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let env = Env::read(Website::Required)?;
+    match &env.crisp {
+        Some(crisp) => read_only(crisp, env.grants_for(&READ_ONLY)?).await,
+        None => {
+            env.grants_for(&AGENT)?;
+            sandbox().await
+        }
+    }
 }
 
 /// Prints each call's audit record as one short line.
@@ -301,13 +317,19 @@ async fn start_receiver(
     Ok(url)
 }
 
-async fn read_only(
-    credentials: Credentials,
-    website: &str,
-) -> Result<(), Box<dyn std::error::Error>> {
-    println!("Read-only calls against the real Crisp (website {website}); nothing is written.");
-    let client = Client::builder(credentials)
-        .grants(Grants::for_operations(&READ_ONLY))
+/// Read-only calls against the real Crisp: `CRISP_BASE_URL` (Crisp's by default), the token
+/// and the website of the environment.
+async fn read_only(crisp: &RealCrisp, grants: Grants) -> Result<(), Box<dyn std::error::Error>> {
+    let website = crisp.website_id.as_deref().ok_or(format!(
+        "{WEBSITE_ID} is not set: give it the website to read"
+    ))?;
+    println!(
+        "Read-only calls to {} (website {website}); nothing is written.",
+        crisp.base_url
+    );
+    let client = crisp
+        .client_builder()
+        .grants(grants)
         .daily_budget(20)
         .on_audit(audit_line)
         .build()?;

@@ -1,5 +1,6 @@
 //! One tool call as named steps: [find the tool](Core::find_tool), [check its
-//! arguments](check_arguments), [bind the website](bind_website), [prepare the
+//! arguments](check_arguments) and [a message's content](check_content), [bind the
+//! website](bind_website), [prepare the
 //! request](prepare) (its ids checked as the client checks them), [confirm](Core::confirm),
 //! [send](Core::send), [answer](answer). Each step returns the next step's input or a
 //! [`Refused`]; [`Core::call`] writes the refusal to the audit line, the one place the server
@@ -7,6 +8,7 @@
 
 use std::time::Instant;
 
+use crisp_api::types::{Content, MessageContent, MessageType};
 use crisp_api::{AuditRecord, Client, Error, Grants, Operation, PathError};
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
@@ -16,7 +18,7 @@ use crate::audit::{Audit, AuditLine, Verdict};
 use crate::confirm::Confirmations;
 use crate::hugo::HugoRequest;
 use crate::preview::{self, Draft, Request};
-use crate::tools::{self, CONFIRMATION_TOKEN, Compiled, WEBSITE_ID};
+use crate::tools::{self, BODY, CONFIRMATION_TOKEN, Compiled, WEBSITE_ID};
 
 /// The longest MCP client name kept (in bytes, cut on a character boundary); the audit line
 /// keeps fewer still.
@@ -157,6 +159,7 @@ impl Core {
     ) -> Result<CallToolResult, Refused> {
         let tool = self.find_tool(name)?;
         let Checked { arguments, token } = check_arguments(tool, arguments)?;
+        check_content(tool, &arguments)?;
         let website = bind_website(caller, &self.website_id, &arguments)?;
         let draft = Draft::new(tool, &arguments, website);
         line.path_ids = draft
@@ -302,6 +305,50 @@ fn check_arguments(tool: &Compiled, arguments: Value) -> Result<Checked, Refused
         _ => None,
     };
     Ok(Checked { arguments, token })
+}
+
+/// Step 2b: a message's `content` has the shape its `type` takes, read by crisp-api's
+/// [`Content::decode`] as the client reads messages, so that a preview never shows (and a
+/// token never sends) content Crisp would refuse or misread. A type crisp-api does not know
+/// is let through as it is.
+fn check_content(tool: &Compiled, arguments: &Map<String, Value>) -> Result<(), Refused> {
+    if !tool.facts.message_body {
+        return Ok(());
+    }
+    // The schema has checked that both are there; nothing to check if not.
+    let Some(body) = arguments.get(BODY) else {
+        return Ok(());
+    };
+    let (Some(Value::String(kind)), Some(content)) = (body.get("type"), body.get("content")) else {
+        return Ok(());
+    };
+    let message_type = MessageType::from(kind.as_str());
+    let Err(error) = Content::decode(&message_type, &MessageContent(content.clone())) else {
+        return Ok(());
+    };
+    let takes_text = Content::decode(&message_type, &MessageContent(Value::from(""))).is_ok();
+    let problem = if takes_text {
+        format!(
+            "`{BODY}.content` of a `{kind}` message is a string, such as \"content\": \"Hello\", \
+             not {}",
+            json_type(content)
+        )
+    } else if !content.is_object() {
+        format!(
+            "`{BODY}.content` of a `{kind}` message is an object (the schema's MessageContent \
+             says which fields), not {}",
+            json_type(content)
+        )
+    } else {
+        format!("`{BODY}.content` does not fit a `{kind}` message: {error}")
+    };
+    Err(Refused::new(
+        "invalid_arguments",
+        format!(
+            "Invalid arguments for `{}`: {problem}. Nothing was sent to Crisp.",
+            tool.facts.name()
+        ),
+    ))
 }
 
 /// `an array`, `a string`...: what a JSON value is, for a message.

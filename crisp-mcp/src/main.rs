@@ -1,8 +1,10 @@
 //! `crisp-mcp`: the Crisp REST API as MCP tools for AI agents.
 //!
-//! Over stdio by default (what desktop agents launch), or streamable HTTP with `--http`. With
-//! `CRISP_IDENTIFIER`, `CRISP_KEY`, `CRISP_TIER` and `CRISP_WEBSITE_ID` set it calls the real
-//! Crisp; without them it starts an embedded sandbox and says so on stderr.
+//! Over stdio by default (what desktop agents launch), or streamable HTTP with `--http`. It
+//! reads the environment as every crisp-api tool does ([`crisp_api::env`], whose table its
+//! `--help` shows): with `CRISP_IDENTIFIER`, `CRISP_KEY` and `CRISP_WEBSITE_ID` set it calls the
+//! real Crisp, and then needs grants (`--grants`, `CRISP_GRANTS` or `--read-only`); with none
+//! of them it starts an embedded sandbox and says so on stderr.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,8 +13,9 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use crisp_api::Grants;
+use crisp_api::env::{Env, Website};
 use crisp_api::types::SecretString;
-use crisp_mcp::backend::{Backend, ClientOptions, CrispEnv};
+use crisp_mcp::backend::{Backend, ClientOptions};
 use crisp_mcp::http::{
     DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_CLIENT, HttpSettings, MCP_PATH, TOKEN_VAR,
 };
@@ -22,11 +25,11 @@ use crisp_mcp::{Audit, CrispMcp, Settings};
 /// The Crisp REST API as MCP tools, within the agent's grants, with confirmation for what
 /// reaches a customer or cannot be undone, and an audit line per call.
 ///
-/// Backend: the real Crisp when CRISP_IDENTIFIER, CRISP_KEY, CRISP_TIER and CRISP_WEBSITE_ID
-/// are all set (CRISP_BASE_URL changes the base URL); otherwise an embedded sandbox.
+/// Backend: the real Crisp when CRISP_IDENTIFIER, CRISP_KEY and CRISP_WEBSITE_ID are set (then
+/// grants are required); an embedded sandbox when none of the token's variables is set.
 // No `Debug`: the Hugo secret may be among the arguments.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = crisp_api::env::HELP)]
 struct Args {
     /// Serve streamable HTTP at /mcp instead of stdio: on 127.0.0.1:8808, on 127.0.0.1 and the
     /// port given, or on the address given. Off loopback, CRISP_MCP_TOKEN must be set and every
@@ -40,9 +43,10 @@ struct Args {
     )]
     http: Option<SocketAddr>,
     /// Only the tools these grants allow, in the text form `scope=level, ...`
-    /// (e.g. `website:conversation:sessions=read, website:conversation:messages=read-write`).
-    /// Default: every tool.
-    #[arg(long, env = "CRISP_GRANTS", value_name = "GRANTS")]
+    /// (e.g. `website:conversation:sessions=read, website:conversation:messages=read-write`),
+    /// or `all` for every tool. Default: CRISP_GRANTS; with neither, every tool on the
+    /// embedded sandbox, and a refusal to start against the real Crisp (least privilege).
+    #[arg(long, value_name = "GRANTS")]
     grants: Option<String>,
     /// Only the read part of the grants: no tool that changes anything.
     #[arg(long)]
@@ -131,15 +135,14 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let mut grants = match &args.grants {
-        Some(text) => text
-            .parse::<Grants>()
-            .map_err(|e| format!("--grants: {e}"))?,
-        None => Grants::all(),
-    };
-    if args.read_only {
-        grants = grants.read_only();
-    }
+    let env = Env::read(Website::Required).map_err(|e| e.to_string())?;
+    let real_crisp = env.crisp.is_some();
+    let grants = grants(
+        args.grants.as_deref(),
+        env.grants,
+        args.read_only,
+        real_crisp,
+    )?;
     let audit = match &args.audit {
         Some(path) => Audit::file(path).map_err(|e| format!("--audit {}: {e}", path.display()))?,
         None => Audit::stderr(),
@@ -153,24 +156,27 @@ async fn run(args: Args) -> Result<(), String> {
     if hugo.is_some() && args.http.is_none() {
         return Err("a Hugo secret is for the HTTP transport: add --http ADDR".to_owned());
     }
-    let env = CrispEnv::from_vars(|name| std::env::var(name).ok())?;
     let backend = Backend::connect(
-        env,
+        env.crisp,
         &ClientOptions::new(Some(grants.clone()), args.daily_budget),
     )
     .await?;
     if let Some(sandbox) = &backend.sandbox {
         eprintln!(
-            "crisp-mcp: no Crisp credentials in the environment (CRISP_IDENTIFIER, CRISP_KEY, \
-             CRISP_TIER, CRISP_WEBSITE_ID): using the embedded sandbox at {} (website {}); \
-             nothing reaches Crisp",
+            "crisp-mcp: no Crisp token in the environment (CRISP_IDENTIFIER, CRISP_KEY, \
+             CRISP_WEBSITE_ID): using the embedded sandbox at {} (website {}); nothing reaches \
+             Crisp",
             sandbox.base_url(),
             sandbox.website_id()
         );
     }
-    let tools = grants.allowed_operations().count();
     eprintln!(
-        "crisp-mcp: {tools} tool(s) within the grants {grants}; confirmation {}",
+        "crisp-mcp: upstream {} (tier {}, website {}); {} tool(s) within the grants {grants}; \
+         confirmation {}",
+        backend.client.base_url(),
+        backend.tier,
+        backend.website_id,
+        grants.allowed_operations().count(),
         match args.confirm {
             Confirm::Always => "on",
             Confirm::Never => "off",
@@ -208,9 +214,44 @@ async fn run(args: Args) -> Result<(), String> {
     }
 }
 
+/// What to pass to start against the real Crisp without grants.
+const GRANTS_REQUIRED: &str = "against the real Crisp, say what the agent may do (no grants \
+    were given): pass --grants 'scope=level, ...' (such as \
+    --grants 'website:conversation:sessions=read') or set CRISP_GRANTS, pass --read-only for \
+    every read and nothing else, or pass --grants all to allow every tool";
+
+/// The grants the server offers tools for: `--grants`, else `CRISP_GRANTS` (read by
+/// [`Env`]), their read part with `--read-only`. With neither: every read with `--read-only`,
+/// every tool on the embedded sandbox, and an error against the real Crisp.
+fn grants(
+    flag: Option<&str>,
+    from_env: Option<Grants>,
+    read_only: bool,
+    real_crisp: bool,
+) -> Result<Grants, String> {
+    let given = match flag {
+        Some(text) => Some(
+            text.parse::<Grants>()
+                .map_err(|e| format!("--grants: {e}"))?,
+        ),
+        None => from_env,
+    };
+    let grants = match given {
+        Some(grants) => grants,
+        None if read_only || !real_crisp => Grants::all(),
+        None => return Err(GRANTS_REQUIRED.to_owned()),
+    };
+    Ok(if read_only {
+        grants.read_only()
+    } else {
+        grants
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crisp_api::env::GRANTS;
 
     #[test]
     fn http_takes_a_port_or_an_address() {
@@ -226,5 +267,44 @@ mod tests {
         assert_eq!(args.http.unwrap().to_string(), DEFAULT_HTTP);
         let args = Args::try_parse_from(["crisp-mcp"]).unwrap();
         assert!(args.http.is_none());
+    }
+
+    #[test]
+    fn least_privilege_against_the_real_crisp() {
+        let sessions: Grants = "website:conversation:sessions=read-write".parse().unwrap();
+        // The sandbox: every tool by default.
+        assert_eq!(grants(None, None, false, false).unwrap(), Grants::all());
+        // The real Crisp: grants, or --read-only, or an error saying how to pass them.
+        let refused = grants(None, None, false, true).unwrap_err();
+        for said in [
+            "--grants 'scope=level, ...'",
+            GRANTS,
+            "--read-only",
+            "--grants all",
+        ] {
+            assert!(refused.contains(said), "{said}: {refused}");
+        }
+        assert_eq!(
+            grants(None, None, true, true).unwrap(),
+            Grants::all().read_only()
+        );
+        assert_eq!(
+            grants(None, Some(sessions.clone()), false, true).unwrap(),
+            sessions
+        );
+        assert_eq!(
+            grants(None, Some(sessions.clone()), true, true).unwrap(),
+            sessions.read_only()
+        );
+        // The flag wins over the environment; `all` is every tool.
+        assert_eq!(
+            grants(Some("all"), Some(sessions), false, true).unwrap(),
+            Grants::all()
+        );
+        let misspelt = grants(Some("website:visitor=read"), None, false, true).unwrap_err();
+        assert!(
+            misspelt.starts_with("--grants: unknown scope"),
+            "{misspelt}"
+        );
     }
 }

@@ -27,6 +27,10 @@ pub struct ToolFacts {
     pub params: &'static [Param],
     /// Whether the operation takes a JSON body (the `body` argument).
     pub body: bool,
+    /// Whether the body is a message: a `type` and a `content` whose shape depends on it
+    /// (`send_message`). The server checks the content against the type, with crisp-api's
+    /// [`Content::decode`](crisp_api::types::Content::decode), before a preview or a send.
+    pub message_body: bool,
     /// The input JSON Schema (2020-12), as JSON text: the parameters, `body` and, for
     /// customer-visible and irreversible operations, `confirmation_token`.
     pub input_schema: &'static str,

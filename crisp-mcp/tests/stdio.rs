@@ -251,10 +251,15 @@ fn flags_and_the_environment_are_checked_before_serving() {
         &[("CRISP_KEY", "very-secret-key"), ("CRISP_TIER", "plugin")],
     );
     assert!(
-        half.contains("CRISP_IDENTIFIER, CRISP_WEBSITE_ID must be set too"),
+        half.contains(
+            "CRISP_IDENTIFIER and CRISP_WEBSITE_ID are not set; give them a value to call the \
+             real Crisp, or unset CRISP_KEY and CRISP_TIER to use the local sandbox"
+        ),
         "{half}"
     );
     assert!(!half.contains("very-secret-key"));
+    let empty = fails(&[], &[("CRISP_IDENTIFIER", "")]);
+    assert!(empty.contains("CRISP_IDENTIFIER is empty"), "{empty}");
     let tier = fails(
         &[],
         &[
@@ -264,9 +269,28 @@ fn flags_and_the_environment_are_checked_before_serving() {
             ("CRISP_WEBSITE_ID", "w"),
         ],
     );
-    assert!(tier.contains("CRISP_TIER"), "{tier}");
+    assert!(
+        tier.contains("CRISP_TIER is `admin`, which is not a tier: use plugin"),
+        "{tier}"
+    );
     assert!(!tier.contains("very-secret-key"));
     assert!(fails(&["--grants", "website:settings=admin"], &[]).contains("--grants"));
+    let misspelt = fails(&["--grants", "website:conversation:session=read"], &[]);
+    assert!(
+        misspelt.starts_with(
+            "crisp-mcp: --grants: unknown scope `website:conversation:session` in the grant \
+             `website:conversation:session=read`"
+        ) && misspelt.contains("did you mean `website:conversation:sessions`?"),
+        "{misspelt}"
+    );
+    for (text, said) in [
+        ("", "CRISP_GRANTS: no grants given"),
+        (" ", "CRISP_GRANTS: no grants given"),
+        ("website:visitor=read", "did you mean `website:visitors`?"),
+    ] {
+        let refused = fails(&[], &[("CRISP_GRANTS", text)]);
+        assert!(refused.contains(said), "{text:?}: {refused}");
+    }
     assert!(fails(&["--hugo-secret", "s"], &[]).contains("--http"));
     // Today 0 made tokens that could never be redeemed, and u64::MAX panicked every preview.
     for ttl in ["0", "86401", "18446744073709551615"] {
@@ -290,6 +314,10 @@ fn flags_and_the_environment_are_checked_before_serving() {
         .unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
     assert!(help.contains("--grants") && help.contains("--confirm"));
+    assert!(
+        help.contains(crisp_api::env::HELP.trim_end()),
+        "--help shows the environment table as crisp_api::env has it:\n{help}"
+    );
     assert!(
         !help.contains("never-shown"),
         "secrets from the environment stay out of --help"
@@ -435,4 +463,87 @@ fn confirmation_tokens_stay_out_of_the_logs_at_every_level() {
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
     assert_eq!(audit.len(), 2, "the audit lines are still there");
+}
+
+/// The environment of the real Crisp, pointed at a sandbox by `CRISP_BASE_URL`.
+fn real_crisp(sandbox: &crisp_sandbox::Sandbox) -> Vec<(&'static str, String)> {
+    vec![
+        ("CRISP_IDENTIFIER", sandbox.identifier().to_owned()),
+        ("CRISP_KEY", sandbox.key().to_owned()),
+        ("CRISP_TIER", sandbox.tier().to_string()),
+        ("CRISP_WEBSITE_ID", sandbox.website_id().to_owned()),
+        ("CRISP_BASE_URL", sandbox.base_url().to_owned()),
+    ]
+}
+
+/// Today, against the real Crisp, no grants meant every tool at read-write, and the start-up
+/// line did not say where the calls go.
+#[test]
+fn against_the_real_crisp_grants_are_required_and_the_start_up_line_names_the_upstream() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime
+        .block_on(crisp_sandbox::Sandbox::start())
+        .expect("a sandbox to stand for the real Crisp");
+    let env = real_crisp(&sandbox);
+    let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
+
+    let output = command(&[])
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let refused = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(refused.lines().count(), 1, "{refused}");
+    for said in [
+        "crisp-mcp: against the real Crisp",
+        "--grants 'scope=level, ...'",
+        "CRISP_GRANTS",
+        "--read-only",
+        "--grants all",
+    ] {
+        assert!(refused.contains(said), "{said}: {refused}");
+    }
+    assert!(!refused.contains(sandbox.key()));
+
+    let read_only: Vec<&str> = crisp_api::Operation::ALL
+        .iter()
+        .filter(|op| !op.is_write())
+        .map(|op| op.id)
+        .collect();
+    let sessions: crisp_api::Grants = "website:conversation:sessions=read".parse().unwrap();
+    let cases: [(&[&str], Option<&str>, usize); 3] = [
+        (&["--read-only"], None, read_only.len()),
+        (
+            &[],
+            Some("website:conversation:sessions=read"),
+            sessions.allowed_operations().count(),
+        ),
+        (&["--grants", "all"], None, crisp_api::Operation::ALL.len()),
+    ];
+    for (args, grants, tools) in cases {
+        let mut env = env.clone();
+        env.extend(grants.map(|g| ("CRISP_GRANTS", g)));
+        let mut server = Server::start_with_env(args, &env);
+        server.initialize();
+        assert_eq!(server.tool_names(1).len(), tools, "{args:?} {grants:?}");
+        let listed = server.request(
+            2,
+            "tools/call",
+            json!({"name": "list_conversations", "arguments": {}}),
+        );
+        assert_eq!(listed["result"]["isError"], false, "{listed}");
+        let stderr = server.finish();
+        let expected = format!(
+            "crisp-mcp: upstream {} (tier {}, website {}); {tools} tool(s) within the grants ",
+            sandbox.base_url(),
+            sandbox.tier(),
+            sandbox.website_id()
+        );
+        assert!(stderr.contains(&expected), "{expected}\n{stderr}");
+        assert!(!stderr.contains("embedded sandbox"), "{stderr}");
+        assert!(!stderr.contains(sandbox.key()));
+    }
+    // Each call went to CRISP_BASE_URL.
+    assert_eq!(sandbox.api_requests(), 3);
 }

@@ -679,3 +679,36 @@ fn a_paged_route_must_list_components() {
          `data: {type: array, items: {$ref: ...}}`",
     );
 }
+
+#[test]
+fn a_tool_text_that_speaks_of_the_generator_is_refused() {
+    for (said, word) in [
+        (
+            "The generator replaces this schema with a hand-written type.",
+            "generator",
+        ),
+        ("Decoded into a Rust enum.", "rust"),
+    ] {
+        let spec = BASE.replace(
+            "description: A new state.",
+            &format!("description: A new state. {said}"),
+        );
+        assert_eq!(problems(&spec), Vec::<String>::new(), "lint passes: {said}");
+        let Err(error) = generate(&spec) else {
+            panic!("generation is refused: {said}");
+        };
+        let error = error.to_string();
+        assert!(
+            error.contains(&format!(
+                "operation change_conversation_state: its input schema speaks of `{word}`"
+            )),
+            "{error}"
+        );
+    }
+    // A word that merely contains one is fine.
+    let spec = BASE.replace(
+        "description: A new state.",
+        "description: A new state, trusted.",
+    );
+    assert!(generate(&spec).is_ok());
+}

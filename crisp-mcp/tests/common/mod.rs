@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crisp_api::Grants;
-use crisp_api::types::SecretString;
-use crisp_mcp::backend::{Backend, ClientOptions, CrispEnv};
+use crisp_api::env::{self, Env, Website};
+use crisp_mcp::backend::{Backend, ClientOptions};
 use crisp_mcp::{Audit, CrispMcp, Settings};
 use crisp_sandbox::Sandbox;
 use rmcp::model::CallToolResult;
@@ -73,18 +73,25 @@ impl Default for Options {
 
 pub async fn harness(options: Options) -> Harness {
     let sandbox = Sandbox::start().await.unwrap();
-    let env = CrispEnv {
-        identifier: sandbox.identifier().to_owned(),
-        key: SecretString::from(sandbox.key()),
-        tier: sandbox.tier(),
-        website_id: sandbox.website_id().to_owned(),
-        base_url: Some(sandbox.base_url().to_owned()),
-    };
+    // The environment a user would set for the real Crisp, read as the binary reads it.
+    let vars = [
+        (env::IDENTIFIER, sandbox.identifier().to_owned()),
+        (env::KEY, sandbox.key().to_owned()),
+        (env::TIER, sandbox.tier().to_string()),
+        (env::WEBSITE_ID, sandbox.website_id().to_owned()),
+        (env::BASE_URL, sandbox.base_url().to_owned()),
+    ];
+    let env = Env::from_lookup(Website::Required, |name| {
+        vars.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+    })
+    .unwrap();
     let grants: Grants = match options.grants {
         Some(text) => text.parse().unwrap(),
         None => Grants::all(),
     };
-    let backend = Backend::connect(Some(env), &ClientOptions::new(Some(grants.clone()), None))
+    let backend = Backend::connect(env.crisp, &ClientOptions::new(Some(grants.clone()), None))
         .await
         .unwrap();
     assert!(

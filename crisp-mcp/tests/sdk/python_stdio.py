@@ -11,8 +11,10 @@ this project did not write, against the embedded sandbox it starts.
   valid JSON Schema 2020-12, annotations as the spec says;
 - list_conversations against the embedded sandbox returns its conversations;
 - send_message: first a preview and a one-time token, and the sandbox received nothing; then,
-  with the token, the message is sent exactly once; the token does not work twice;
-- a tool outside the grants is refused, and the sandbox receives no request;
+  with the token, the message is sent exactly once; the token does not work twice (a refusal
+  whose structured error has the code `unknown_token`);
+- a tool outside the grants is refused (structured error `not_granted`, with a hint), and the
+  sandbox receives no request;
 - the audit file has one line per call with the decision, and no token or message text;
 - over streamable HTTP off loopback (bound to 0.0.0.0, reached on 127.0.0.1), a request
   without the bearer token gets 401, and the SDK with the token initializes, lists and calls.
@@ -156,12 +158,16 @@ async def main(binary, spec_path):
             check(sum(1 for m in after if m.get("content") == TEXT) == 1, "the message is there once")
             again = await session.call_tool("send_message", {**arguments, "confirmation_token": token})
             check(again.is_error, "the token works once")
+            error = (again.structured_content or {}).get("error", {})
+            check(error.get("kind") == "refused" and error.get("code") == "unknown_token", again.structured_content)
             check(len(messages(root, session_id)) == count + 1, "still exactly one")
             print("ok: with the token the message was sent once; the token did not work twice")
 
             requests = api_requests(root)
             refused = await session.call_tool("remove_conversation", {"session_id": session_id})
             check(refused.is_error and "Refused" in text_of(refused), text_of(refused))
+            error = (refused.structured_content or {}).get("error", {})
+            check(error.get("code") == "not_granted" and error.get("hint"), refused.structured_content)
             check(api_requests(root) == requests, "a tool outside the grants sends no request")
             print("ok: a tool outside the grants was refused with no request to the sandbox")
 

@@ -20,8 +20,8 @@ use serde_yaml::Value;
 use crate::Error;
 use crate::generators::format::raw_literal;
 use crate::generators::json_schema::{compact, convert_documented, referenced};
-use crate::spec::{self, Operation, PAGE_NUMBER, Paging, Spec};
-use crate::yaml::{key_str, str_field};
+use crate::spec::{self, MESSAGE_CONTENT, MESSAGE_TYPE, Operation, PAGE_NUMBER, Paging, Spec};
+use crate::yaml::{key_str, ref_name, str_field};
 
 /// The argument that names the website; the server defaults it.
 pub const WEBSITE_ID: &str = "website_id";
@@ -123,8 +123,10 @@ fn tool(
         }
         params.push(quote!(Param { name: #param_name, location: #location }));
     }
+    let mut message_body = false;
     let body = match spec::request_body(raw) {
         Some(body) => {
+            message_body = body.schema.is_some_and(|schema| is_message(spec, schema));
             let mut schema = convert_documented(body.schema.unwrap_or(&Value::Null));
             if let (serde_json::Value::Object(map), Some(description)) =
                 (&mut schema, body.description)
@@ -168,9 +170,12 @@ fn tool(
             .collect();
         schema.insert("$defs".into(), serde_json::Value::Object(used));
     }
-    let input_schema = raw_literal(&compact(&serde_json::Value::Object(schema))?)?;
-
+    let schema = serde_json::Value::Object(schema);
     let description = description(op, raw);
+    for_the_reader(name, "its description", &description)?;
+    for_the_reader(name, "its input schema", &schema)?;
+    let input_schema = raw_literal(&compact(&schema)?)?;
+
     let operation = format_ident!("{}", name.to_shouty_snake_case());
     Ok(quote! {
         ToolFacts {
@@ -178,9 +183,84 @@ fn tool(
             description: #description,
             params: &[#(#params),*],
             body: #body,
+            message_body: #message_body,
             input_schema: #input_schema,
         }
     })
+}
+
+/// Whether a request body's schema is a message: a `type` of `MessageType` and a `content` of
+/// `MessageContent`, whose shape depends on the type (the server checks one against the other).
+fn is_message(spec: &Spec, body: &Value) -> bool {
+    let schema = ref_name(body)
+        .and_then(|name| spec.schema(name))
+        .unwrap_or(body);
+    let refers = |property: &str, component: &str| {
+        schema
+            .get("properties")
+            .and_then(|p| p.get(property))
+            .and_then(ref_name)
+            == Some(component)
+    };
+    refers("type", MESSAGE_TYPE) && refers("content", MESSAGE_CONTENT)
+}
+
+/// Words that speak about how this project is built, not to the model that reads a tool.
+const ABOUT_THE_BUILD: [&str; 7] = [
+    "generator",
+    "hand-written",
+    "progenitor",
+    "typify",
+    "xtask",
+    "rust",
+    "crate",
+];
+
+/// Refuses a tool whose description, or a description anywhere in its input schema, talks
+/// about the generator or Rust types: a tool's texts are read by a model that calls it.
+fn for_the_reader(tool: &str, place: &str, text: &impl serde::Serialize) -> Result<(), Error> {
+    let mut found = Vec::new();
+    collect_strings(&serde_json::to_value(text).unwrap_or_default(), &mut found);
+    for text in found {
+        let lower = text.to_lowercase();
+        let words: Vec<&str> = lower
+            .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+            .collect();
+        if let Some(word) = ABOUT_THE_BUILD.iter().find(|w| words.contains(w)) {
+            return Err(Error(format!(
+                "operation {tool}: {place} speaks of `{word}` (\"{}\"): a tool's texts are read \
+                 by the model that calls it; say what the value is and how to fill it, in the spec",
+                text.chars().take(120).collect::<String>()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Every description string in a JSON value (a string alone counts as one).
+fn collect_strings(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::String(text) => out.push(text.clone()),
+        serde_json::Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    serde_json::Value::String(text) if key == "description" => {
+                        out.push(text.clone());
+                    }
+                    serde_json::Value::String(_) => {}
+                    other => collect_strings(other, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                if !item.is_string() {
+                    collect_strings(item, out);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// What it does (the summary and the spec's description), then the facts an agent weighs

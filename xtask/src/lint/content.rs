@@ -28,8 +28,19 @@ pub(super) fn lint_content(
         return out;
     };
     let types = enums.iter().find(|e| e.name == MESSAGE_TYPE);
+    // The description is what a reader (a model filling a tool's arguments) sees of the shapes.
+    let description = schema
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     for (ty, shape) in map {
         let ty = key_str(ty).unwrap_or_default();
+        if !description.contains(&format!("`{ty}`")) {
+            report(
+                &place,
+                format!("the description must say what content `{ty}` takes (name it as `{ty}`)"),
+            );
+        }
         if types.is_some_and(|t| !t.values.contains(&ty)) {
             report(&place, format!("`{ty}` is not a value of {MESSAGE_TYPE}"));
         }

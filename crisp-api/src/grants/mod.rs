@@ -104,6 +104,9 @@ impl fmt::Display for Level {
     }
 }
 
+/// What a level must be.
+const LEVEL_PROBLEM: &str = "the level must be `read`, `write` or `read-write`";
+
 impl FromStr for Level {
     type Err = GrantsError;
 
@@ -114,10 +117,7 @@ impl FromStr for Level {
             "read" | "r" => Ok(Self::Read),
             "write" | "w" => Ok(Self::Write),
             "read-write" | "write-read" | "read+write" | "readwrite" | "rw" => Ok(Self::ReadWrite),
-            _ => Err(GrantsError {
-                entry: text.trim().to_owned(),
-                problem: "the level must be `read`, `write` or `read-write`",
-            }),
+            _ => Err(GrantsError::invalid(text.trim(), LEVEL_PROBLEM)),
         }
     }
 }
@@ -125,8 +125,12 @@ impl FromStr for Level {
 /// The scopes a token is granted, each with its [`Level`].
 ///
 /// Parse it from the text form `scope=level, scope=level` (commas, semicolons or new lines
-/// between entries); [`Display`](fmt::Display) writes the same form back, sorted by scope. An
-/// empty text gives grants that allow nothing. A scope listed twice gets the union of its levels.
+/// between entries); [`Display`](fmt::Display) writes the same form back, sorted by scope. A
+/// scope listed twice gets the union of its levels. Every scope must be one that an
+/// [`Operation`] of the spec uses: a misspelt one is refused with the nearest known scope
+/// (`website:conversation:session` -> `website:conversation:sessions`), rather than accepted
+/// as a grant that allows nothing. `all` is [`Grants::all`]; `(none)` (what `Display` writes
+/// for no grants) allows nothing; an empty or blank text is refused (no grants given).
 ///
 /// ```
 /// use crisp_api::{Grants, Operation};
@@ -270,7 +274,8 @@ impl Grants {
     /// Whether no scope is granted.
     ///
     /// ```
-    /// assert!("".parse::<crisp_api::Grants>().unwrap().is_empty());
+    /// assert!("(none)".parse::<crisp_api::Grants>().unwrap().is_empty());
+    /// assert!(!"all".parse::<crisp_api::Grants>().unwrap().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         self.scopes.is_empty()
@@ -307,12 +312,45 @@ impl fmt::Display for Grants {
     }
 }
 
+/// The text that stands for [`Grants::all`].
+const ALL: &str = "all";
+/// The text that stands for [`Grants::none`] (what `Display` writes for it).
+const NONE: &str = "(none)";
+
 impl FromStr for Grants {
     type Err = GrantsError;
 
+    /// Parses `scope=level, ...`, `all` or `(none)`; see [`Grants`].
+    ///
+    /// ```
+    /// use crisp_api::Grants;
+    ///
+    /// assert_eq!("all".parse::<Grants>()?, Grants::all());
+    /// let error = "website:conversation:session=read".parse::<Grants>().unwrap_err();
+    /// assert_eq!(error.suggestion(), Some("website:conversation:sessions"));
+    /// assert!(" ".parse::<Grants>().unwrap_err().to_string().starts_with("no grants given"));
+    /// # Ok::<(), crisp_api::GrantsError>(())
+    /// ```
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let trimmed = text.trim();
+        let no_entry = trimmed
+            .split([',', ';', '\n'])
+            .all(|entry| entry.trim().is_empty());
+        if no_entry {
+            return Err(GrantsError::new(
+                "",
+                format!(
+                    "no grants given: list the scopes as `scope=level, ...` (such as \
+                     `website:conversation:sessions=read`), or give `{ALL}` for every operation \
+                     or `{NONE}` for none"
+                ),
+            ));
+        }
+        if trimmed.eq_ignore_ascii_case(ALL) {
+            return Ok(Self::all());
+        }
         let mut grants = Self::none();
-        if text.trim() == "(none)" {
+        if trimmed == NONE {
             return Ok(grants);
         }
         for entry in text.split([',', ';', '\n']) {
@@ -321,11 +359,10 @@ impl FromStr for Grants {
                 continue;
             }
             let Some((scope, level)) = entry.split_once('=') else {
-                return Err(GrantsError {
-                    entry: entry.to_owned(),
-                    problem: "each entry is `scope=level`, such as \
-                              `website:conversation:messages=read-write`",
-                });
+                return Err(GrantsError::invalid(
+                    entry,
+                    "each entry is `scope=level`, such as `website:conversation:messages=read-write`",
+                ));
             };
             let scope = scope.trim();
             let valid_scope = !scope.is_empty()
@@ -333,20 +370,41 @@ impl FromStr for Grants {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_:-".contains(&b));
             if !valid_scope {
-                return Err(GrantsError {
-                    entry: entry.to_owned(),
-                    problem: "a scope is lower-case words joined by `:`, such as \
-                              `website:conversation:sessions`",
-                });
+                return Err(GrantsError::invalid(
+                    entry,
+                    "a scope is lower-case words joined by `:`, such as \
+                     `website:conversation:sessions`",
+                ));
             }
-            let level = level.parse::<Level>().map_err(|e| GrantsError {
-                entry: entry.to_owned(),
-                problem: e.problem,
-            })?;
+            let level = level
+                .parse::<Level>()
+                .map_err(|_| GrantsError::invalid(entry, LEVEL_PROBLEM))?;
+            if !known_scopes().any(|known| known == scope) {
+                return Err(GrantsError::unknown_scope(entry, scope));
+            }
             grants.insert(scope, level);
         }
         Ok(grants)
     }
+}
+
+/// The scopes of the spec's operations, each once, in table order.
+fn known_scopes() -> impl Iterator<Item = &'static str> {
+    Operation::ALL.iter().enumerate().filter_map(|(i, op)| {
+        let first = Operation::ALL[..i].iter().all(|o| o.scope != op.scope);
+        first.then_some(op.scope)
+    })
+}
+
+/// The known scope nearest to `scope` by edit distance, if it is near enough to be a
+/// misspelling (at most a third of its length, and at least 3 edits allowed).
+fn nearest_scope(scope: &str) -> Option<&'static str> {
+    let allowed = (scope.chars().count() / 3).max(3);
+    known_scopes()
+        .map(|known| (strsim::levenshtein(scope, known), known))
+        .filter(|(distance, _)| *distance <= allowed)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, known)| known)
 }
 
 impl<'a> FromIterator<&'a Operation> for Grants {
@@ -360,7 +418,8 @@ impl<'a> FromIterator<&'a Operation> for Grants {
     }
 }
 
-/// Why a text is not a set of grants.
+/// Why a text is not a set of grants: one sentence that names the entry and what to write
+/// instead.
 ///
 /// ```
 /// let error = "website:settings=admin".parse::<crisp_api::Grants>().unwrap_err();
@@ -368,14 +427,45 @@ impl<'a> FromIterator<&'a Operation> for Grants {
 /// assert!(error.to_string().contains("read-write"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid grant `{entry}`: {problem}")]
+#[error("{message}")]
 pub struct GrantsError {
     entry: String,
-    problem: &'static str,
+    message: String,
+    suggestion: Option<&'static str>,
 }
 
 impl GrantsError {
-    /// The entry that could not be read.
+    fn new(entry: &str, message: String) -> Self {
+        Self {
+            entry: entry.to_owned(),
+            message,
+            suggestion: None,
+        }
+    }
+
+    fn invalid(entry: &str, problem: &str) -> Self {
+        Self::new(entry, format!("invalid grant `{entry}`: {problem}"))
+    }
+
+    fn unknown_scope(entry: &str, scope: &str) -> Self {
+        let suggestion = nearest_scope(scope);
+        let advice = match suggestion {
+            Some(known) => format!("did you mean `{known}`?"),
+            None => format!(
+                "use one of the scopes the operations need: {}",
+                known_scopes().collect::<Vec<_>>().join(", ")
+            ),
+        };
+        Self {
+            entry: entry.to_owned(),
+            message: format!(
+                "unknown scope `{scope}` in the grant `{entry}`: no operation needs it; {advice}"
+            ),
+            suggestion,
+        }
+    }
+
+    /// The entry that could not be read (empty when no grants were given at all).
     ///
     /// ```
     /// let error = "website:visitors".parse::<crisp_api::Grants>().unwrap_err();
@@ -384,105 +474,18 @@ impl GrantsError {
     pub fn entry(&self) -> &str {
         &self.entry
     }
+
+    /// For an unknown scope, the known scope it is nearest to, if it looks like a
+    /// misspelling of one.
+    ///
+    /// ```
+    /// let error = "website:visitor=read".parse::<crisp_api::Grants>().unwrap_err();
+    /// assert_eq!(error.suggestion(), Some("website:visitors"));
+    /// ```
+    pub fn suggestion(&self) -> Option<&'static str> {
+        self.suggestion
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_the_marketplace_text_form() {
-        let grants: Grants = "website:conversation:sessions=read,\n website:conversation:messages=READ-WRITE; website:settings=write"
-            .parse()
-            .unwrap();
-        assert_eq!(
-            grants.iter().collect::<Vec<_>>(),
-            [
-                ("website:conversation:messages", Level::ReadWrite),
-                ("website:conversation:sessions", Level::Read),
-                ("website:settings", Level::Write),
-            ]
-        );
-        let round_trip: Grants = grants.to_string().parse().unwrap();
-        assert_eq!(round_trip, grants);
-    }
-
-    #[test]
-    fn refuses_malformed_entries_naming_them() {
-        for (bad, entry) in [
-            ("website:settings", "website:settings"),
-            ("=read", "=read"),
-            ("website:settings=admin", "website:settings=admin"),
-            ("Website Settings=read", "Website Settings=read"),
-            (
-                "website:settings=read, website:visitors",
-                "website:visitors",
-            ),
-        ] {
-            let error = bad.parse::<Grants>().unwrap_err();
-            assert_eq!(error.entry(), entry, "{bad:?} -> {error}");
-        }
-    }
-
-    #[test]
-    fn levels_allow_what_crisp_grants_allow() {
-        let cases = [
-            (Level::Read, Access::Read, true),
-            (Level::Read, Access::Write, false),
-            (Level::Write, Access::Read, false),
-            (Level::Write, Access::Write, true),
-            (Level::ReadWrite, Access::Read, true),
-            (Level::ReadWrite, Access::Write, true),
-        ];
-        for (level, access, allowed) in cases {
-            assert_eq!(level.allows(access), allowed, "{level} {access}");
-        }
-    }
-
-    #[test]
-    fn for_operations_is_the_least_set_that_allows_exactly_them() {
-        let ops = [&Operation::LIST_CONVERSATIONS, &Operation::SEND_MESSAGE];
-        let grants = Grants::for_operations(&ops);
-        for op in Operation::ALL {
-            let needed = ops.contains(&op);
-            // Every requested operation is allowed; any other operation that is allowed shares
-            // a scope and level with a requested one (Crisp grants no finer than that).
-            if needed {
-                assert!(grants.allows(op), "{}", op.id);
-            } else if grants.allows(op) {
-                assert!(
-                    ops.iter()
-                        .any(|o| o.scope == op.scope && o.access == op.access),
-                    "{} allowed without need",
-                    op.id
-                );
-            }
-        }
-        // Removing any scope, or lowering any level, loses a requested operation.
-        for (scope, level) in grants.iter() {
-            let without: Grants = grants
-                .iter()
-                .filter(|(s, _)| *s != scope)
-                .fold(Grants::none(), |g, (s, l)| g.with(s, l));
-            assert!(
-                ops.iter().any(|op| !without.allows(op)),
-                "{scope} is needed"
-            );
-            if level == Level::ReadWrite {
-                for lower in [Level::Read, Level::Write] {
-                    let lowered = without.clone().with(scope, lower);
-                    assert!(ops.iter().any(|op| !lowered.allows(op)));
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn empty_text_allows_nothing() {
-        let grants: Grants = " ".parse().unwrap();
-        assert!(grants.is_empty());
-        assert_eq!(grants.allowed_operations().count(), 0);
-        assert_eq!(grants.to_string(), "(none)");
-        assert_eq!("(none)".parse::<Grants>().unwrap(), grants);
-    }
-}
+mod tests;
