@@ -18,4 +18,6 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod identity;
 pub mod policy;
+pub mod refusal;
