@@ -21,4 +21,5 @@
 pub mod decide;
 pub mod identity;
 pub mod policy;
+pub mod rate;
 pub mod refusal;
