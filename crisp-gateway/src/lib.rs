@@ -17,3 +17,10 @@
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod decide;
+pub mod identity;
+pub mod policy;
+pub mod rate;
+pub mod refusal;

@@ -1,12 +1,145 @@
 //! `crisp-gateway`: see the library's documentation and the README.
+//!
+//! `crisp-gateway [run]` serves the gateway (the default command); `check FILE` validates a
+//! policy and prints what each agent may do; `agents add NAME` makes an agent's key and prints
+//! the table to paste into the policy.
 
+use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use crisp_gateway::cli::{self, agents::NewAgent};
+use crisp_gateway::policy::KeyFormat;
+
+/// One door between a team's AI agents and Crisp: each agent its own key, grants, websites,
+/// conversations and budget; the Crisp key never leaves the gateway; every call checked and
+/// stored in an audit log.
+#[derive(Parser)]
+#[command(
+    name = "crisp-gateway",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gateway (the default command).
+    Run(RunArgs),
+    /// Validate a policy file and print each agent's websites, rules, budget, rate and the
+    /// operations it may call. Exits 1 with the line and field of the first error.
+    Check {
+        /// The policy file (TOML).
+        file: PathBuf,
+    },
+    /// Manage agents.
+    Agents {
+        #[command(subcommand)]
+        command: AgentsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentsCommand {
+    /// Make a new agent's 256-bit key: print the key once on stdout's first line (give it to
+    /// the agent; the gateway keeps only its hash), then the [[agents]] table to paste into the
+    /// policy file.
+    Add(AddArgs),
+}
+
+#[derive(Args)]
+struct AddArgs {
+    /// The agent's name: 1 to 64 of a-z, 0-9, `_`, `-` (its Basic identifier on /v1).
+    name: String,
+    /// Its grants, `scope=level, ...`. Default: read conversations, their messages and states.
+    #[arg(long, value_name = "GRANTS", default_value = cli::agents::DEFAULT_GRANTS)]
+    grants: String,
+    /// A website id it may act on (repeat for several; `*` for every website).
+    #[arg(long = "website", value_name = "ID", required = true)]
+    websites: Vec<String>,
+    /// Only conversations in this inbox (repeat for several).
+    #[arg(long = "inbox", value_name = "ID")]
+    inboxes: Vec<String>,
+    /// Only conversations assigned to this operator's user id (repeat for several).
+    #[arg(long = "assigned-to", value_name = "USER_ID")]
+    assigned_to: Vec<String>,
+    /// Requests a day (UTC) for this agent.
+    #[arg(long, value_name = "N")]
+    daily_budget: Option<u64>,
+    /// Its rate: N/second, N/minute or N/hour.
+    #[arg(long, value_name = "RATE")]
+    rate: Option<String>,
+    /// How the key is written.
+    #[arg(long, value_enum, default_value_t = Format::Hex)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// 64 hex digits.
+    Hex,
+    /// 43 characters of base64url.
+    Base64url,
+}
+
+/// The server's options (being built: issue 14).
+#[derive(Args)]
+struct RunArgs {}
 
 #[tokio::main]
 async fn main() -> ExitCode {
     crisp_serve::tracing_to_stderr("crisp_gateway=info");
-    crisp_serve::exit(
-        "crisp-gateway",
-        Err("not built yet: the gateway is being written (issue 14)".to_owned()),
-    )
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run(&cli.run),
+        Some(Command::Run(args)) => run(&args),
+        Some(Command::Check { file }) => cli::check::check(&file).and_then(|text| print(&text)),
+        Some(Command::Agents {
+            command: AgentsCommand::Add(args),
+        }) => add(args),
+    };
+    crisp_serve::exit("crisp-gateway", result)
+}
+
+fn run(_args: &RunArgs) -> Result<(), String> {
+    Err("not built yet: the gateway's server is being written (issue 14)".to_owned())
+}
+
+fn add(args: AddArgs) -> Result<(), String> {
+    let added = cli::agents::add(&NewAgent {
+        name: args.name,
+        grants: args.grants,
+        websites: args.websites,
+        inboxes: args.inboxes,
+        assigned_to: args.assigned_to,
+        daily_budget: args.daily_budget,
+        rate: args.rate,
+        format: match args.format {
+            Format::Hex => KeyFormat::Hex,
+            Format::Base64url => KeyFormat::Base64Url,
+        },
+    })?;
+    print(&format!("{}\n\n{}", added.key.expose(), added.table))?;
+    eprintln!(
+        "crisp-gateway: the first line is the agent's key, shown only this once: give it to the \
+         agent (Basic name:key on /v1, Bearer on /mcp). Paste the table into the policy file; \
+         the gateway keeps only the key's hash."
+    );
+    Ok(())
+}
+
+/// Writes to stdout, saying so when it cannot (a closed pipe) rather than panicking.
+fn print(text: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))
 }
