@@ -275,7 +275,7 @@ fn every_malformed_policy_names_its_line_field_and_what_to_do() {
             "grants = \"\"",
             6,
             "agents[0].grants",
-            &["empty"],
+            &["no grants given"],
         ),
         at_column(
             case(

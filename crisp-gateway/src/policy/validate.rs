@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crisp_api::{Grants, Operation};
+use crisp_api::Grants;
 use serde_path_to_error::Segment;
 use toml::Spanned;
 
@@ -278,7 +278,8 @@ fn validate_agent(source: &Source<'_>, at: &str, raw: RawAgent) -> Result<Agent,
     })
 }
 
-/// The grants text, parsed, not empty, and naming only scopes that some operation has.
+/// The grants text, parsed (crisp-api refuses unknown scopes, with the nearest known one, and
+/// empty text) and not `(none)`.
 fn grants(source: &Source<'_>, field: &str, raw: &Spanned<String>) -> Result<Grants, PolicyError> {
     let span = raw.span();
     let grants: Grants = raw.get_ref().parse().map_err(|e: crisp_api::GrantsError| {
@@ -292,36 +293,7 @@ fn grants(source: &Source<'_>, field: &str, raw: &Spanned<String>) -> Result<Gra
              needs, such as \"website:conversation:sessions=read\"",
         ));
     }
-    let known = known_scopes();
-    for (scope, _) in grants.iter() {
-        if !known.contains(&scope) {
-            let suggestion = known
-                .iter()
-                .map(|k| (strsim::levenshtein(scope, k), *k))
-                .min()
-                .filter(|(distance, _)| *distance <= scope.len().max(4) / 3)
-                .map(|(_, k)| format!(" (did you mean `{k}`?)"))
-                .unwrap_or_default();
-            return Err(source.error_within(
-                &span,
-                scope,
-                field,
-                format!(
-                    "unknown scope `{scope}`{suggestion}: the scopes are {}",
-                    known.join(", ")
-                ),
-            ));
-        }
-    }
     Ok(grants)
-}
-
-/// The scopes the operations of the spec use, sorted.
-fn known_scopes() -> Vec<&'static str> {
-    let mut scopes: Vec<&'static str> = Operation::ALL.iter().map(|op| op.scope).collect();
-    scopes.sort_unstable();
-    scopes.dedup();
-    scopes
 }
 
 /// A list of ids: not empty, each id not empty and free of spaces and control characters.
