@@ -31,6 +31,24 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Where to go next
+//!
+//! - **Errors**: every call returns [`Error`], one enum to match on; [`Error::hint`] says what
+//!   to do, [`Error::is_retryable`] and [`Error::is_refused`] route it without parsing text.
+//! - **Paging**: the page-numbered lists and the messages list have `stream()`, a
+//!   `futures::Stream` that fetches one page at a time (see [`builder::ListConversations::stream`]
+//!   and [`Paging`]).
+//! - **Webhooks**: [`webhook::Verifier`] checks a delivery's signature over the raw body and
+//!   [`webhook::Event`] is the parsed event.
+//! - **The environment**: [`env`](mod@env) reads the token, tier, base URL, website and grants as every
+//!   tool of the project does.
+//! - **Calls chosen at run time**: [`Client::call`] runs any [`Operation`] with arguments as
+//!   text and JSON, through the same checks (for tool servers and gateways).
+//! - **A local Crisp**: the repository's `crisp-sandbox` crate (not published; a path or git
+//!   dependency) is a stateful Crisp on loopback, derived from the same spec, for tests and
+//!   demos with no account: `Client::builder(sandbox.credentials()).base_url(sandbox.base_url())`.
+//!   The repository's `docs/` pages have the guides.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

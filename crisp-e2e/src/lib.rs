@@ -8,7 +8,8 @@
 //! - `examples/quickstart.rs` (the README's main command) and `examples/agent.rs`, with
 //!   `tests/quickstart.rs` running the quickstart's whole story.
 //!
-//! The README's code blocks are compiled and run here too, as doc tests (they use the sandbox).
+//! The README's and the docs pages' code blocks are compiled and run here too, as doc tests
+//! (they use the sandbox), and `tests/docs.rs` checks that every link in them leads somewhere.
 //!
 //! It is a crate of its own so that `crisp-api` never depends on the sandbox, which depends on
 //! `crisp-api`.
@@ -28,3 +29,22 @@ pub use generated::cases;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// The docs pages' examples, compiled as doc tests.
+#[cfg(doctest)]
+mod docs {
+    #[doc = include_str!("../../docs/client.md")]
+    struct Client;
+    #[doc = include_str!("../../docs/webhooks.md")]
+    struct Webhooks;
+    #[doc = include_str!("../../docs/sandbox.md")]
+    struct Sandbox;
+    #[doc = include_str!("../../docs/mcp.md")]
+    struct Mcp;
+    #[doc = include_str!("../../docs/architecture.md")]
+    struct Architecture;
+    #[doc = include_str!("../../docs/contributing.md")]
+    struct Contributing;
+    #[doc = include_str!("../../docs/performance.md")]
+    struct Performance;
+}
