@@ -91,7 +91,9 @@ fn every_relative_link_leads_to_a_file_and_every_anchor_to_a_heading() {
     for page in pages() {
         let text = std::fs::read_to_string(&page).expect("a readable page");
         for link in links(&text) {
-            if link.starts_with("http://") || link.starts_with("https://") || link.starts_with("mailto:")
+            if link.starts_with("http://")
+                || link.starts_with("https://")
+                || link.starts_with("mailto:")
             {
                 continue;
             }
@@ -130,10 +132,7 @@ fn the_readme_is_a_front_door_with_the_two_commands() {
         lines <= 250,
         "the README is {lines} lines: keep it a front door and move the rest to docs/"
     );
-    for command in [
-        "cargo run --example quickstart",
-        "cargo test --workspace",
-    ] {
+    for command in ["cargo run --example quickstart", "cargo test --workspace"] {
         assert!(readme.contains(command), "the README names `{command}`");
     }
 }
