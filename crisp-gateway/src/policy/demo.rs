@@ -1,6 +1,7 @@
 //! The demo policy: what the gateway runs with when no policy file is given.
 
-use super::{Agent, AgentKey, KeyFormat, Policy, Websites};
+use super::key::{AgentKey, KeyFormat};
+use super::model::{Agent, Policy, Websites};
 
 /// An agent of the [demo] policy and its key, to print once.
 #[derive(Clone, Debug)]

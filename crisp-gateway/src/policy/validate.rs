@@ -1,18 +1,20 @@
-//! From the text to a [`Policy`]: TOML and serde first (syntax, types, unknown and missing
+//! From the text to a [`Policy`] ([`Policy::parse`], [`Policy::load`]): TOML and serde first (syntax, types, unknown and missing
 //! fields), then the rules serde cannot say, each error placed on its field.
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::path::Path;
 
 use crisp_api::Grants;
 use serde_path_to_error::Segment;
 use toml::Spanned;
 
+use super::error::PolicyError;
 use super::error::Source;
+use super::key::KeyHash;
+use super::model::{Agent, ConfirmMode, DEFAULT_DAILY_QUOTA, Policy, Websites};
+use super::rate::Rate;
 use super::raw::{RawAgent, RawPolicy, SpannedList};
-use super::{
-    Agent, ConfirmMode, DEFAULT_DAILY_QUOTA, KeyHash, Policy, PolicyError, Rate, Websites,
-};
 
 /// Parses and validates `text` (see [`Policy::parse`]).
 pub(super) fn parse(text: &str, file: &str) -> Result<Policy, PolicyError> {
@@ -342,4 +344,54 @@ fn optional_ids(
     what: &str,
 ) -> Result<Option<Vec<String>>, PolicyError> {
     list.map(|list| ids(source, field, list, what)).transpose()
+}
+
+impl Policy {
+    /// Reads and validates a policy. `file` names the text in errors (a path, or a name such
+    /// as `demo policy`).
+    ///
+    /// ```
+    /// use crisp_gateway::policy::Policy;
+    ///
+    /// let text = r#"
+    /// [[agents]]
+    /// name = "triage"
+    /// key_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    /// grants = "website:conversation:sessions=read"
+    /// websites = ["*"]
+    /// rate = "60/hour"
+    /// "#;
+    /// let policy = Policy::parse(text, "gateway.toml")?;
+    /// assert_eq!(policy.agent("triage").map(|a| a.daily_budget), Some(None));
+    ///
+    /// let bad = text.replace("60/hour", "60/week");
+    /// let error = Policy::parse(&bad, "gateway.toml").unwrap_err();
+    /// assert_eq!((error.line, error.field.as_str()), (7, "agents[0].rate"));
+    /// assert!(error.to_string().starts_with("gateway.toml:7:8: agents[0].rate: "));
+    /// # Ok::<(), crisp_gateway::policy::PolicyError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first mistake in the text, in file order, with its place (see [`PolicyError`]).
+    pub fn parse(text: &str, file: &str) -> Result<Policy, PolicyError> {
+        parse(text, file)
+    }
+
+    /// Reads the file at `path` and [parses](Self::parse) it.
+    ///
+    /// # Errors
+    ///
+    /// The file cannot be read (or is not UTF-8), or it is not a valid policy.
+    pub fn load(path: &Path) -> Result<Policy, PolicyError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| PolicyError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            field: String::new(),
+            message: format!("cannot read the policy file ({e}): check the path given"),
+        })?;
+        Self::parse(&text, &file)
+    }
 }
