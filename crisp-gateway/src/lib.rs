@@ -17,3 +17,5 @@
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+
+pub mod store;
