@@ -143,6 +143,30 @@ async fn a_take_raises_both_counters_or_neither() {
 }
 
 #[tokio::test]
+async fn the_last_unit_of_a_budget_and_a_quota_is_taken_whole() {
+    let (_dir, store) = new_store().await;
+    // Both limits are reached by this very take: both counters are raised, not one.
+    assert_eq!(
+        store.take(take("a", Some(1), Some(1))).await.unwrap(),
+        Taken::Taken {
+            agent_used: 1,
+            quota_used: 1
+        }
+    );
+    assert_eq!(
+        store.take(take("a", Some(1), Some(1))).await.unwrap(),
+        Taken::BudgetSpent { limit: 1 }
+    );
+    assert_eq!(
+        store.take(take("b", Some(1), Some(1))).await.unwrap(),
+        Taken::QuotaSpent { limit: 1 }
+    );
+    let usage = store.usage(DAY).await.unwrap();
+    assert_eq!((usage.agent("a"), usage.agent("b")), (1, 0));
+    assert_eq!(usage.quota_used, 1);
+}
+
+#[tokio::test]
 async fn add_counts_past_the_limits_and_takes_then_refuse() {
     let (_dir, store) = new_store().await;
     store.take(take("a", Some(2), Some(5))).await.unwrap();

@@ -1,19 +1,17 @@
 -- crisp-gateway's store, version 1: the daily counters and the audit log.
 -- Applied at start by `sqlx::migrate!`; never edit an applied migration, add the next one.
 
--- Each agent's requests per UTC day (days since the Unix epoch), against its daily_budget.
-CREATE TABLE agent_usage (
-    day   INTEGER NOT NULL,
-    agent TEXT    NOT NULL,
-    used  INTEGER NOT NULL,
-    PRIMARY KEY (day, agent)
+-- The daily counters, per UTC day (days since the Unix epoch): each agent's requests
+-- (kind 'agent', its name) against its daily_budget, and the upstream token's, every agent's
+-- together (kind 'token', name ''), against daily_quota. One table, so that one UPDATE raises
+-- both counters of a call, or neither.
+CREATE TABLE counters (
+    day  INTEGER NOT NULL,
+    kind TEXT    NOT NULL CHECK (kind IN ('agent', 'token')),
+    name TEXT    NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (day, kind, name)
 ) WITHOUT ROWID;
-
--- The upstream token's requests per UTC day, every agent's together, against daily_quota.
-CREATE TABLE token_usage (
-    day  INTEGER NOT NULL PRIMARY KEY,
-    used INTEGER NOT NULL
-);
 
 -- One row per request the gateway answered, refused ones included. Never a key, a query or a
 -- body: a key id, and the path ids as a JSON array of [name, value] pairs.

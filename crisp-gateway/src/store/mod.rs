@@ -1,7 +1,7 @@
 //! The store: the gateway's only shared state.
 //!
 //! Two things live here: the daily counters (each agent's budget and the upstream token's
-//! quota, taken per call in one short transaction, so they survive a restart and, with a shared
+//! quota, taken per call in one atomic statement, so they survive a restart and, with a shared
 //! database, hold across replicas) and the audit rows (written in batches by
 //! [`AuditLog`](crate::audit::AuditLog), queried by `crisp-gateway audit`).
 //!
@@ -98,7 +98,7 @@ pub enum Taken {
 pub struct Usage {
     /// The day, as days since the Unix epoch.
     pub day: u32,
-    /// Each agent that made a request that day and its count, by name.
+    /// Each agent with requests counted that day, and its count, by name.
     pub agents: Vec<(String, u64)>,
     /// The token's count: every agent's requests together.
     pub quota_used: u64,

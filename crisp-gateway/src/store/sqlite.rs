@@ -1,16 +1,4 @@
 //! [`SqliteStore`]: the embedded store, one SQLite file in the gateway's data directory.
-//!
-//! - WAL and `synchronous=NORMAL`: a commit is not a disk sync (a power cut may lose the last
-//!   commits, never corrupt the file), and readers (`crisp-gateway audit` in another process)
-//!   never block the writer.
-//! - One writing connection: SQLite takes one writer at a time anyway, and queueing writers in
-//!   the pool (async, in order) beats letting them sleep on the database lock. Reads (the audit
-//!   query, today's usage) have a small read-only pool of their own.
-//! - The schema is versioned migrations under `migrations/sqlite/`, embedded in the binary and
-//!   applied at open; a database with a migration this binary does not know is refused.
-//!
-//! The SQL is kept portable where that costs nothing (`$n` parameters, `ON CONFLICT ... DO
-//! UPDATE`, `RETURNING`), so that the PostgreSQL store can share its shape.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +16,8 @@ use super::{AuditFilter, AuditRow, Store, StoreError, Take, Taken, Usage};
 /// The schema, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
+const TAKING: &str = "taking from the daily counters";
+
 /// How long a statement waits for the database lock (another process writing) before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -41,28 +31,61 @@ const ROWS_PER_INSERT: usize = 500;
 const AUDIT_COLUMNS: &str = "at_ms, agent, key_id, front, client, operation, method, path_ids, \
      decision, why, outcome, status, reason, error, attempts, upstream_requests, latency_us";
 
-/// Raises an agent's counter by `$3` unless that passes its limit `$4` (NULL: no limit); returns
-/// the new count, or no row when the limit would be passed.
-const TAKE_AGENT: &str = "INSERT INTO agent_usage (day, agent, used) \
-     SELECT $1, $2, $3 WHERE $4 IS NULL OR $3 <= $4 \
-     ON CONFLICT (day, agent) DO UPDATE SET used = agent_usage.used + excluded.used \
-     WHERE $4 IS NULL OR agent_usage.used + excluded.used <= $4 \
-     RETURNING used";
+/// The two counters of a take, on day `$1`: the agent `$2`'s and the token's.
+macro_rules! both {
+    () => {
+        "day = $1 AND ((kind = 'agent' AND name = $2) OR (kind = 'token' AND name = ''))"
+    };
+}
 
-/// The same for the token's counter: `$2` requests against the quota `$3`.
-const TAKE_TOKEN: &str = "INSERT INTO token_usage (day, used) \
-     SELECT $1, $2 WHERE $3 IS NULL OR $2 <= $3 \
-     ON CONFLICT (day) DO UPDATE SET used = token_usage.used + excluded.used \
-     WHERE $3 IS NULL OR token_usage.used + excluded.used <= $3 \
-     RETURNING used";
+/// Raises both counters of day `$1` by `$3` when both exist and neither passes its limit (`$4`
+/// the agent's, `$5` the token's; NULL: none), and returns them; no row otherwise. One
+/// statement, so both or neither: SQLite evaluates an UPDATE's WHERE for every row before it
+/// changes any when the WHERE reads the table it updates (the "two-pass" update), so both rows
+/// see the counts from before the take. (PostgreSQL needs its own form: a subquery there reads
+/// the statement's snapshot, not the rows another transaction locked.)
+const TAKE: &str = concat!(
+    "UPDATE counters SET used = used + $3 WHERE ",
+    both!(),
+    " AND (SELECT COUNT(*) FROM counters WHERE ",
+    both!(),
+    ") = 2",
+    " AND ($4 IS NULL OR (SELECT used FROM counters",
+    " WHERE day = $1 AND kind = 'agent' AND name = $2) + $3 <= $4)",
+    " AND ($5 IS NULL OR (SELECT used FROM counters",
+    " WHERE day = $1 AND kind = 'token' AND name = '') + $3 <= $5)",
+    " RETURNING kind, used"
+);
 
-const ADD_AGENT: &str = "INSERT INTO agent_usage (day, agent, used) VALUES ($1, $2, $3) \
-     ON CONFLICT (day, agent) DO UPDATE SET used = agent_usage.used + excluded.used";
+/// Both counters' counts.
+const READ_BOTH: &str = concat!("SELECT kind, used FROM counters WHERE ", both!());
 
-const ADD_TOKEN: &str = "INSERT INTO token_usage (day, used) VALUES ($1, $2) \
-     ON CONFLICT (day) DO UPDATE SET used = token_usage.used + excluded.used";
+/// Creates the two counters of a take at zero where missing (the day's first take).
+const CREATE_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
+     VALUES ($1, 'agent', $2, 0), ($1, 'token', '', 0) \
+     ON CONFLICT (day, kind, name) DO NOTHING";
 
-/// The embedded store: one SQLite file (see the [module docs](self)).
+/// Raises both counters by `$3`, creating them where missing: one statement, both or neither.
+const ADD_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
+     VALUES ($1, 'agent', $2, $3), ($1, 'token', '', $3) \
+     ON CONFLICT (day, kind, name) DO UPDATE SET used = counters.used + excluded.used";
+
+/// The embedded store: one SQLite file in the gateway's data directory.
+///
+/// - WAL and `synchronous=NORMAL`: a commit is not a disk sync (a power cut may lose the last
+///   commits, never corrupt the file), and readers (`crisp-gateway audit` in another process)
+///   never block the writer.
+/// - One writing connection: SQLite takes one writer at a time anyway, and queueing writers in
+///   the pool (async, in order) beats letting them sleep on the database lock. Reads (the audit
+///   query, today's usage) have a small read-only pool of their own.
+/// - A take is one `UPDATE` of both counters (one table: the agent's row and the token's), so
+///   both or neither with no transaction to open and close: the usual take is one round trip
+///   to SQLite's thread. A day's first take creates the two rows first.
+/// - The schema is versioned migrations under `migrations/sqlite/`, embedded in the binary and
+///   applied at open; a database with a migration this binary does not know is refused.
+///
+/// The SQL is kept portable where that costs nothing (`$n` parameters, `ON CONFLICT ... DO
+/// UPDATE`, `RETURNING`), so that the PostgreSQL store can share its shape.
 ///
 /// Cheap to share behind an `Arc<dyn Store>`; [`close`](Self::close) it on shutdown so the
 /// write-ahead log is folded back into the file.
@@ -98,6 +121,9 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            // A ping before each use is a round trip to SQLite's thread for nothing: a local
+            // file does not drop connections.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|e| open_error(&path, &e))?;
@@ -180,61 +206,83 @@ impl SqliteStore {
     }
 
     async fn take_counts(&self, take: Take) -> Result<Taken, StoreError> {
-        const ACTION: &str = "taking from the daily counters";
-        let n = to_i64(take.n);
-        let mut tx = self.writer.begin().await.map_err(failed(ACTION))?;
-        let agent_used: Option<i64> = sqlx::query_scalar(TAKE_AGENT)
+        // The usual take is one statement (one round trip to SQLite's thread). A day's first
+        // take creates the counters first; a refused take reads them to say which limit.
+        for _ in 0..3 {
+            let raised = self.raise_both(&take).await?;
+            let used = |kind: &str| raised.iter().find(|(k, _)| k == kind).map(|(_, u)| *u);
+            if let (Some(agent_used), Some(quota_used)) = (used("agent"), used("token")) {
+                return Ok(Taken::Taken {
+                    agent_used: to_u64(agent_used, "an agent's daily count")?,
+                    quota_used: to_u64(quota_used, "the token's daily count")?,
+                });
+            }
+            if let Some(spent) = self.spent(&take).await? {
+                return Ok(spent);
+            }
+        }
+        Err(StoreError::Failed {
+            action: TAKING,
+            detail: "the counters neither took the request nor show a limit reached".to_owned(),
+        })
+    }
+
+    async fn raise_both(&self, take: &Take) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query_as(TAKE)
             .bind(i64::from(take.day))
             .bind(&take.agent)
-            .bind(n)
+            .bind(to_i64(take.n))
             .bind(take.agent_limit.map(to_i64))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(failed(ACTION))?;
-        let Some(agent_used) = agent_used else {
-            tx.rollback().await.map_err(failed(ACTION))?;
-            return Ok(Taken::BudgetSpent {
-                limit: take.agent_limit.unwrap_or(0),
-            });
-        };
-        let quota_used: Option<i64> = sqlx::query_scalar(TAKE_TOKEN)
-            .bind(i64::from(take.day))
-            .bind(n)
             .bind(take.quota_limit.map(to_i64))
-            .fetch_optional(&mut *tx)
+            .fetch_all(&self.writer)
             .await
-            .map_err(failed(ACTION))?;
-        let Some(quota_used) = quota_used else {
-            // The agent's count was raised in this transaction: rolled back with it.
-            tx.rollback().await.map_err(failed(ACTION))?;
-            return Ok(Taken::QuotaSpent {
-                limit: take.quota_limit.unwrap_or(0),
-            });
+            .map_err(failed(TAKING))
+    }
+
+    /// After a take that raised nothing: which limit is reached, if any (counts only grow
+    /// within a day, so a limit reached stays reached). Creates missing counters.
+    async fn spent(&self, take: &Take) -> Result<Option<Taken>, StoreError> {
+        let created = sqlx::query(CREATE_BOTH)
+            .bind(i64::from(take.day))
+            .bind(&take.agent)
+            .execute(&self.writer)
+            .await
+            .map_err(failed(TAKING))?
+            .rows_affected();
+        if created > 0 {
+            return Ok(None);
+        }
+        let counts: Vec<(String, i64)> = sqlx::query_as(READ_BOTH)
+            .bind(i64::from(take.day))
+            .bind(&take.agent)
+            .fetch_all(&self.writer)
+            .await
+            .map_err(failed(TAKING))?;
+        let used = |kind: &str| {
+            counts
+                .iter()
+                .find(|(k, _)| k == kind)
+                .map_or(0, |(_, used)| u64::try_from(*used).unwrap_or(0))
         };
-        tx.commit().await.map_err(failed(ACTION))?;
-        Ok(Taken::Taken {
-            agent_used: to_u64(agent_used, "an agent's daily count")?,
-            quota_used: to_u64(quota_used, "the token's daily count")?,
+        let past = |used: u64, limit: Option<u64>| {
+            limit.filter(|limit| used.saturating_add(take.n) > *limit)
+        };
+        Ok(if let Some(limit) = past(used("agent"), take.agent_limit) {
+            Some(Taken::BudgetSpent { limit })
+        } else {
+            past(used("token"), take.quota_limit).map(|limit| Taken::QuotaSpent { limit })
         })
     }
 
     async fn add_counts(&self, day: u32, agent: &str, n: u64) -> Result<(), StoreError> {
-        const ACTION: &str = "adding to the daily counters";
-        let mut tx = self.writer.begin().await.map_err(failed(ACTION))?;
-        sqlx::query(ADD_AGENT)
+        sqlx::query(ADD_BOTH)
             .bind(i64::from(day))
             .bind(agent)
             .bind(to_i64(n))
-            .execute(&mut *tx)
+            .execute(&self.writer)
             .await
-            .map_err(failed(ACTION))?;
-        sqlx::query(ADD_TOKEN)
-            .bind(i64::from(day))
-            .bind(to_i64(n))
-            .execute(&mut *tx)
-            .await
-            .map_err(failed(ACTION))?;
-        tx.commit().await.map_err(failed(ACTION))
+            .map_err(failed("adding to the daily counters"))?;
+        Ok(())
     }
 
     async fn write_rows(&self, rows: &[AuditRow]) -> Result<(), StoreError> {
@@ -305,26 +353,28 @@ impl SqliteStore {
 
     async fn read_usage(&self, day: u32) -> Result<Usage, StoreError> {
         const ACTION: &str = "reading the daily counters";
-        let agents: Vec<(String, i64)> =
-            sqlx::query_as("SELECT agent, used FROM agent_usage WHERE day = $1 ORDER BY agent")
-                .bind(i64::from(day))
-                .fetch_all(&self.reader)
-                .await
-                .map_err(failed(ACTION))?;
-        let quota_used: Option<i64> =
-            sqlx::query_scalar("SELECT used FROM token_usage WHERE day = $1")
-                .bind(i64::from(day))
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(failed(ACTION))?;
-        Ok(Usage {
+        let counts: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT kind, name, used FROM counters WHERE day = $1 AND (kind = 'token' OR used > 0) \
+             ORDER BY kind, name",
+        )
+        .bind(i64::from(day))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(failed(ACTION))?;
+        let mut usage = Usage {
             day,
-            agents: agents
-                .into_iter()
-                .map(|(agent, used)| Ok((agent, to_u64(used, "an agent's daily count")?)))
-                .collect::<Result<_, StoreError>>()?,
-            quota_used: to_u64(quota_used.unwrap_or(0), "the token's daily count")?,
-        })
+            ..Usage::default()
+        };
+        for (kind, name, used) in counts {
+            if kind == "token" {
+                usage.quota_used = to_u64(used, "the token's daily count")?;
+            } else {
+                usage
+                    .agents
+                    .push((name, to_u64(used, "an agent's daily count")?));
+            }
+        }
+        Ok(usage)
     }
 }
 
@@ -367,6 +417,7 @@ async fn reader_pool(path: &Path) -> Result<SqlitePool, StoreError> {
         .busy_timeout(BUSY_TIMEOUT);
     SqlitePoolOptions::new()
         .max_connections(READERS)
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|e| open_error(path, &e))
