@@ -18,9 +18,11 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod cli;
 pub mod decide;
 pub mod identity;
 pub mod policy;
 pub mod rate;
 pub mod refusal;
+pub mod store;

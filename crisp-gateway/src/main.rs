@@ -2,7 +2,7 @@
 //!
 //! `crisp-gateway [run]` serves the gateway (the default command); `check FILE` validates a
 //! policy and prints what each agent may do; `agents add NAME` makes an agent's key and prints
-//! the table to paste into the policy.
+//! the table to paste into the policy; `audit` queries the audit log.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -44,6 +44,8 @@ enum Command {
         #[command(subcommand)]
         command: AgentsCommand,
     },
+    /// Query the audit log: every request, refused ones included, newest first.
+    Audit(cli::audit::Args),
 }
 
 #[derive(Subcommand)]
@@ -104,6 +106,7 @@ async fn main() -> ExitCode {
         Some(Command::Agents {
             command: AgentsCommand::Add(args),
         }) => add(args),
+        Some(Command::Audit(args)) => cli::audit::run(args).await,
     };
     crisp_serve::exit("crisp-gateway", result)
 }
