@@ -11,7 +11,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
-use super::{AuditFilter, AuditRow, Store, StoreError, Take, Taken, Usage};
+use super::error::StoreError;
+use super::types::{AuditFilter, AuditRow, Store, Take, Taken, Usage};
 
 /// The schema, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
