@@ -116,16 +116,25 @@ fn workspace(name: &str, spec_text: &str) -> PathBuf {
         std::fs::copy(root.join(file), dir.join(file)).expect("a copy");
     }
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("the manifest");
-    let members = manifest
-        .lines()
-        .find(|l| l.starts_with("members = "))
+    // The members list, on one line or several: from `members = [` to its `]`.
+    let start = manifest
+        .find("members = [")
         .expect("the workspace lists its members");
-    let manifest: String = manifest
-        .replace(members, r#"members = ["crisp-api", "user"]"#)
-        .lines()
-        .filter(|l| !l.starts_with("exclude = "))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let end = start
+        + manifest[start..]
+            .find(']')
+            .expect("the members list is closed")
+        + 1;
+    let manifest: String = [
+        &manifest[..start],
+        r#"members = ["crisp-api", "user"]"#,
+        &manifest[end..],
+    ]
+    .concat()
+    .lines()
+    .filter(|l| !l.starts_with("exclude = "))
+    .map(|l| format!("{l}\n"))
+    .collect();
     std::fs::write(dir.join("Cargo.toml"), manifest).expect("a manifest");
     std::fs::create_dir_all(dir.join("spec")).expect("a folder");
     std::fs::write(dir.join(xtask::SPEC_PATH), spec_text).expect("the spec");
