@@ -111,8 +111,9 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
-    /// No response: the connection failed or broke.
-    #[error("{}: {} after {attempts} attempt(s): {message}. {}", operation.id, if *sent { "the connection broke" } else { "could not connect to Crisp" }, self.hint())]
+    /// No response: the connection failed (a refused connection, a name that does not
+    /// resolve, a TLS failure) or broke. It names the URL it was for.
+    #[error("{}: {} after {attempts} attempt(s): {message}. {}", operation.id, Connection { sent: *sent, url }, self.hint())]
     Transport {
         /// The operation called.
         operation: &'static Operation,
@@ -122,9 +123,12 @@ pub enum Error {
         attempts: u32,
         /// What the HTTP stack said (never a header).
         message: String,
+        /// The URL of the request: scheme, host, port and path (the base URL and the
+        /// operation's path with its ids); never a user name, password or query.
+        url: String,
     },
-    /// No response within the client's timeout.
-    #[error("{}: no answer within {} after {attempts} attempt(s). {}", operation.id, Hms(*after), self.hint())]
+    /// No response within the client's timeout. It names the URL it was for.
+    #[error("{}: no answer from {url} within {} after {attempts} attempt(s). {}", operation.id, Hms(*after), self.hint())]
     Timeout {
         /// The operation called.
         operation: &'static Operation,
@@ -132,6 +136,8 @@ pub enum Error {
         after: Duration,
         /// How many attempts were made.
         attempts: u32,
+        /// The URL of the request, as [`Transport`](Error::Transport)'s `url`.
+        url: String,
     },
     /// The answer's body is not what the operation returns: an HTML page from an edge proxy,
     /// malformed JSON, an empty body, or JSON of another shape.
@@ -149,6 +155,37 @@ pub enum Error {
         excerpt: String,
         /// The body's length in bytes.
         length: usize,
+    },
+    /// A 404 for the route itself, not for an id: the base URL does not lead to Crisp's API
+    /// (it lacks `/v1`, or it points at a web site or a proxy that does not forward to Crisp).
+    ///
+    /// The rule. Crisp answers an id it does not know (a conversation, a profile...) with its
+    /// envelope, `{"error": true, "reason": "not_found", ...}`, a route it does not know with
+    /// the same envelope and the message `the route does not exist`, and its API lives under
+    /// `/v1`. So a 404 is taken for an unknown route when
+    /// - its body is not Crisp's error envelope (an HTML or plain-text page, other JSON, an
+    ///   empty body), whatever the base URL; or
+    /// - it is Crisp's envelope with the message `the route does not exist` (Crisp's and
+    ///   `crisp-sandbox`'s answer to a route they do not know); or
+    /// - the base URL's path does not end in `/v1`, whatever the body says: a local server (a
+    ///   mock, a proxy) may answer a path outside `/v1` with Crisp's envelope too.
+    ///
+    /// Every other 404, Crisp's envelope under a base URL ending in `/v1`, is
+    /// [`Api`](Error::Api) (`not_found`: verify the ids; `not_subscribed`...).
+    #[error("{}: {} {url} answered 404 for a route it does not know, not for an id ({detail}). {}", operation.id, operation.method, self.hint())]
+    UnknownRoute {
+        /// The operation called.
+        operation: &'static Operation,
+        /// The URL of the request: scheme, host, port and path; never a user name, password
+        /// or query.
+        url: String,
+        /// The client's base URL, shown the same way.
+        base_url: String,
+        /// Crisp's reason, when the answer was Crisp's envelope.
+        reason: Option<ErrorReason>,
+        /// What answered: Crisp's envelope with its reason and message, or the content type,
+        /// length and start (masked) of a body that is not Crisp's.
+        detail: String,
     },
     /// The answer is larger than the client's response-size cap, and was not read.
     #[error("{}: Crisp's answer ({status}) is larger than the {limit}-byte cap{}. {}", operation.id, Length(*length), self.hint())]
@@ -197,7 +234,8 @@ impl Error {
             | Self::Timeout { operation, .. }
             | Self::UnexpectedBody { operation, .. }
             | Self::TooLarge { operation, .. }
-            | Self::Redirect { operation, .. } => operation,
+            | Self::Redirect { operation, .. }
+            | Self::UnknownRoute { operation, .. } => operation,
         }
     }
 
@@ -214,6 +252,7 @@ impl Error {
             | Self::RateLimited { status, .. }
             | Self::UnexpectedBody { status, .. }
             | Self::TooLarge { status, .. } => Some(*status),
+            Self::UnknownRoute { .. } => Some(StatusCode::NOT_FOUND),
             _ => None,
         }
     }
@@ -230,7 +269,12 @@ impl Error {
     /// use std::time::Duration;
     /// use crisp_api::{Error, Operation};
     ///
-    /// let error = Error::Timeout { operation: &Operation::GET_CONVERSATION, after: Duration::from_secs(10), attempts: 3 };
+    /// let error = Error::Timeout {
+    ///     operation: &Operation::GET_CONVERSATION,
+    ///     after: Duration::from_secs(10),
+    ///     attempts: 3,
+    ///     url: "https://api.crisp.chat/v1/website/8c84/conversation/session_1".into(),
+    /// };
     /// assert!(error.is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
@@ -263,7 +307,7 @@ impl Error {
 
     /// A short, stable name of the case: `api`, `rate_limited`, `not_granted`,
     /// `not_confirmed`, `budget_spent`, `invalid_request`, `transport`, `timeout`,
-    /// `unexpected_body`, `too_large` or `redirect`. Audit records carry it.
+    /// `unexpected_body`, `too_large`, `redirect` or `unknown_route`. Audit records carry it.
     ///
     /// ```
     /// use crisp_api::{Error, Operation};
@@ -283,10 +327,12 @@ impl Error {
             Self::UnexpectedBody { .. } => "unexpected_body",
             Self::TooLarge { .. } => "too_large",
             Self::Redirect { .. } => "redirect",
+            Self::UnknownRoute { .. } => "unknown_route",
         }
     }
 
-    /// Crisp's reason, for an API error or rate limiting.
+    /// Crisp's reason, for an API error, rate limiting, or an unknown route answered with
+    /// Crisp's envelope.
     ///
     /// ```
     /// use crisp_api::{Error, Operation};
@@ -305,6 +351,7 @@ impl Error {
         match self {
             Self::Api { reason, .. } => Some(reason),
             Self::RateLimited { .. } => Some(&ErrorReason::RateLimited),
+            Self::UnknownRoute { reason, .. } => reason.as_ref(),
             _ => None,
         }
     }
@@ -361,14 +408,15 @@ impl Error {
                  session_id looks like `session_<uuid>`), never from free text."
                     .to_owned()
             }
-            Self::Transport { sent: false, .. } => {
-                "Check the base URL and the network; nothing reached Crisp.".to_owned()
-            }
-            Self::Transport { .. } | Self::Timeout { .. } => {
-                "Retry later. A write may or may not have reached Crisp: read the state back \
-                 before repeating it."
-                    .to_owned()
-            }
+            Self::Transport { sent: false, .. } => format!(
+                "Nothing reached Crisp: check the base URL ({BASE_URL_SETTINGS}; Crisp's is \
+                 {CRISP_BASE_URL}) and the network."
+            ),
+            Self::Transport { .. } | Self::Timeout { .. } => format!(
+                "Retry later, and if it keeps happening check the base URL ({BASE_URL_SETTINGS}) \
+                 and the network. A write may or may not have reached Crisp: read the state \
+                 back before repeating it."
+            ),
             Self::UnexpectedBody { status, .. } if is_transient_status(*status) => {
                 "An edge proxy answered instead of Crisp: retry later.".to_owned()
             }
@@ -385,12 +433,60 @@ impl Error {
                 "Check the base URL: it should be https://api.crisp.chat/v1 or your sandbox."
                     .to_owned()
             }
+            Self::UnknownRoute { base_url, .. } => unknown_route_hint(base_url),
         }
     }
 }
 
+/// Where a program sets its base URL, for hints that say to check it.
+const BASE_URL_SETTINGS: &str = "CRISP_BASE_URL or ClientBuilder::base_url";
+
+/// Crisp's base URL, as hints name it.
+const CRISP_BASE_URL: &str = crate::client::DEFAULT_BASE_URL;
+
 const RATE_LIMITED_HINT: &str = "Back off and retry later (after Retry-After when given), lean \
     on the GET cache layer, and request a quota increase in the Crisp Marketplace if needed.";
+
+/// What to do about a 404 for an unknown route, by whether the base URL ends in `/v1`.
+fn unknown_route_hint(base_url: &str) -> String {
+    let Some(path) = base_path(base_url) else {
+        return format!("Check the base URL ({BASE_URL_SETTINGS}): it should be {CRISP_BASE_URL}.");
+    };
+    if ends_in_v1(&path) {
+        return format!(
+            "The server at the base URL in use, {base_url}, does not know this route: check \
+             that {BASE_URL_SETTINGS} points at Crisp's API ({CRISP_BASE_URL}) or a sandbox's \
+             (http://127.0.0.1:<port>/v1), not at a web site or a proxy that does not forward \
+             to it."
+        );
+    }
+    let fix = if path.is_empty() || path == "/" {
+        format!("{base_url}/v1")
+    } else {
+        "a URL ending in /v1".to_owned()
+    };
+    format!(
+        "The base URL in use, {base_url}, does not end in /v1, where Crisp's API lives: set \
+         {BASE_URL_SETTINGS} to {fix} (Crisp's is {CRISP_BASE_URL})."
+    )
+}
+
+/// The path of `base_url`, if it parses.
+fn base_path(base_url: &str) -> Option<String> {
+    reqwest::Url::parse(base_url)
+        .ok()
+        .map(|url| url.path().to_owned())
+}
+
+fn ends_in_v1(path: &str) -> bool {
+    path.trim_end_matches('/').ends_with("/v1")
+}
+
+/// Whether `base_url`'s path ends in `/v1`, where Crisp's API lives (see
+/// [`Error::UnknownRoute`]).
+pub(crate) fn is_under_v1(base_url: &str) -> bool {
+    base_path(base_url).is_some_and(|path| ends_in_v1(&path))
+}
 
 /// The guide's "what to do" for an API error.
 fn api_hint(operation: &Operation, status: StatusCode, reason: &ErrorReason) -> String {
@@ -495,6 +591,22 @@ impl fmt::Display for Parameter {
         match self.0 {
             Some(name) => write!(f, " (`{name}`)"),
             None => Ok(()),
+        }
+    }
+}
+
+/// `could not connect to URL`, or `the connection to URL broke` once it may have been sent.
+struct Connection<'a> {
+    sent: bool,
+    url: &'a str,
+}
+
+impl fmt::Display for Connection<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.sent {
+            write!(f, "the connection to {} broke", self.url)
+        } else {
+            write!(f, "could not connect to {}", self.url)
         }
     }
 }
