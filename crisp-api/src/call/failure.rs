@@ -138,7 +138,9 @@ impl Failure {
             ),
             Self::Api {
                 reason, message, ..
-            } if is_route_message(message.as_deref()) || !crate::error::is_under_v1(base_url) => {
+            } if is_route_message(message.as_deref())
+                || !crate::error::hint::is_under_v1(base_url) =>
+            {
                 let detail = match &message {
                     Some(message) if !message.is_empty() => {
                         format!("Crisp's envelope, `{reason}`: {message}")

@@ -1,4 +1,4 @@
-//! [`Error`]: the one error every call returns.
+//! [`Error`]: the one error every call returns; what to do about each is in [`hint`].
 
 use std::fmt;
 use std::time::Duration;
@@ -8,6 +8,8 @@ use reqwest::StatusCode;
 use crate::grants::Level;
 use crate::operation::{Access, Operation};
 use crate::types::ErrorReason;
+
+pub(crate) mod hint;
 
 /// What went wrong with a call, and what to do about it.
 ///
@@ -100,15 +102,19 @@ pub enum Error {
         /// Time until the budget resets (midnight UTC).
         resets_in: Duration,
     },
-    /// Refused before any I/O: a parameter is missing or unsafe (an empty id, `.` or `..`,
-    /// characters that would change the route), or the body could not be built.
-    #[error("{}: invalid request{}: {problem}", operation.id, Parameter(*parameter))]
+    /// Refused before any I/O: parameters are missing or unsafe (an empty id, `.` or `..`,
+    /// characters that would change the route), or the body was not set or could not be
+    /// built. A typed builder reports every problem at once: `problem` names them all (the
+    /// missing ones together: `` `website_id` and `session_id` are required and were not
+    /// set``), and `parameter` is the first it names.
+    #[error("{}: invalid request: {problem}. {}", operation.id, self.hint())]
     InvalidRequest {
         /// The operation refused.
         operation: &'static Operation,
-        /// The parameter at fault, if one is.
+        /// The parameter at fault (the first one `problem` names), if one is; `body` for the
+        /// body.
         parameter: Option<&'static str>,
-        /// What is wrong.
+        /// What is wrong, naming every parameter at fault.
         problem: String,
     },
     /// No response: the connection failed (a refused connection, a name that does not
@@ -355,187 +361,6 @@ impl Error {
             _ => None,
         }
     }
-
-    /// What to do about it, from the guide's table of errors for API errors, and from the
-    /// client's settings for refusals.
-    ///
-    /// ```
-    /// use crisp_api::{Error, Operation};
-    /// use crisp_api::types::ErrorReason;
-    /// use reqwest::StatusCode;
-    ///
-    /// let error = Error::Api {
-    ///     operation: &Operation::LIST_CONVERSATIONS,
-    ///     status: StatusCode::NOT_FOUND,
-    ///     reason: ErrorReason::NotSubscribed,
-    ///     message: None,
-    /// };
-    /// assert!(error.hint().contains("has not installed the plugin"));
-    /// ```
-    pub fn hint(&self) -> String {
-        match self {
-            Self::Api {
-                operation,
-                status,
-                reason,
-                ..
-            } => api_hint(operation, *status, reason),
-            Self::RateLimited { .. } => RATE_LIMITED_HINT.to_owned(),
-            Self::NotGranted {
-                operation,
-                scope,
-                needed,
-                ..
-            } => format!(
-                "Add `{scope}={}` to the client's grants (and grant it to the plugin token in the \
-                 Crisp Marketplace) if this agent should call {}; \
-                 `Grants::for_operations` prints the least set for a list of operations.",
-                Level::of(*needed),
-                operation.id
-            ),
-            Self::NotConfirmed { .. } => {
-                "Nothing was sent. Ask the confirmation callback's owner, or call again once \
-                 confirmed."
-                    .to_owned()
-            }
-            Self::BudgetSpent { .. } => {
-                "Wait for the next UTC day, or raise `ClientBuilder::daily_budget` if the plugin \
-                 quota allows it (5,000 requests a day by default, 10,000 for website tokens)."
-                    .to_owned()
-            }
-            Self::InvalidRequest { .. } => {
-                "Fix the parameter: ids come from earlier answers (a website_id is a UUID, a \
-                 session_id looks like `session_<uuid>`), never from free text."
-                    .to_owned()
-            }
-            Self::Transport { sent: false, .. } => format!(
-                "Nothing reached Crisp: check the base URL ({BASE_URL_SETTINGS}; Crisp's is \
-                 {CRISP_BASE_URL}) and the network."
-            ),
-            Self::Transport { .. } | Self::Timeout { .. } => format!(
-                "Retry later, and if it keeps happening check the base URL ({BASE_URL_SETTINGS}) \
-                 and the network. A write may or may not have reached Crisp: read the state \
-                 back before repeating it."
-            ),
-            Self::UnexpectedBody { status, .. } if is_transient_status(*status) => {
-                "An edge proxy answered instead of Crisp: retry later.".to_owned()
-            }
-            Self::UnexpectedBody { .. } => {
-                "Crisp's answer changed shape or is broken; if it persists, report it with the \
-                 detail above."
-                    .to_owned()
-            }
-            Self::TooLarge { .. } => {
-                "Ask for less (a smaller page), or raise `ClientBuilder::max_response_bytes`."
-                    .to_owned()
-            }
-            Self::Redirect { .. } => {
-                "Check the base URL: it should be https://api.crisp.chat/v1 or your sandbox."
-                    .to_owned()
-            }
-            Self::UnknownRoute { base_url, .. } => unknown_route_hint(base_url),
-        }
-    }
-}
-
-/// Where a program sets its base URL, for hints that say to check it.
-const BASE_URL_SETTINGS: &str = "CRISP_BASE_URL or ClientBuilder::base_url";
-
-/// Crisp's base URL, as hints name it.
-const CRISP_BASE_URL: &str = crate::client::DEFAULT_BASE_URL;
-
-const RATE_LIMITED_HINT: &str = "Back off and retry later (after Retry-After when given), lean \
-    on the GET cache layer, and request a quota increase in the Crisp Marketplace if needed.";
-
-/// What to do about a 404 for an unknown route, by whether the base URL ends in `/v1`.
-fn unknown_route_hint(base_url: &str) -> String {
-    let Some(path) = base_path(base_url) else {
-        return format!("Check the base URL ({BASE_URL_SETTINGS}): it should be {CRISP_BASE_URL}.");
-    };
-    if ends_in_v1(&path) {
-        return format!(
-            "The server at the base URL in use, {base_url}, does not know this route: check \
-             that {BASE_URL_SETTINGS} points at Crisp's API ({CRISP_BASE_URL}) or a sandbox's \
-             (http://127.0.0.1:<port>/v1), not at a web site or a proxy that does not forward \
-             to it."
-        );
-    }
-    let fix = if path.is_empty() || path == "/" {
-        format!("{base_url}/v1")
-    } else {
-        "a URL ending in /v1".to_owned()
-    };
-    format!(
-        "The base URL in use, {base_url}, does not end in /v1, where Crisp's API lives: set \
-         {BASE_URL_SETTINGS} to {fix} (Crisp's is {CRISP_BASE_URL})."
-    )
-}
-
-/// The path of `base_url`, if it parses.
-fn base_path(base_url: &str) -> Option<String> {
-    reqwest::Url::parse(base_url)
-        .ok()
-        .map(|url| url.path().to_owned())
-}
-
-fn ends_in_v1(path: &str) -> bool {
-    path.trim_end_matches('/').ends_with("/v1")
-}
-
-/// Whether `base_url`'s path ends in `/v1`, where Crisp's API lives (see
-/// [`Error::UnknownRoute`]).
-pub(crate) fn is_under_v1(base_url: &str) -> bool {
-    base_path(base_url).is_some_and(|path| ends_in_v1(&path))
-}
-
-/// The guide's "what to do" for an API error.
-fn api_hint(operation: &Operation, status: StatusCode, reason: &ErrorReason) -> String {
-    let text = match reason {
-        ErrorReason::InvalidData => {
-            "The data was rejected by the route's validators: read the message, fix the request \
-             fields, and resend."
-        }
-        ErrorReason::InvalidSession | ErrorReason::Unauthorized => {
-            "The request was not authenticated: check the token identifier and key, and the \
-             tier (`Credentials::plugin` for a Marketplace token)."
-        }
-        ErrorReason::NotAllowed => {
-            return format!(
-                "The token lacks the scope this route needs: grant `{}` at {} level to the \
-                 plugin token in the Crisp Marketplace, and retry.",
-                operation.scope,
-                Level::of(operation.access)
-            );
-        }
-        ErrorReason::NotFound => {
-            "Verify the website_id, session_id or people_id, and that the resource lives in \
-             this workspace."
-        }
-        ErrorReason::NotSubscribed => {
-            "The website has not installed the plugin this token belongs to: install it on the \
-             website from the Crisp Marketplace, then retry."
-        }
-        ErrorReason::RestrictedRouteTier => {
-            "This route is not open to the token's tier: use a token of a tier the route \
-             allows (a Marketplace plugin token for plugin routes)."
-        }
-        ErrorReason::Conflict => {
-            "The request conflicts with the resource's current state: read it again and adjust \
-             the request before retrying."
-        }
-        ErrorReason::RateLimited => RATE_LIMITED_HINT,
-        _ => match status.as_u16() {
-            400 => "Read the message, fix the request fields, and resend.",
-            401 => "Check the token identifier, key and tier.",
-            403 => "Check the token's scopes in the Crisp Marketplace.",
-            404 => "Verify the ids and that the resource lives in this workspace.",
-            409 => "Read the resource again and adjust the request.",
-            429 | 420 => RATE_LIMITED_HINT,
-            500..=599 => "Crisp failed to answer: retry later; reads are retried automatically.",
-            _ => "See Crisp's message; the reason is not one this crate knows.",
-        },
-    };
-    text.to_owned()
 }
 
 /// 502, 503 and 504: the answer of a proxy or of an overloaded Crisp.
@@ -580,17 +405,6 @@ impl fmt::Display for Granted {
         match self.0 {
             Some(level) => write!(f, "it at {level} level only"),
             None => f.write_str("no grant for it"),
-        }
-    }
-}
-
-struct Parameter(Option<&'static str>);
-
-impl fmt::Display for Parameter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(name) => write!(f, " (`{name}`)"),
-            None => Ok(()),
         }
     }
 }
@@ -644,105 +458,4 @@ impl fmt::Display for Hms {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn api(status: u16, reason: &str) -> Error {
-        Error::Api {
-            operation: &Operation::SEND_MESSAGE,
-            status: StatusCode::from_u16(status).unwrap(),
-            reason: ErrorReason::from(reason),
-            message: Some("the message".into()),
-        }
-    }
-
-    #[test]
-    fn each_reason_of_the_guide_has_its_hint() {
-        let cases = [
-            (400, "invalid_data", "fix the request fields"),
-            (401, "invalid_session", "identifier and key"),
-            (
-                403,
-                "not_allowed",
-                "grant `website:conversation:messages` at write level",
-            ),
-            (404, "not_found", "Verify the website_id"),
-            (404, "not_subscribed", "has not installed the plugin"),
-            (403, "restricted_route_tier", "tier"),
-            (409, "conflict", "current state"),
-            (429, "rate_limited", "Back off"),
-            (418, "something_new", "not one this crate knows"),
-            (503, "something_new", "retry later"),
-        ];
-        for (status, reason, expected) in cases {
-            let error = api(status, reason);
-            assert!(
-                error.hint().contains(expected),
-                "{status} {reason}: {}",
-                error.hint()
-            );
-            let text = error.to_string();
-            assert!(text.starts_with("send_message: Crisp answered"), "{text}");
-            assert!(text.contains(reason), "{text}");
-            assert!(text.contains("the message"), "{text}");
-            assert!(text.contains(expected), "display carries the hint: {text}");
-        }
-    }
-
-    #[test]
-    fn retryable_cases() {
-        assert!(api(502, "x").is_retryable());
-        assert!(api(503, "x").is_retryable());
-        assert!(!api(500, "x").is_retryable());
-        assert!(!api(404, "not_found").is_retryable());
-        let limited = Error::RateLimited {
-            operation: &Operation::GET_CONVERSATION,
-            status: StatusCode::from_u16(420).unwrap(),
-            retry_after: Some(Duration::from_secs(3)),
-            attempts: 3,
-        };
-        assert!(limited.is_retryable());
-        assert_eq!(limited.reason(), Some(&ErrorReason::RateLimited));
-        assert!(limited.to_string().contains("wait 3 s"), "{limited}");
-        let refused = Error::NotGranted {
-            operation: &Operation::REMOVE_CONVERSATION,
-            scope: "website:conversation:sessions",
-            needed: Access::Write,
-            granted: Some(Level::Read),
-        };
-        assert!(!refused.is_retryable());
-        assert!(refused.is_refused());
-        assert_eq!(
-            refused.to_string(),
-            "remove_conversation: not granted: it needs `website:conversation:sessions` at \
-             write level, and the grants have it at read level only. Add \
-             `website:conversation:sessions=write` to the client's grants (and grant it to the \
-             plugin token in the Crisp Marketplace) if this agent should call \
-             remove_conversation; `Grants::for_operations` prints the least set for a list of \
-             operations."
-        );
-    }
-
-    #[test]
-    fn debug_is_the_case_and_the_message() {
-        let error = Error::NotConfirmed {
-            operation: &Operation::REMOVE_CONVERSATION,
-        };
-        assert_eq!(
-            format!("{error:?}"),
-            "crisp_api::Error::not_confirmed(\"remove_conversation: not confirmed: the \
-             confirmation callback declined this irreversible call, so nothing was sent\")"
-        );
-    }
-
-    #[test]
-    fn durations_read_as_people_say_them() {
-        assert_eq!(Hms(Duration::from_secs(1)).to_string(), "1 s");
-        assert_eq!(Hms(Duration::from_millis(1500)).to_string(), "1.5 s");
-        assert_eq!(Hms(Duration::from_secs(200)).to_string(), "3 min 20 s");
-        assert_eq!(
-            Hms(Duration::from_secs(5 * 3600 + 120)).to_string(),
-            "5 h 2 min"
-        );
-    }
-}
+mod tests;
