@@ -127,7 +127,8 @@ impl Preparing {
     }
 
     /// The JSON body, from the builder of its type (`None`: never set). A body that is not
-    /// `required` and was never set is left out; one that is required and was never set is a
+    /// `required` and was never set is left out. One that is required and was never set is
+    /// its type's empty value when that is complete (every field optional: `{}`), and else a
     /// problem naming `fields`, the ones its type requires.
     pub(crate) fn body<B, T>(
         mut self,
@@ -136,30 +137,32 @@ impl Preparing {
         fields: &[&str],
     ) -> Self
     where
+        B: Default,
         T: TryFrom<B> + Serialize,
         T::Error: Display,
     {
-        let builder = match body {
+        let (builder, set) = match body {
             None if !required => return self,
-            None => {
-                let problem = format!(
-                    "is required and was not set: call `.body(...)` before `.send()`{}",
-                    Fields(fields)
-                );
-                return self.problem("body", Problem::Invalid(problem));
-            }
-            Some(Ok(builder)) => builder,
+            None => (B::default(), false),
+            Some(Ok(builder)) => (builder, true),
             Some(Err(problem)) => return self.invalid_body(problem),
         };
-        match T::try_from(builder)
+        let json = T::try_from(builder)
             .map_err(|e| e.to_string())
-            .and_then(|body| serde_json::to_vec(&body).map_err(|e| e.to_string()))
-        {
+            .and_then(|body| serde_json::to_vec(&body).map_err(|e| e.to_string()));
+        match json {
             Ok(json) => {
                 self.request.body = Some(json.into());
                 self
             }
-            Err(problem) => self.invalid_body(problem),
+            Err(problem) if set => self.invalid_body(problem),
+            Err(_) => {
+                let problem = format!(
+                    "is required and was not set: call `.body(...)` before `.send()`{}",
+                    Fields(fields)
+                );
+                self.problem("body", Problem::Invalid(problem))
+            }
         }
     }
 
@@ -253,7 +256,7 @@ impl std::fmt::Display for Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{BlockUpdate, builder};
+    use crate::types::{BlockUpdate, MarkMessagesRead, builder};
 
     fn refused(prepared: Preparing) -> (Option<&'static str>, String) {
         match prepared.done() {
@@ -383,5 +386,12 @@ mod tests {
             .done()
             .unwrap();
         assert!(optional.body.is_none());
+        // A required body whose fields are all optional: its empty value, as before.
+        let op = &Operation::MARK_MESSAGES_READ;
+        let empty = Preparing::new(op, 0)
+            .body::<builder::MarkMessagesRead, MarkMessagesRead>(None, true, &[])
+            .done()
+            .unwrap();
+        assert_eq!(empty.body.as_deref(), Some(&b"{}"[..]));
     }
 }

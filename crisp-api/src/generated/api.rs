@@ -1446,7 +1446,7 @@ pub mod builder {
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/read`, after checking the ids, the grants (`website:conversation:messages` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         ///
         /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
-        /// `.body(...)` is required on this write: a `MarkMessagesRead`. The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
+        /// Without `.body(...)`, an empty `MarkMessagesRead` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, session_id, body } = self;
             let operation = &Operation::MARK_MESSAGES_READ;
@@ -1756,7 +1756,7 @@ pub mod builder {
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/meta`, after checking the ids, the grants (`website:conversation:sessions` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         ///
         /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
-        /// `.body(...)` is required on this write: a `ConversationMetaUpdate`. The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
+        /// Without `.body(...)`, an empty `ConversationMetaUpdate` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, session_id, body } = self;
             let operation = &Operation::UPDATE_CONVERSATION_META;
@@ -2225,7 +2225,7 @@ pub mod builder {
         /// Sends `POST /website/{website_id}/people/profile`, after checking the ids, the grants (`website:people:profiles` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         ///
         /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
-        /// `.body(...)` is required on this write: a `PeopleProfileWrite`. The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
+        /// Without `.body(...)`, an empty `PeopleProfileWrite` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::AddPeopleProfileResponse, Error> {
             let Self { client, options, website_id, body } = self;
             let operation = &Operation::ADD_PEOPLE_PROFILE;
@@ -2379,7 +2379,7 @@ pub mod builder {
         /// Sends `PATCH /website/{website_id}/people/profile/{people_id}`, after checking the ids, the grants (`website:people:profiles` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         ///
         /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
-        /// `.body(...)` is required on this write: a `PeopleProfileWrite`. The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
+        /// Without `.body(...)`, an empty `PeopleProfileWrite` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, people_id, body } = self;
             let operation = &Operation::UPDATE_PEOPLE_PROFILE;
@@ -2477,7 +2477,7 @@ pub mod builder {
         /// Sends `PUT /website/{website_id}/people/profile/{people_id}`, after checking the ids, the grants (`website:people:profiles` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         ///
         /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
-        /// `.body(...)` is required on this write: a `PeopleProfileWrite`. The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
+        /// Without `.body(...)`, an empty `PeopleProfileWrite` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, people_id, body } = self;
             let operation = &Operation::SAVE_PEOPLE_PROFILE;
@@ -2721,7 +2721,7 @@ pub mod builder {
         /// Sends `PATCH /website/{website_id}/settings`, after checking the ids, the grants (`website:settings` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
         ///
         /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
-        /// `.body(...)` is required on this write: a `WebsiteSettingsUpdate`. The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
+        /// Without `.body(...)`, an empty `WebsiteSettingsUpdate` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, body } = self;
             let operation = &Operation::UPDATE_WEBSITE_SETTINGS;

@@ -396,27 +396,27 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
              [`Error::InvalidRequest`], before any I/O."
                 .to_owned(),
         );
-        if body_required {
-            let needs = match body_fields.as_slice() {
-                [] => String::new(),
-                fields => format!(
-                    " (it needs {})",
-                    fields
-                        .iter()
-                        .map(|f| format!("`{f}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
+        let body_type = body_type.unwrap_or("body");
+        if body_required && body_fields.is_empty() {
             send_doc.push(format!(
-                " `.body(...)` is required{}: a `{}`{needs}. The compiler does not check that it \
-                 was called; `send()` without it is refused with that error, naming the fields.",
+                " Without `.body(...)`, an empty `{body_type}` (`{{}}`, every field optional) is \
+                 sent."
+            ));
+        } else if body_required {
+            let needs = body_fields
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            send_doc.push(format!(
+                " `.body(...)` is required{}: a `{body_type}` (it needs {needs}). The compiler \
+                 does not check that it was called; `send()` without it is refused with that \
+                 error, naming the fields.",
                 if op.access == "write" {
                     " on this write"
                 } else {
                     ""
                 },
-                body_type.unwrap_or("body"),
             ));
         }
         let send_doc = send_doc.iter().map(|line| quote!(#[doc = #line]));
