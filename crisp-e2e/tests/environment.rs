@@ -149,6 +149,14 @@ async fn the_base_url_takes_the_examples_calls_where_it_says() {
         stdout.starts_with(&format!("Read-only calls to {}", sandbox.base_url())),
         "{stdout}"
     );
+    // A read's audit line labels Crisp's success reason: `resolved` alone read like the
+    // conversation's state.
+    assert!(
+        stdout.contains("list_conversations GET website_id=")
+            && stdout.contains(" 200 crisp:resolved ("),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(" 200 resolved "), "{stdout}");
     let after_quickstart = sandbox.api_requests();
     assert!(after_quickstart >= 2, "the calls reached CRISP_BASE_URL");
 
