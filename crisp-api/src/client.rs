@@ -385,8 +385,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client. Fails on a base URL that is not http(s), credentials a header cannot
-    /// carry, or an HTTP stack that cannot start.
+    /// Builds the client. Fails on a base URL that is not http(s) with a host, or that holds a
+    /// user name, password, query or fragment; credentials a header cannot carry; or an HTTP
+    /// stack that cannot start.
     ///
     /// ```
     /// use crisp_api::{BuildError, Client, Credentials};
@@ -396,21 +397,7 @@ impl ClientBuilder {
     /// ```
     pub fn build(self) -> Result<Client, BuildError> {
         let base_url = self.base_url.trim_end_matches('/').to_owned();
-        match reqwest::Url::parse(&base_url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
-            Ok(_) => {
-                return Err(BuildError::InvalidBaseUrl {
-                    url: base_url,
-                    reason: "the scheme must be http or https, with a host".into(),
-                });
-            }
-            Err(e) => {
-                return Err(BuildError::InvalidBaseUrl {
-                    url: base_url,
-                    reason: e.to_string(),
-                });
-            }
-        }
+        check_base_url(&base_url)?;
         self.credentials
             .check()
             .map_err(|problem| BuildError::InvalidCredentials { problem })?;
@@ -462,6 +449,40 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// Refuses a base URL that is not http(s) with a host, or that holds what would be lost or
+/// leaked: a user name or password (the token goes in [`Credentials`]), a query or a fragment
+/// (the operations' paths are appended to the base URL). A URL holding a user name or password
+/// is not quoted back.
+fn check_base_url(base_url: &str) -> Result<(), BuildError> {
+    let refuse = |url: &str, reason: &str| {
+        Err(BuildError::InvalidBaseUrl {
+            url: url.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    let url = match reqwest::Url::parse(base_url) {
+        Ok(url) => url,
+        Err(e) if base_url.contains('@') => return refuse("(not shown)", &e.to_string()),
+        Err(e) => return refuse(base_url, &e.to_string()),
+    };
+    if !url.username().is_empty() || url.password().is_some() {
+        return refuse(
+            "(not shown)",
+            "it holds a user name or password; give the token through Credentials",
+        );
+    }
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return refuse(base_url, "the scheme must be http or https, with a host");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return refuse(
+            base_url,
+            "it holds a query or fragment, which the operations' paths would be appended to",
+        );
+    }
+    Ok(())
 }
 
 /// Why a client could not be built.

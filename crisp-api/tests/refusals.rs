@@ -160,3 +160,72 @@ async fn credentials_a_header_cannot_carry_are_refused_when_building() {
         assert!(!error.to_string().contains("X-Evil"), "{error}");
     }
 }
+
+/// Today a builder reported one missing parameter per attempt: fix `website_id`, send, learn
+/// about `session_id`, send, learn about the body.
+#[tokio::test]
+async fn a_builder_reports_every_missing_or_unusable_parameter_at_once() {
+    let server = MockServer::start().await;
+    let audit = Audit::default();
+    let client = audit.attach(builder(&server.uri())).build().unwrap();
+    let error = client.send_message().send().await.unwrap_err();
+    match &error {
+        Error::InvalidRequest {
+            parameter, problem, ..
+        } => {
+            assert_eq!(*parameter, Some("website_id"));
+            assert_eq!(
+                problem,
+                "`website_id` and `session_id` are required and were not set; the body is \
+                 required and was not set: call `.body(...)` before `.send()`; it needs `type`, \
+                 `from`, `origin` and `content`"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        error.to_string(),
+        "send_message: invalid request: `website_id` and `session_id` are required and were \
+         not set; the body is required and was not set: call `.body(...)` before `.send()`; it \
+         needs `type`, `from`, `origin` and `content`. Set every required parameter (and \
+         `.body(...)` on a write) before `.send()`, with ids from earlier answers (a website_id \
+         is a UUID, a session_id looks like `session_<uuid>`), never from free text."
+    );
+
+    // An unusable id beside a missing one, and a body missing a field: all named.
+    let error = client
+        .change_conversation_state()
+        .website_id(WEBSITE)
+        .session_id("..")
+        .body_map(|body| body)
+        .send()
+        .await
+        .unwrap_err();
+    match &error {
+        Error::InvalidRequest {
+            parameter, problem, ..
+        } => {
+            assert_eq!(*parameter, Some("session_id"));
+            assert!(
+                problem.starts_with(
+                    "`session_id` is not a usable id: `..` is a relative path segment that \
+                     would change the route; the body is incomplete or invalid: "
+                ),
+                "{problem}"
+            );
+            assert!(
+                problem.contains("state"),
+                "names the body's field: {problem}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(received(&server).await, 0, "nothing was sent");
+    let records = audit.records();
+    assert_eq!(records.len(), 2);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.outcome == Outcome::Refused(Refusal::InvalidRequest))
+    );
+}

@@ -172,7 +172,7 @@ async fn a_refused_connection_is_retried_even_for_a_write_and_attempts_are_bound
         other => panic!("{other:?}"),
     }
     assert!(
-        error.hint().contains("nothing reached Crisp"),
+        error.hint().contains("Nothing reached Crisp"),
         "{}",
         error.hint()
     );

@@ -149,6 +149,14 @@ async fn the_base_url_takes_the_examples_calls_where_it_says() {
         stdout.starts_with(&format!("Read-only calls to {}", sandbox.base_url())),
         "{stdout}"
     );
+    // A read's audit line labels Crisp's success reason: `resolved` alone read like the
+    // conversation's state.
+    assert!(
+        stdout.contains("list_conversations GET website_id=")
+            && stdout.contains(" 200 crisp:resolved ("),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(" 200 resolved "), "{stdout}");
     let after_quickstart = sandbox.api_requests();
     assert!(after_quickstart >= 2, "the calls reached CRISP_BASE_URL");
 
@@ -188,4 +196,62 @@ fn the_readme_shows_the_environment_table_as_the_tools_do() {
             .any(|page| std::fs::read_to_string(page).is_ok_and(|text| text.contains(env::HELP))),
         "paste crisp-api/src/env/table.txt into the README's environment section"
     );
+}
+
+/// A base URL that leads nowhere, or not to the API: the example ends with one sentence naming
+/// the URL it tried and what to check, and a non-zero exit. Today a refused connection did
+/// not name the URL, and a base URL without `/v1` was answered with a hint about ids.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_url_that_leads_nowhere_or_not_to_the_api_ends_with_one_sentence() {
+    let sandbox = crisp_sandbox::Sandbox::start().await.unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let website = sandbox.website_id().to_owned();
+    let path = format!("/website/{website}/conversations/1");
+    let cases = [
+        (
+            format!("http://{closed}/v1"),
+            format!(
+                "quickstart: list_conversations: could not connect to \
+                 http://{closed}/v1{path} after 3 attempt(s): connection refused. Nothing \
+                 reached Crisp: check the base URL (CRISP_BASE_URL or ClientBuilder::base_url; \
+                 Crisp's is https://api.crisp.chat/v1) and the network."
+            ),
+        ),
+        (
+            sandbox.url(),
+            format!(
+                "quickstart: list_conversations: GET {root}{path} answered 404 for a route it \
+                 does not know, not for an id (Crisp's envelope, `not_found`: the route does \
+                 not exist: GET {path} (the API's routes are under /v1)). The base URL in use, \
+                 {root}, does not end in /v1, where Crisp's API lives: set CRISP_BASE_URL or \
+                 ClientBuilder::base_url to {root}/v1 (Crisp's is https://api.crisp.chat/v1).",
+                root = sandbox.url()
+            ),
+        ),
+    ];
+    for (base_url, sentence) in cases {
+        let vars: Vec<(&str, String)> = vec![
+            (env::IDENTIFIER, sandbox.identifier().to_owned()),
+            (env::KEY, sandbox.key().to_owned()),
+            (env::TIER, sandbox.tier().to_string()),
+            (env::WEBSITE_ID, website.clone()),
+            (env::BASE_URL, base_url),
+        ];
+        let output = tokio::task::spawn_blocking(move || {
+            let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            run("quickstart", &[], &vars)
+        })
+        .await
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "exits non-zero: {stderr}");
+        assert_eq!(stderr.trim_end(), sentence);
+        assert!(
+            !stderr.contains(sandbox.key()),
+            "the key stays out: {stderr}"
+        );
+    }
 }

@@ -224,3 +224,80 @@ async fn the_sandbox_enforces_scopes_and_the_client_reports_it() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A base URL without `/v1`, or with a prefix the sandbox does not serve: the sandbox answers
+/// as Crisp does for a route it does not know (404 `not_found`, "the route does not exist"),
+/// and the client says to check the base URL, never to verify the ids.
+#[tokio::test]
+async fn a_wrong_base_url_on_the_sandbox_is_an_unknown_route_with_the_right_hint() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let root = sandbox.url();
+    let website = sandbox.website_id();
+    for (base, hint) in [
+        (
+            root.clone(),
+            format!(
+                "The base URL in use, {root}, does not end in /v1, where Crisp's API lives: set \
+                 CRISP_BASE_URL or ClientBuilder::base_url to {root}/v1 (Crisp's is \
+                 https://api.crisp.chat/v1)."
+            ),
+        ),
+        (
+            format!("{root}/crisp/v1"),
+            format!("The server at the base URL in use, {root}/crisp/v1, does not know this route"),
+        ),
+    ] {
+        let client = Client::builder(sandbox.credentials())
+            .base_url(&base)
+            .build()
+            .unwrap();
+        let error = client
+            .get_conversation()
+            .website_id(website)
+            .session_id(crisp_sandbox::demo::SESSION_ID)
+            .send()
+            .await
+            .unwrap_err();
+        let path = format!(
+            "/website/{website}/conversation/{}",
+            crisp_sandbox::demo::SESSION_ID
+        );
+        match &error {
+            Error::UnknownRoute {
+                url,
+                reason,
+                detail,
+                ..
+            } => {
+                assert_eq!(url, &format!("{base}{path}"));
+                assert_eq!(reason, &Some(ErrorReason::NotFound));
+                assert!(
+                    detail.starts_with("Crisp's envelope, `not_found`: the route does not exist"),
+                    "{detail}"
+                );
+            }
+            other => panic!("{base}: {other:?}"),
+        }
+        assert!(error.hint().starts_with(&hint), "{error}");
+        assert!(!error.hint().contains("website_id"), "{error}");
+    }
+    // The same call on the right base URL, for an id the sandbox does not hold: the id case.
+    let error = client(&sandbox)
+        .get_conversation()
+        .website_id(website)
+        .session_id("session_00000000-0000-4000-8000-000000000000")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Api {
+                reason: ErrorReason::NotFound,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.hint().contains("Verify the website_id"), "{error}");
+}

@@ -21,7 +21,8 @@
 //!   [`Fixtures`]). An operation the sandbox has no behaviour for answers the spec's example.
 //! - Auth as Crisp does it: HTTP Basic auth plus `X-Crisp-Tier` (401 `invalid_session`),
 //!   grants per [`Token`] (403 `not_allowed`), a daily quota (429 `rate_limited`), unknown ids
-//!   (404 `not_found`), and requests validated against the spec's schemas (400 `invalid_data`
+//!   (404 `not_found`), unknown routes (404 `not_found` with Crisp's message, `the route does
+//!   not exist`), and requests validated against the spec's schemas (400 `invalid_data`
 //!   naming the field; unknown fields are ignored).
 //! - Webhooks: every state change the spec maps to an event is posted, signed as Crisp signs
 //!   plugin hooks, to the registered endpoint, and retried with backoff while it fails.

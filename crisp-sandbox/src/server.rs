@@ -56,8 +56,20 @@ async fn count_api_requests(State(app): State<Arc<App>>, request: Request, next:
     next.run(request).await
 }
 
+/// Crisp's answer to a route it does not know (404 `not_found`, "the route does not exist"),
+/// which clients tell from an unknown id by that message; and the path asked for, with a word
+/// on `/v1` when it is outside it.
 async fn unknown_route(method: Method, uri: Uri) -> Response {
-    ApiError::not_found(format!("no route {method} {}", uri.path())).into_response()
+    let path = uri.path();
+    let outside = if path == "/v1" || path.starts_with("/v1/") {
+        ""
+    } else {
+        " (the API's routes are under /v1)"
+    };
+    ApiError::not_found(format!(
+        "the route does not exist: {method} {path}{outside}"
+    ))
+    .into_response()
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {

@@ -615,9 +615,23 @@ async fn unknown_ids_and_routes_answer_not_found_in_the_envelope() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+    let body = unknown.json::<Value>().await.unwrap();
+    assert_eq!(body["reason"], "not_found");
+    // Crisp's words for a route it does not know, by which a client tells it from an id.
     assert_eq!(
-        unknown.json::<Value>().await.unwrap()["reason"],
-        "not_found"
+        body["data"]["message"],
+        "the route does not exist: GET /v1/nothing/here"
+    );
+    let outside = api
+        .client
+        .get(format!("{}/website/x/conversations/1", sandbox.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outside.status(), 404);
+    assert_eq!(
+        outside.json::<Value>().await.unwrap()["data"]["message"],
+        "the route does not exist: GET /website/x/conversations/1 (the API's routes are under /v1)"
     );
     let method = api
         .client

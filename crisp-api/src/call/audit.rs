@@ -109,7 +109,9 @@ pub struct AuditRecord {
     pub outcome: Outcome,
     /// The HTTP status of the last answer, if there was one.
     pub status: Option<u16>,
-    /// Crisp's `reason` of the last answer (`resolved`, `not_found`...), if it sent one.
+    /// Crisp's `reason` of the last answer (`resolved`, `not_found`...), if it sent one:
+    /// Crisp's word for how the call went, not a conversation's state (`Display` shows it as
+    /// `crisp:resolved`).
     pub reason: Option<String>,
     /// The error's [`kind`](crate::Error::kind), when the call failed or was refused.
     pub error: Option<&'static str>,
@@ -163,7 +165,9 @@ impl AuditRecord {
 }
 
 impl fmt::Display for AuditRecord {
-    /// One line: `send_message POST website_id=... session_id=... succeeded 200 (1 attempt, 12.3 ms)`.
+    /// One line: `send_message POST website_id=... session_id=... succeeded 200 crisp:dispatched
+    /// (1 attempt, 12.3 ms)`. Crisp's reason is labelled `crisp:`, so that a read's success
+    /// reason, `resolved`, is not taken for a conversation's state.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.operation.id, self.operation.method)?;
         if !self.path_ids.is_empty() {
@@ -174,7 +178,7 @@ impl fmt::Display for AuditRecord {
             write!(f, " {status}")?;
         }
         if let Some(reason) = &self.reason {
-            write!(f, " {reason}")?;
+            write!(f, " crisp:{reason}")?;
         }
         if let Some(error) = self.error
             && self.outcome == Outcome::Failed
@@ -233,6 +237,30 @@ mod tests {
         assert_eq!(
             record.to_string(),
             "send_message POST website_id=w session_id=s failed 503 (unexpected_body) (1 attempt, 12.3 ms)"
+        );
+        // Crisp's reason, labelled: a read's `resolved` is not a conversation's state.
+        let read = AuditRecord {
+            operation: &Operation::GET_CONVERSATION_STATE,
+            outcome: Outcome::Succeeded,
+            status: Some(200),
+            reason: Some("resolved".to_owned()),
+            error: None,
+            ..record.clone()
+        };
+        assert_eq!(
+            read.to_string(),
+            "get_conversation_state GET website_id=w session_id=s succeeded 200 crisp:resolved (1 attempt, 12.3 ms)"
+        );
+        let not_found = AuditRecord {
+            outcome: Outcome::Failed,
+            status: Some(404),
+            reason: Some("not_found".to_owned()),
+            error: Some("api"),
+            ..read
+        };
+        assert_eq!(
+            not_found.to_string(),
+            "get_conversation_state GET website_id=w session_id=s failed 404 crisp:not_found (api) (1 attempt, 12.3 ms)"
         );
         let refused = AuditRecord {
             outcome: Outcome::Refused(Refusal::NotGranted),

@@ -10,7 +10,7 @@ use super::audit::AuditRecord;
 use super::{CallOptions, Pipeline, Request};
 use crate::error::Error;
 use crate::operation::Operation;
-use crate::path;
+use crate::path::{self, PathError};
 
 /// One call of an operation chosen at run time, with its arguments as text and JSON.
 ///
@@ -157,7 +157,12 @@ impl DynamicCall<'_> {
             .map_err(|problem| Error::InvalidRequest {
                 operation,
                 parameter: problem.parameter(),
-                problem: problem.to_string(),
+                problem: match &problem {
+                    PathError::Unsafe { parameter, problem } => {
+                        format!("`{parameter}` is not a usable id: {problem}")
+                    }
+                    other => other.to_string(),
+                },
             })
             .map(|ids| Request {
                 operation,

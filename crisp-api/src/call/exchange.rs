@@ -51,6 +51,8 @@ where
         // 3xx that is no redirect): not a broken connection, and not retried.
         return (Err(Failure::Redirect { location }), facts);
     }
+    // Only a 404's URL is kept, for the unknown-route rule.
+    let url_of_404 = (status == StatusCode::NOT_FOUND).then(|| response.url().clone());
     let content_type = headers.get(CONTENT_TYPE).cloned();
     let retry_after = if status.is_success() {
         None
@@ -75,7 +77,9 @@ where
     let bytes = match read {
         Ok(bytes) => bytes,
         Err(Read::TooLarge) => return (Err(too_large(None)), facts),
-        Err(Read::Http(e)) => return (Err(e.into()), facts),
+        Err(Read::Http(e)) => {
+            return (Err(Failure::http(e, || transport.url(request))), facts);
+        }
     };
     let answer = Answer {
         status,
@@ -84,7 +88,14 @@ where
         bytes: &bytes,
         secrets: transport.secrets(),
     };
-    (answer.decode::<T>(), facts)
+    let decoded = answer.decode::<T>();
+    match url_of_404 {
+        Some(url) => (
+            decoded.map_err(|failure| failure.on_404(&url, transport.base_url())),
+            facts,
+        ),
+        None => (decoded, facts),
+    }
 }
 
 /// Why a body could not be read.

@@ -93,7 +93,11 @@ impl Transport {
         let query = Some(&request.query[..]).filter(|query| !query.is_empty());
         let body = request.body.as_ref();
         let built = self.build(method.clone(), self.url(request), query, body)?;
-        let mut response = self.http.execute(built).await?;
+        let mut response = self
+            .http
+            .execute(built)
+            .await
+            .map_err(|error| Failure::http(error, || self.url(request)))?;
         let mut hops = 0;
         let mut first_url = None;
         let mut deadline = None;
@@ -124,7 +128,7 @@ impl Transport {
                 .http
                 .execute(hop)
                 .await
-                .map_err(|error| Failure::from(error).once_sent())?;
+                .map_err(|error| Failure::http(error, || self.url(request)).once_sent())?;
             hops += 1;
         }
         Ok(Sent {

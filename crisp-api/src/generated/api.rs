@@ -743,6 +743,8 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/conversations/{page_number}`, after checking the ids, the grants (`website:conversation:sessions` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::ListConversationsResponse, Error> {
             let Self {
                 client,
@@ -768,36 +770,28 @@ pub mod builder {
                 search_type,
             } = self;
             let operation = &Operation::LIST_CONVERSATIONS;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("page_number", page_number)?;
-                let prepare = prepare.query("filter_assigned", filter_assigned, false)?;
-                let prepare = prepare.query("filter_date_end", filter_date_end, false)?;
-                let prepare = prepare
-                    .query("filter_date_start", filter_date_start, false)?;
-                let prepare = prepare.query("filter_inbox_id", filter_inbox_id, false)?;
-                let prepare = prepare.query("filter_mention", filter_mention, false)?;
-                let prepare = prepare
-                    .query("filter_not_resolved", filter_not_resolved, false)?;
-                let prepare = prepare.query("filter_resolved", filter_resolved, false)?;
-                let prepare = prepare
-                    .query("filter_unassigned", filter_unassigned, false)?;
-                let prepare = prepare.query("filter_unread", filter_unread, false)?;
-                let prepare = prepare.query("include_empty", include_empty, false)?;
-                let prepare = prepare
-                    .query("order_date_created", order_date_created, false)?;
-                let prepare = prepare
-                    .query("order_date_updated", order_date_updated, false)?;
-                let prepare = prepare
-                    .query("order_date_waiting", order_date_waiting, false)?;
-                let prepare = prepare.query("per_page", per_page, false)?;
-                let prepare = prepare.query("search_operator", search_operator, false)?;
-                let prepare = prepare.query("search_query", search_query, false)?;
-                let prepare = prepare.query("search_type", search_type, false)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("page_number", page_number);
+            let prepare = prepare.query("filter_assigned", filter_assigned, false);
+            let prepare = prepare.query("filter_date_end", filter_date_end, false);
+            let prepare = prepare.query("filter_date_start", filter_date_start, false);
+            let prepare = prepare.query("filter_inbox_id", filter_inbox_id, false);
+            let prepare = prepare.query("filter_mention", filter_mention, false);
+            let prepare = prepare
+                .query("filter_not_resolved", filter_not_resolved, false);
+            let prepare = prepare.query("filter_resolved", filter_resolved, false);
+            let prepare = prepare.query("filter_unassigned", filter_unassigned, false);
+            let prepare = prepare.query("filter_unread", filter_unread, false);
+            let prepare = prepare.query("include_empty", include_empty, false);
+            let prepare = prepare.query("order_date_created", order_date_created, false);
+            let prepare = prepare.query("order_date_updated", order_date_updated, false);
+            let prepare = prepare.query("order_date_waiting", order_date_waiting, false);
+            let prepare = prepare.query("per_page", per_page, false);
+            let prepare = prepare.query("search_operator", search_operator, false);
+            let prepare = prepare.query("search_query", search_query, false);
+            let prepare = prepare.query("search_type", search_type, false);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
         /// Every item of every page, from page 1 until a page comes back shorter than the page size (20 unless `per_page` is set) or empty. One page is fetched at a time, and none before it is needed; each page is a call of its own (grants, budget, retries and audit apply). An error ends the stream with that error. `page_number` is set by the stream.
         pub fn stream(
@@ -851,15 +845,14 @@ pub mod builder {
             self
         }
         /// Sends `POST /website/{website_id}/conversation`, after checking the ids, the grants (`website:conversation:sessions` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::CreateConversationResponse, Error> {
             let Self { client, options, website_id } = self;
             let operation = &Operation::CREATE_CONVERSATION;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 1usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 1usize);
+            let prepare = prepare.path("website_id", website_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::get_conversation`](crate::Client::get_conversation): Get a single conversation by its session id.
@@ -908,16 +901,15 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/conversation/{session_id}`, after checking the ids, the grants (`website:conversation:sessions` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::GetConversationResponse, Error> {
             let Self { client, options, website_id, session_id } = self;
             let operation = &Operation::GET_CONVERSATION;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::remove_conversation`](crate::Client::remove_conversation): Permanently remove a conversation.
@@ -966,16 +958,15 @@ pub mod builder {
             self
         }
         /// Sends `DELETE /website/{website_id}/conversation/{session_id}`, after checking the ids, the grants (`website:conversation:sessions` at write level), the confirmation callback, and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, session_id } = self;
             let operation = &Operation::REMOVE_CONVERSATION;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::list_messages`](crate::Client::list_messages): Get the messages in a conversation, paginated by timestamp.
@@ -1060,6 +1051,8 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/conversation/{session_id}/messages`, after checking the ids, the grants (`website:conversation:messages` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::ListMessagesResponse, Error> {
             let Self {
                 client,
@@ -1071,18 +1064,13 @@ pub mod builder {
                 timestamp_before,
             } = self;
             let operation = &Operation::LIST_MESSAGES;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                let prepare = prepare.query("timestamp_after", timestamp_after, false)?;
-                let prepare = prepare
-                    .query("timestamp_around", timestamp_around, false)?;
-                let prepare = prepare
-                    .query("timestamp_before", timestamp_before, false)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            let prepare = prepare.query("timestamp_after", timestamp_after, false);
+            let prepare = prepare.query("timestamp_around", timestamp_around, false);
+            let prepare = prepare.query("timestamp_before", timestamp_before, false);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
         /// Every item, newest first, walking back in time: each batch is fetched with `timestamp_before` set to the oldest timestamp of the batch before, until a batch comes back empty (or makes no progress). One batch is fetched at a time; each is a call of its own (grants, budget, retries and audit apply). An error ends the stream with that error. A `timestamp_before` set on the builder is where the walk starts.
         pub fn stream(
@@ -1179,18 +1167,21 @@ pub mod builder {
             self
         }
         /// Sends `POST /website/{website_id}/conversation/{session_id}/message`, after checking the ids, the grants (`website:conversation:messages` at write level), the confirmation callback, and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// `.body(...)` is required on this write: a `NewMessage` (it needs `type`, `from`, `origin`, `content`). The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
         pub async fn send(self) -> Result<types::SendMessageResponse, Error> {
             let Self { client, options, website_id, session_id, body } = self;
             let operation = &Operation::SEND_MESSAGE;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                let prepare = prepare
-                    .body::<types::builder::NewMessage, types::NewMessage>(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            let prepare = prepare
+                .body::<
+                    types::builder::NewMessage,
+                    types::NewMessage,
+                >(body, true, &["type", "from", "origin", "content"]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::get_message`](crate::Client::get_message): Get a single message in a conversation by its fingerprint.
@@ -1251,17 +1242,16 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/conversation/{session_id}/message/{fingerprint}`, after checking the ids, the grants (`website:conversation:messages` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::GetMessageResponse, Error> {
             let Self { client, options, website_id, session_id, fingerprint } = self;
             let operation = &Operation::GET_MESSAGE;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 3usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                let prepare = prepare.path("fingerprint", fingerprint)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 3usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            let prepare = prepare.path("fingerprint", fingerprint);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::update_message`](crate::Client::update_message): Update the content of a message already in a conversation.
@@ -1355,22 +1345,22 @@ pub mod builder {
             self
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/message/{fingerprint}`, after checking the ids, the grants (`website:conversation:messages` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// `.body(...)` is required on this write: a `MessageUpdate` (it needs `content`). The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, session_id, fingerprint, body } = self;
             let operation = &Operation::UPDATE_MESSAGE;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 3usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                let prepare = prepare.path("fingerprint", fingerprint)?;
-                let prepare = prepare
-                    .body::<
-                        types::builder::MessageUpdate,
-                        types::MessageUpdate,
-                    >(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 3usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            let prepare = prepare.path("fingerprint", fingerprint);
+            let prepare = prepare
+                .body::<
+                    types::builder::MessageUpdate,
+                    types::MessageUpdate,
+                >(body, true, &["content"]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::mark_messages_read`](crate::Client::mark_messages_read): Mark messages in a conversation as read.
@@ -1454,21 +1444,21 @@ pub mod builder {
             self
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/read`, after checking the ids, the grants (`website:conversation:messages` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// Without `.body(...)`, an empty `MarkMessagesRead` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, session_id, body } = self;
             let operation = &Operation::MARK_MESSAGES_READ;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                let prepare = prepare
-                    .body::<
-                        types::builder::MarkMessagesRead,
-                        types::MarkMessagesRead,
-                    >(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            let prepare = prepare
+                .body::<
+                    types::builder::MarkMessagesRead,
+                    types::MarkMessagesRead,
+                >(body, true, &[]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::get_conversation_state`](crate::Client::get_conversation_state): Get the current state of a conversation (pending, unresolved, or resolved).
@@ -1517,16 +1507,15 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/conversation/{session_id}/state`, after checking the ids, the grants (`website:conversation:states` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::GetConversationStateResponse, Error> {
             let Self { client, options, website_id, session_id } = self;
             let operation = &Operation::GET_CONVERSATION_STATE;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::change_conversation_state`](crate::Client::change_conversation_state): Change a conversation's state, for example to resolved.
@@ -1610,21 +1599,21 @@ pub mod builder {
             self
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/state`, after checking the ids, the grants (`website:conversation:states` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// `.body(...)` is required on this write: a `ConversationStateUpdate` (it needs `state`). The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, session_id, body } = self;
             let operation = &Operation::CHANGE_CONVERSATION_STATE;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                let prepare = prepare
-                    .body::<
-                        types::builder::ConversationStateUpdate,
-                        types::ConversationStateUpdate,
-                    >(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            let prepare = prepare
+                .body::<
+                    types::builder::ConversationStateUpdate,
+                    types::ConversationStateUpdate,
+                >(body, true, &["state"]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::get_conversation_meta`](crate::Client::get_conversation_meta): Get the metadata on a conversation, like the contact's nickname, email, and segments.
@@ -1673,16 +1662,15 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/conversation/{session_id}/meta`, after checking the ids, the grants (`website:conversation:sessions` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::GetConversationMetaResponse, Error> {
             let Self { client, options, website_id, session_id } = self;
             let operation = &Operation::GET_CONVERSATION_META;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::update_conversation_meta`](crate::Client::update_conversation_meta): Update a conversation's metadata, such as the contact's email, nickname, or segments.
@@ -1766,21 +1754,21 @@ pub mod builder {
             self
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/meta`, after checking the ids, the grants (`website:conversation:sessions` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// Without `.body(...)`, an empty `ConversationMetaUpdate` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, session_id, body } = self;
             let operation = &Operation::UPDATE_CONVERSATION_META;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                let prepare = prepare
-                    .body::<
-                        types::builder::ConversationMetaUpdate,
-                        types::ConversationMetaUpdate,
-                    >(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            let prepare = prepare
+                .body::<
+                    types::builder::ConversationMetaUpdate,
+                    types::ConversationMetaUpdate,
+                >(body, true, &[]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::assign_conversation_routing`](crate::Client::assign_conversation_routing): Assign a conversation to an operator or team for routing.
@@ -1862,21 +1850,21 @@ pub mod builder {
             self
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/routing`, after checking the ids, the grants (`website:conversation:sessions` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// `.body(...)` is required on this write: a `RoutingUpdate` (it needs `assigned`). The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, session_id, body } = self;
             let operation = &Operation::ASSIGN_CONVERSATION_ROUTING;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                let prepare = prepare
-                    .body::<
-                        types::builder::RoutingUpdate,
-                        types::RoutingUpdate,
-                    >(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            let prepare = prepare
+                .body::<
+                    types::builder::RoutingUpdate,
+                    types::RoutingUpdate,
+                >(body, true, &["assigned"]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::block_conversation`](crate::Client::block_conversation): Block or unblock incoming messages from a conversation.
@@ -1958,21 +1946,21 @@ pub mod builder {
             self
         }
         /// Sends `PATCH /website/{website_id}/conversation/{session_id}/block`, after checking the ids, the grants (`website:conversation:sessions` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// `.body(...)` is required on this write: a `BlockUpdate` (it needs `blocked`). The compiler does not check that it was called; `send()` without it is refused with that error, naming the fields.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, session_id, body } = self;
             let operation = &Operation::BLOCK_CONVERSATION;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("session_id", session_id)?;
-                let prepare = prepare
-                    .body::<
-                        types::builder::BlockUpdate,
-                        types::BlockUpdate,
-                    >(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("session_id", session_id);
+            let prepare = prepare
+                .body::<
+                    types::builder::BlockUpdate,
+                    types::BlockUpdate,
+                >(body, true, &["blocked"]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::list_people_profiles`](crate::Client::list_people_profiles): List the CRM contact profiles on a website, one page at a time.
@@ -2117,6 +2105,8 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/people/profiles/{page_number}`, after checking the ids, the grants (`website:people:profiles` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::ListPeopleProfilesResponse, Error> {
             let Self {
                 client,
@@ -2133,22 +2123,18 @@ pub mod builder {
                 sort_order,
             } = self;
             let operation = &Operation::LIST_PEOPLE_PROFILES;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("page_number", page_number)?;
-                let prepare = prepare.query("filter_date_end", filter_date_end, false)?;
-                let prepare = prepare
-                    .query("filter_date_start", filter_date_start, false)?;
-                let prepare = prepare.query("per_page", per_page, false)?;
-                let prepare = prepare.query("search_filter", search_filter, false)?;
-                let prepare = prepare.query("search_operator", search_operator, false)?;
-                let prepare = prepare.query("search_text", search_text, false)?;
-                let prepare = prepare.query("sort_field", sort_field, false)?;
-                let prepare = prepare.query("sort_order", sort_order, false)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("page_number", page_number);
+            let prepare = prepare.query("filter_date_end", filter_date_end, false);
+            let prepare = prepare.query("filter_date_start", filter_date_start, false);
+            let prepare = prepare.query("per_page", per_page, false);
+            let prepare = prepare.query("search_filter", search_filter, false);
+            let prepare = prepare.query("search_operator", search_operator, false);
+            let prepare = prepare.query("search_text", search_text, false);
+            let prepare = prepare.query("sort_field", sort_field, false);
+            let prepare = prepare.query("sort_order", sort_order, false);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
         /// Every item of every page, from page 1 until a page comes back shorter than the page size (20 unless `per_page` is set) or empty. One page is fetched at a time, and none before it is needed; each page is a call of its own (grants, budget, retries and audit apply). An error ends the stream with that error. `page_number` is set by the stream.
         pub fn stream(
@@ -2237,20 +2223,20 @@ pub mod builder {
             self
         }
         /// Sends `POST /website/{website_id}/people/profile`, after checking the ids, the grants (`website:people:profiles` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// Without `.body(...)`, an empty `PeopleProfileWrite` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::AddPeopleProfileResponse, Error> {
             let Self { client, options, website_id, body } = self;
             let operation = &Operation::ADD_PEOPLE_PROFILE;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 1usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare
-                    .body::<
-                        types::builder::PeopleProfileWrite,
-                        types::PeopleProfileWrite,
-                    >(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 1usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare
+                .body::<
+                    types::builder::PeopleProfileWrite,
+                    types::PeopleProfileWrite,
+                >(body, true, &[]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::get_people_profile`](crate::Client::get_people_profile): Get a single CRM contact profile by its people id.
@@ -2299,16 +2285,15 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/people/profile/{people_id}`, after checking the ids, the grants (`website:people:profiles` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::GetPeopleProfileResponse, Error> {
             let Self { client, options, website_id, people_id } = self;
             let operation = &Operation::GET_PEOPLE_PROFILE;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("people_id", people_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("people_id", people_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::update_people_profile`](crate::Client::update_people_profile): Update fields on a CRM contact profile.
@@ -2392,21 +2377,21 @@ pub mod builder {
             self
         }
         /// Sends `PATCH /website/{website_id}/people/profile/{people_id}`, after checking the ids, the grants (`website:people:profiles` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// Without `.body(...)`, an empty `PeopleProfileWrite` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, people_id, body } = self;
             let operation = &Operation::UPDATE_PEOPLE_PROFILE;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("people_id", people_id)?;
-                let prepare = prepare
-                    .body::<
-                        types::builder::PeopleProfileWrite,
-                        types::PeopleProfileWrite,
-                    >(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("people_id", people_id);
+            let prepare = prepare
+                .body::<
+                    types::builder::PeopleProfileWrite,
+                    types::PeopleProfileWrite,
+                >(body, true, &[]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::save_people_profile`](crate::Client::save_people_profile): Save a CRM contact profile, replacing its full card.
@@ -2490,21 +2475,21 @@ pub mod builder {
             self
         }
         /// Sends `PUT /website/{website_id}/people/profile/{people_id}`, after checking the ids, the grants (`website:people:profiles` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// Without `.body(...)`, an empty `PeopleProfileWrite` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, people_id, body } = self;
             let operation = &Operation::SAVE_PEOPLE_PROFILE;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("people_id", people_id)?;
-                let prepare = prepare
-                    .body::<
-                        types::builder::PeopleProfileWrite,
-                        types::PeopleProfileWrite,
-                    >(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("people_id", people_id);
+            let prepare = prepare
+                .body::<
+                    types::builder::PeopleProfileWrite,
+                    types::PeopleProfileWrite,
+                >(body, true, &[]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::remove_people_profile`](crate::Client::remove_people_profile): Remove a CRM contact profile.
@@ -2553,16 +2538,15 @@ pub mod builder {
             self
         }
         /// Sends `DELETE /website/{website_id}/people/profile/{people_id}`, after checking the ids, the grants (`website:people:profiles` at write level), the confirmation callback, and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, people_id } = self;
             let operation = &Operation::REMOVE_PEOPLE_PROFILE;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("people_id", people_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("people_id", people_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::get_people_data`](crate::Client::get_people_data): Get the custom data stored on a contact profile.
@@ -2611,16 +2595,15 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/people/data/{people_id}`, after checking the ids, the grants (`website:people:profiles` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::GetPeopleDataResponse, Error> {
             let Self { client, options, website_id, people_id } = self;
             let operation = &Operation::GET_PEOPLE_DATA;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("people_id", people_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("people_id", people_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::get_website_settings`](crate::Client::get_website_settings): Get a website's settings.
@@ -2657,15 +2640,14 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/settings`, after checking the ids, the grants (`website:settings` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::GetWebsiteSettingsResponse, Error> {
             let Self { client, options, website_id } = self;
             let operation = &Operation::GET_WEBSITE_SETTINGS;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 1usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 1usize);
+            let prepare = prepare.path("website_id", website_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::update_website_settings`](crate::Client::update_website_settings): Update a website's settings.
@@ -2737,20 +2719,20 @@ pub mod builder {
             self
         }
         /// Sends `PATCH /website/{website_id}/settings`, after checking the ids, the grants (`website:settings` at write level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
+        /// Without `.body(...)`, an empty `WebsiteSettingsUpdate` (`{}`, every field optional) is sent.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, body } = self;
             let operation = &Operation::UPDATE_WEBSITE_SETTINGS;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 1usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare
-                    .body::<
-                        types::builder::WebsiteSettingsUpdate,
-                        types::WebsiteSettingsUpdate,
-                    >(body, true)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 1usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare
+                .body::<
+                    types::builder::WebsiteSettingsUpdate,
+                    types::WebsiteSettingsUpdate,
+                >(body, true, &[]);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::list_operators`](crate::Client::list_operators): List the operators (team members) on a website.
@@ -2787,15 +2769,14 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/operators/list`, after checking the ids, the grants (`website:operators` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::ListOperatorsResponse, Error> {
             let Self { client, options, website_id } = self;
             let operation = &Operation::LIST_OPERATORS;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 1usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 1usize);
+            let prepare = prepare.path("website_id", website_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::get_operator`](crate::Client::get_operator): Get a single operator on a website by user id.
@@ -2842,16 +2823,15 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/operator/{user_id}`, after checking the ids, the grants (`website:operators` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::GetOperatorResponse, Error> {
             let Self { client, options, website_id, user_id } = self;
             let operation = &Operation::GET_OPERATOR;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("user_id", user_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("user_id", user_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::list_visitors`](crate::Client::list_visitors): List the visitors currently browsing a website.
@@ -2910,17 +2890,16 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/visitors/list/{page_number}`, after checking the ids, the grants (`website:visitors` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::ListVisitorsResponse, Error> {
             let Self { client, options, website_id, page_number, per_page } = self;
             let operation = &Operation::LIST_VISITORS;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("page_number", page_number)?;
-                let prepare = prepare.query("per_page", per_page, false)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("page_number", page_number);
+            let prepare = prepare.query("per_page", per_page, false);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
         /// Every item of every page, from page 1 until a page comes back shorter than the page size (20 unless `per_page` is set) or empty. One page is fetched at a time, and none before it is needed; each page is a call of its own (grants, budget, retries and audit apply). An error ends the stream with that error. `page_number` is set by the stream.
         pub fn stream(
@@ -2974,15 +2953,14 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/visitors/count`, after checking the ids, the grants (`website:visitors` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::CountVisitorsResponse, Error> {
             let Self { client, options, website_id } = self;
             let operation = &Operation::COUNT_VISITORS;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 1usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 1usize);
+            let prepare = prepare.path("website_id", website_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
     /// The request builder of [`Client::list_campaigns`](crate::Client::list_campaigns): List the marketing campaigns on a website.
@@ -3139,6 +3117,8 @@ pub mod builder {
             self
         }
         /// Sends `GET /website/{website_id}/campaigns/list/{page_number}`, after checking the ids, the grants (`website:campaign:templates` at read level), and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::ListCampaignsResponse, Error> {
             let Self {
                 client,
@@ -3156,33 +3136,29 @@ pub mod builder {
                 search_name,
             } = self;
             let operation = &Operation::LIST_CAMPAIGNS;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("page_number", page_number)?;
-                let prepare = prepare
-                    .query("filter_status_done", filter_status_done, false)?;
-                let prepare = prepare
-                    .query(
-                        "filter_status_not_configured",
-                        filter_status_not_configured,
-                        false,
-                    )?;
-                let prepare = prepare
-                    .query("filter_status_paused", filter_status_paused, false)?;
-                let prepare = prepare
-                    .query("filter_status_ready", filter_status_ready, false)?;
-                let prepare = prepare
-                    .query("filter_status_sending", filter_status_sending, false)?;
-                let prepare = prepare.query("filter_tag", filter_tag, false)?;
-                let prepare = prepare
-                    .query("filter_type_automated", filter_type_automated, false)?;
-                let prepare = prepare
-                    .query("filter_type_one_shot", filter_type_one_shot, false)?;
-                let prepare = prepare.query("search_name", search_name, false)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("page_number", page_number);
+            let prepare = prepare.query("filter_status_done", filter_status_done, false);
+            let prepare = prepare
+                .query(
+                    "filter_status_not_configured",
+                    filter_status_not_configured,
+                    false,
+                );
+            let prepare = prepare
+                .query("filter_status_paused", filter_status_paused, false);
+            let prepare = prepare
+                .query("filter_status_ready", filter_status_ready, false);
+            let prepare = prepare
+                .query("filter_status_sending", filter_status_sending, false);
+            let prepare = prepare.query("filter_tag", filter_tag, false);
+            let prepare = prepare
+                .query("filter_type_automated", filter_type_automated, false);
+            let prepare = prepare
+                .query("filter_type_one_shot", filter_type_one_shot, false);
+            let prepare = prepare.query("search_name", search_name, false);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
         /// Every item of every page, from page 1 until a page comes back shorter than the page size (20 unless `per_page` is set) or empty. One page is fetched at a time, and none before it is needed; each page is a call of its own (grants, budget, retries and audit apply). An error ends the stream with that error. `page_number` is set by the stream.
         pub fn stream(
@@ -3244,16 +3220,15 @@ pub mod builder {
             self
         }
         /// Sends `POST /website/{website_id}/campaign/{campaign_id}/dispatch`, after checking the ids, the grants (`website:campaign:templates` at write level), the confirmation callback, and the daily budget; retries as the client's policy allows, and leaves one audit record.
+        ///
+        /// Every parameter that is missing or unusable is reported at once, in one [`Error::InvalidRequest`], before any I/O.
         pub async fn send(self) -> Result<types::Acknowledgement, Error> {
             let Self { client, options, website_id, campaign_id } = self;
             let operation = &Operation::DISPATCH_CAMPAIGN;
-            let prepared = (move || {
-                let prepare = Preparing::new(operation, 2usize);
-                let prepare = prepare.path("website_id", website_id)?;
-                let prepare = prepare.path("campaign_id", campaign_id)?;
-                Ok(prepare.done())
-            })();
-            crate::call::send(client, operation, prepared, options).await
+            let prepare = Preparing::new(operation, 2usize);
+            let prepare = prepare.path("website_id", website_id);
+            let prepare = prepare.path("campaign_id", campaign_id);
+            crate::call::send(client, operation, prepare.done(), options).await
         }
     }
 }

@@ -199,7 +199,23 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
         let mut path_steps = Vec::new();
         let mut query_steps = Vec::new();
         let mut body_step = quote!();
-        let body_required = spec::request_body(raw).is_some_and(|body| body.required);
+        let request_body = spec::request_body(raw);
+        let body_required = request_body.as_ref().is_some_and(|body| body.required);
+        // The fields the body's type requires: named when a required body was never set.
+        let body_type = request_body
+            .as_ref()
+            .and_then(|body| yaml::ref_name(body.schema?));
+        let body_fields: Vec<String> = body_type
+            .and_then(|name| spec.schema(name))
+            .and_then(|schema| schema.get("required"))
+            .and_then(Value::as_sequence)
+            .map(|required| {
+                required
+                    .iter()
+                    .filter_map(|field| field.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
         for f in fns
             .iter()
             .filter(|f| f.sig.ident != "new" && f.sig.ident != "send")
@@ -234,7 +250,11 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                     fields.push(quote!(body: Option<Result<#builder_ty, String>>));
                     inits.push(quote!(body: None));
                     body_step = quote! {
-                        let prepare = prepare.body::<#builder_ty, #target>(body, #body_required)?;
+                        let prepare = prepare.body::<#builder_ty, #target>(
+                            body,
+                            #body_required,
+                            &[#(#body_fields),*],
+                        );
                     };
                     names.push(quote!(body));
                     quote! {
@@ -263,11 +283,11 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                         let at = paths.iter().position(|p| *p == name).ok_or_else(|| {
                             fail(&format!("path parameter `{name}` is not in the path"))
                         })?;
-                        path_steps.push((at, quote!(let prepare = prepare.path(#name, #ident)?;)));
+                        path_steps.push((at, quote!(let prepare = prepare.path(#name, #ident);)));
                     } else {
                         let required = param.required;
                         query_steps
-                            .push(quote!(let prepare = prepare.query(#name, #ident, #required)?;));
+                            .push(quote!(let prepare = prepare.query(#name, #ident, #required);));
                     }
                     quote! {
                         self.#ident = crate::call::param::Param::from_conversion(value.try_into());
@@ -356,7 +376,7 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
             " The request builder of [`Client::{}`](crate::Client::{}): {}",
             op.id, op.id, op.summary
         );
-        let send_doc = format!(
+        let mut send_doc = vec![format!(
             " Sends `{} {}`, after checking the ids, the grants (`{}` at {} level){}{}; retries \
              as the client's policy allows, and leaves one audit record.",
             op.method,
@@ -369,7 +389,37 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                 ""
             },
             ", and the daily budget"
+        )];
+        send_doc.push(String::new());
+        send_doc.push(
+            " Every parameter that is missing or unusable is reported at once, in one \
+             [`Error::InvalidRequest`], before any I/O."
+                .to_owned(),
         );
+        let body_type = body_type.unwrap_or("body");
+        if body_required && body_fields.is_empty() {
+            send_doc.push(format!(
+                " Without `.body(...)`, an empty `{body_type}` (`{{}}`, every field optional) is \
+                 sent."
+            ));
+        } else if body_required {
+            let needs = body_fields
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            send_doc.push(format!(
+                " `.body(...)` is required{}: a `{body_type}` (it needs {needs}). The compiler \
+                 does not check that it was called; `send()` without it is refused with that \
+                 error, naming the fields.",
+                if op.access == "write" {
+                    " on this write"
+                } else {
+                    ""
+                },
+            ));
+        }
+        let send_doc = send_doc.iter().map(|line| quote!(#[doc = #line]));
         builders.push(quote! {
             #[doc = #struct_doc]
             #[derive(Clone, Debug)]
@@ -399,18 +449,15 @@ pub(crate) fn generate(spec: &Spec, progenitor: &syn::File) -> Result<String, Er
                     self
                 }
 
-                #[doc = #send_doc]
+                #(#send_doc)*
                 pub async fn send(self) -> Result<#response, Error> {
                     let Self { client, options, #(#names),* } = self;
                     let operation = &Operation::#op_const;
-                    let prepared = (move || {
-                        let prepare = Preparing::new(operation, #count);
-                        #(#path_steps)*
-                        #(#query_steps)*
-                        #body_step
-                        Ok(prepare.done())
-                    })();
-                    crate::call::send(client, operation, prepared, options).await
+                    let prepare = Preparing::new(operation, #count);
+                    #(#path_steps)*
+                    #(#query_steps)*
+                    #body_step
+                    crate::call::send(client, operation, prepare.done(), options).await
                 }
 
                 #stream

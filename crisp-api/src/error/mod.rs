@@ -1,4 +1,4 @@
-//! [`Error`]: the one error every call returns.
+//! [`Error`]: the one error every call returns; what to do about each is in [`hint`].
 
 use std::fmt;
 use std::time::Duration;
@@ -8,6 +8,8 @@ use reqwest::StatusCode;
 use crate::grants::Level;
 use crate::operation::{Access, Operation};
 use crate::types::ErrorReason;
+
+pub(crate) mod hint;
 
 /// What went wrong with a call, and what to do about it.
 ///
@@ -100,19 +102,24 @@ pub enum Error {
         /// Time until the budget resets (midnight UTC).
         resets_in: Duration,
     },
-    /// Refused before any I/O: a parameter is missing or unsafe (an empty id, `.` or `..`,
-    /// characters that would change the route), or the body could not be built.
-    #[error("{}: invalid request{}: {problem}", operation.id, Parameter(*parameter))]
+    /// Refused before any I/O: parameters are missing or unsafe (an empty id, `.` or `..`,
+    /// characters that would change the route), or the body was not set or could not be
+    /// built. A typed builder reports every problem at once: `problem` names them all (the
+    /// missing ones together: `` `website_id` and `session_id` are required and were not
+    /// set``), and `parameter` is the first it names.
+    #[error("{}: invalid request: {problem}. {}", operation.id, self.hint())]
     InvalidRequest {
         /// The operation refused.
         operation: &'static Operation,
-        /// The parameter at fault, if one is.
+        /// The parameter at fault (the first one `problem` names), if one is; `body` for the
+        /// body.
         parameter: Option<&'static str>,
-        /// What is wrong.
+        /// What is wrong, naming every parameter at fault.
         problem: String,
     },
-    /// No response: the connection failed or broke.
-    #[error("{}: {} after {attempts} attempt(s): {message}. {}", operation.id, if *sent { "the connection broke" } else { "could not connect to Crisp" }, self.hint())]
+    /// No response: the connection failed (a refused connection, a name that does not
+    /// resolve, a TLS failure) or broke. It names the URL it was for.
+    #[error("{}: {} after {attempts} attempt(s): {message}. {}", operation.id, Connection { sent: *sent, url }, self.hint())]
     Transport {
         /// The operation called.
         operation: &'static Operation,
@@ -122,9 +129,12 @@ pub enum Error {
         attempts: u32,
         /// What the HTTP stack said (never a header).
         message: String,
+        /// The URL of the request: scheme, host, port and path (the base URL and the
+        /// operation's path with its ids); never a user name, password or query.
+        url: String,
     },
-    /// No response within the client's timeout.
-    #[error("{}: no answer within {} after {attempts} attempt(s). {}", operation.id, Hms(*after), self.hint())]
+    /// No response within the client's timeout. It names the URL it was for.
+    #[error("{}: no answer from {url} within {} after {attempts} attempt(s). {}", operation.id, Hms(*after), self.hint())]
     Timeout {
         /// The operation called.
         operation: &'static Operation,
@@ -132,6 +142,8 @@ pub enum Error {
         after: Duration,
         /// How many attempts were made.
         attempts: u32,
+        /// The URL of the request, as [`Transport`](Error::Transport)'s `url`.
+        url: String,
     },
     /// The answer's body is not what the operation returns: an HTML page from an edge proxy,
     /// malformed JSON, an empty body, or JSON of another shape.
@@ -149,6 +161,37 @@ pub enum Error {
         excerpt: String,
         /// The body's length in bytes.
         length: usize,
+    },
+    /// A 404 for the route itself, not for an id: the base URL does not lead to Crisp's API
+    /// (it lacks `/v1`, or it points at a web site or a proxy that does not forward to Crisp).
+    ///
+    /// The rule. Crisp answers an id it does not know (a conversation, a profile...) with its
+    /// envelope, `{"error": true, "reason": "not_found", ...}`, a route it does not know with
+    /// the same envelope and the message `the route does not exist`, and its API lives under
+    /// `/v1`. So a 404 is taken for an unknown route when
+    /// - its body is not Crisp's error envelope (an HTML or plain-text page, other JSON, an
+    ///   empty body), whatever the base URL; or
+    /// - it is Crisp's envelope with the message `the route does not exist` (Crisp's and
+    ///   `crisp-sandbox`'s answer to a route they do not know); or
+    /// - the base URL's path does not end in `/v1`, whatever the body says: a local server (a
+    ///   mock, a proxy) may answer a path outside `/v1` with Crisp's envelope too.
+    ///
+    /// Every other 404, Crisp's envelope under a base URL ending in `/v1`, is
+    /// [`Api`](Error::Api) (`not_found`: verify the ids; `not_subscribed`...).
+    #[error("{}: {} {url} answered 404 for a route it does not know, not for an id ({detail}). {}", operation.id, operation.method, self.hint())]
+    UnknownRoute {
+        /// The operation called.
+        operation: &'static Operation,
+        /// The URL of the request: scheme, host, port and path; never a user name, password
+        /// or query.
+        url: String,
+        /// The client's base URL, shown the same way.
+        base_url: String,
+        /// Crisp's reason, when the answer was Crisp's envelope.
+        reason: Option<ErrorReason>,
+        /// What answered: Crisp's envelope with its reason and message, or the content type,
+        /// length and start (masked) of a body that is not Crisp's.
+        detail: String,
     },
     /// The answer is larger than the client's response-size cap, and was not read.
     #[error("{}: Crisp's answer ({status}) is larger than the {limit}-byte cap{}. {}", operation.id, Length(*length), self.hint())]
@@ -197,7 +240,8 @@ impl Error {
             | Self::Timeout { operation, .. }
             | Self::UnexpectedBody { operation, .. }
             | Self::TooLarge { operation, .. }
-            | Self::Redirect { operation, .. } => operation,
+            | Self::Redirect { operation, .. }
+            | Self::UnknownRoute { operation, .. } => operation,
         }
     }
 
@@ -214,6 +258,7 @@ impl Error {
             | Self::RateLimited { status, .. }
             | Self::UnexpectedBody { status, .. }
             | Self::TooLarge { status, .. } => Some(*status),
+            Self::UnknownRoute { .. } => Some(StatusCode::NOT_FOUND),
             _ => None,
         }
     }
@@ -230,7 +275,12 @@ impl Error {
     /// use std::time::Duration;
     /// use crisp_api::{Error, Operation};
     ///
-    /// let error = Error::Timeout { operation: &Operation::GET_CONVERSATION, after: Duration::from_secs(10), attempts: 3 };
+    /// let error = Error::Timeout {
+    ///     operation: &Operation::GET_CONVERSATION,
+    ///     after: Duration::from_secs(10),
+    ///     attempts: 3,
+    ///     url: "https://api.crisp.chat/v1/website/8c84/conversation/session_1".into(),
+    /// };
     /// assert!(error.is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
@@ -263,7 +313,7 @@ impl Error {
 
     /// A short, stable name of the case: `api`, `rate_limited`, `not_granted`,
     /// `not_confirmed`, `budget_spent`, `invalid_request`, `transport`, `timeout`,
-    /// `unexpected_body`, `too_large` or `redirect`. Audit records carry it.
+    /// `unexpected_body`, `too_large`, `redirect` or `unknown_route`. Audit records carry it.
     ///
     /// ```
     /// use crisp_api::{Error, Operation};
@@ -283,10 +333,12 @@ impl Error {
             Self::UnexpectedBody { .. } => "unexpected_body",
             Self::TooLarge { .. } => "too_large",
             Self::Redirect { .. } => "redirect",
+            Self::UnknownRoute { .. } => "unknown_route",
         }
     }
 
-    /// Crisp's reason, for an API error or rate limiting.
+    /// Crisp's reason, for an API error, rate limiting, or an unknown route answered with
+    /// Crisp's envelope.
     ///
     /// ```
     /// use crisp_api::{Error, Operation};
@@ -305,141 +357,10 @@ impl Error {
         match self {
             Self::Api { reason, .. } => Some(reason),
             Self::RateLimited { .. } => Some(&ErrorReason::RateLimited),
+            Self::UnknownRoute { reason, .. } => reason.as_ref(),
             _ => None,
         }
     }
-
-    /// What to do about it, from the guide's table of errors for API errors, and from the
-    /// client's settings for refusals.
-    ///
-    /// ```
-    /// use crisp_api::{Error, Operation};
-    /// use crisp_api::types::ErrorReason;
-    /// use reqwest::StatusCode;
-    ///
-    /// let error = Error::Api {
-    ///     operation: &Operation::LIST_CONVERSATIONS,
-    ///     status: StatusCode::NOT_FOUND,
-    ///     reason: ErrorReason::NotSubscribed,
-    ///     message: None,
-    /// };
-    /// assert!(error.hint().contains("has not installed the plugin"));
-    /// ```
-    pub fn hint(&self) -> String {
-        match self {
-            Self::Api {
-                operation,
-                status,
-                reason,
-                ..
-            } => api_hint(operation, *status, reason),
-            Self::RateLimited { .. } => RATE_LIMITED_HINT.to_owned(),
-            Self::NotGranted {
-                operation,
-                scope,
-                needed,
-                ..
-            } => format!(
-                "Add `{scope}={}` to the client's grants (and grant it to the plugin token in the \
-                 Crisp Marketplace) if this agent should call {}; \
-                 `Grants::for_operations` prints the least set for a list of operations.",
-                Level::of(*needed),
-                operation.id
-            ),
-            Self::NotConfirmed { .. } => {
-                "Nothing was sent. Ask the confirmation callback's owner, or call again once \
-                 confirmed."
-                    .to_owned()
-            }
-            Self::BudgetSpent { .. } => {
-                "Wait for the next UTC day, or raise `ClientBuilder::daily_budget` if the plugin \
-                 quota allows it (5,000 requests a day by default, 10,000 for website tokens)."
-                    .to_owned()
-            }
-            Self::InvalidRequest { .. } => {
-                "Fix the parameter: ids come from earlier answers (a website_id is a UUID, a \
-                 session_id looks like `session_<uuid>`), never from free text."
-                    .to_owned()
-            }
-            Self::Transport { sent: false, .. } => {
-                "Check the base URL and the network; nothing reached Crisp.".to_owned()
-            }
-            Self::Transport { .. } | Self::Timeout { .. } => {
-                "Retry later. A write may or may not have reached Crisp: read the state back \
-                 before repeating it."
-                    .to_owned()
-            }
-            Self::UnexpectedBody { status, .. } if is_transient_status(*status) => {
-                "An edge proxy answered instead of Crisp: retry later.".to_owned()
-            }
-            Self::UnexpectedBody { .. } => {
-                "Crisp's answer changed shape or is broken; if it persists, report it with the \
-                 detail above."
-                    .to_owned()
-            }
-            Self::TooLarge { .. } => {
-                "Ask for less (a smaller page), or raise `ClientBuilder::max_response_bytes`."
-                    .to_owned()
-            }
-            Self::Redirect { .. } => {
-                "Check the base URL: it should be https://api.crisp.chat/v1 or your sandbox."
-                    .to_owned()
-            }
-        }
-    }
-}
-
-const RATE_LIMITED_HINT: &str = "Back off and retry later (after Retry-After when given), lean \
-    on the GET cache layer, and request a quota increase in the Crisp Marketplace if needed.";
-
-/// The guide's "what to do" for an API error.
-fn api_hint(operation: &Operation, status: StatusCode, reason: &ErrorReason) -> String {
-    let text = match reason {
-        ErrorReason::InvalidData => {
-            "The data was rejected by the route's validators: read the message, fix the request \
-             fields, and resend."
-        }
-        ErrorReason::InvalidSession | ErrorReason::Unauthorized => {
-            "The request was not authenticated: check the token identifier and key, and the \
-             tier (`Credentials::plugin` for a Marketplace token)."
-        }
-        ErrorReason::NotAllowed => {
-            return format!(
-                "The token lacks the scope this route needs: grant `{}` at {} level to the \
-                 plugin token in the Crisp Marketplace, and retry.",
-                operation.scope,
-                Level::of(operation.access)
-            );
-        }
-        ErrorReason::NotFound => {
-            "Verify the website_id, session_id or people_id, and that the resource lives in \
-             this workspace."
-        }
-        ErrorReason::NotSubscribed => {
-            "The website has not installed the plugin this token belongs to: install it on the \
-             website from the Crisp Marketplace, then retry."
-        }
-        ErrorReason::RestrictedRouteTier => {
-            "This route is not open to the token's tier: use a token of a tier the route \
-             allows (a Marketplace plugin token for plugin routes)."
-        }
-        ErrorReason::Conflict => {
-            "The request conflicts with the resource's current state: read it again and adjust \
-             the request before retrying."
-        }
-        ErrorReason::RateLimited => RATE_LIMITED_HINT,
-        _ => match status.as_u16() {
-            400 => "Read the message, fix the request fields, and resend.",
-            401 => "Check the token identifier, key and tier.",
-            403 => "Check the token's scopes in the Crisp Marketplace.",
-            404 => "Verify the ids and that the resource lives in this workspace.",
-            409 => "Read the resource again and adjust the request.",
-            429 | 420 => RATE_LIMITED_HINT,
-            500..=599 => "Crisp failed to answer: retry later; reads are retried automatically.",
-            _ => "See Crisp's message; the reason is not one this crate knows.",
-        },
-    };
-    text.to_owned()
 }
 
 /// 502, 503 and 504: the answer of a proxy or of an overloaded Crisp.
@@ -488,13 +409,18 @@ impl fmt::Display for Granted {
     }
 }
 
-struct Parameter(Option<&'static str>);
+/// `could not connect to URL`, or `the connection to URL broke` once it may have been sent.
+struct Connection<'a> {
+    sent: bool,
+    url: &'a str,
+}
 
-impl fmt::Display for Parameter {
+impl fmt::Display for Connection<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(name) => write!(f, " (`{name}`)"),
-            None => Ok(()),
+        if self.sent {
+            write!(f, "the connection to {} broke", self.url)
+        } else {
+            write!(f, "could not connect to {}", self.url)
         }
     }
 }
@@ -532,105 +458,4 @@ impl fmt::Display for Hms {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn api(status: u16, reason: &str) -> Error {
-        Error::Api {
-            operation: &Operation::SEND_MESSAGE,
-            status: StatusCode::from_u16(status).unwrap(),
-            reason: ErrorReason::from(reason),
-            message: Some("the message".into()),
-        }
-    }
-
-    #[test]
-    fn each_reason_of_the_guide_has_its_hint() {
-        let cases = [
-            (400, "invalid_data", "fix the request fields"),
-            (401, "invalid_session", "identifier and key"),
-            (
-                403,
-                "not_allowed",
-                "grant `website:conversation:messages` at write level",
-            ),
-            (404, "not_found", "Verify the website_id"),
-            (404, "not_subscribed", "has not installed the plugin"),
-            (403, "restricted_route_tier", "tier"),
-            (409, "conflict", "current state"),
-            (429, "rate_limited", "Back off"),
-            (418, "something_new", "not one this crate knows"),
-            (503, "something_new", "retry later"),
-        ];
-        for (status, reason, expected) in cases {
-            let error = api(status, reason);
-            assert!(
-                error.hint().contains(expected),
-                "{status} {reason}: {}",
-                error.hint()
-            );
-            let text = error.to_string();
-            assert!(text.starts_with("send_message: Crisp answered"), "{text}");
-            assert!(text.contains(reason), "{text}");
-            assert!(text.contains("the message"), "{text}");
-            assert!(text.contains(expected), "display carries the hint: {text}");
-        }
-    }
-
-    #[test]
-    fn retryable_cases() {
-        assert!(api(502, "x").is_retryable());
-        assert!(api(503, "x").is_retryable());
-        assert!(!api(500, "x").is_retryable());
-        assert!(!api(404, "not_found").is_retryable());
-        let limited = Error::RateLimited {
-            operation: &Operation::GET_CONVERSATION,
-            status: StatusCode::from_u16(420).unwrap(),
-            retry_after: Some(Duration::from_secs(3)),
-            attempts: 3,
-        };
-        assert!(limited.is_retryable());
-        assert_eq!(limited.reason(), Some(&ErrorReason::RateLimited));
-        assert!(limited.to_string().contains("wait 3 s"), "{limited}");
-        let refused = Error::NotGranted {
-            operation: &Operation::REMOVE_CONVERSATION,
-            scope: "website:conversation:sessions",
-            needed: Access::Write,
-            granted: Some(Level::Read),
-        };
-        assert!(!refused.is_retryable());
-        assert!(refused.is_refused());
-        assert_eq!(
-            refused.to_string(),
-            "remove_conversation: not granted: it needs `website:conversation:sessions` at \
-             write level, and the grants have it at read level only. Add \
-             `website:conversation:sessions=write` to the client's grants (and grant it to the \
-             plugin token in the Crisp Marketplace) if this agent should call \
-             remove_conversation; `Grants::for_operations` prints the least set for a list of \
-             operations."
-        );
-    }
-
-    #[test]
-    fn debug_is_the_case_and_the_message() {
-        let error = Error::NotConfirmed {
-            operation: &Operation::REMOVE_CONVERSATION,
-        };
-        assert_eq!(
-            format!("{error:?}"),
-            "crisp_api::Error::not_confirmed(\"remove_conversation: not confirmed: the \
-             confirmation callback declined this irreversible call, so nothing was sent\")"
-        );
-    }
-
-    #[test]
-    fn durations_read_as_people_say_them() {
-        assert_eq!(Hms(Duration::from_secs(1)).to_string(), "1 s");
-        assert_eq!(Hms(Duration::from_millis(1500)).to_string(), "1.5 s");
-        assert_eq!(Hms(Duration::from_secs(200)).to_string(), "3 min 20 s");
-        assert_eq!(
-            Hms(Duration::from_secs(5 * 3600 + 120)).to_string(),
-            "5 h 2 min"
-        );
-    }
-}
+mod tests;
