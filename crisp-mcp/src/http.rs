@@ -21,7 +21,7 @@ use rmcp::transport::common::http_header::HEADER_SESSION_ID;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::Value;
 
-use crate::call::Caller;
+use crate::caller::Caller;
 use crate::hash::{self, Digest};
 use crate::hugo::HugoSecret;
 use crate::server::CrispMcp;
