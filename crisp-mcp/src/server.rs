@@ -163,11 +163,14 @@ impl CrispMcp {
     }
 
     /// Writes the audit line of a `tools/call` of `name` that the HTTP layer refused before
-    /// it reached the server, with the refusal `code` (`unauthorized`, `bad_signature`).
-    pub(crate) fn refused_at_the_door(&self, name: &str, caller: &Caller, code: &'static str) {
-        let message = format!("Refused ({code}). Nothing was sent to Crisp.");
-        self.core
-            .refused_at_the_door(name, caller, Refusal::new(code, message));
+    /// it reached the server (`bad_signature`).
+    pub(crate) fn refused_at_the_door(&self, name: &str, caller: &Caller, refusal: Refusal) {
+        self.core.refused_at_the_door(name, caller, refusal);
+    }
+
+    /// Where its audit lines go.
+    pub(crate) fn audit(&self) -> &Audit {
+        &self.core.audit
     }
 }
 
