@@ -45,65 +45,56 @@ pub(crate) fn schema(facts: &ToolFacts, previews: bool) -> Result<JsonObject, St
 }
 
 /// The JSON Schema (2020-12) of a preview's structured content, as the preview step writes it: a
-/// branch of the output schema of every tool that waits for confirmation.
+/// branch of the output schema of every tool that waits for confirmation. Short: it is repeated
+/// in each such tool.
 fn preview() -> Value {
     json!({
         "type": "object",
-        "description": "NOT DONE: the preview of a call that waits for confirmation. Call the \
-            tool again with the same arguments and `confirmation_token` to act.",
+        "description": "Not done: a preview of the request, and the token to confirm it with.",
         "required": ["confirmation_required", "tool", "effect", "request", CONFIRMATION_TOKEN, "expires_in_seconds"],
         "properties": {
-            "confirmation_required": {"type": "boolean", "description": "Always true: nothing was sent."},
+            "confirmation_required": {"type": "boolean"},
             "tool": {"type": "string"},
-            "effect": {"type": "string", "description": "`customer-visible` or `irreversible`."},
+            "effect": {"type": "string"},
             "request": {
                 "type": "object",
-                "description": "Exactly what would be sent.",
                 "required": ["method", "path", "query"],
                 "properties": {
                     "method": {"type": "string"},
-                    "path": {"type": "string", "description": "Filled and percent-encoded as sent."},
+                    "path": {"type": "string"},
                     "query": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "body": {"description": "The JSON body, or null."},
+                    "body": {},
                 },
             },
-            "webhook": {"type": ["string", "null"], "description": "The webhook event it fires, if any."},
-            (CONFIRMATION_TOKEN): {"type": "string", "description": "The one-time token to act with."},
+            "webhook": {"type": ["string", "null"]},
+            (CONFIRMATION_TOKEN): {"type": "string"},
             "expires_in_seconds": {"type": "integer"},
         },
     })
 }
 
 /// The JSON Schema (2020-12) of a tool error's structured content, as a failure and a
-/// [`Refusal`](crate::Refusal) write it: one branch of every tool's output schema (MCP clients check error
-/// results against it too).
+/// [`Refusal`](crate::Refusal) write it: one branch of every tool's output schema (MCP clients
+/// check error results against it too). Short: it is repeated in every tool.
 fn error() -> Value {
-    let text = |description: &str| json!({"type": "string", "description": description});
-    let or_null =
-        |ty: &str, description: &str| json!({"type": [ty, "null"], "description": description});
+    let string_or_null = json!({"type": ["string", "null"]});
     json!({
         "type": "object",
-        "description": "A tool error (`isError: true`): the call was refused before it reached \
-            Crisp, or it failed.",
+        "description": "A tool error: `kind` is `refused` (nothing reached Crisp; `code` says \
+            why) or what failed; `hint` says what to do.",
         "required": ["error"],
         "properties": {
             "error": {
                 "type": "object",
                 "required": ["kind", "code", "status", "reason", "message", "hint"],
                 "properties": {
-                    "kind": text("`refused` when the call was refused before it reached Crisp; \
-                        otherwise what failed: `api` (Crisp answered an error), `rate_limited`, \
-                        `transport`, `timeout`, ..."),
-                    "code": or_null("string", "Why it was refused (`not_granted`, \
-                        `invalid_arguments`, `unknown_token`, ...); null when Crisp answered."),
-                    "status": or_null("integer", "The HTTP status Crisp (or the gateway) \
-                        answered with, if any."),
-                    "reason": or_null("string", "Crisp's error reason (`not_found`, \
-                        `invalid_data`, ...), if any."),
-                    "message": text("What went wrong."),
-                    "hint": text("What to do about it."),
-                    "retry_after": {"type": "integer", "description": "Seconds to wait before \
-                        calling again, when a rate or a budget refused the call."},
+                    "kind": {"type": "string"},
+                    "code": string_or_null,
+                    "status": {"type": ["integer", "null"]},
+                    "reason": string_or_null,
+                    "message": {"type": "string"},
+                    "hint": {"type": "string"},
+                    "retry_after": {"type": "integer"},
                 },
             },
         },
