@@ -92,7 +92,7 @@ pub(crate) enum Outcome {
 
 impl Dispatched {
     /// Sent: Crisp's envelope, or the client layer's error, and its [`AuditRecord`] (as
-    /// [`crisp_api::Call::send_audited`] gives them).
+    /// [`DynamicCall::send_audited`](crisp_api::DynamicCall::send_audited) gives them).
     pub fn sent(result: Result<Value, Error>, record: AuditRecord) -> Self {
         Self {
             outcome: Outcome::Sent { result, record },
