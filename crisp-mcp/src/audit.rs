@@ -56,17 +56,17 @@ pub struct AuditLine {
     /// Why it was refused: `unauthorized` or `bad_signature` (refused by the HTTP layer),
     /// `unknown_tool`, `not_granted`, `invalid_arguments`, `website_mismatch`,
     /// `too_many_pending`, `confirmations_full`, `unknown_token`, `expired_token`,
-    /// `token_mismatch`, or the client layer's refusal (`invalid_request`, `budget_spent`,
-    /// ...).
+    /// `token_mismatch`, the client layer's refusal (`invalid_request`, `budget_spent`, ...),
+    /// or a [`Dispatch`](crate::Dispatch)'s refusal code (a gateway's `website`, `rate`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// How the call to Crisp ended (`succeeded`, `failed`, `refused:<why>`), when it was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<&'static str>,
-    /// The HTTP status of Crisp's last answer.
+    /// The HTTP status of Crisp's last answer, or the one a dispatch refused with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    /// Crisp's `reason` of its last answer.
+    /// Crisp's `reason` of its last answer, or the one a dispatch refused with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The error's kind (`api`, `rate_limited`, `transport`, ...), when the call failed.
