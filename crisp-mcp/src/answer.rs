@@ -1,6 +1,7 @@
-//! What a tool call answers: Crisp's data, the client layer's error, or the server's refusal,
-//! as an MCP tool result (text for the model, structured content for programs).
+//! What a tool call answers: Crisp's envelope, the client layer's error, or a refusal, as an
+//! MCP tool result (text for the model, structured content for programs).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crisp_api::{Error, Operation};
@@ -10,38 +11,114 @@ use serde_json::{Value, json};
 /// The longest text rendering of a result; the whole result is in `structuredContent`.
 pub const TEXT_LIMIT: usize = 64 * 1024;
 
-/// A call the server refused before anything reached Crisp: the code the audit line records
-/// (`not_granted`, `invalid_arguments`, `unknown_token`, ...) and the message the agent reads.
+/// A call refused before anything reached Crisp: by the server (`not_granted`,
+/// `invalid_arguments`, `unknown_token`, ...), or by a [`Dispatch`](crate::Dispatch) that
+/// decides before it sends (a gateway's `website`, `grants`, `rate`, ...). The agent reads it
+/// as a tool error `{"error": {"kind": "refused", code, status, reason, message, hint}}`, the
+/// shape of the client layer's errors, and the audit line records its code (and its status and
+/// reason, when it has them).
+///
+/// ```
+/// use crisp_mcp::Refusal;
+///
+/// let refusal = Refusal::new("rate", "Refused: agent `triage` is over its rate of 60/minute. Nothing was sent to Crisp.")
+///     .with_status(429, "rate_limited")
+///     .with_hint("Wait for `retry_after` seconds, then call again.")
+///     .with_retry_after(12);
+/// assert_eq!(refusal.code(), "rate");
+/// assert_eq!(refusal.status(), Some(429));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Refused {
-    /// The refusal code, for the audit line.
-    pub code: &'static str,
-    /// What went wrong and what to do, ending with "Nothing was sent to Crisp."
-    pub message: String,
+pub struct Refusal {
+    code: Cow<'static, str>,
+    message: String,
+    status: Option<u16>,
+    reason: Option<String>,
+    hint: Option<String>,
+    retry_after: Option<u64>,
 }
 
-impl Refused {
-    /// A refusal with `code` and `message`.
-    pub fn new(code: &'static str, message: String) -> Self {
-        Self { code, message }
+impl Refusal {
+    /// A refusal with `code` (for the audit line and the agent) and `message`: what was
+    /// refused and why, ending with "Nothing was sent to Crisp." It has no status and no
+    /// reason (`null`) until [`with_status`](Self::with_status) gives them, and the server's
+    /// hint for its code until [`with_hint`](Self::with_hint) gives one.
+    pub fn new(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            status: None,
+            reason: None,
+            hint: None,
+            retry_after: None,
+        }
+    }
+
+    /// The same refusal, answered as Crisp would answer it: an HTTP `status` and Crisp's
+    /// `reason` (such as `403` and `not_allowed`).
+    #[must_use]
+    pub fn with_status(mut self, status: u16, reason: impl Into<String>) -> Self {
+        self.status = Some(status);
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The same refusal, with what the agent can do about it.
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The same refusal, which may be tried again after `seconds` (a rate limit): the tool
+    /// error carries `retry_after`.
+    #[must_use]
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    /// The refusal's code.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// What the agent reads.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The HTTP status it answers with, if it has one.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// Crisp's reason it answers with, if it has one.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
     }
 
     /// The tool error the agent reads: the message as text, and as structured content
-    /// `{"error": {"kind": "refused", code, status: null, reason: null, message, hint}}`, the
-    /// shape of the client layer's errors (nothing reached Crisp, so no status or reason).
-    pub fn into_result(self) -> CallToolResult {
-        let structured = json!({
-            "error": {
-                "kind": "refused",
-                "code": self.code,
-                "status": null,
-                "reason": null,
-                "message": self.message,
-                "hint": refusal_hint(self.code),
-            }
+    /// `{"error": {"kind": "refused", code, status, reason, message, hint}}` (and
+    /// `retry_after` when it has one), the shape of the client layer's errors.
+    pub(crate) fn into_result(self) -> CallToolResult {
+        let hint = match self.hint {
+            Some(hint) => hint,
+            None => refusal_hint(&self.code).to_owned(),
+        };
+        let mut error = json!({
+            "kind": "refused",
+            "code": self.code,
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+            "hint": hint,
         });
+        if let (Some(seconds), Value::Object(map)) = (self.retry_after, &mut error) {
+            map.insert("retry_after".to_owned(), seconds.into());
+        }
         let mut result = CallToolResult::error(vec![ContentBlock::text(self.message)]);
-        result.structured_content = Some(structured);
+        result.structured_content = Some(json!({ "error": error }));
         result
     }
 }
@@ -80,15 +157,24 @@ fn refusal_hint(code: &str) -> &'static str {
     }
 }
 
-/// The answer to a call that succeeded: Crisp's `data` as structured content (under `data`:
-/// MCP wants an object, and lists are arrays), and a short text rendering.
+/// The answer to a call that succeeded: Crisp's envelope `{error, reason, data}` as structured
+/// content (what the tool's output schema describes), and a short text rendering of its `data`.
+/// A success whose body is not an object (Crisp always sends its envelope) is wrapped in one,
+/// with an empty `reason`.
 pub(crate) fn success(operation: &'static Operation, envelope: Value) -> CallToolResult {
-    let data = match envelope {
-        Value::Object(mut map) => map.remove("data").unwrap_or(Value::Null),
-        other => other,
+    let envelope = match envelope {
+        Value::Object(map) => map,
+        other => {
+            let mut map = serde_json::Map::new();
+            map.insert("error".to_owned(), Value::Bool(false));
+            map.insert("reason".to_owned(), Value::String(String::new()));
+            map.insert("data".to_owned(), other);
+            map
+        }
     };
+    let data = envelope.get("data").unwrap_or(&Value::Null);
     let mut text = format!("{} succeeded", operation.id);
-    if let Value::Array(items) = &data {
+    if let Value::Array(items) = data {
         let _ = write!(
             text,
             ": {} item{}",
@@ -114,7 +200,7 @@ pub(crate) fn success(operation: &'static Operation, envelope: Value) -> CallToo
         text.push_str(" … [cut: the whole result is in structuredContent.data]");
     }
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(json!({ "data": data }));
+    result.structured_content = Some(Value::Object(envelope));
     result
 }
 
@@ -165,7 +251,7 @@ mod tests {
         for code in codes {
             assert_ne!(refusal_hint(code), fallback, "{code}");
         }
-        let result = Refused::new("not_granted", "Refused: no.".to_owned()).into_result();
+        let result = Refusal::new("not_granted", "Refused: no.").into_result();
         let error = &result.structured_content.unwrap()["error"];
         assert_eq!(error["kind"], "refused");
         assert_eq!(error["code"], "not_granted");

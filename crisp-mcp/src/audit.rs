@@ -10,7 +10,8 @@ use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use crisp_api::{AuditRecord, Outcome};
 use serde::Serialize;
@@ -55,32 +56,43 @@ pub struct AuditLine {
     /// Why it was refused: `unauthorized` or `bad_signature` (refused by the HTTP layer),
     /// `unknown_tool`, `not_granted`, `invalid_arguments`, `website_mismatch`,
     /// `too_many_pending`, `confirmations_full`, `unknown_token`, `expired_token`,
-    /// `token_mismatch`, or the client layer's refusal (`invalid_request`, `budget_spent`,
-    /// ...).
+    /// `token_mismatch`, the client layer's refusal (`invalid_request`, `budget_spent`, ...),
+    /// or a [`Dispatch`](crate::Dispatch)'s refusal code (a gateway's `website`, `rate`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<String>,
     /// How the call to Crisp ended (`succeeded`, `failed`, `refused:<why>`), when it was made.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<&'static str>,
-    /// The HTTP status of Crisp's last answer.
+    /// The HTTP status of Crisp's last answer, or the one a dispatch refused with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    /// Crisp's `reason` of its last answer.
+    /// Crisp's `reason` of its last answer, or the one a dispatch refused with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The error's kind (`api`, `rate_limited`, `transport`, ...), when the call failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<&'static str>,
-    /// Requests sent to Crisp (0 when none was).
+    /// Requests sent to Crisp for the call itself (0 when none was).
     pub attempts: u32,
-    /// From the tool call's start to its end, in milliseconds.
+    /// Requests sent to Crisp before the call, to decide on it (a gateway reading the
+    /// conversation to check its inbox); not counted in `attempts`. Written when not 0.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub lookups: u32,
+    /// From the tool call's start to its end, in milliseconds (to the microsecond).
     pub latency_ms: f64,
+    /// When the call ended, as a value (`time` is its text): for a sink that stores lines.
+    #[serde(skip)]
+    pub ended_at: SystemTime,
     /// Crisp's `Bloom-Status` of its last answer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bloom_status: Option<String>,
     /// The path a same-origin redirect led to, when the answer came from there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirected_to: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The longest tool or client name written.
@@ -109,7 +121,9 @@ impl AuditLine {
             reason: None,
             error: None,
             attempts: 0,
+            lookups: 0,
             latency_ms: 0.0,
+            ended_at: SystemTime::UNIX_EPOCH,
             bloom_status: None,
             redirected_to: None,
         }
@@ -145,19 +159,31 @@ impl AuditLine {
 
     /// Sets the time to now and the latency.
     pub(crate) fn finish(&mut self, latency: Duration) {
-        self.time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let now = chrono::Utc::now();
+        self.ended_at = now.into();
+        self.time = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         self.latency_ms = (latency.as_secs_f64() * 1_000_000.0).round() / 1000.0;
     }
 }
 
-/// Where audit lines go: a file, standard error, or any writer.
+/// Where audit lines go: a file, standard error, any writer, or a callback (such as a
+/// gateway's audit store). Cheap to clone: clones share the sink.
+#[derive(Clone)]
 pub struct Audit {
-    out: Mutex<Box<dyn Write + Send>>,
+    sink: Arc<Sink>,
+}
+
+enum Sink {
+    Writer(Mutex<Box<dyn Write + Send>>),
+    Callback(Box<dyn Fn(&AuditLine) + Send + Sync>),
 }
 
 impl fmt::Debug for Audit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Audit")
+        f.write_str(match *self.sink {
+            Sink::Writer(_) => "Audit(writer)",
+            Sink::Callback(_) => "Audit(callback)",
+        })
     }
 }
 
@@ -183,13 +209,37 @@ impl Audit {
     /// Lines to any writer, flushed after each line.
     pub fn to_writer(writer: impl Write + Send + 'static) -> Self {
         Self {
-            out: Mutex::new(Box::new(writer)),
+            sink: Arc::new(Sink::Writer(Mutex::new(Box::new(writer)))),
+        }
+    }
+
+    /// Each line, complete, to `callback`, called on the task that ran the call once the call
+    /// has ended (so keep it short: hand the line to a queue, as a gateway's batched audit
+    /// store does). Nothing is written anywhere else.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let audit = crisp_mcp::Audit::callback({
+    ///     let seen = Arc::clone(&seen);
+    ///     move |line: &crisp_mcp::AuditLine| seen.lock().unwrap().push(line.tool.clone())
+    /// });
+    /// # let _ = audit;
+    /// ```
+    pub fn callback(callback: impl Fn(&AuditLine) + Send + Sync + 'static) -> Self {
+        Self {
+            sink: Arc::new(Sink::Callback(Box::new(callback))),
         }
     }
 
     /// Writes one line. A failed write is reported on the `crisp_mcp::audit` tracing target
     /// and does not fail the call.
     pub fn write(&self, line: &AuditLine) {
+        let out = match &*self.sink {
+            Sink::Callback(callback) => return callback(line),
+            Sink::Writer(out) => out,
+        };
         let mut text = match serde_json::to_string(line) {
             Ok(text) => text,
             Err(error) => {
@@ -198,7 +248,7 @@ impl Audit {
             }
         };
         text.push('\n');
-        let mut out = self.out.lock();
+        let mut out = out.lock();
         if let Err(error) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             tracing::error!(target: "crisp_mcp::audit", %error, "cannot write an audit line");
         }

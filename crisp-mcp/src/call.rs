@@ -2,97 +2,32 @@
 //! arguments](check_arguments) and [a message's content](check_content), [bind the
 //! website](bind_website), [prepare the
 //! request](prepare) (its ids checked as the client checks them), [confirm](Core::confirm),
-//! [send](Core::send), [answer](answer). Each step returns the next step's input or a
-//! [`Refused`]; [`Core::call`] writes the refusal to the audit line, the one place the server
-//! refuses a line.
+//! [send](Core::send) (through the server's [`Dispatch`]), [answer](answer). Each step returns
+//! the next step's input or a [`Refusal`]; [`Core::call`] writes the refusal to the audit line,
+//! the one place the server refuses a line.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crisp_api::types::{Content, MessageContent, MessageType};
-use crisp_api::{AuditRecord, Client, Error, Grants, Operation, PathError};
+use crisp_api::{AuditRecord, Error, Grants, Operation, PathError};
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
 
-use crate::answer::{self, Refused};
+use crate::answer::{self, Refusal};
 use crate::audit::{Audit, AuditLine, Verdict};
+use crate::caller::Caller;
 use crate::confirm::Confirmations;
-use crate::hugo::HugoRequest;
+use crate::dispatch::{Dispatch, Outcome};
 use crate::preview::{self, Draft, Request};
 use crate::tools::{self, BODY, CONFIRMATION_TOKEN, Compiled, WEBSITE_ID};
 
-/// The longest MCP client name kept (in bytes, cut on a character boundary); the audit line
-/// keeps fewer still.
-pub const MAX_CLIENT_NAME: usize = 128;
 /// The longest id an audit line keeps, in characters.
 const MAX_AUDIT_ID: usize = 256;
 
-/// Who is calling: for the audit, for the website a Hugo-signed request is bound to, and for
-/// whose pending confirmations a preview counts against.
-#[derive(Clone, Debug, Default)]
-#[non_exhaustive]
-pub struct Caller {
-    /// The MCP client's name (at most [`MAX_CLIENT_NAME`] bytes).
-    pub client: Option<String>,
-    /// `stdio` or `http`.
-    pub transport: &'static str,
-    /// The verified Hugo signature of an HTTP request, if it had one.
-    pub hugo: Option<HugoRequest>,
-    /// The MCP session over HTTP (`Mcp-Session-Id`), if there is one.
-    pub session: Option<String>,
-}
-
-impl Caller {
-    /// A caller on `transport` (`stdio` or `http`), with the client's name if known (cut to
-    /// [`MAX_CLIENT_NAME`] bytes).
-    pub fn new(transport: &'static str, client: Option<String>) -> Self {
-        Self {
-            client: client.map(|name| cut_bytes(name, MAX_CLIENT_NAME)),
-            transport,
-            hugo: None,
-            session: None,
-        }
-    }
-
-    /// The same caller, from a request Hugo signed.
-    #[must_use]
-    pub fn with_hugo(mut self, hugo: Option<HugoRequest>) -> Self {
-        self.hugo = hugo;
-        self
-    }
-
-    /// The same caller, in the HTTP session `session`.
-    #[must_use]
-    pub fn with_session(mut self, session: Option<String>) -> Self {
-        self.session = session.map(|id| cut_bytes(id, MAX_CLIENT_NAME));
-        self
-    }
-
-    /// Whose pending confirmations a preview counts against: the website Hugo signed for,
-    /// else the HTTP session, else the transport (a stdio server has one client).
-    fn confirmation_key(&self) -> String {
-        match (&self.hugo, &self.session) {
-            (Some(hugo), _) => format!("hugo:{}", hugo.website_id),
-            (None, Some(session)) => format!("session:{session}"),
-            (None, None) => self.transport.to_owned(),
-        }
-    }
-}
-
-/// `text` cut to at most `max` bytes, on a character boundary.
-fn cut_bytes(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
-}
-
 /// What a server runs calls with: built once, shared by every session.
 pub(crate) struct Core {
-    pub client: Client,
+    pub dispatch: Arc<dyn Dispatch>,
     pub website_id: String,
     pub grants: Grants,
     pub confirmations: Option<Confirmations>,
@@ -126,9 +61,8 @@ impl Core {
 
     /// Writes the audit line of a `tools/call` the HTTP layer refused before it reached the
     /// server (no valid bearer token, a bad Hugo signature).
-    pub fn refused_at_the_door(&self, name: &str, caller: &Caller, refused: Refused) {
-        let line = audit_line(name, caller);
-        let _ = self.close(line, Instant::now(), Err(refused));
+    pub fn refused_at_the_door(&self, name: &str, caller: &Caller, refusal: Refusal) {
+        refused_at_the_door(&self.audit, name, caller, refusal);
     }
 
     /// Ends the line (a refusal recorded with its code), writes it, and gives the answer.
@@ -136,13 +70,17 @@ impl Core {
         &self,
         mut line: AuditLine,
         started: Instant,
-        outcome: Result<CallToolResult, Refused>,
+        outcome: Result<CallToolResult, Refusal>,
     ) -> CallToolResult {
         let result = match outcome {
             Ok(result) => result,
-            Err(refused) => {
-                line.refuse(refused.code);
-                refused.into_result()
+            Err(refusal) => {
+                line.refuse(refusal.code());
+                if let Some(status) = refusal.status() {
+                    line.status = Some(status);
+                    line.reason = refusal.reason().map(str::to_owned);
+                }
+                refusal.into_result()
             }
         };
         line.finish(started.elapsed());
@@ -156,7 +94,7 @@ impl Core {
         arguments: Value,
         caller: &Caller,
         line: &mut AuditLine,
-    ) -> Result<CallToolResult, Refused> {
+    ) -> Result<CallToolResult, Refusal> {
         let tool = self.find_tool(name)?;
         let Checked { arguments, token } = check_arguments(tool, arguments)?;
         check_content(tool, &arguments)?;
@@ -168,6 +106,7 @@ impl Core {
             .map(|(n, v)| ((*n).to_owned(), crate::audit::cut(v, MAX_AUDIT_ID)))
             .collect();
         let request = prepare(draft, tool.facts.operation)?;
+        self.dispatch.check(&request.outgoing(), caller)?;
         let verdict = match self.confirm(&request, token, caller)? {
             Confirmed::Preview(result) => {
                 line.decision = Verdict::AwaitingConfirmation;
@@ -175,19 +114,19 @@ impl Core {
             }
             Confirmed::Send(verdict) => verdict,
         };
-        let (result, record) = self.send(&request).await;
         line.decision = verdict;
+        let (result, record) = self.send(&request, caller, line).await?;
         line.record(&record);
         Ok(answer(request.operation, result, &record))
     }
 
     /// Step 1: the tool, if this server offers it.
-    fn find_tool(&self, name: &str) -> Result<&Compiled, Refused> {
+    fn find_tool(&self, name: &str) -> Result<&Compiled, Refusal> {
         if let Some(tool) = self.tools.iter().find(|c| c.facts.name() == name) {
             return Ok(tool);
         }
         Err(match Operation::find(name) {
-            Some(operation) => Refused::new(
+            Some(operation) => Refusal::new(
                 "not_granted",
                 format!(
                     "Refused: `{name}` needs `{}={}`, which this server's grants ({}) do not \
@@ -195,7 +134,7 @@ impl Core {
                     operation.scope, operation.access, self.grants
                 ),
             ),
-            None => Refused::new(
+            None => Refusal::new(
                 "unknown_tool",
                 format!(
                     "There is no tool named `{}`. Nothing was sent to Crisp.",
@@ -211,7 +150,7 @@ impl Core {
         request: &Request,
         token: Option<String>,
         caller: &Caller,
-    ) -> Result<Confirmed, Refused> {
+    ) -> Result<Confirmed, Refusal> {
         let operation = request.operation;
         let name = operation.id;
         let (Some(confirmations), Some(effect)) = (&self.confirmations, operation.effect) else {
@@ -222,7 +161,7 @@ impl Core {
             let token = confirmations
                 .issue(&caller.confirmation_key(), name, digest, Instant::now())
                 .map_err(|e| {
-                    Refused::new(
+                    Refusal::new(
                         e.as_str(),
                         format!("Refused: {e}. Nothing was sent to Crisp."),
                     )
@@ -237,7 +176,7 @@ impl Core {
         confirmations
             .redeem(&token, name, digest, Instant::now())
             .map_err(|rejection| {
-                Refused::new(
+                Refusal::new(
                     rejection.as_str(),
                     format!(
                         "Refused: {rejection}. Nothing was sent to Crisp. Call `{name}` without \
@@ -248,20 +187,31 @@ impl Core {
         Ok(Confirmed::Send(Verdict::Confirmed))
     }
 
-    /// Step 6: the request, through crisp-api's call pipeline (its checks, retries, audit).
-    async fn send(&self, request: &Request) -> (Result<Value, Error>, AuditRecord) {
-        let mut call = self.client.call(request.operation);
-        for (name, value) in &request.ids {
-            call = call.path(*name, value.clone());
+    /// Step 6: the request, through the server's [`Dispatch`] (by default crisp-api's call
+    /// pipeline: its checks, retries and audit record), or its refusal. The requests it sent
+    /// to decide are recorded on the line whatever the outcome.
+    async fn send(
+        &self,
+        request: &Request,
+        caller: &Caller,
+        line: &mut AuditLine,
+    ) -> Result<(Result<Value, Error>, AuditRecord), Refusal> {
+        let dispatched = self.dispatch.dispatch(request.outgoing(), caller).await;
+        line.lookups = dispatched.lookups;
+        match dispatched.outcome {
+            Outcome::Sent { result, record } => Ok((result, record)),
+            Outcome::Refused(refusal) => Err(refusal),
         }
-        for (name, value) in &request.query {
-            call = call.query(*name, value.clone());
-        }
-        if let Some(body) = &request.body {
-            call = call.body(body.clone());
-        }
-        call.send_audited().await
     }
+}
+
+/// Writes the audit line of a `tools/call` of `name` refused before it reached a server (no
+/// valid bearer token, a bad Hugo signature) to `audit`.
+pub(crate) fn refused_at_the_door(audit: &Audit, name: &str, caller: &Caller, refusal: Refusal) {
+    let mut line = audit_line(name, caller);
+    line.refuse(refusal.code());
+    line.finish(std::time::Duration::ZERO);
+    audit.write(&line);
 }
 
 /// A fresh audit line for a call of `name` by `caller`.
@@ -276,10 +226,10 @@ fn audit_line(name: &str, caller: &Caller) -> AuditLine {
 
 /// Step 2: the arguments are an object that fits the tool's schema (integers as integers);
 /// the confirmation token is taken out.
-fn check_arguments(tool: &Compiled, arguments: Value) -> Result<Checked, Refused> {
+fn check_arguments(tool: &Compiled, arguments: Value) -> Result<Checked, Refusal> {
     let name = tool.facts.name();
     let invalid = |problems: &str| {
-        Refused::new(
+        Refusal::new(
             "invalid_arguments",
             format!("Invalid arguments for `{name}`: {problems}. Nothing was sent to Crisp."),
         )
@@ -311,7 +261,7 @@ fn check_arguments(tool: &Compiled, arguments: Value) -> Result<Checked, Refused
 /// [`Content::decode`] as the client reads messages, so that a preview never shows (and a
 /// token never sends) content Crisp would refuse or misread. A type crisp-api does not know
 /// is let through as it is.
-fn check_content(tool: &Compiled, arguments: &Map<String, Value>) -> Result<(), Refused> {
+fn check_content(tool: &Compiled, arguments: &Map<String, Value>) -> Result<(), Refusal> {
     if !tool.facts.message_body {
         return Ok(());
     }
@@ -342,7 +292,7 @@ fn check_content(tool: &Compiled, arguments: &Map<String, Value>) -> Result<(), 
     } else {
         format!("`{BODY}.content` does not fit a `{kind}` message: {error}")
     };
-    Err(Refused::new(
+    Err(Refusal::new(
         "invalid_arguments",
         format!(
             "Invalid arguments for `{}`: {problem}. Nothing was sent to Crisp.",
@@ -369,13 +319,13 @@ fn bind_website<'a>(
     caller: &'a Caller,
     default: &'a str,
     arguments: &Map<String, Value>,
-) -> Result<&'a str, Refused> {
+) -> Result<&'a str, Refusal> {
     let Some(hugo) = &caller.hugo else {
         return Ok(default);
     };
     let asked = arguments.get(WEBSITE_ID).and_then(Value::as_str);
     if asked.is_some_and(|w| w != hugo.website_id) {
-        return Err(Refused::new(
+        return Err(Refusal::new(
             "website_mismatch",
             format!(
                 "Refused: this request was signed for website {}, and `website_id` names \
@@ -389,13 +339,13 @@ fn bind_website<'a>(
 
 /// Step 4: the request, its path filled as the client fills it; an id the client would refuse
 /// (empty, `..`, a control character...) is refused here, before any preview or token.
-fn prepare(draft: Draft, operation: &'static Operation) -> Result<Request, Refused> {
+fn prepare(draft: Draft, operation: &'static Operation) -> Result<Request, Refusal> {
     draft.fill(operation).map_err(|error| {
         let problem = match (&error, error.parameter()) {
             (PathError::Unsafe { .. }, Some(name)) => format!("`{name}`: {error}"),
             _ => error.to_string(),
         };
-        Refused::new(
+        Refusal::new(
             "invalid_arguments",
             format!(
                 "Invalid arguments for `{}`: {problem}. Nothing was sent to Crisp.",
@@ -414,31 +364,5 @@ fn answer(
     match result {
         Ok(envelope) => answer::success(operation, envelope),
         Err(error) => answer::failure(&error, record.reason.as_deref()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_names_are_cut_on_a_character_boundary() {
-        let caller = Caller::new("http", Some("é".repeat(MAX_CLIENT_NAME)));
-        let name = caller.client.unwrap();
-        assert!(name.len() <= MAX_CLIENT_NAME && name.len() >= MAX_CLIENT_NAME - 1);
-        assert!(name.chars().all(|c| c == 'é'));
-    }
-
-    #[test]
-    fn pending_confirmations_count_against_the_website_then_the_session() {
-        let stdio = Caller::new("stdio", None);
-        assert_eq!(stdio.confirmation_key(), "stdio");
-        let session = Caller::new("http", None).with_session(Some("s1".into()));
-        assert_eq!(session.confirmation_key(), "session:s1");
-        let hugo = session.with_hugo(Some(HugoRequest {
-            website_id: "w1".into(),
-            session_id: None,
-        }));
-        assert_eq!(hugo.confirmation_key(), "hugo:w1");
     }
 }

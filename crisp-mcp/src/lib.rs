@@ -32,19 +32,25 @@ mod answer;
 pub mod audit;
 pub mod backend;
 mod call;
+mod caller;
 pub mod confirm;
+mod dispatch;
 mod hash;
 pub mod http;
 pub mod hugo;
+mod output;
+#[cfg(test)]
+mod output_tests;
 mod preview;
 mod server;
 mod sessions;
 mod table;
 mod tools;
 
-pub use answer::TEXT_LIMIT;
+pub use answer::{Refusal, TEXT_LIMIT};
 pub use audit::{Audit, AuditLine, Verdict};
-pub use call::{Caller, MAX_CLIENT_NAME};
+pub use caller::{Caller, MAX_CLIENT_NAME};
+pub use dispatch::{Dispatch, Dispatched, Outgoing};
 pub use server::{CrispMcp, Settings};
 pub use table::{Hints, Location, Param, ToolFacts};
 pub use tools::{BODY, CONFIRMATION_TOKEN, TOOLS, WEBSITE_ID, tool};

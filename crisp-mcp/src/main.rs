@@ -77,6 +77,11 @@ struct Args {
     /// Also accept this Host header on HTTP (behind a reverse proxy); may be repeated.
     #[arg(long, value_name = "HOST")]
     allowed_host: Vec<String>,
+    /// HTTP: the URL clients reach the server at, a scheme and a host only (such as
+    /// https://mcp.example.com behind a TLS proxy), for the OAuth protected-resource metadata
+    /// that a 401 points to. Default: http:// and the request's Host.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// At most this many requests to Crisp a day, retries included.
     #[arg(long, value_name = "N")]
     daily_budget: Option<u32>,
@@ -156,6 +161,9 @@ async fn run(args: Args) -> Result<(), String> {
     if hugo.is_some() && args.http.is_none() {
         return Err("a Hugo secret is for the HTTP transport: add --http ADDR".to_owned());
     }
+    if args.public_url.is_some() && args.http.is_none() {
+        return Err("--public-url is for the HTTP transport: add --http ADDR".to_owned());
+    }
     let backend = Backend::connect(
         env.crisp,
         &ClientOptions::new(Some(grants.clone()), args.daily_budget),
@@ -198,6 +206,7 @@ async fn run(args: Args) -> Result<(), String> {
                 .bearer(bearer)
                 .hugo(hugo)
                 .allowed_hosts(args.allowed_host)
+                .public_url(args.public_url)
                 .max_sessions(args.max_sessions, args.max_sessions_per_client);
             let router = crisp_mcp::http::router(server, &settings)?;
             let listener = tokio::net::TcpListener::bind(bind)

@@ -16,6 +16,7 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
 use unicode_general_category::{GeneralCategory, get_general_category};
 
+use crate::dispatch::Outgoing;
 use crate::hash::{self, Digest};
 use crate::table::Location;
 use crate::tools::{BODY, CONFIRMATION_TOKEN, Compiled, WEBSITE_ID};
@@ -68,9 +69,12 @@ impl Draft {
     /// character...).
     pub fn fill(self, operation: &'static Operation) -> Result<Request, PathError> {
         let path = operation.fill_path(self.ids.iter().map(|(n, v)| (*n, v.as_str())))?;
+        // Each path parameter is there once (fill_path checked it): put them in path order.
+        let mut ids = self.ids;
+        ids.sort_by_key(|(name, _)| operation.path_params().position(|p| p == *name));
         Ok(Request {
             operation,
-            ids: self.ids,
+            ids,
             path,
             query: self.query,
             body: self.body,
@@ -81,7 +85,7 @@ impl Draft {
 /// The request a call makes, its ids checked.
 pub(crate) struct Request {
     pub operation: &'static Operation,
-    /// The path parameters, `(name, value)`, as given.
+    /// The path parameters, `(name, value)`, in path order.
     pub ids: Vec<(&'static str, String)>,
     /// The path, filled and percent-encoded exactly as the client sends it.
     pub path: String,
@@ -90,6 +94,16 @@ pub(crate) struct Request {
 }
 
 impl Request {
+    /// The request as a [`Dispatch`](crate::Dispatch) sends it.
+    pub fn outgoing(&self) -> Outgoing<'_> {
+        Outgoing {
+            operation: self.operation,
+            ids: &self.ids,
+            query: &self.query,
+            body: self.body.as_ref(),
+        }
+    }
+
     /// SHA-256 of the tool and the exact request, in a canonical form (object keys sorted).
     pub fn digest(&self) -> Digest {
         let mut text = String::new();

@@ -16,10 +16,12 @@ use rmcp::transport::common::http_header::HEADER_SESSION_ID;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::Value;
 
-use crate::answer::Refused;
+use crate::answer::Refusal;
 use crate::audit::Audit;
-use crate::call::{Caller, Core};
+use crate::call::Core;
+use crate::caller::Caller;
 use crate::confirm::{self, Confirmations};
+use crate::dispatch::Dispatch;
 use crate::hugo::HugoRequest;
 use crate::tools;
 
@@ -97,8 +99,25 @@ impl CrispMcp {
     /// # Errors
     ///
     /// When confirmation is on and its time to live is outside 1 s to a day, or a generated
-    /// input schema does not compile (a broken build).
+    /// schema does not compile (a broken build).
     pub fn new(client: Client, settings: Settings) -> Result<Self, String> {
+        let grants = client.grants().cloned().unwrap_or_else(Grants::all);
+        Self::with_dispatch(grants, settings, client)
+    }
+
+    /// A server that offers the tools `grants` allow and sends each call through `dispatch`
+    /// (after its own steps: arguments, website, preview and confirmation), such as a gateway
+    /// that decides on each call for one agent and writes its own audit store. With a
+    /// [`Client`] as the dispatch this is [`new`](Self::new) with explicit grants.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn with_dispatch(
+        grants: Grants,
+        settings: Settings,
+        dispatch: impl Dispatch,
+    ) -> Result<Self, String> {
         let ttl = settings.confirm_ttl;
         if settings.confirm && !(confirm::MIN_TTL..=confirm::MAX_TTL).contains(&ttl) {
             return Err(format!(
@@ -108,11 +127,10 @@ impl CrispMcp {
                 confirm::MAX_TTL.as_secs()
             ));
         }
-        let grants = client.grants().cloned().unwrap_or_else(Grants::all);
         let tools = tools::compile(&grants, &settings.website_id, settings.confirm)?;
         Ok(Self {
             core: Arc::new(Core {
-                client,
+                dispatch: Arc::new(dispatch),
                 website_id: settings.website_id,
                 grants,
                 confirmations: settings.confirm.then(|| Confirmations::new(ttl)),
@@ -145,11 +163,14 @@ impl CrispMcp {
     }
 
     /// Writes the audit line of a `tools/call` of `name` that the HTTP layer refused before
-    /// it reached the server, with the refusal `code` (`unauthorized`, `bad_signature`).
-    pub(crate) fn refused_at_the_door(&self, name: &str, caller: &Caller, code: &'static str) {
-        let message = format!("Refused ({code}). Nothing was sent to Crisp.");
-        self.core
-            .refused_at_the_door(name, caller, Refused::new(code, message));
+    /// it reached the server (`bad_signature`).
+    pub(crate) fn refused_at_the_door(&self, name: &str, caller: &Caller, refusal: Refusal) {
+        self.core.refused_at_the_door(name, caller, refusal);
+    }
+
+    /// Where its audit lines go.
+    pub(crate) fn audit(&self) -> &Audit {
+        &self.core.audit
     }
 }
 
@@ -236,7 +257,7 @@ impl ServerHandler for CrispMcp {
             self.core.refused_at_the_door(
                 &shown,
                 &caller,
-                Refused::new("invalid_request", message.to_owned()),
+                Refusal::new("invalid_request", message),
             );
             return Err(ErrorData::invalid_params(message, None));
         };

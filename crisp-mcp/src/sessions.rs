@@ -9,6 +9,11 @@
 //! the server is full); rmcp's `create_session`, run within that request, turns the
 //! reservation into the session; `close_session` (an HTTP `DELETE`, or the session ending
 //! idle) frees it. A reservation that opened nothing is freed when the request ends.
+//!
+//! A session belongs to whoever opened it: the SHA-256 of the bearer token its `initialize`
+//! carried (or none). A request in the session with another token is not let in
+//! ([`Sessions::may_use`]), so one principal cannot use another's session (and its server's
+//! tools) by learning its id.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,6 +21,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::{Mutex, MutexGuard};
+
+use crate::hash::{self, Digest};
 
 use futures::Stream;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
@@ -44,17 +51,24 @@ pub(crate) struct Sessions {
     state: Mutex<State>,
 }
 
+/// Who holds an open session: the client it counts against, and the digest of the bearer
+/// token that opened it.
+struct Holder {
+    client: Arc<str>,
+    owner: Option<Digest>,
+}
+
 #[derive(Default)]
 struct State {
-    /// Open sessions, and the client each belongs to.
-    open: HashMap<SessionId, Arc<str>>,
+    /// Open sessions, and who holds each.
+    open: HashMap<SessionId, Holder>,
     /// Places reserved by requests in flight that may open a session, by client.
     reserved: HashMap<Arc<str>, usize>,
 }
 
 impl State {
     fn held_by(&self, client: &str) -> usize {
-        let open = self.open.values().filter(|c| &***c == client).count();
+        let open = self.open.values().filter(|h| &*h.client == client).count();
         open + self.reserved.get(client).copied().unwrap_or(0)
     }
 
@@ -86,12 +100,13 @@ impl Sessions {
         self.state.lock()
     }
 
-    /// Reserves a place for one more session of `client`.
+    /// Reserves a place for one more session of `client`, opened with the bearer token whose
+    /// digest is `owner`.
     ///
     /// # Errors
     ///
     /// [`Full`] when the client or the server already holds its maximum.
-    pub fn reserve(self: &Arc<Self>, client: &str) -> Result<Ticket, Full> {
+    pub fn reserve(self: &Arc<Self>, client: &str, owner: Option<Digest>) -> Result<Ticket, Full> {
         let mut state = self.lock();
         if state.held_by(client) >= self.max_per_client {
             return Err(Full::Client(self.max_per_client));
@@ -104,8 +119,25 @@ impl Sessions {
         Ok(Ticket {
             sessions: Arc::clone(self),
             client,
+            owner,
             used: AtomicBool::new(false),
         })
+    }
+
+    /// Whether a request with the bearer token whose digest is `presented` may use session
+    /// `id`: the token that opened it (compared in constant time), or none for a session
+    /// opened without one. A session this does not know (ended, or never opened) is let
+    /// through, for rmcp to answer 404.
+    pub fn may_use(&self, id: &str, presented: Option<&Digest>) -> bool {
+        let state = self.lock();
+        let Some(holder) = state.open.get(id) else {
+            return true;
+        };
+        match (&holder.owner, presented) {
+            (None, None) => true,
+            (Some(owner), Some(presented)) => hash::same(owner, presented),
+            _ => false,
+        }
     }
 
     /// How many sessions are open or being opened.
@@ -117,7 +149,11 @@ impl Sessions {
     /// A session opened without a reservation (not through the HTTP guard): counted under
     /// no client.
     fn open_unreserved(&self, id: &SessionId) {
-        self.lock().open.insert(id.clone(), Arc::from(""));
+        let holder = Holder {
+            client: Arc::from(""),
+            owner: None,
+        };
+        self.lock().open.insert(id.clone(), holder);
     }
 
     fn close(&self, id: &SessionId) {
@@ -129,6 +165,7 @@ impl Sessions {
 pub(crate) struct Ticket {
     sessions: Arc<Sessions>,
     client: Arc<str>,
+    owner: Option<Digest>,
     used: AtomicBool,
 }
 
@@ -141,7 +178,11 @@ impl Ticket {
         }
         let mut state = self.sessions.lock();
         state.unreserve(&self.client);
-        state.open.insert(id.clone(), Arc::clone(&self.client));
+        let holder = Holder {
+            client: Arc::clone(&self.client),
+            owner: self.owner,
+        };
+        state.open.insert(id.clone(), holder);
     }
 }
 
@@ -257,11 +298,11 @@ mod tests {
     #[test]
     fn places_are_reserved_taken_and_freed() {
         let sessions = Sessions::new(3, 2);
-        let a1 = sessions.reserve("a").unwrap();
-        let a2 = sessions.reserve("a").unwrap();
-        assert_eq!(sessions.reserve("a").err(), Some(Full::Client(2)));
-        let b1 = sessions.reserve("b").unwrap();
-        assert_eq!(sessions.reserve("c").err(), Some(Full::Server(3)));
+        let a1 = sessions.reserve("a", None).unwrap();
+        let a2 = sessions.reserve("a", None).unwrap();
+        assert_eq!(sessions.reserve("a", None).err(), Some(Full::Client(2)));
+        let b1 = sessions.reserve("b", None).unwrap();
+        assert_eq!(sessions.reserve("c", None).err(), Some(Full::Server(3)));
 
         // A reservation that opened nothing is freed with the request.
         drop(a2);
@@ -270,9 +311,28 @@ mod tests {
         a1.open(&id);
         drop(a1);
         assert_eq!(sessions.total(), 2, "the open session keeps its place");
-        assert_eq!(sessions.reserve("a").map(drop), Ok(()));
+        assert_eq!(sessions.reserve("a", None).map(drop), Ok(()));
         drop(b1);
         sessions.close(&id);
         assert_eq!(sessions.total(), 0);
+    }
+
+    #[test]
+    fn a_session_is_used_only_with_the_token_that_opened_it() {
+        let sessions = Sessions::new(8, 8);
+        let (alice, bob) = (hash::sha256(b"alice"), hash::sha256(b"bob"));
+        let id: SessionId = Arc::from("session-a");
+        sessions.reserve("peer", Some(alice)).unwrap().open(&id);
+        assert!(sessions.may_use("session-a", Some(&alice)));
+        assert!(!sessions.may_use("session-a", Some(&bob)));
+        assert!(!sessions.may_use("session-a", None));
+        let open: SessionId = Arc::from("session-open");
+        sessions.reserve("peer", None).unwrap().open(&open);
+        assert!(sessions.may_use("session-open", None));
+        assert!(!sessions.may_use("session-open", Some(&alice)));
+        assert!(
+            sessions.may_use("no-such-session", Some(&bob)),
+            "rmcp answers 404"
+        );
     }
 }

@@ -34,6 +34,12 @@ pub struct ToolFacts {
     /// The input JSON Schema (2020-12), as JSON text: the parameters, `body` and, for
     /// customer-visible and irreversible operations, `confirmation_token`.
     pub input_schema: &'static str,
+    /// The output JSON Schema (2020-12), as JSON text: the operation's success envelope
+    /// `{error, reason, data}` as the spec describes it, opened for what Crisp sends (enums
+    /// are open, with their known values in the description, and no value bound is checked).
+    /// The server lists it with the shapes of its own answers beside it (a preview, a tool
+    /// error).
+    pub output_schema: &'static str,
 }
 
 impl ToolFacts {

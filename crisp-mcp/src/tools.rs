@@ -1,6 +1,6 @@
 //! The tools a server lists: the generated table, filtered by the grants, with the server's
 //! settings applied (the default website, whether a confirmation token is taken), each with a
-//! compiled validator of its input schema.
+//! compiled validator of its input schema, and its output schema.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -91,9 +91,11 @@ pub(crate) fn compile(
             .destructive(hints.destructive)
             .idempotent(hints.idempotent)
             .open_world(hints.open_world);
+        let output = crate::output::schema(facts, confirm && operation.effect.is_some())?;
         let tool = Tool::new(name, description, Arc::new(schema as JsonObject))
             .with_title(title)
-            .with_annotations(annotations);
+            .with_annotations(annotations)
+            .with_raw_output_schema(Arc::new(output));
         out.push(Compiled {
             facts,
             tool,

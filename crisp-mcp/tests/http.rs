@@ -6,14 +6,14 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::mcp_client::{Client, now};
 use common::{Harness, Options, harness};
 use crisp_api::types::SecretString;
 use crisp_mcp::http::{BODY_LIMIT, HttpSettings, MCP_PATH, OPEN_LIMIT, router};
 use crisp_mcp::hugo::{self, HugoSecret};
 use crisp_sandbox::demo;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const SECRET: &str = "hugo-integration-secret";
 const TOKEN: &str = "a-long-random-bearer-token";
@@ -36,135 +36,6 @@ async fn serve(h: &Harness, settings: HttpSettings) -> String {
 
 fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// A small MCP-over-HTTP client: JSON-RPC posts, answers read from JSON or SSE.
-struct Client {
-    http: reqwest::Client,
-    url: String,
-    session: Option<String>,
-    bearer: Option<String>,
-    /// Sign each request as Hugo does: (secret, website, timestamp offset in seconds).
-    hugo: Option<(String, String, i64)>,
-    crisp_session: Option<String>,
-}
-
-struct Answer {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    text: String,
-}
-
-impl Answer {
-    /// The JSON-RPC message of the answer, from a JSON body or an SSE `data:` line.
-    fn message(&self) -> Value {
-        if let Ok(value) = serde_json::from_str::<Value>(&self.text) {
-            return value;
-        }
-        self.text
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-            .find(|v| v.get("jsonrpc").is_some())
-            .unwrap_or_else(|| panic!("no JSON-RPC message in {:?}", self.text))
-    }
-}
-
-impl Client {
-    fn new(url: &str) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            url: url.to_owned(),
-            session: None,
-            bearer: None,
-            hugo: None,
-            crisp_session: None,
-        }
-    }
-
-    /// A request with `method` and `body`, with the session, bearer token and Hugo signature
-    /// this client has.
-    async fn post_with(&self, method: reqwest::Method, body: Vec<u8>) -> Answer {
-        let mut request = self
-            .http
-            .request(method, &self.url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream");
-        if let Some(session) = &self.session {
-            request = request.header("mcp-session-id", session);
-        }
-        if let Some(token) = &self.bearer {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        if let Some((secret, website, offset)) = &self.hugo {
-            let timestamp = (now() as i64 + offset).to_string();
-            request = request
-                .header(hugo::TIMESTAMP_HEADER, &timestamp)
-                .header(hugo::WEBSITE_HEADER, website)
-                .header(
-                    hugo::SIGNATURE_HEADER,
-                    hugo::sign(secret, &timestamp, website, &body),
-                );
-        }
-        if let Some(session) = &self.crisp_session {
-            request = request.header(hugo::SESSION_HEADER, session);
-        }
-        let response = request.body(body).send().await.expect("the server answers");
-        Answer {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            text: response.text().await.unwrap_or_default(),
-        }
-    }
-
-    async fn post(&self, message: Value) -> Answer {
-        self.post_bytes(serde_json::to_vec(&message).unwrap()).await
-    }
-
-    async fn post_bytes(&self, body: Vec<u8>) -> Answer {
-        self.post_with(reqwest::Method::POST, body).await
-    }
-
-    /// `initialize` then `notifications/initialized`; keeps the session id.
-    async fn initialize(&mut self) -> Answer {
-        let answer = self
-            .post(json!({
-                "jsonrpc": "2.0", "id": 1, "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "http-test", "version": "0"}
-                }
-            }))
-            .await;
-        if answer.status == 200 {
-            self.session = answer
-                .headers
-                .get("mcp-session-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let notified = self
-                .post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-                .await;
-            assert!(notified.status < 300, "{}", notified.text);
-        }
-        answer
-    }
-
-    async fn call(&self, id: u64, tool: &str, arguments: Value) -> Answer {
-        self.post(json!({
-            "jsonrpc": "2.0", "id": id, "method": "tools/call",
-            "params": {"name": tool, "arguments": arguments}
-        }))
-        .await
-    }
 }
 
 #[tokio::test]
@@ -232,7 +103,12 @@ async fn off_loopback_the_bearer_token_is_required() {
     let mut client = Client::new(&url);
     let none = client.initialize().await;
     assert_eq!(none.status, 401);
-    assert_eq!(none.headers["www-authenticate"], "Bearer");
+    // RFC 9728: the 401 names the protected-resource metadata of the URL the client used.
+    let metadata = url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
+    assert_eq!(
+        none.headers["www-authenticate"],
+        format!("Bearer resource_metadata=\"{metadata}\"").as_str()
+    );
     client.bearer = Some("not-the-token".to_owned());
     assert_eq!(client.initialize().await.status, 401);
     client.bearer = Some(TOKEN.to_owned());

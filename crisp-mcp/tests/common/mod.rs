@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod mcp_client;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

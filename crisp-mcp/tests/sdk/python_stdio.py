@@ -7,8 +7,11 @@ this project did not write, against the embedded sandbox it starts.
 `.ci/run` installs the SDK (pinned) into .venv-mcp/ and runs this. It checks:
 
 - initialize, then list tools with grants: exactly the tools the grants allow (computed here
-  from the spec's x-crisp-scope and x-crisp-access, not from the server), each input schema a
-  valid JSON Schema 2020-12, annotations as the spec says;
+  from the spec's x-crisp-scope and x-crisp-access, not from the server), each input and
+  output schema a valid JSON Schema 2020-12, annotations as the spec says;
+- every result with structured content fits its tool's output schema: the SDK checks the
+  results that are not errors itself (it raises otherwise), and the test checks the errors
+  too, as other clients (the TypeScript SDK) do;
 - list_conversations against the embedded sandbox returns its conversations;
 - send_message: first a preview and a one-time token, and the sandbox received nothing; then,
   with the token, the message is sent exactly once; the token does not work twice (a refusal
@@ -17,7 +20,9 @@ this project did not write, against the embedded sandbox it starts.
   sandbox receives no request;
 - the audit file has one line per call with the decision, and no token or message text;
 - over streamable HTTP off loopback (bound to 0.0.0.0, reached on 127.0.0.1), a request
-  without the bearer token gets 401, and the SDK with the token initializes, lists and calls.
+  without the bearer token gets 401 with `WWW-Authenticate: Bearer resource_metadata="..."`,
+  whose URL serves the protected-resource metadata (RFC 9728) without a token, and the SDK
+  with the token initializes, lists and calls.
 """
 
 import asyncio
@@ -117,16 +122,25 @@ async def main(binary, spec_path):
                 tool = by_name[op_id]
                 Draft202012Validator.check_schema(tool.input_schema)
                 check(tool.input_schema.get("type") == "object", f"{op_id}: an object schema")
+                check(tool.output_schema is not None, f"{op_id}: an output schema")
+                Draft202012Validator.check_schema(tool.output_schema)
+                check(tool.output_schema.get("type") == "object", f"{op_id}: an object output schema")
                 hints = tool.annotations
                 check(hints.read_only_hint == (op["x-crisp-access"] == "read"), f"{op_id}: readOnlyHint")
                 check(hints.destructive_hint == (op.get("x-crisp-effect") == "irreversible"), f"{op_id}: destructiveHint")
                 check(hints.open_world_hint == (op.get("x-crisp-effect") == "customer-visible"), f"{op_id}: openWorldHint")
                 check(op["x-crisp-scope"] in tool.description, f"{op_id}: the scope is in the description")
-            print(f"ok: {len(names)} tools listed within the grants, schemas valid (Draft 2020-12)")
+            print(f"ok: {len(names)} tools listed within the grants, input and output schemas valid (Draft 2020-12)")
+
+            def fits(tool_name, structured):
+                errors = list(Draft202012Validator(by_name[tool_name].output_schema).iter_errors(structured))
+                check(not errors, f"{tool_name}: {structured} does not fit its output schema: {errors[:1]}")
 
             before = api_requests(root)
             result = await session.call_tool("list_conversations", {})
             check(not result.is_error, text_of(result))
+            fits("list_conversations", result.structured_content)
+            check(result.structured_content["error"] is False, "Crisp's envelope")
             conversations = result.structured_content["data"]
             check(len(conversations) > 0 and "session_id" in conversations[0], "conversations from the sandbox")
             check(api_requests(root) == before + 1, "one request to the sandbox")
@@ -142,6 +156,7 @@ async def main(binary, spec_path):
             preview = await session.call_tool("send_message", arguments)
             check(not preview.is_error, text_of(preview))
             shown = preview.structured_content
+            fits("send_message", shown)
             check(shown["confirmation_required"] is True, "a preview")
             check(shown["request"]["body"] == arguments["body"], "the preview shows the exact body")
             check(website in shown["request"]["path"] and session_id in shown["request"]["path"], "and the ids")
@@ -160,6 +175,7 @@ async def main(binary, spec_path):
             check(again.is_error, "the token works once")
             error = (again.structured_content or {}).get("error", {})
             check(error.get("kind") == "refused" and error.get("code") == "unknown_token", again.structured_content)
+            fits("send_message", again.structured_content)
             check(len(messages(root, session_id)) == count + 1, "still exactly one")
             print("ok: with the token the message was sent once; the token did not work twice")
 
@@ -212,12 +228,20 @@ async def over_http(binary):
                 break
         check(url is not None, "the server says where it listens")
         request = urllib.request.Request(url, data=b"{}", method="POST", headers={"Content-Type": "application/json"})
+        challenge = None
         try:
             urllib.request.urlopen(request, timeout=10)
             status = 200
         except urllib.error.HTTPError as error:
             status = error.code
+            challenge = error.headers.get("WWW-Authenticate")
         check(status == 401, f"no bearer token: {status}")
+        found = re.fullmatch(r'Bearer resource_metadata="([^"]+)"', challenge or "")
+        check(found is not None, f"the 401 names the resource metadata: {challenge}")
+        with urllib.request.urlopen(found.group(1), timeout=10) as response:
+            metadata = json.load(response)
+        check(metadata.get("resource") == url, f"the metadata names the endpoint: {metadata}")
+        check(metadata.get("bearer_methods_supported") == ["header"], f"a bearer token in a header: {metadata}")
         async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as http:
             async with streamable_http_client(url, http_client=http) as (read, write):
                 async with ClientSession(read, write) as session:
@@ -226,7 +250,7 @@ async def over_http(binary):
                     check("list_conversations" in names and "send_message" not in names, "--read-only over HTTP")
                     result = await session.call_tool("count_visitors", {})
                     check(not result.is_error and "count" in result.structured_content["data"], text_of(result))
-        print("ok: over HTTP off loopback, 401 without the bearer token; with it, initialize, list and call")
+        print("ok: over HTTP off loopback, 401 naming the resource metadata without the bearer token; with it, initialize, list and call")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -4,7 +4,10 @@
 //! what it does with its scope, access, webhook event and effect, where each argument goes
 //! (path or query; the body), and an input JSON Schema
 //! (2020-12) built from the path and query parameters and the request body, with the spec's
-//! descriptions, required fields and enums, and the components it refers to as `$defs`.
+//! descriptions, required fields and enums, and the components it refers to as `$defs`; and an
+//! output JSON Schema: the success envelope of the operation (its `2XX` schema), converted the
+//! same way and then opened for what Crisp sends ([`for_receiving`]): no enum is closed and no
+//! value bound is checked, so a value Crisp adds tomorrow still fits.
 //!
 //! Two arguments are optional although their path parameters are required: `website_id`
 //! (the server fills in the website it is configured for) and, on routes paged by page number,
@@ -34,10 +37,14 @@ const MAX_NAME: usize = 64;
 
 /// Generates `tools.rs`.
 pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
-    let mut defs = serde_json::Map::new();
+    let mut defs = Defs::default();
     for (name, schema) in spec.schemas() {
         if let Some(name) = key_str(name) {
-            defs.insert(name, convert_documented(schema));
+            let converted = convert_documented(schema);
+            let mut received = converted.clone();
+            for_receiving(&mut received);
+            defs.sent.insert(name.clone(), converted);
+            defs.received.insert(name, received);
         }
     }
     let mut tools = Vec::new();
@@ -65,11 +72,15 @@ pub(crate) fn generate(spec: &Spec) -> Result<String, Error> {
     crate::generators::format::unparse(file)
 }
 
-fn tool(
-    spec: &Spec,
-    op: &Operation,
-    defs: &serde_json::Map<String, serde_json::Value>,
-) -> Result<TokenStream, Error> {
+/// Every component of the spec as JSON Schema with its descriptions: as a tool's input refers
+/// to it (`sent`), and opened for what Crisp sends (`received`, for output schemas).
+#[derive(Default)]
+struct Defs {
+    sent: serde_json::Map<String, serde_json::Value>,
+    received: serde_json::Map<String, serde_json::Value>,
+}
+
+fn tool(spec: &Spec, op: &Operation, defs: &Defs) -> Result<TokenStream, Error> {
     let name = op.id.as_str();
     let valid_name = !name.is_empty()
         && name.len() <= MAX_NAME
@@ -161,20 +172,15 @@ fn tool(
     }
     // A misspelt argument is an error, not a silently ignored filter.
     schema.insert("additionalProperties".into(), json!(false));
-    let schema_value = serde_json::Value::Object(schema.clone());
-    let used = referenced(&schema_value, defs);
-    if !used.is_empty() {
-        let used: serde_json::Map<String, serde_json::Value> = used
-            .into_iter()
-            .filter_map(|n| Some((n.clone(), defs.get(&n)?.clone())))
-            .collect();
-        schema.insert("$defs".into(), serde_json::Value::Object(used));
-    }
+    with_defs(&mut schema, &defs.sent);
     let schema = serde_json::Value::Object(schema);
     let description = description(op, raw);
     for_the_reader(name, "its description", &description)?;
     for_the_reader(name, "its input schema", &schema)?;
     let input_schema = raw_literal(&compact(&schema)?)?;
+    let output = output_schema(op, raw, &defs.received)?;
+    for_the_reader(name, "its output schema", &output)?;
+    let output_schema = raw_literal(&compact(&output)?)?;
 
     let operation = format_ident!("{}", name.to_shouty_snake_case());
     Ok(quote! {
@@ -185,8 +191,155 @@ fn tool(
             body: #body,
             message_body: #message_body,
             input_schema: #input_schema,
+            output_schema: #output_schema,
         }
     })
+}
+
+/// Adds to `schema` the `$defs` it refers to, directly or through other components.
+fn with_defs(
+    schema: &mut serde_json::Map<String, serde_json::Value>,
+    defs: &serde_json::Map<String, serde_json::Value>,
+) {
+    let used = referenced(&serde_json::Value::Object(schema.clone()), defs);
+    if !used.is_empty() {
+        let used: serde_json::Map<String, serde_json::Value> = used
+            .into_iter()
+            .filter_map(|n| Some((n.clone(), defs.get(&n)?.clone())))
+            .collect();
+        schema.insert("$defs".into(), serde_json::Value::Object(used));
+    }
+}
+
+/// The output schema: the operation's success envelope (its `2XX` schema, or the component it
+/// names, inlined at the root), opened for receiving, with the components it refers to as
+/// `$defs`. MCP wants an object at the root; the envelope is one.
+fn output_schema(
+    op: &Operation,
+    raw: &Value,
+    received: &serde_json::Map<String, serde_json::Value>,
+) -> Result<serde_json::Value, Error> {
+    let name = op.id.as_str();
+    let schema = spec::success_response(raw)
+        .and_then(|(_, schema)| schema)
+        .ok_or_else(|| {
+            Error(format!(
+                "operation {name}: its success response has no JSON schema, so its tool has no \
+                 output schema: give the `2XX` response an `application/json` schema"
+            ))
+        })?;
+    let root = match ref_name(schema) {
+        Some(component) => received.get(component).cloned().ok_or_else(|| {
+            Error(format!(
+                "operation {name}: its success schema names `{component}`, which is not a component"
+            ))
+        })?,
+        None => {
+            let mut inline = convert_documented(schema);
+            for_receiving(&mut inline);
+            inline
+        }
+    };
+    let serde_json::Value::Object(mut root) = root else {
+        return Err(Error(format!(
+            "operation {name}: its success schema is not a schema object"
+        )));
+    };
+    if root.get("type") != Some(&json!("object")) {
+        return Err(Error(format!(
+            "operation {name}: its success schema is not `type: object` (Crisp's envelope), and \
+             an MCP output schema must be an object"
+        )));
+    }
+    with_defs(&mut root, received);
+    Ok(serde_json::Value::Object(root))
+}
+
+/// What an output schema keeps of the checks an input schema makes: none on values. Crisp adds
+/// fields and values in place, and an MCP client checks a tool's results against its output
+/// schema (and fails the call when one does not fit), so a bound or a closed enum there would
+/// turn a value Crisp adds tomorrow into a broken tool.
+const UNCHECKED_ON_RECEIVING: &[&str] = &[
+    "const",
+    "default",
+    "exclusiveMaximum",
+    "exclusiveMinimum",
+    "maxItems",
+    "maxLength",
+    "maxProperties",
+    "maximum",
+    "minItems",
+    "minLength",
+    "minProperties",
+    "minimum",
+    "multipleOf",
+    "not",
+    "pattern",
+    "uniqueItems",
+];
+
+/// Opens a converted schema for what Crisp sends, at every level: an `enum` becomes the known
+/// values in the description (Crisp may send others), value bounds and patterns go, a
+/// `oneOf` becomes an `anyOf` (a value may fit two branches), and `additionalProperties: false`
+/// goes. Types, properties, `required` and references stay: they are the shape.
+fn for_receiving(schema: &mut serde_json::Value) {
+    let serde_json::Value::Object(map) = schema else {
+        return;
+    };
+    if let Some(serde_json::Value::Array(values)) = map.remove("enum") {
+        let known: Vec<String> = values
+            .iter()
+            .filter_map(|v| match v {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(format!("`{s}`")),
+                other => Some(format!("`{other}`")),
+            })
+            .collect();
+        if !known.is_empty() {
+            let mut text = map
+                .get("description")
+                .and_then(serde_json::Value::as_str)
+                .map(|d| format!("{} ", d.trim_end()))
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "Known values: {}; others may appear.",
+                known.join(", ")
+            ));
+            map.insert("description".into(), text.into());
+        }
+    }
+    for keyword in UNCHECKED_ON_RECEIVING {
+        map.remove(*keyword);
+    }
+    if map.get("additionalProperties") == Some(&json!(false)) {
+        map.remove("additionalProperties");
+    }
+    if let Some(one_of) = map.remove("oneOf") {
+        if map.contains_key("anyOf") {
+            let all = map.entry("allOf").or_insert_with(|| json!([]));
+            if let serde_json::Value::Array(all) = all {
+                all.push(json!({ "anyOf": one_of }));
+            }
+        } else {
+            map.insert("anyOf".into(), one_of);
+        }
+    }
+    for (key, value) in map.iter_mut() {
+        match key.as_str() {
+            "properties" | "$defs" => {
+                if let serde_json::Value::Object(children) = value {
+                    children.values_mut().for_each(for_receiving);
+                }
+            }
+            "items" | "additionalProperties" => for_receiving(value),
+            "allOf" | "anyOf" => {
+                if let serde_json::Value::Array(branches) = value {
+                    branches.iter_mut().for_each(for_receiving);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Whether a request body's schema is a message: a `type` of `MessageType` and a `content` of
@@ -299,4 +452,47 @@ fn description(op: &Operation, raw: &Value) -> String {
         None => {}
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn received_schemas_keep_the_shape_and_check_no_value() {
+        let mut schema = json!({
+            "type": "object",
+            "required": ["state"],
+            "additionalProperties": false,
+            "properties": {
+                "state": {"type": ["string", "null"], "enum": ["a", "b", null], "description": "The state."},
+                "count": {"type": "integer", "minimum": 0, "maximum": 9, "default": 1},
+                "name": {"type": "string", "pattern": "^x", "maxLength": 3},
+                // Property names that are keywords elsewhere are kept.
+                "enum": {"type": "string"},
+                "pattern": {"type": "array", "items": {"type": "string", "enum": ["x"]}},
+                "choice": {"oneOf": [{"$ref": "#/$defs/A"}, {"type": "string"}]},
+                "map": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}},
+            },
+            "$defs": {"A": {"type": "string", "const": "z"}},
+        });
+        for_receiving(&mut schema);
+        assert_eq!(
+            schema,
+            json!({
+                "type": "object",
+                "required": ["state"],
+                "properties": {
+                    "state": {"type": ["string", "null"], "description": "The state. Known values: `a`, `b`; others may appear."},
+                    "count": {"type": "integer"},
+                    "name": {"type": "string"},
+                    "enum": {"type": "string"},
+                    "pattern": {"type": "array", "items": {"type": "string", "description": "Known values: `x`; others may appear."}},
+                    "choice": {"anyOf": [{"$ref": "#/$defs/A"}, {"type": "string"}]},
+                    "map": {"type": "object", "additionalProperties": {"type": "integer"}},
+                },
+                "$defs": {"A": {"type": "string"}},
+            })
+        );
+    }
 }

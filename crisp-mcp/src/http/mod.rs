@@ -1,10 +1,18 @@
 //! The streamable HTTP transport: rmcp's service under `/mcp`, behind a guard that checks, on
 //! every request and before rmcp reads a byte of it, the bearer token (when one is set; always
 //! off loopback) and Hugo's request signature (when a Hugo secret is set), and that keeps the
-//! sessions within their caps (in total and per client).
+//! sessions within their caps (in total and per client); and the OAuth protected-resource
+//! metadata (RFC 9728) that a 401 points to.
+//!
+//! [`router`] serves one server behind one token. [`router_with`] serves many principals: a
+//! [`Resolve`] maps each request's bearer token to its own [`CrispMcp`] (a gateway's agent and
+//! its tools), and a session sticks to the server, and the token, that opened it.
 //!
 //! A client, for the session caps, is the website a Hugo-signed request was signed for, else
 //! the peer's IP address (behind a reverse proxy, the proxy's: raise the per-client cap there).
+
+mod metadata;
+mod resolve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,13 +29,18 @@ use rmcp::transport::common::http_header::HEADER_SESSION_ID;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use serde_json::Value;
 
-use crate::call::Caller;
+use crate::answer::Refusal;
+use crate::audit::Audit;
+use crate::caller::Caller;
 use crate::hash::{self, Digest};
 use crate::hugo::HugoSecret;
 use crate::server::CrispMcp;
 use crate::sessions::{self, Capped, Full, Sessions};
+use metadata::Origin;
 
 pub use crate::sessions::{DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_CLIENT};
+pub use metadata::{WELL_KNOWN, protected_resource};
+pub use resolve::{Bearer, Resolve, Unauthorized};
 
 /// The path the MCP endpoint is served at.
 pub const MCP_PATH: &str = "/mcp";
@@ -47,7 +60,8 @@ pub struct HttpSettings {
     /// The address to listen on.
     pub bind: SocketAddr,
     /// The token every request must carry as `Authorization: Bearer <token>`; required when
-    /// `bind` is not a loopback address.
+    /// `bind` is not a loopback address. [`router`] only: with [`router_with`], the
+    /// [`Resolve`] decides.
     pub bearer: Option<SecretString>,
     /// Hugo's signing secret: every request must be signed with it.
     pub hugo: Option<HugoSecret>,
@@ -57,6 +71,13 @@ pub struct HttpSettings {
     pub max_sessions: usize,
     /// The most sessions one client holds at once ([`DEFAULT_MAX_SESSIONS_PER_CLIENT`]).
     pub max_sessions_per_client: usize,
+    /// The URL clients reach the server at, a scheme and a host only
+    /// (`https://mcp.example.com`, behind a TLS reverse proxy), for the protected-resource
+    /// metadata and the 401's `WWW-Authenticate`; default: `http://` and the request's `Host`.
+    pub public_url: Option<String>,
+    /// Where the audit lines of `tools/call`s refused before any server was chosen (no valid
+    /// bearer token) go. Default: [`router`]'s server's audit; none with [`router_with`].
+    pub door_audit: Option<Audit>,
 }
 
 impl HttpSettings {
@@ -70,6 +91,8 @@ impl HttpSettings {
             allowed_hosts: Vec::new(),
             max_sessions: DEFAULT_MAX_SESSIONS,
             max_sessions_per_client: DEFAULT_MAX_SESSIONS_PER_CLIENT,
+            public_url: None,
+            door_audit: None,
         }
     }
 
@@ -101,25 +124,49 @@ impl HttpSettings {
         self.max_sessions_per_client = per_client;
         self
     }
+
+    /// The URL clients reach the server at (`https://mcp.example.com`), for the
+    /// protected-resource metadata; `None`: `http://` and the request's `Host`.
+    #[must_use]
+    pub fn public_url(mut self, url: Option<String>) -> Self {
+        self.public_url = url;
+        self
+    }
+
+    /// Where the audit lines of `tools/call`s refused for want of a valid bearer token go.
+    #[must_use]
+    pub fn door_audit(mut self, audit: Audit) -> Self {
+        self.door_audit = Some(audit);
+        self
+    }
 }
 
 struct Guard {
-    bearer: Option<Digest>,
+    resolve: Box<dyn Resolve>,
     hugo: Option<HugoSecret>,
-    /// For the audit lines of refused `tools/call`s.
-    server: CrispMcp,
+    /// For the audit lines of `tools/call`s refused before a server was chosen.
+    door_audit: Option<Audit>,
     sessions: Arc<Sessions>,
+    origin: Origin,
 }
 
-/// The router: the MCP endpoint at [`MCP_PATH`] behind the guard.
+tokio::task_local! {
+    /// The server the guard chose for the request being served: rmcp's service factory gives
+    /// it to a session that the request opens (and to rmcp's per-request lookups).
+    static SERVER: CrispMcp;
+}
+
+/// The router: the MCP endpoint at [`MCP_PATH`] behind the guard, with `server` for every
+/// request that carries the bearer token (any request, on loopback without one), and the
+/// protected-resource metadata at [`WELL_KNOWN`].
 ///
 /// # Errors
 ///
-/// When `bind` is not a loopback address and no bearer token is set, the token is blank, or
-/// a session cap is zero.
+/// When `bind` is not a loopback address and no bearer token is set, the token is blank, a
+/// session cap is zero, or the public URL is not a scheme and a host.
 pub fn router(server: CrispMcp, settings: &HttpSettings) -> Result<Router, String> {
     let loopback = settings.bind.ip().is_loopback();
-    let bearer = match &settings.bearer {
+    let expected: Option<Digest> = match &settings.bearer {
         Some(token) if token.expose_secret().trim().is_empty() => {
             return Err(format!("{TOKEN_VAR} is blank"));
         }
@@ -132,9 +179,71 @@ pub fn router(server: CrispMcp, settings: &HttpSettings) -> Result<Router, Strin
         }
         None => None,
     };
+    let door_audit = settings
+        .door_audit
+        .clone()
+        .unwrap_or_else(|| server.audit().clone());
+    let resolve = move |bearer: Option<Bearer>| {
+        let admitted = match (&expected, bearer) {
+            (None, _) => true,
+            (Some(expected), Some(bearer)) => {
+                hash::same(&hash::sha256(bearer.expose_secret().as_bytes()), expected)
+            }
+            (Some(_), None) => false,
+        };
+        std::future::ready(if admitted {
+            Ok(server.clone())
+        } else {
+            Err(Unauthorized::default())
+        })
+    };
+    build(Box::new(resolve), settings, Some(door_audit))
+}
+
+/// The router for many principals: the MCP endpoint at [`MCP_PATH`], where `resolve` maps
+/// each request's bearer token to its server ([`Resolve`] says when it is called), with the
+/// session caps, body limits, Hugo signatures and `Host` check of [`router`]; and the
+/// protected-resource metadata at [`WELL_KNOWN`]. A request `resolve` refuses gets 401 with
+/// `WWW-Authenticate: Bearer resource_metadata="<url of the metadata>"`. `settings.bearer` is
+/// not used. Off loopback with no `allowed_hosts`, the `Host` check is off (as for
+/// [`router`] with a token): `resolve` must then refuse requests without a token.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use crisp_mcp::CrispMcp;
+/// use crisp_mcp::http::{Bearer, HttpSettings, Unauthorized, router_with};
+///
+/// /// One server per agent key, built once (a real gateway keys them by the key's SHA-256).
+/// fn endpoint(servers: HashMap<String, CrispMcp>) -> Result<axum::Router, String> {
+///     let settings = HttpSettings::new("127.0.0.1:0".parse().unwrap());
+///     router_with(
+///         move |bearer: Option<Bearer>| {
+///             let server = bearer.and_then(|b| servers.get(b.expose_secret()).cloned());
+///             std::future::ready(server.ok_or_else(Unauthorized::default))
+///         },
+///         &settings,
+///     )
+/// }
+/// # let _ = endpoint;
+/// ```
+///
+/// # Errors
+///
+/// When a session cap is zero, or the public URL is not a scheme and a host.
+pub fn router_with(resolve: impl Resolve, settings: &HttpSettings) -> Result<Router, String> {
+    build(Box::new(resolve), settings, settings.door_audit.clone())
+}
+
+fn build(
+    resolve: Box<dyn Resolve>,
+    settings: &HttpSettings,
+    door_audit: Option<Audit>,
+) -> Result<Router, String> {
+    let loopback = settings.bind.ip().is_loopback();
     if settings.max_sessions == 0 || settings.max_sessions_per_client == 0 {
         return Err("the session caps must be at least 1: no client could connect".to_owned());
     }
+    let origin = Origin::new(settings.public_url.as_deref(), MCP_PATH)?;
     let mut config = StreamableHttpServerConfig::default().with_max_request_body_bytes(BODY_LIMIT);
     config = if loopback || !settings.allowed_hosts.is_empty() {
         let mut hosts = config.allowed_hosts.clone();
@@ -146,23 +255,26 @@ pub fn router(server: CrispMcp, settings: &HttpSettings) -> Result<Router, Strin
         config.disable_allowed_hosts()
     };
     let sessions = Sessions::new(settings.max_sessions, settings.max_sessions_per_client);
-    let service = {
-        let server = server.clone();
-        StreamableHttpService::new(
-            move || Ok(server.clone()),
-            Arc::new(Capped::new(Arc::clone(&sessions))),
-            config,
-        )
-    };
+    let service = StreamableHttpService::new(
+        || {
+            SERVER.try_with(CrispMcp::clone).map_err(|_| {
+                std::io::Error::other("no MCP server was chosen for this request (a broken build)")
+            })
+        },
+        Arc::new(Capped::new(Arc::clone(&sessions))),
+        config,
+    );
     let guard = Arc::new(Guard {
-        bearer,
+        resolve,
         hugo: settings.hugo.clone(),
-        server,
+        door_audit,
         sessions,
+        origin: origin.clone(),
     });
     Ok(Router::new()
         .nest_service(MCP_PATH, service)
-        .layer(axum::middleware::from_fn_with_state(guard, check)))
+        .layer(axum::middleware::from_fn_with_state(guard, check))
+        .merge(metadata::routes(origin)))
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, through crisp-serve's accept loop
@@ -193,21 +305,41 @@ async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next) ->
 async fn guarded(guard: &Guard, request: Request, next: Next) -> Response {
     // Only a request without a session id can open one (rmcp answers any other such request
     // with an error).
-    let opens =
-        request.method() == Method::POST && !request.headers().contains_key(HEADER_SESSION_ID);
-    if let Some(expected) = &guard.bearer
-        && !bearer_matches(request.headers(), expected)
-    {
-        tracing::warn!(target: "crisp_mcp::http", "refused a request: no valid bearer token");
-        let (parts, body) = request.into_parts();
-        if let Ok(bytes) = read_body(&parts.headers, body, BODY_LIMIT).await {
-            audit_refused_calls(&guard.server, &bytes, "unauthorized");
+    let session = request
+        .headers()
+        .get(HEADER_SESSION_ID)
+        .map(|v| v.to_str().unwrap_or_default().to_owned());
+    let opens = request.method() == Method::POST && session.is_none();
+    let bearer = Bearer::from_headers(request.headers());
+    let identity = bearer
+        .as_ref()
+        .map(|b| hash::sha256(b.expose_secret().as_bytes()));
+    let server = match guard.resolve.resolve(bearer).await {
+        Ok(server) => server,
+        Err(unauthorized) => {
+            tracing::warn!(target: "crisp_mcp::http", "refused a request: no valid bearer token");
+            let challenge = guard.origin.challenge(request.headers());
+            let (parts, body) = request.into_parts();
+            if let Some(audit) = &guard.door_audit
+                && let Ok(bytes) = read_body(&parts.headers, body, BODY_LIMIT).await
+            {
+                audit_refused_calls(&bytes, "unauthorized", |name, caller, refusal| {
+                    crate::call::refused_at_the_door(audit, name, caller, refusal);
+                });
+            }
+            let mut response = refusal(StatusCode::UNAUTHORIZED, unauthorized.message());
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
+            return response;
         }
-        let mut response = refusal(StatusCode::UNAUTHORIZED, "a valid bearer token is required");
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
+    };
+    // A session is used with the token that opened it; to anyone else it does not exist.
+    if let Some(id) = &session
+        && !guard.sessions.may_use(id, identity.as_ref())
+    {
+        tracing::warn!(target: "crisp_mcp::http", "refused a request: a session opened with another token");
+        return refusal(StatusCode::NOT_FOUND, "Not Found: Session not found");
     }
     let request = if guard.hugo.is_some() || opens {
         let limit = if opens { OPEN_LIMIT } else { BODY_LIMIT };
@@ -233,7 +365,9 @@ async fn guarded(guard: &Guard, request: Request, next: Next) -> Response {
                 }
                 Err(reason) => {
                     tracing::warn!(target: "crisp_mcp::http", %reason, "refused a request: Hugo signature");
-                    audit_refused_calls(&guard.server, &bytes, "bad_signature");
+                    audit_refused_calls(&bytes, "bad_signature", |name, caller, refusal| {
+                        server.refused_at_the_door(name, caller, refusal);
+                    });
                     return refusal(StatusCode::UNAUTHORIZED, &format!("refused: {reason}"));
                 }
             }
@@ -243,27 +377,16 @@ async fn guarded(guard: &Guard, request: Request, next: Next) -> Response {
         request
     };
     if !opens {
-        return next.run(request).await;
+        return SERVER.scope(server, next.run(request)).await;
     }
     let client = client_of(&request);
-    match guard.sessions.reserve(&client) {
-        Ok(ticket) => sessions::with_ticket(ticket, next.run(request)).await,
+    match guard.sessions.reserve(&client, identity) {
+        Ok(ticket) => sessions::with_ticket(ticket, SERVER.scope(server, next.run(request))).await,
         Err(full) => {
             tracing::warn!(target: "crisp_mcp::http", %client, ?full, "refused a new session: at the cap");
             session_refusal(full, &client)
         }
     }
-}
-
-/// Whether the request carries the bearer token whose SHA-256 is `expected`.
-fn bearer_matches(headers: &HeaderMap, expected: &Digest) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        // The scheme is case-insensitive (RFC 9110).
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .is_some_and(|(_, token)| hash::same(&hash::sha256(token.trim().as_bytes()), expected))
 }
 
 /// The body, at most `limit` bytes (`Err` when it is larger, announced larger, or cannot be
@@ -279,9 +402,10 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
     axum::body::to_bytes(body, limit).await.map_err(|_| ())
 }
 
-/// Writes a `refused` audit line, with `code`, for each `tools/call` in a JSON-RPC body the
-/// guard refused. Other requests (and bodies that are not JSON) leave no line.
-fn audit_refused_calls(server: &CrispMcp, body: &[u8], code: &'static str) {
+/// Calls `record` with a refusal, with `code`, for each `tools/call` in a JSON-RPC body the
+/// guard refused (to write its audit line). Other requests (and bodies that are not JSON)
+/// leave no line.
+fn audit_refused_calls(body: &[u8], code: &'static str, record: impl Fn(&str, &Caller, Refusal)) {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return;
     };
@@ -299,7 +423,8 @@ fn audit_refused_calls(server: &CrispMcp, body: &[u8], code: &'static str) {
             Some(other) => other.to_string(),
             None => String::new(),
         };
-        server.refused_at_the_door(&name, &caller, code);
+        let message = format!("Refused ({code}). Nothing was sent to Crisp.");
+        record(&name, &caller, Refusal::new(code, message));
     }
 }
 
