@@ -20,8 +20,9 @@
 //!   process holds: when the process ends, however it ends (a panic, an abort, a kill), the
 //!   kernel closes it, and the watchdog stops the server (fast shutdown) and removes the
 //!   directory. Dropping a [`Cluster`] (the bench's) does the same at once and waits for it.
-//! - Speed over durability: `fsync`, `synchronous_commit` and `full_page_writes` are off (a
-//!   crash loses the cluster, which is thrown away anyway); the store's SQL is the same.
+//! - Speed over durability in tests: `fsync`, `synchronous_commit` and `full_page_writes` are
+//!   off (a crash loses the cluster, which is thrown away anyway); the store's SQL is the same.
+//!   The bench chooses its own settings ([`Cluster::start_with`]).
 
 #![allow(dead_code)]
 
@@ -90,12 +91,25 @@ impl Cluster {
         }
     }
 
-    /// Starts a cluster of its own (the bench's; tests share [`shared`](Self::shared)'s).
+    /// Starts a cluster of its own, tuned for tests (nothing is flushed to disk).
     ///
     /// # Errors
     /// The binaries are missing (one sentence saying to install them), or `initdb` or the
     /// server failed (with their output).
     pub fn start() -> Result<Cluster, String> {
+        Cluster::start_with(&[
+            "fsync=off",
+            "synchronous_commit=off",
+            "full_page_writes=off",
+        ])
+    }
+
+    /// Starts a cluster of its own with these server settings (`name=value`, as `-c` takes
+    /// them) beside the helper's own (a Unix socket only, 300 connections).
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn start_with(settings: &[&str]) -> Result<Cluster, String> {
         let bin = find_binaries()?;
         let dir = tempfile::Builder::new()
             .prefix("crisp-pg-")
@@ -136,10 +150,8 @@ impl Cluster {
             .arg("-k")
             .arg(&dir)
             .args(["-p", &PORT.to_string()])
-            .args(["-c", "listen_addresses="])
-            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-            .args(["-c", "full_page_writes=off", "-c", "max_connections=300"])
-            .args(["-c", "shared_buffers=64MB"])
+            .args(["-c", "listen_addresses=", "-c", "max_connections=300"])
+            .args(settings.iter().flat_map(|setting| ["-c", setting]))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
