@@ -1,18 +1,25 @@
-//! The store's throughput on a temp SQLite database: counter takes per second (one after
-//! another, and 32 at once) and audit rows per second through `AuditLog` (what `record` costs
-//! the request path, and how fast the writer empties the queue).
+//! The store's throughput on each backend, side by side: a temp SQLite database, and a
+//! throwaway PostgreSQL cluster on this machine (over a Unix socket): counter takes per second
+//! (one after another, and 32 at once) and audit rows per second through `AuditLog` (what
+//! `record` costs the request path, and how fast the writer empties the queue).
 //!
 //! ```text
 //! cargo bench -p crisp-gateway --bench store
 //! ```
 //!
-//! It prints its figures; it checks that every take and row it made is in the store.
+//! It prints its figures; it checks that every take and row it made is in the store. Without
+//! the PostgreSQL server binaries (`apt-get install postgresql`), it says so and measures SQLite
+//! alone.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crisp_gateway::audit::{AuditConfig, AuditError, AuditLog};
-use crisp_gateway::store::{AuditFilter, AuditRow, SqliteStore, Store, Take, Taken};
+use crisp_gateway::store::{self, AuditFilter, AuditRow, Store, Take, Taken};
+
+#[path = "../tests/support/postgres.rs"]
+mod cluster;
 
 const DAY: u32 = 20_454;
 const SEQUENTIAL_TAKES: usize = 5_000;
@@ -23,28 +30,125 @@ const ROWS: usize = 200_000;
 const RECORDERS: usize = 8;
 const RECORD_ONLY: usize = 20_000;
 
+/// The PostgreSQL server's settings for the bench: durable (`fsync` and full page writes on,
+/// as in production), but a commit does not wait for its flush (`synchronous_commit=off`), as
+/// SQLite's `synchronous=NORMAL` does not: a crash may lose the last commits, never corrupt.
+const POSTGRES_SETTINGS: &[&str] = &["synchronous_commit=off", "shared_buffers=128MB"];
+
+/// What one backend measured.
+struct Figures {
+    sequential_per_second: f64,
+    sequential_cpu_us: f64,
+    p50_us: f64,
+    p99_us: f64,
+    concurrent_per_second: f64,
+    concurrent_cpu_us: f64,
+    record_us: f64,
+    rows_per_second: f64,
+    rows_cpu_us: f64,
+    queue_full: usize,
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a Tokio runtime");
-    runtime.block_on(async {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let store = Arc::new(
-            SqliteStore::open(dir.path().join("gateway.sqlite"))
-                .await
-                .expect("the store opens"),
-        );
-        println!(
-            "crisp-gateway store bench ({} cores, SQLite WAL, synchronous=NORMAL)",
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        );
-        sequential_takes(&store).await;
-        concurrent_takes(&store).await;
-        audit_rows(&store).await;
-        store.close().await;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let sqlite = runtime.block_on(measure(dir.path(), None));
+
+    let postgres = match cluster::Cluster::start_with(POSTGRES_SETTINGS) {
+        Ok(cluster) => {
+            let figures = runtime.block_on(async {
+                let url = cluster.create_database().await;
+                measure(dir.path(), Some(&url)).await
+            });
+            Some((cluster, figures))
+        }
+        Err(why) => {
+            println!("PostgreSQL not measured: {why}");
+            None
+        }
+    };
+
+    println!(
+        "crisp-gateway store bench ({} cores; client and database share them)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let columns = [
+        ("SQLite", Some(&sqlite)),
+        ("PostgreSQL", postgres.as_ref().map(|(_, f)| f)),
+    ];
+    println!("{:<44}{:>14}{:>14}", "", "SQLite", "PostgreSQL");
+    let line = |what: &str, value: fn(&Figures) -> String| {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, figures)| figures.map_or_else(|| "-".to_owned(), value))
+            .collect();
+        println!("{what:<44}{:>14}{:>14}", cells[0], cells[1]);
+    };
+    line("takes, one at a time (/s)", |f| {
+        format!("{:.0}", f.sequential_per_second)
     });
+    line("  latency p50 / p99 (us)", |f| {
+        format!("{:.0} / {:.0}", f.p50_us, f.p99_us)
+    });
+    line("  CPU a take, this process (us)", |f| {
+        format!("{:.1}", f.sequential_cpu_us)
+    });
+    line(&format!("takes, {TASKS} at once (/s)"), |f| {
+        format!("{:.0}", f.concurrent_per_second)
+    });
+    line("  CPU a take, this process (us)", |f| {
+        format!("{:.1}", f.concurrent_cpu_us)
+    });
+    line("audit record() on the request path (us)", |f| {
+        format!("{:.2}", f.record_us)
+    });
+    line(
+        &format!("audit rows written, {RECORDERS} tasks (/s)"),
+        |f| format!("{:.0}", f.rows_per_second),
+    );
+    line("  CPU a row, this process (us)", |f| {
+        format!("{:.1}", f.rows_cpu_us)
+    });
+    line("  times the queue was full", |f| f.queue_full.to_string());
+    println!(
+        "SQLite: WAL, synchronous=NORMAL, in this process (its CPU is counted). PostgreSQL: a \
+         local server over a Unix socket, fsync on, synchronous_commit=off, a pool of 10 \
+         connections; its server's CPU is in its own processes, not counted here. Takes: \
+         {SEQUENTIAL_TAKES} one at a time, {} from {TASKS} tasks, {AGENTS} agents; audit: \
+         {RECORD_ONLY} rows recorded by one task, then {ROWS} by {RECORDERS} tasks, in batches \
+         of up to {}.",
+        TASKS * TAKES_PER_TASK,
+        AuditConfig::default().batch_rows,
+    );
+    // The cluster stops (and its directory goes) when it is dropped, here.
+    drop(postgres);
+}
+
+/// Every measurement on one backend: SQLite in `data_dir`, or PostgreSQL at `database`.
+async fn measure(data_dir: &Path, database: Option<&str>) -> Figures {
+    let store = store::open(data_dir, database)
+        .await
+        .expect("the store opens");
+    let (sequential_per_second, sequential_cpu_us, p50_us, p99_us) = sequential_takes(&store).await;
+    let (concurrent_per_second, concurrent_cpu_us) = concurrent_takes(&store).await;
+    let (record_us, rows_per_second, rows_cpu_us, queue_full) = audit_rows(&store).await;
+    store.close().await;
+    Figures {
+        sequential_per_second,
+        sequential_cpu_us,
+        p50_us,
+        p99_us,
+        concurrent_per_second,
+        concurrent_cpu_us,
+        record_us,
+        rows_per_second,
+        rows_cpu_us,
+        queue_full,
+    }
 }
 
 fn take(agent: usize) -> Take {
@@ -61,7 +165,8 @@ fn per_second(count: usize, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64()
 }
 
-async fn sequential_takes(store: &Arc<SqliteStore>) {
+/// Takes per second one after another, CPU per take, p50 and p99 latency.
+async fn sequential_takes(store: &Arc<dyn Store>) -> (f64, f64, f64, f64) {
     let mut latencies = Vec::with_capacity(SEQUENTIAL_TAKES);
     let cpu_before = cpu();
     let started = Instant::now();
@@ -73,16 +178,16 @@ async fn sequential_takes(store: &Arc<SqliteStore>) {
     }
     let elapsed = started.elapsed();
     latencies.sort_unstable();
-    println!(
-        "takes, one at a time: {:>7.0}/s   {:>5.1} us CPU a take   p50 {:>6.1} us   p99 {:>6.1} us   ({SEQUENTIAL_TAKES} takes)",
+    (
         per_second(SEQUENTIAL_TAKES, elapsed),
         cpu_per(cpu_before, SEQUENTIAL_TAKES),
         micros(latencies[latencies.len() / 2]),
         micros(latencies[latencies.len() * 99 / 100]),
-    );
+    )
 }
 
-async fn concurrent_takes(store: &Arc<SqliteStore>) {
+/// Takes per second from `TASKS` tasks at once, and CPU per take.
+async fn concurrent_takes(store: &Arc<dyn Store>) -> (f64, f64) {
     let before = store.usage(DAY).await.expect("usage").quota_used;
     let cpu_before = cpu();
     let started = Instant::now();
@@ -103,11 +208,7 @@ async fn concurrent_takes(store: &Arc<SqliteStore>) {
     let count = TASKS * TAKES_PER_TASK;
     let after = store.usage(DAY).await.expect("usage").quota_used;
     assert_eq!(after - before, count as u64, "every take counted once");
-    println!(
-        "takes, {TASKS} at once:    {:>7.0}/s   {:>5.1} us CPU a take   ({count} takes, {AGENTS} agents)",
-        per_second(count, elapsed),
-        cpu_per(cpu_before, count)
-    );
+    (per_second(count, elapsed), cpu_per(cpu_before, count))
 }
 
 fn row(i: usize) -> AuditRow {
@@ -135,22 +236,20 @@ fn row(i: usize) -> AuditRow {
     }
 }
 
-async fn audit_rows(store: &Arc<SqliteStore>) {
+/// What `record` costs the request path (us a row), then rows written per second through the
+/// log, CPU per row, and how often the queue was full.
+async fn audit_rows(store: &Arc<dyn Store>) -> (f64, f64, f64, usize) {
     // What `record` costs the request path, with room in the queue (as in normal running).
-    let log = AuditLog::start(store.clone(), AuditConfig::default());
+    let log = AuditLog::start(Arc::clone(store), AuditConfig::default());
     let started = Instant::now();
     for i in 0..RECORD_ONLY {
         log.record(row(i)).expect("room in the queue");
     }
     let recording = started.elapsed();
     log.shutdown().await.expect("every row written");
-    println!(
-        "audit record():       {:>7.2} us a row on the request path   ({RECORD_ONLY} rows, one task)",
-        micros(recording) / RECORD_ONLY as f64,
-    );
 
     // How fast the writer empties the queue, with more rows than it holds.
-    let log = Arc::new(AuditLog::start(store.clone(), AuditConfig::default()));
+    let log = Arc::new(AuditLog::start(Arc::clone(store), AuditConfig::default()));
     let cpu_before = cpu();
     let started = Instant::now();
     let tasks: Vec<_> = (0..RECORDERS)
@@ -191,12 +290,12 @@ async fn audit_rows(store: &Arc<SqliteStore>) {
         .expect("the rows read back")
         .len();
     assert_eq!(written, RECORD_ONLY + ROWS, "every row written once");
-    println!(
-        "audit rows written:   {:>7.0}/s   {:>5.1} us CPU a row   ({ROWS} rows from {RECORDERS} tasks, batches of up to {}; the queue was full {full} times)",
+    (
+        micros(recording) / RECORD_ONLY as f64,
         per_second(ROWS, elapsed),
         cpu_per(cpu_before, ROWS),
-        AuditConfig::default().batch_rows,
-    );
+        full,
+    )
 }
 
 fn micros(duration: Duration) -> f64 {

@@ -20,11 +20,23 @@ pub enum StoreError {
         /// The database's own words.
         detail: String,
     },
+    /// The PostgreSQL database could not be reached or refused the connection.
+    Connect {
+        /// The database's URL, without its password.
+        database: String,
+        /// What the connection attempt said (never the password).
+        detail: String,
+    },
+    /// The `--database` value is not a PostgreSQL URL.
+    DatabaseUrl {
+        /// What is wrong with it (never the password).
+        detail: String,
+    },
     /// The database was written by a newer crisp-gateway: its schema has migrations this binary
     /// does not know, so it refuses to touch it.
     SchemaTooNew {
-        /// The database file.
-        path: PathBuf,
+        /// The store: the database file, or the PostgreSQL database's URL without its password.
+        store: String,
         /// The newest migration applied to the database.
         found: i64,
         /// The newest migration this binary knows.
@@ -32,8 +44,8 @@ pub enum StoreError {
     },
     /// The database has an older schema, and a read-only open cannot upgrade it.
     SchemaTooOld {
-        /// The database file.
-        path: PathBuf,
+        /// The store: the database file, or the PostgreSQL database's URL without its password.
+        store: String,
         /// The newest migration applied to the database (0: none, not a gateway store).
         found: i64,
         /// The newest migration this binary knows.
@@ -41,8 +53,8 @@ pub enum StoreError {
     },
     /// Applying the schema migrations failed.
     Migrate {
-        /// The database file.
-        path: PathBuf,
+        /// The store: the database file, or the PostgreSQL database's URL without its password.
+        store: String,
         /// What the migration tool said.
         detail: String,
     },
@@ -78,24 +90,43 @@ impl fmt::Display for StoreError {
                  (a file that is not a gateway store must be moved aside)",
                 path.display()
             ),
-            Self::SchemaTooNew { path, found, known } => write!(
+            Self::Connect { database, detail } => write!(
                 f,
-                "the gateway store {} has schema version {found}, newer than this crisp-gateway \
-                 knows ({known}): it was written by a newer crisp-gateway; run that version (this \
-                 one refuses to touch the store)",
-                path.display()
+                "cannot connect to the gateway's PostgreSQL database {database}: {detail}; check \
+                 --database (host, port, user, password, database name) and that the server is \
+                 running and lets this user connect"
             ),
-            Self::SchemaTooOld { path, found, known } => write!(
+            Self::DatabaseUrl { detail } => write!(
                 f,
-                "the gateway store {} has schema version {found}, older than this crisp-gateway \
-                 reads ({known}): start this version of the gateway once on it to upgrade it",
-                path.display()
+                "--database is not a PostgreSQL URL: {detail}; give \
+                 postgres://USER:PASSWORD@HOST:PORT/DATABASE, or leave it out for the embedded \
+                 SQLite store in the --data directory"
             ),
-            Self::Migrate { path, detail } => write!(
+            Self::SchemaTooNew {
+                store,
+                found,
+                known,
+            } => write!(
                 f,
-                "cannot upgrade the schema of the gateway store {}: {detail}; the store was left \
-                 as it was; check the disk and the file's permissions",
-                path.display()
+                "the gateway store {store} has schema version {found}, newer than this \
+                 crisp-gateway knows ({known}): it was written by a newer crisp-gateway; run that \
+                 version (this one refuses to touch the store)"
+            ),
+            Self::SchemaTooOld {
+                store,
+                found,
+                known,
+            } => write!(
+                f,
+                "the gateway store {store} has schema version {found}, older than this \
+                 crisp-gateway reads ({known}): start this version of the gateway once on it to \
+                 upgrade it"
+            ),
+            Self::Migrate { store, detail } => write!(
+                f,
+                "cannot upgrade the schema of the gateway store {store}: {detail}; each migration \
+                 is applied whole or not at all; check the disk, and that the store may be \
+                 written (the file's permissions, or the database user's right to create tables)"
             ),
             Self::Failed { action, detail } => write!(
                 f,

@@ -5,18 +5,24 @@
 //! database, hold across replicas) and the audit rows (written in batches by
 //! [`AuditLog`](crate::audit::AuditLog), queried by `crisp-gateway audit`).
 //!
-//! [`Store`] is a trait object (`Arc<dyn Store>`): SQLite ([`SqliteStore`]) is the embedded
-//! default and PostgreSQL follows behind the same trait. Its methods return boxed futures so the
-//! trait stays object-safe without an extra crate.
+//! [`Store`] is a trait object (`Arc<dyn Store>`) with two implementations that behave alike
+//! (the same tests run on both): SQLite ([`SqliteStore`]), the embedded default, one file in the
+//! data directory; and PostgreSQL ([`PostgresStore`]), one database that replicas of the gateway
+//! share (`--database postgres://...`). [`open`] chooses between them. Its methods return boxed
+//! futures so the trait stays object-safe without an extra crate.
 //!
 //! Nothing secret is ever stored: an [`AuditRow`] holds an agent's name and key id (never a key),
 //! path ids (never a query or a body).
 
 mod error;
+mod open;
+mod postgres;
 mod sqlite;
 mod types;
 
 pub use error::StoreError;
+pub use open::{open, open_read_only};
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::{
     AuditFilter, AuditRow, DECISIONS, SQLITE_FILE, Store, Take, Taken, Usage, utc_day,

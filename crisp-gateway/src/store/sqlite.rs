@@ -141,7 +141,7 @@ impl SqliteStore {
         MIGRATOR.run(&store.writer).await.map_err(|e| match e {
             MigrateError::VersionMissing(version) => store.too_new(version),
             other => StoreError::Migrate {
-                path: store.path.clone(),
+                store: store.path.display().to_string(),
                 detail: other.to_string(),
             },
         })?;
@@ -173,7 +173,7 @@ impl SqliteStore {
         }
         if found < known {
             return Err(StoreError::SchemaTooOld {
-                path: store.path.clone(),
+                store: store.path.display().to_string(),
                 found,
                 known,
             });
@@ -200,7 +200,7 @@ impl SqliteStore {
 
     fn too_new(&self, found: i64) -> StoreError {
         StoreError::SchemaTooNew {
-            path: self.path.clone(),
+            store: self.path.display().to_string(),
             found,
             known: known_version(),
         }
@@ -406,6 +406,10 @@ impl Store for SqliteStore {
 
     fn usage(&self, day: u32) -> BoxFuture<'_, Result<Usage, StoreError>> {
         Box::pin(self.read_usage(day))
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(SqliteStore::close(self))
     }
 }
 

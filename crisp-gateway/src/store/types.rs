@@ -38,6 +38,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// The counts of the UTC day `day`: per agent, and the token's.
     fn usage(&self, day: u32) -> BoxFuture<'_, Result<Usage, StoreError>>;
+
+    /// Closes the store's connections once the work in flight is done (call it at shutdown,
+    /// after the audit log's last batch); later calls fail. The default does nothing, for a
+    /// store that holds no connection.
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// A request to [`Store::take`].
