@@ -4,14 +4,14 @@
 //! many pending previews (refused; nobody else's token dropped), a confirmation time to live
 //! outside 1 s to a day.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use common::{Options, args, harness, is_error, structured, text};
 use crisp_mcp::{Caller, CrispMcp, Settings, hugo::HugoRequest};
 use crisp_sandbox::demo;
 use serde_json::{Value, json};
+use support::{Options, args, harness, is_error, structured, text};
 
 fn stdio() -> Caller {
     Caller::new("stdio", Some("test-agent".to_owned()))

@@ -3,12 +3,11 @@
 //! a client and sees exactly the prepared request, the tools a server built on a dispatch
 //! lists, and every audit line handed to a callback, complete.
 
-mod common;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use common::{Options, args, harness, is_error, messages_in, structured, text};
 use crisp_api::{Client, Grants};
 use crisp_mcp::{
     Audit, AuditLine, Caller, CrispMcp, Dispatch, Dispatched, Outgoing, Refusal, Settings,
@@ -16,6 +15,7 @@ use crisp_mcp::{
 use crisp_sandbox::demo;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
+use support::{Options, args, harness, is_error, messages_in, structured, text};
 
 /// What a dispatch saw of one call: its operation, ids, query, body and client name.
 #[derive(Clone, Debug, PartialEq)]

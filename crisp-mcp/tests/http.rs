@@ -3,17 +3,17 @@
 //! 401), the audit lines of calls refused at the door, the session caps, the Host check, and
 //! bodies that are too large or not JSON-RPC.
 
-mod common;
+mod support;
 
 use std::net::SocketAddr;
 
-use common::mcp_client::{Client, now};
-use common::{Harness, Options, harness};
 use crisp_api::types::SecretString;
 use crisp_mcp::http::{BODY_LIMIT, HttpSettings, MCP_PATH, OPEN_LIMIT, router};
 use crisp_mcp::hugo::{self, HugoSecret};
 use crisp_sandbox::demo;
 use serde_json::json;
+use support::mcp_client::{Client, now};
+use support::{Harness, Options, harness};
 
 const SECRET: &str = "hugo-integration-secret";
 const TOKEN: &str = "a-long-random-bearer-token";

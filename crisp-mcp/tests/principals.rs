@@ -4,19 +4,19 @@
 //! 401 with `WWW-Authenticate: Bearer resource_metadata="..."` naming the protected-resource
 //! metadata (RFC 9728), which is served without a token.
 
-mod common;
+mod support;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::mcp_client::Client;
-use common::{Options, harness};
 use crisp_api::Grants;
 use crisp_mcp::http::{Bearer, HttpSettings, MCP_PATH, Unauthorized, router_with};
 use crisp_mcp::{Audit, AuditLine, CrispMcp, Settings};
 use crisp_sandbox::demo;
 use serde_json::{Value, json};
+use support::mcp_client::Client;
+use support::{Options, harness};
 
 const TRIAGE_KEY: &str = "triage-key-0123456789abcdef";
 const REPLY_KEY: &str = "reply-key-0123456789abcdef";
@@ -74,7 +74,7 @@ struct Endpoint {
     door: Lines,
 }
 
-async fn endpoint(public_url: Option<&str>) -> (common::Harness, Endpoint) {
+async fn endpoint(public_url: Option<&str>) -> (support::Harness, Endpoint) {
     let h = harness(Options::default()).await;
     let (triage, reply, door) = (Lines::default(), Lines::default(), Lines::default());
     let read: Grants = "website:conversation:sessions=read, website:conversation:messages=read"

@@ -2,12 +2,12 @@
 //! message, hint}}`, whether the server refused the call itself or the client layer ended it;
 //! and a message's content is checked against its type before a preview or a send.
 
-mod common;
+mod support;
 
-use common::{Options, args, harness, is_error, messages_in, structured, text};
 use crisp_mcp::{Caller, hugo::HugoRequest};
 use crisp_sandbox::demo;
 use serde_json::{Value, json};
+use support::{Options, args, harness, is_error, messages_in, structured, text};
 
 fn stdio() -> Caller {
     Caller::new("stdio", Some("test-agent".to_owned()))

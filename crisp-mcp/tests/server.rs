@@ -2,13 +2,13 @@
 //! listed within the grants, refusals with no request to Crisp, argument validation, the
 //! confirmation flow, results and errors, the Hugo website binding, and the audit lines.
 
-mod common;
+mod support;
 
-use common::{Options, args, harness, has_conversation, is_error, messages_in, structured, text};
 use crisp_api::{Grants, Operation};
 use crisp_mcp::{Caller, hugo::HugoRequest};
 use crisp_sandbox::demo;
 use serde_json::{Value, json};
+use support::{Options, args, harness, has_conversation, is_error, messages_in, structured, text};
 
 const READ_AND_MESSAGES: &str =
     "website:conversation:sessions=read, website:conversation:messages=read-write";

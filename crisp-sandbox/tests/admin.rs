@@ -2,12 +2,12 @@
 //! is set (then every admin route needs it) or the admin routes are opened on purpose, with a
 //! warning either way.
 
-mod common;
+mod support;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use common::{Api, Logs};
 use crisp_sandbox::{Error, Sandbox};
+use support::{Api, Logs};
 
 const ANY: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 

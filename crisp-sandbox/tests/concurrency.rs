@@ -1,13 +1,13 @@
 //! Concurrent writes lose nothing: 50 clients send messages to the same 5 conversations at
 //! once; afterwards every message is there exactly once, and fingerprints are unique.
 
-mod common;
+mod support;
 
 use std::collections::{HashMap, HashSet};
 
-use common::Api;
 use crisp_sandbox::{Sandbox, Token};
 use serde_json::json;
+use support::Api;
 
 const CLIENTS: usize = 50;
 const CONVERSATIONS: usize = 5;

@@ -3,12 +3,12 @@
 //!
 //! The timeout here is short and the waits generous; nothing asserts how fast anything happens.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use common::Api;
 use crisp_sandbox::{Limits, Sandbox, demo};
+use support::Api;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

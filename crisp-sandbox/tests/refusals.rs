@@ -2,11 +2,11 @@
 //! with two entries of one id, and a query parameter given twice. Each refusal names what was
 //! wrong.
 
-mod common;
+mod support;
 
-use common::{Api, assert_error};
 use crisp_sandbox::{Faults, Fixtures, Sandbox};
 use serde_json::Value;
+use support::{Api, assert_error};
 
 #[tokio::test]
 async fn fault_shares_outside_0_to_1_are_refused_naming_the_field() {

@@ -3,7 +3,7 @@
 //! while the receiver answers 500, without the API call that fired it waiting; an endpoint that
 //! never answers holds no more connections than the limits allow, and the rest is dropped.
 
-mod common;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,10 +14,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use common::{Api, Logs};
 use crisp_api::webhook::{ATTEMPT_COUNT_HEADER, Event, Verifier};
 use crisp_sandbox::{Sandbox, WebhookLimits, WebhookRetry, demo};
 use serde_json::json;
+use support::{Api, Logs};
 
 #[derive(Default)]
 struct Received {

@@ -132,3 +132,8 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
         self.clone()
     }
 }
+
+/// The path of a conversation under the website (`/conversation/{session}`).
+pub fn conv(session: &str) -> String {
+    format!("/conversation/{session}")
+}
