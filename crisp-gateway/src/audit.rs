@@ -184,6 +184,26 @@ impl AuditLog {
         })
     }
 
+    /// Takes a place on the queue for a row to come, and returns at once: the gateway takes it
+    /// before it sends a call upstream, so that the call's row can always be recorded once the
+    /// answer is in (a call is never made that its row could not follow).
+    ///
+    /// # Errors
+    /// [`AuditError::Full`] when the queue is full and [`AuditError::Closed`] after shutdown:
+    /// refuse the call.
+    pub fn reserve(&self) -> Result<AuditSlot, AuditError> {
+        self.queue
+            .clone()
+            .try_reserve_owned()
+            .map(AuditSlot)
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => AuditError::Full {
+                    capacity: self.capacity,
+                },
+                mpsc::error::TrySendError::Closed(_) => AuditError::Closed,
+            })
+    }
+
     /// Whether the last write succeeded: false from a failed batch until a later write
     /// succeeds (the gateway refuses new calls meanwhile), and false after shutdown.
     pub fn is_writable(&self) -> bool {
@@ -234,6 +254,19 @@ impl AuditLog {
                 })
             }),
         }
+    }
+}
+
+/// A place on the [`AuditLog`]'s queue, taken by [`AuditLog::reserve`]: recording into it
+/// cannot fail. Dropped unused, the place is given back. Shutdown waits for the rows of the
+/// places still held.
+#[derive(Debug)]
+pub struct AuditSlot(mpsc::OwnedPermit<Message>);
+
+impl AuditSlot {
+    /// Queues `row` in this place, for the writer.
+    pub fn record(self, row: AuditRow) {
+        self.0.send(Message::Row(row));
     }
 }
 
