@@ -4,7 +4,7 @@
 //! | path | front |
 //! | --- | --- |
 //! | `/mcp` | MCP (streamable HTTP), each agent with its Bearer key: mounted by the MCP front |
-//! | everything else | Crisp's REST API under `/v1` ([`rest`](crate::rest)); Crisp's 404 envelope elsewhere |
+//! | everything else | Crisp's REST API under `/v1` ([`rest`](mod@crate::rest)); Crisp's 404 envelope elsewhere |
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! `crisp-gateway reload [--data DIR]`: asks the gateway serving a data directory to re-read
 //! its policy file, with `SIGHUP` (sent to the pid in the directory's locked pid file only, see
-//! [`pid`](super::pid)). The gateway logs whether it took the new policy; a file it refuses
+//! [`pid`](mod@super::pid)). The gateway logs whether it took the new policy; a file it refuses
 //! leaves the policy in force as it was.
 
 use std::path::PathBuf;

@@ -305,7 +305,8 @@ async fn reload_on_hangup(
     }
 }
 
-/// Re-reads `file` into `gateway` (see [`reload_on_hangup`]).
+/// Re-reads `file` into `gateway`: a valid policy is put in force, a refused one is logged and
+/// the policy in force stays.
 pub fn reload(gateway: &Gateway, file: Option<&Path>) {
     let Some(path) = file else {
         tracing::warn!(

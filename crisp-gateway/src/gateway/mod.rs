@@ -6,7 +6,7 @@
 //!
 //! 1. refuses with 503 when the audit log cannot take the call's row or cannot be written (no
 //!    call is made that could not be recorded);
-//! 2. decides with the policy ([`decide`](crate::decide)): website, grants, then the
+//! 2. decides with the policy ([`decide`](mod@crate::decide)): website, grants, then the
 //!    resource rules. A call on one conversation by an agent with inbox or assignee rules
 //!    needs the conversation's facts: the agent's rate is checked first, then one request is
 //!    taken from its budget and the quota and the conversation is read (or its facts come from
