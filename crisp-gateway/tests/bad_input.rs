@@ -259,6 +259,14 @@ impl Store for Flaky {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         self.inner.add(day, agent, n)
     }
+    fn give_back<'a>(
+        &'a self,
+        day: u32,
+        agent: &'a str,
+        n: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.give_back(day, agent, n)
+    }
     fn write_audit<'a>(&'a self, rows: &'a [AuditRow]) -> BoxFuture<'a, Result<(), StoreError>> {
         if self.failing.load(Ordering::SeqCst) {
             return Box::pin(async {

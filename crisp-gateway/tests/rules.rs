@@ -311,6 +311,7 @@ async fn the_shared_quota_is_never_exceeded_by_concurrent_agents() {
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 20);
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 30);
     assert_eq!(harness.sandbox.api_requests(), 20);
+    harness.gateway.give_back_leases().await;
     let usage = harness
         .gateway
         .store()
@@ -372,6 +373,7 @@ async fn retries_upstream_are_counted_in_the_row_and_the_counters() {
     }
     let spent: u64 = rows.iter().map(|r| u64::from(r.upstream_requests)).sum();
     assert_eq!(spent, harness.sandbox.api_requests());
+    harness.gateway.give_back_leases().await;
     let usage = harness
         .gateway
         .store()
@@ -382,5 +384,48 @@ async fn retries_upstream_are_counted_in_the_row_and_the_counters() {
         .unwrap();
     assert_eq!(usage.quota_used, spent, "retries are counted too");
     assert_eq!(usage.agent("agent"), spent);
+    harness.stop().await;
+}
+
+#[tokio::test]
+async fn leases_keep_a_budget_exact_and_unused_ones_are_given_back() {
+    let agent = TestAgent::new("agent", SESSIONS_READ, WEBSITE).with("daily_budget = 100");
+    let harness = Harness::start(&policy_text("", &[&agent])).await;
+    let url = format!(
+        "{}/website/{WEBSITE}/conversation/{}",
+        harness.base_url,
+        crisp_sandbox::demo::SESSION_ID
+    );
+    let day = crisp_gateway::store::utc_day(chrono::Utc::now().timestamp_millis());
+    let mut statuses = Vec::new();
+    let mut leased = false;
+    for sent in 1..=120_u64 {
+        let answer = http()
+            .get(&url)
+            .header("Authorization", agent.basic())
+            .send()
+            .await;
+        statuses.push(answer.unwrap().status().as_u16());
+        // The store never counts less than was sent, and more while a lease is held.
+        let counted = harness
+            .gateway
+            .store()
+            .usage(day)
+            .await
+            .unwrap()
+            .agent("agent");
+        assert!(
+            counted >= sent.min(100),
+            "{counted} counted after {sent} sent"
+        );
+        leased |= counted > sent;
+    }
+    assert!(leased, "leases of several requests were taken");
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 100);
+    assert!(statuses[100..].iter().all(|s| *s == 429));
+    assert_eq!(harness.sandbox.api_requests(), 100);
+    harness.gateway.give_back_leases().await;
+    let usage = harness.gateway.store().usage(day).await.unwrap();
+    assert_eq!((usage.agent("agent"), usage.quota_used), (100, 100));
     harness.stop().await;
 }

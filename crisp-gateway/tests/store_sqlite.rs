@@ -187,6 +187,33 @@ async fn add_counts_past_the_limits_and_takes_then_refuse() {
 }
 
 #[tokio::test]
+async fn a_lease_taken_whole_is_given_back_in_part_never_below_zero() {
+    let (_dir, store) = new_store().await;
+    let lease = Take {
+        n: 16,
+        ..take("a", Some(20), Some(100))
+    };
+    assert_eq!(
+        store.take(lease.clone()).await.unwrap(),
+        Taken::Taken {
+            agent_used: 16,
+            quota_used: 16
+        }
+    );
+    // A second lease of 16 would pass the budget of 20: refused whole.
+    assert_eq!(
+        store.take(lease).await.unwrap(),
+        Taken::BudgetSpent { limit: 20 }
+    );
+    store.give_back(DAY, "a", 10).await.unwrap();
+    let usage = store.usage(DAY).await.unwrap();
+    assert_eq!((usage.agent("a"), usage.quota_used), (6, 6));
+    store.give_back(DAY, "a", 50).await.unwrap();
+    let usage = store.usage(DAY).await.unwrap();
+    assert_eq!((usage.agent("a"), usage.quota_used), (0, 0));
+}
+
+#[tokio::test]
 async fn counters_are_per_day_and_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data").join("gateway.sqlite");

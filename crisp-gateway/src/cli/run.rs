@@ -160,7 +160,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     .await;
     reloads.abort();
     tracing::info!("stopped accepting; writing the audit log");
-    let flushed = gateway.audit().shutdown().await;
+    let flushed = gateway.close().await;
     sqlite.close().await;
     pid.release();
     if let Some(sandbox) = sandbox {

@@ -23,29 +23,31 @@
 //! malformed id or body) records its row with [`Gateway::refuse`]: every request is one row.
 
 mod answer;
+mod counters;
 mod trail;
 mod types;
 
+use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 
-use crate::audit::AuditLog;
+use crate::audit::{AuditError, AuditLog};
 use crate::decide::{self, Call, ConversationFacts, Needed};
 use crate::identity;
 use crate::policy::{Agent, Policy};
 use crate::rate::RateLimits;
 use crate::refusal::Refusal;
-use crate::store::{Store, Take, Taken, utc_day};
+use crate::store::{Store, utc_day};
 use crate::upstream::{Send, Upstream};
 
 pub use answer::UPSTREAM_UNAVAILABLE;
+pub use counters::MAX_LEASE;
 pub use types::{Caller, Front, Incoming, Outcome, Unhandled};
 
+use counters::Counters;
 use trail::Trail;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// The gateway: the policy in force, the store, the audit log, the rate limits and the
 /// upstream. Share it as an `Arc`; every method takes `&self`.
@@ -54,6 +56,7 @@ pub struct Gateway {
     store: Arc<dyn Store>,
     audit: AuditLog,
     rate: RateLimits,
+    counters: Arc<Counters>,
     upstream: Upstream,
 }
 
@@ -75,6 +78,7 @@ impl Gateway {
             store,
             audit,
             rate: RateLimits::new(),
+            counters: Arc::default(),
             upstream,
         }
     }
@@ -86,9 +90,50 @@ impl Gateway {
 
     /// Puts `policy` in force for every request authenticated from now on: an agent it no
     /// longer has is refused at once; requests already authenticated finish under the old one.
+    /// The unused leases of agents removed or whose budget changed are given back.
     pub fn reload(&self, policy: Policy) {
-        *self.policy.write() = Arc::new(policy);
-        self.rate.retain(&self.policy());
+        let policy = Arc::new(policy);
+        let old = std::mem::replace(&mut *self.policy.write(), Arc::clone(&policy));
+        self.rate.retain(&policy);
+        let changed: HashSet<String> = old
+            .agents()
+            .iter()
+            .filter(|agent| {
+                policy
+                    .agent(&agent.name)
+                    .is_none_or(|new| new.daily_budget != agent.daily_budget)
+            })
+            .map(|agent| agent.name.clone())
+            .collect();
+        if changed.is_empty() && old.daily_quota() == policy.daily_quota() {
+            return;
+        }
+        let all = old.daily_quota() != policy.daily_quota();
+        let (counters, store) = (Arc::clone(&self.counters), Arc::clone(&self.store));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                counters
+                    .give_back(&*store, |name| all || changed.contains(name))
+                    .await;
+            });
+        }
+    }
+
+    /// Ends the gateway's work once the server has stopped: gives back the unused leases of
+    /// the daily counters, then writes every audit row queued ([`AuditLog::shutdown`]).
+    ///
+    /// # Errors
+    /// The audit rows that could not be written.
+    pub async fn close(&self) -> Result<(), AuditError> {
+        self.counters.give_back(&*self.store, |_| true).await;
+        self.audit.shutdown().await
+    }
+
+    /// Gives back the unused leases of the daily counters (see [`MAX_LEASE`]), so that the
+    /// store's counts are the requests sent (the server keeps running; later calls take new
+    /// leases).
+    pub async fn give_back_leases(&self) {
+        self.counters.give_back(&*self.store, |_| true).await;
     }
 
     /// The audit log (to flush or shut down).
@@ -295,25 +340,10 @@ impl Gateway {
 
     /// Takes one request from the agent's daily budget and the token's daily quota.
     async fn take(&self, agent: &Agent) -> Result<(), Refusal> {
-        let now = now_ms();
-        let take = Take {
-            day: utc_day(now),
-            agent: agent.name.clone(),
-            agent_limit: agent.daily_budget,
-            quota_limit: Some(self.policy.read().daily_quota()),
-            n: 1,
-        };
-        match self.store.take(take).await {
-            Ok(Taken::Taken { .. }) => Ok(()),
-            Ok(Taken::BudgetSpent { limit }) => {
-                Err(Refusal::budget(&agent.name, limit, until_midnight(now)))
-            }
-            Ok(Taken::QuotaSpent { limit }) => Err(Refusal::quota(limit, until_midnight(now))),
-            Err(error) => {
-                tracing::error!(%error, "the daily counters cannot be taken from: calls are refused");
-                Err(Refusal::store())
-            }
-        }
+        let quota = self.policy.read().daily_quota();
+        self.counters
+            .take(&*self.store, agent, quota, now_ms())
+            .await
     }
 
     /// Counts the attempts past the first (crisp-api's retries): already sent, so counted
@@ -337,25 +367,4 @@ fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// The time from `now_ms` to the next midnight UTC, when the daily counters renew.
-fn until_midnight(now_ms: i64) -> Duration {
-    let left = DAY_MS - now_ms.rem_euclid(DAY_MS);
-    Duration::from_millis(u64::try_from(left).unwrap_or(0))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counters_renew_at_midnight_utc() {
-        assert_eq!(until_midnight(0), Duration::from_secs(86_400));
-        assert_eq!(until_midnight(DAY_MS - 1_000), Duration::from_secs(1));
-        assert_eq!(
-            until_midnight(5 * DAY_MS + 1),
-            Duration::from_millis(86_399_999)
-        );
-    }
 }

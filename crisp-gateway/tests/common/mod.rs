@@ -205,7 +205,7 @@ impl Harness {
         if let Some(task) = self.task.take() {
             surely("the server's shutdown", task).await.unwrap();
         }
-        surely("the audit shutdown", self.gateway.audit().shutdown())
+        surely("the gateway's close", self.gateway.close())
             .await
             .expect("every row written");
         self.sqlite.close().await;
