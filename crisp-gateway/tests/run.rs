@@ -5,6 +5,8 @@
 //! re-reads the file (a removed agent's key stops working, a bad file is refused and the policy
 //! in force kept); SIGTERM stops it cleanly.
 
+#![cfg(unix)]
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
