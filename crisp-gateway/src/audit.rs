@@ -19,7 +19,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -123,6 +123,8 @@ enum Message {
 #[derive(Debug)]
 pub struct AuditLog {
     queue: mpsc::Sender<Message>,
+    /// Wakes the writer out of a batch's wait for a flush (rows never wake it: see `collect`).
+    flush_now: Arc<Notify>,
     capacity: usize,
     writable: watch::Receiver<bool>,
     closing: watch::Sender<bool>,
@@ -148,7 +150,9 @@ impl AuditLog {
         let (queue, receiver) = mpsc::channel(capacity);
         let (writable_tx, writable) = watch::channel(true);
         let (closing, closing_rx) = watch::channel(false);
+        let flush_now = Arc::new(Notify::new());
         let writer = Writer {
+            flush_now: Arc::clone(&flush_now),
             store,
             queue: receiver,
             closing: closing_rx,
@@ -163,6 +167,7 @@ impl AuditLog {
         };
         Self {
             queue,
+            flush_now,
             capacity,
             writable,
             closing,
@@ -182,6 +187,26 @@ impl AuditLog {
             },
             mpsc::error::TrySendError::Closed(_) => AuditError::Closed,
         })
+    }
+
+    /// Takes a place on the queue for a row to come, and returns at once: the gateway takes it
+    /// before it sends a call upstream, so that the call's row can always be recorded once the
+    /// answer is in (a call is never made that its row could not follow).
+    ///
+    /// # Errors
+    /// [`AuditError::Full`] when the queue is full and [`AuditError::Closed`] after shutdown:
+    /// refuse the call.
+    pub fn reserve(&self) -> Result<AuditSlot, AuditError> {
+        self.queue
+            .clone()
+            .try_reserve_owned()
+            .map(AuditSlot)
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => AuditError::Full {
+                    capacity: self.capacity,
+                },
+                mpsc::error::TrySendError::Closed(_) => AuditError::Closed,
+            })
     }
 
     /// Whether the last write succeeded: false from a failed batch until a later write
@@ -213,6 +238,7 @@ impl AuditLog {
             .send(Message::Flush(done))
             .await
             .map_err(|_| AuditError::Closed)?;
+        self.flush_now.notify_one();
         answer.await.unwrap_or(Err(AuditError::Closed))
     }
 
@@ -237,11 +263,32 @@ impl AuditLog {
     }
 }
 
+/// A place on the [`AuditLog`]'s queue, taken by [`AuditLog::reserve`]: recording into it
+/// cannot fail. Dropped unused, the place is given back. Shutdown waits for the rows of the
+/// places still held.
+#[derive(Debug)]
+pub struct AuditSlot(mpsc::OwnedPermit<Message>);
+
+impl AuditSlot {
+    /// Queues `row` in this place, for the writer.
+    pub fn record(self, row: AuditRow) {
+        self.0.send(Message::Row(row));
+    }
+}
+
+/// What ended a batch's wait.
+enum Woken {
+    Closing,
+    Flush,
+    Deadline,
+}
+
 /// The one task that writes: see the [module docs](self).
 struct Writer {
     store: Arc<dyn Store>,
     queue: mpsc::Receiver<Message>,
     closing: watch::Receiver<bool>,
+    flush_now: Arc<Notify>,
     /// Shutdown was asked for and the queue is closed to new rows.
     closing_seen: bool,
     /// The queue may still hold messages (false once it is closed and empty).
@@ -309,12 +356,15 @@ impl Writer {
 
     /// Fills `batch` (and `flushers`) for the next write. Idle, it waits for the first message
     /// without a deadline; then it gathers until the batch is full, a flush asks for a write,
-    /// the queue is closed and empty, or the batch's wait is over. After a failed write the wait
-    /// is the retry's backoff, which only a new flush cuts short (the flushes already waiting
-    /// wait for the retry: a failing store is never retried in a tight loop).
+    /// the queue is closed and empty, or the batch's wait is over. While it waits it does not
+    /// listen to the queue (rows arriving do not wake it: a call's row costs no wake-up of the
+    /// writer), only to shutdown and to flushes; it takes what arrived when the wait ends. After
+    /// a failed write the wait is the retry's backoff, which only a new flush cuts short (the
+    /// flushes already waiting wait for the retry: a failing store is never retried in a tight
+    /// loop).
     async fn collect(&mut self) {
         if self.batch.is_empty() && self.flushers.is_empty() && self.open {
-            self.receive(None).await;
+            self.receive().await;
         }
         let retrying = self.failures > 0;
         let deadline = Instant::now()
@@ -325,45 +375,68 @@ impl Writer {
             };
         let waiting = if retrying { self.flushers.len() } else { 0 };
         loop {
+            self.drain();
             let room = self.open && self.batch.len() < self.batch_rows;
             let asked = self.flushers.len() > waiting;
             if asked || (!retrying && !room) {
                 return;
             }
-            if !self.receive(Some(deadline)).await {
-                return;
+            let woken = tokio::select! {
+                biased;
+                _ = self.closing.wait_for(|closing| *closing), if !self.closing_seen => {
+                    Woken::Closing
+                }
+                () = self.flush_now.notified() => Woken::Flush,
+                () = tokio::time::sleep_until(deadline) => Woken::Deadline,
+            };
+            match woken {
+                // Rows recorded before the close are still in the queue and are drained;
+                // later ones are refused with `Closed`.
+                Woken::Closing => self.close_queue(),
+                Woken::Flush => {}
+                Woken::Deadline => {
+                    self.drain();
+                    return;
+                }
             }
         }
     }
 
-    /// Takes one message (or notices shutdown), waiting until `deadline` at most; false when
-    /// the deadline passed. Rows are taken only while the batch has room.
-    async fn receive(&mut self, deadline: Option<Instant>) -> bool {
-        let room = self.open && self.batch.len() < self.batch_rows;
-        let sleep = async {
-            match deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
+    /// Takes one message, waiting for it (or notices shutdown).
+    async fn receive(&mut self) {
+        let message = tokio::select! {
             biased;
-            _ = self.closing.wait_for(|closing| *closing), if !self.closing_seen => {
-                // Rows recorded before the close are still in the queue and are drained;
-                // later ones are refused with `Closed`.
-                self.closing_seen = true;
-                self.queue.close();
-                true
+            _ = self.closing.wait_for(|closing| *closing), if !self.closing_seen => None,
+            message = self.queue.recv() => Some(message),
+        };
+        match message {
+            None => self.close_queue(),
+            Some(message) => self.take(message),
+        }
+    }
+
+    /// Shutdown was asked for: the queue takes no more rows (those in it are still drained).
+    fn close_queue(&mut self) {
+        self.closing_seen = true;
+        self.queue.close();
+    }
+
+    /// Takes every message already queued, while the batch has room.
+    fn drain(&mut self) {
+        while self.open && self.batch.len() < self.batch_rows {
+            match self.queue.try_recv() {
+                Ok(message) => self.take(Some(message)),
+                Err(mpsc::error::TryRecvError::Empty) => return,
+                Err(mpsc::error::TryRecvError::Disconnected) => self.take(None),
             }
-            message = self.queue.recv(), if room => {
-                match message {
-                    Some(Message::Row(row)) => self.batch.push(row),
-                    Some(Message::Flush(done)) => self.flushers.push(done),
-                    None => self.open = false,
-                }
-                true
-            }
-            () = sleep => false,
+        }
+    }
+
+    fn take(&mut self, message: Option<Message>) {
+        match message {
+            Some(Message::Row(row)) => self.batch.push(row),
+            Some(Message::Flush(done)) => self.flushers.push(done),
+            None => self.open = false,
         }
     }
 

@@ -200,11 +200,14 @@ pub fn authenticate<'p>(policy: &'p Policy, header: Option<&[u8]>) -> Result<&'p
 /// A 400 [`Refusal`] (rule `request`) that names the parameter, never its value.
 pub fn refuse_key_in_query(policy: &Policy, query: &[(String, String)]) -> Result<(), Refusal> {
     for (name, value) in query {
-        let is_key = name.eq_ignore_ascii_case("access_token")
-            || policy
+        // Each value is hashed once, then compared with every agent's hash in constant time.
+        let is_key = name.eq_ignore_ascii_case("access_token") || {
+            let hash = KeyHash::of(value.as_bytes());
+            policy
                 .agents()
                 .iter()
-                .any(|agent| agent.key_sha256.matches(value.as_bytes()));
+                .fold(false, |found, agent| found | (agent.key_sha256 == hash))
+        };
         if is_key {
             return Err(Refusal::request(format!(
                 "the query parameter `{}` carries a credential: keys go only in the \
@@ -214,4 +217,20 @@ pub fn refuse_key_in_query(policy: &Policy, query: &[(String, String)]) -> Resul
         }
     }
     Ok(())
+}
+
+/// The [key id](KeyHash::key_id) of the key an `Authorization` header presents, if it presents
+/// one: for the audit row of a request whose credentials were refused (an unknown or revoked
+/// key is then recognisable, and the key itself is never written).
+///
+/// ```
+/// use crisp_gateway::identity::presented_key_id;
+///
+/// assert_eq!(presented_key_id(Some(b"Bearer test")).as_deref(), Some("9f86d081"));
+/// assert_eq!(presented_key_id(Some(b"Basic !!!")), None);
+/// assert_eq!(presented_key_id(None), None);
+/// ```
+pub fn presented_key_id(header: Option<&[u8]>) -> Option<String> {
+    let credentials = parse_authorization(header?).ok()?;
+    Some(credentials.key().hash().key_id())
 }

@@ -2,7 +2,7 @@
 //!
 //! It holds the one Crisp token; each agent has its own key, grants, websites, conversations
 //! and budget, on Crisp's own REST API (any Crisp client works unchanged) and on MCP. Every
-//! call is checked and stored in an audit log. See the README's gateway section.
+//! call is checked and stored in an audit log. See `docs/gateway.md`.
 //!
 //! One decision path, two fronts, one store; data flows one way:
 //!
@@ -21,8 +21,14 @@
 pub mod audit;
 pub mod cli;
 pub mod decide;
+pub mod gateway;
 pub mod identity;
 pub mod policy;
 pub mod rate;
 pub mod refusal;
+pub mod rest;
+pub mod server;
 pub mod store;
+pub mod upstream;
+
+pub use gateway::{Caller, Front, Gateway, Incoming, Outcome};

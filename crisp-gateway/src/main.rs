@@ -2,7 +2,8 @@
 //!
 //! `crisp-gateway [run]` serves the gateway (the default command); `check FILE` validates a
 //! policy and prints what each agent may do; `agents add NAME` makes an agent's key and prints
-//! the table to paste into the policy; `audit` queries the audit log.
+//! the table to paste into the policy; `audit` queries the audit log; `reload` makes the
+//! running gateway re-read its policy.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -26,13 +27,15 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     #[command(flatten)]
-    run: RunArgs,
+    run: cli::run::Args,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the gateway (the default command).
-    Run(RunArgs),
+    /// Serve the gateway (the default command): Crisp's REST API at /v1 for each agent of the
+    /// policy, forwarding to Crisp (or to an embedded sandbox when no Crisp token is in the
+    /// environment). Prints one JSON line (base_url, mcp_url, agents), then logs on stderr.
+    Run(cli::run::Args),
     /// Validate a policy file and print each agent's websites, rules, budget, rate and the
     /// operations it may call. Exits 1 with the line and field of the first error.
     Check {
@@ -46,6 +49,9 @@ enum Command {
     },
     /// Query the audit log: every request, refused ones included, newest first.
     Audit(cli::audit::Args),
+    /// Make the running gateway re-read its policy file (SIGHUP); a file it refuses leaves
+    /// the policy in force.
+    Reload(cli::reload::Args),
 }
 
 #[derive(Subcommand)]
@@ -91,28 +97,23 @@ enum Format {
     Base64url,
 }
 
-/// The server's options (being built: issue 14).
-#[derive(Args)]
-struct RunArgs {}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     crisp_serve::tracing_to_stderr("crisp_gateway=info");
     let cli = Cli::parse();
     let result = match cli.command {
-        None => run(&cli.run),
-        Some(Command::Run(args)) => run(&args),
+        None => cli::run::run(cli.run).await,
+        Some(Command::Run(args)) => cli::run::run(args).await,
         Some(Command::Check { file }) => cli::check::check(&file).and_then(|text| print(&text)),
         Some(Command::Agents {
             command: AgentsCommand::Add(args),
         }) => add(args),
         Some(Command::Audit(args)) => cli::audit::run(args).await,
+        Some(Command::Reload(args)) => {
+            cli::reload::run(&args).map(|said| eprintln!("crisp-gateway: {said}"))
+        }
     };
     crisp_serve::exit("crisp-gateway", result)
-}
-
-fn run(_args: &RunArgs) -> Result<(), String> {
-    Err("not built yet: the gateway's server is being written (issue 14)".to_owned())
 }
 
 fn add(args: AddArgs) -> Result<(), String> {

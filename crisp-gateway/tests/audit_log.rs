@@ -126,6 +126,15 @@ impl Store for Flaky {
         unimplemented!("the audit log adds nothing")
     }
 
+    fn give_back<'a>(
+        &'a self,
+        _: u32,
+        _: &'a str,
+        _: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        unimplemented!("the audit log gives nothing back")
+    }
+
     fn write_audit<'a>(&'a self, rows: &'a [AuditRow]) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             // A real store yields to the runtime while it writes; so does this one.

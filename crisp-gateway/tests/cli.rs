@@ -250,10 +250,18 @@ fn agents_add_refuses_what_the_policy_would_refuse_and_prints_no_key() {
 }
 
 #[test]
-fn run_is_the_default_command_and_says_it_is_not_built() {
-    for args in [&[][..], &["run"]] {
-        let out = gateway(args);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(text(&out.stderr).contains("not built yet"));
+fn run_is_the_default_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let data = dir.path().join("data");
+    for run in [&[][..], &["run"]] {
+        let mut args: Vec<&str> = run.to_vec();
+        args.extend(["--port", "0", "--data", data.to_str().unwrap()]);
+        args.extend(["--policy", missing.to_str().unwrap()]);
+        let out = gateway(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("missing.toml"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
     }
 }

@@ -71,6 +71,12 @@ const ADD_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
      VALUES ($1, 'agent', $2, $3), ($1, 'token', '', $3) \
      ON CONFLICT (day, kind, name) DO UPDATE SET used = counters.used + excluded.used";
 
+/// Lowers both counters of day `$1` by `$3`, never below zero: one statement, both or neither.
+const GIVE_BACK: &str = concat!(
+    "UPDATE counters SET used = MAX(used - $3, 0) WHERE ",
+    both!()
+);
+
 /// The embedded store: one SQLite file in the gateway's data directory.
 ///
 /// - WAL and `synchronous=NORMAL`: a commit is not a disk sync (a power cut may lose the last
@@ -286,6 +292,17 @@ impl SqliteStore {
         Ok(())
     }
 
+    async fn give_back_counts(&self, day: u32, agent: &str, n: u64) -> Result<(), StoreError> {
+        sqlx::query(GIVE_BACK)
+            .bind(i64::from(day))
+            .bind(agent)
+            .bind(to_i64(n))
+            .execute(&self.writer)
+            .await
+            .map_err(failed("giving back to the daily counters"))?;
+        Ok(())
+    }
+
     async fn write_rows(&self, rows: &[AuditRow]) -> Result<(), StoreError> {
         const ACTION: &str = "writing audit rows";
         if rows.is_empty() {
@@ -391,6 +408,15 @@ impl Store for SqliteStore {
         n: u64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.add_counts(day, agent, n))
+    }
+
+    fn give_back<'a>(
+        &'a self,
+        day: u32,
+        agent: &'a str,
+        n: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.give_back_counts(day, agent, n))
     }
 
     fn write_audit<'a>(&'a self, rows: &'a [AuditRow]) -> BoxFuture<'a, Result<(), StoreError>> {

@@ -27,6 +27,16 @@ pub trait Store: Send + Sync + 'static {
     fn add<'a>(&'a self, day: u32, agent: &'a str, n: u64)
     -> BoxFuture<'a, Result<(), StoreError>>;
 
+    /// Gives back `n` requests taken from the agent's and the token's counters for `day` and
+    /// not used (the rest of a lease the gateway held: see [`Take::n`]); a counter never goes
+    /// below zero.
+    fn give_back<'a>(
+        &'a self,
+        day: u32,
+        agent: &'a str,
+        n: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
     /// Writes a batch of audit rows in one transaction: all of them or none.
     fn write_audit<'a>(&'a self, rows: &'a [AuditRow]) -> BoxFuture<'a, Result<(), StoreError>>;
 
@@ -58,8 +68,8 @@ pub struct Take {
     pub agent_limit: Option<u64>,
     /// The token's `daily_quota`, if one is set.
     pub quota_limit: Option<u64>,
-    /// How many requests to take (1 for a call; a resource check that needs a read first takes
-    /// its own).
+    /// How many requests to take: 1 for one call, or a lease of several that the gateway then
+    /// hands out one call at a time (and gives back what it did not use).
     pub n: u64,
 }
 

@@ -19,6 +19,7 @@ on_both_backends!(
     a_take_raises_both_counters_or_neither,
     the_last_unit_of_a_budget_and_a_quota_is_taken_whole,
     add_counts_past_the_limits_and_takes_then_refuse,
+    a_lease_taken_whole_is_given_back_in_part_never_below_zero,
     counters_are_per_day_and_survive_a_restart,
     audit_rows_are_written_in_batches_and_read_back_newest_first,
     a_batch_larger_than_one_statement_is_written_whole,
@@ -226,6 +227,32 @@ async fn add_counts_past_the_limits_and_takes_then_refuse(db: Db) {
         store.take(take("b", None, Some(5))).await.unwrap(),
         Taken::QuotaSpent { limit: 5 }
     );
+}
+
+async fn a_lease_taken_whole_is_given_back_in_part_never_below_zero(db: Db) {
+    let store = db.open().await;
+    let lease = Take {
+        n: 16,
+        ..take("a", Some(20), Some(100))
+    };
+    assert_eq!(
+        store.take(lease.clone()).await.unwrap(),
+        Taken::Taken {
+            agent_used: 16,
+            quota_used: 16
+        }
+    );
+    // A second lease of 16 would pass the budget of 20: refused whole.
+    assert_eq!(
+        store.take(lease).await.unwrap(),
+        Taken::BudgetSpent { limit: 20 }
+    );
+    store.give_back(DAY, "a", 10).await.unwrap();
+    let usage = store.usage(DAY).await.unwrap();
+    assert_eq!((usage.agent("a"), usage.quota_used), (6, 6));
+    store.give_back(DAY, "a", 50).await.unwrap();
+    let usage = store.usage(DAY).await.unwrap();
+    assert_eq!((usage.agent("a"), usage.quota_used), (0, 0));
 }
 
 async fn counters_are_per_day_and_survive_a_restart(db: Db) {

@@ -118,6 +118,11 @@ const ADD_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
      VALUES ($1, 'agent', $2, $3), ($1, 'token', '', $3) \
      ON CONFLICT (day, kind, name) DO UPDATE SET used = counters.used + excluded.used";
 
+/// Gives back the unused rest of a lease: both counters of the day lowered by `$3`, never
+/// below zero (rows that do not exist have nothing to give back).
+const GIVE_BACK: &str = "UPDATE counters SET used = GREATEST(used - $3, 0) \
+     WHERE day = $1 AND ((kind = 'agent' AND name = $2) OR (kind = 'token' AND name = ''))";
+
 /// The shared store: one PostgreSQL database that every replica of the gateway uses, so that a
 /// budget or the token's quota is counted once however many replicas take from it.
 ///
@@ -299,6 +304,17 @@ impl PostgresStore {
         Ok(())
     }
 
+    async fn give_back_counts(&self, on: u32, agent: &str, n: u64) -> Result<(), StoreError> {
+        sqlx::query(GIVE_BACK)
+            .bind(day(on))
+            .bind(agent)
+            .bind(to_i64(n))
+            .execute(&self.pool)
+            .await
+            .map_err(failed("giving back to the daily counters"))?;
+        Ok(())
+    }
+
     async fn write_rows(&self, rows: &[AuditRow]) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
@@ -402,6 +418,15 @@ impl Store for PostgresStore {
         n: u64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.add_counts(day, agent, n))
+    }
+
+    fn give_back<'a>(
+        &'a self,
+        day: u32,
+        agent: &'a str,
+        n: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.give_back_counts(day, agent, n))
     }
 
     fn write_audit<'a>(&'a self, rows: &'a [AuditRow]) -> BoxFuture<'a, Result<(), StoreError>> {

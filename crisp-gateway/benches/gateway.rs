@@ -1,0 +1,233 @@
+//! The gateway between a crisp-api client and the sandbox, all on loopback on this machine: what
+//! it adds to a forwarded call (p50 and p99, against the same calls straight to the sandbox),
+//! its CPU per forwarded call, and its throughput with 8 agents over 32 connections, its audit
+//! store on (SQLite, a row per call).
+//!
+//! ```text
+//! cargo bench -p crisp-gateway --bench gateway
+//! ```
+//!
+//! The gateway runs as its own process (the `crisp-gateway` binary, release build, forwarding
+//! to the sandbox through `CRISP_BASE_URL`), so its CPU time is read whole from
+//! `/proc/PID/stat`: every thread of it, SQLite's and the audit writer's included. The sandbox
+//! and the client share this process. It checks every answer and, at the end, that the audit
+//! log holds a row for every call.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crisp_api::{Client, Credentials, Operation, RetryPolicy};
+use crisp_gateway::policy::KeyHash;
+use crisp_gateway::store::{AuditFilter, SQLITE_FILE, SqliteStore, Store as _};
+use crisp_sandbox::{Sandbox, Token};
+
+const AGENTS: usize = 8;
+const CONNECTIONS: usize = 32;
+const WARM_UP: usize = 500;
+const SEQUENTIAL: usize = 3_000;
+const CONCURRENT: usize = 24_000;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let sandbox = Sandbox::builder()
+        .token(Token::plugin("bench-identifier", "bench-upstream-key").with_daily_quota(None))
+        .start()
+        .await
+        .expect("the sandbox starts");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let keys: Vec<String> = (0..AGENTS)
+        .map(|i| format!("bench-agent-key-{i}-{}", "k".repeat(40)))
+        .collect();
+    let mut policy = String::from("daily_quota = 1000000000\n\n");
+    for (i, key) in keys.iter().enumerate() {
+        policy.push_str(&format!(
+            "[[agents]]\nname = \"agent-{i}\"\nkey_sha256 = \"{}\"\n\
+             grants = \"website:conversation:sessions=read\"\nwebsites = [\"{}\"]\n\n",
+            KeyHash::of(key.as_bytes()),
+            sandbox.website_id()
+        ));
+    }
+    let policy_file = dir.path().join("gateway.toml");
+    std::fs::write(&policy_file, policy).expect("the policy is written");
+    let data = dir.path().join("data");
+
+    let mut gateway = Command::new(env!("CARGO_BIN_EXE_crisp-gateway"))
+        .args(["--port", "0", "--data"])
+        .arg(&data)
+        .arg("--policy")
+        .arg(&policy_file)
+        .env("CRISP_IDENTIFIER", sandbox.identifier())
+        .env("CRISP_KEY", sandbox.key())
+        .env("CRISP_TIER", "plugin")
+        .env("CRISP_BASE_URL", sandbox.base_url())
+        .env_remove("CRISP_WEBSITE_ID")
+        .env_remove("CRISP_GRANTS")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the gateway binary starts");
+    let mut line = String::new();
+    BufReader::new(gateway.stdout.take().expect("its stdout"))
+        .read_line(&mut line)
+        .expect("its start-up line");
+    let started: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    let base_url = started["base_url"].as_str().expect("base_url").to_owned();
+    let pid = gateway.id();
+
+    let website = sandbox.website_id().to_owned();
+    let direct = client(sandbox.credentials(), sandbox.base_url());
+    let agents: Vec<Client> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| client(Credentials::plugin(format!("agent-{i}"), key), &base_url))
+        .collect();
+
+    println!(
+        "crisp-gateway bench ({} cores; client and sandbox in this process, the gateway in its \
+         own; get_conversation; audit store on)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    sequential(&direct, &website, WARM_UP).await;
+    sequential(&agents[0], &website, WARM_UP).await;
+
+    // One at a time: straight to the sandbox, then through the gateway.
+    let straight = sequential(&direct, &website, SEQUENTIAL).await;
+    let cpu_before = cpu_of(pid);
+    let through = sequential(&agents[0], &website, SEQUENTIAL).await;
+    let cpu_sequential = cpu_of(pid).saturating_sub(cpu_before);
+    let (p50, p99) = (percentile(&straight, 50), percentile(&straight, 99));
+    let (g50, g99) = (percentile(&through, 50), percentile(&through, 99));
+    println!(
+        "one at a time ({SEQUENTIAL} calls): straight p50 {:>6.1} us  p99 {:>6.1} us;  through the \
+         gateway p50 {:>6.1} us  p99 {:>6.1} us;  the gateway adds p50 {:>6.1} us  p99 {:>6.1} us",
+        micros(p50),
+        micros(p99),
+        micros(g50),
+        micros(g99),
+        micros(g50.saturating_sub(p50)),
+        micros(g99.saturating_sub(p99)),
+    );
+    println!(
+        "    gateway CPU per forwarded call, one at a time: {:>6.1} us (goal: under 150 us)",
+        micros(cpu_sequential) / SEQUENTIAL as f64
+    );
+
+    // 8 agents over 32 connections: 4 calls in flight per agent.
+    let agents: Vec<Arc<Client>> = agents.into_iter().map(Arc::new).collect();
+    let cpu_before = cpu_of(pid);
+    let clock = Instant::now();
+    let per_task = CONCURRENT / CONNECTIONS;
+    let tasks: Vec<_> = (0..CONNECTIONS)
+        .map(|task| {
+            let client = Arc::clone(&agents[task % AGENTS]);
+            let website = website.clone();
+            tokio::spawn(async move { sequential(&client, &website, per_task).await.len() })
+        })
+        .collect();
+    let mut calls = 0;
+    for task in tasks {
+        calls += task.await.expect("a bench task");
+    }
+    let elapsed = clock.elapsed();
+    let cpu_concurrent = cpu_of(pid).saturating_sub(cpu_before);
+    println!(
+        "{AGENTS} agents over {CONNECTIONS} connections ({calls} calls): {:>7.0} forwarded calls/s \
+         (goal: at least 3,000);  gateway CPU per call {:>6.1} us;  gateway CPU {:.0}% of one \
+         core",
+        calls as f64 / elapsed.as_secs_f64(),
+        micros(cpu_concurrent) / calls as f64,
+        100.0 * cpu_concurrent.as_secs_f64() / elapsed.as_secs_f64(),
+    );
+
+    stop(&mut gateway);
+    let store = SqliteStore::open_read_only(data.join(SQLITE_FILE))
+        .await
+        .expect("the gateway's store");
+    let rows = store
+        .query_audit(&AuditFilter::default())
+        .await
+        .expect("the audit rows");
+    let expected = WARM_UP + SEQUENTIAL + calls;
+    assert_eq!(rows.len(), expected, "one audit row per forwarded call");
+    assert!(rows.iter().all(|r| r.status == Some(200)));
+    println!(
+        "audit: {} rows, one per forwarded call, all 200",
+        rows.len()
+    );
+    store.close().await;
+    sandbox.shutdown().await;
+}
+
+fn client(credentials: Credentials, base_url: &str) -> Client {
+    Client::builder(credentials)
+        .base_url(base_url)
+        .retry(RetryPolicy::never())
+        .build()
+        .expect("a client")
+}
+
+/// `count` calls one after another; each call's latency.
+async fn sequential(client: &Client, website: &str, count: usize) -> Vec<Duration> {
+    let mut latencies = Vec::with_capacity(count);
+    for _ in 0..count {
+        let one = Instant::now();
+        client
+            .call(&Operation::GET_CONVERSATION)
+            .path("website_id", website)
+            .path("session_id", crisp_sandbox::demo::SESSION_ID)
+            .send()
+            .await
+            .expect("a forwarded call");
+        latencies.push(one.elapsed());
+    }
+    latencies
+}
+
+fn percentile(latencies: &[Duration], p: usize) -> Duration {
+    let mut sorted = latencies.to_vec();
+    sorted.sort_unstable();
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+/// A process's CPU time so far (user and system, every thread), from `/proc/PID/stat` in
+/// clock ticks (USER_HZ, 100 a second on Linux); zero where there is no `/proc`.
+fn cpu_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// Stops the gateway with SIGINT (it writes its audit log) and waits for it.
+fn stop(gateway: &mut Child) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(gateway.id()).expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("the signal is sent");
+    let status = gateway.wait().expect("the gateway exits");
+    assert!(status.success(), "the gateway exited with {status}");
+}

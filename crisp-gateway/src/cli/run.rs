@@ -1,0 +1,328 @@
+//! `crisp-gateway [run]`: the gateway's main command.
+//!
+//! ```text
+//! crisp-gateway [--port 8484] [--host 127.0.0.1] [--data ./.crisp-gateway/] [--policy FILE]
+//! ```
+//!
+//! - **Upstream**: with `CRISP_IDENTIFIER` and `CRISP_KEY` (and `CRISP_TIER`) in the
+//!   environment, the real Crisp (`CRISP_BASE_URL` changes its base URL), read with
+//!   [`crisp_api::env`]; with none of them, an embedded sandbox on loopback (said on stderr):
+//!   nothing reaches Crisp.
+//! - **Policy**: `--policy FILE`; without it, the demo policy (a read-only `triage` agent and
+//!   a `reply` agent that may also send messages, on the sandbox's website, with fresh keys).
+//!   Against the real Crisp a policy file is required: demo keys printed to a terminal are no
+//!   way to hand out write access to real customers.
+//! - **Data**: `--data DIR` holds `gateway.sqlite` (the audit log and the daily counters) and
+//!   `gateway.pid` (locked while the gateway runs: one gateway per directory).
+//! - **Stdout**: one JSON line, `{"base_url", "mcp_url", "agents": [{"name", "identifier",
+//!   "key"}]}` (keys only for the demo policy; `website_id` too with the embedded sandbox).
+//!   Then logs, on stderr.
+//! - **Signals**: `SIGHUP` (or `crisp-gateway reload`) re-reads the policy file (a file that is
+//!   refused leaves the policy in force); Ctrl-C or `SIGTERM` stops accepting, lets the
+//!   requests in flight finish, writes every audit row and exits 0.
+
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crisp_api::Client;
+use crisp_api::env::{Env, Website};
+use crisp_sandbox::Sandbox;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use super::pid::PidFile;
+use crate::audit::{AuditConfig, AuditLog};
+use crate::gateway::Gateway;
+use crate::policy::{DemoAgent, Policy, demo};
+use crate::rest::BASE_PATH;
+use crate::server::{self, MCP_PATH};
+use crate::store::{SQLITE_FILE, SqliteStore, Store};
+use crate::upstream::Upstream;
+
+/// The port the gateway listens on by default.
+pub const DEFAULT_PORT: u16 = 8484;
+
+/// The `User-Agent` the gateway sends upstream.
+pub const USER_AGENT: &str = concat!("crisp-gateway/", env!("CARGO_PKG_VERSION"));
+
+/// The arguments of `crisp-gateway [run]`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct Args {
+    /// The port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+    /// The address to listen on (loopback by default; every request is authenticated on any
+    /// address).
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+    /// The data directory: the audit log and the daily counters (gateway.sqlite), and the pid
+    /// file.
+    #[arg(long, value_name = "DIR", default_value = "./.crisp-gateway")]
+    pub data: PathBuf,
+    /// The policy file (TOML): the agents, their keys' hashes, grants, websites, inboxes,
+    /// operators, budgets and rates. Default: a demo policy with fresh keys (on the embedded
+    /// sandbox only).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+}
+
+/// Runs the gateway until Ctrl-C or `SIGTERM`; see the [module docs](self).
+///
+/// # Errors
+/// One sentence for the user: the environment, the policy, the data directory, the port, or
+/// audit rows that could not be written at shutdown.
+pub async fn run(args: Args) -> Result<(), String> {
+    // Listen for the signals first: a SIGHUP that arrives before would end the process.
+    let signals = Signals::listen()?;
+    let env = Env::read(Website::Optional).map_err(|e| e.to_string())?;
+    if env.grants.is_some() {
+        eprintln!(
+            "crisp-gateway: CRISP_GRANTS is ignored: each agent's grants are in the policy file"
+        );
+    }
+    let (builder, sandbox) = match &env.crisp {
+        Some(crisp) => (crisp.client_builder(), None),
+        None => {
+            let sandbox = Sandbox::start()
+                .await
+                .map_err(|e| format!("the embedded sandbox did not start: {e}"))?;
+            let builder = Client::builder(sandbox.credentials()).base_url(sandbox.base_url());
+            (builder, Some(sandbox))
+        }
+    };
+    let client = builder
+        .user_agent(USER_AGENT)
+        .build()
+        .map_err(|e| format!("the upstream client: {e}"))?;
+    let (policy, keys) = match (&args.policy, &sandbox) {
+        (Some(path), _) => (Policy::load(path).map_err(|e| e.to_string())?, None),
+        (None, Some(sandbox)) => {
+            let (policy, keys) = demo(sandbox.website_id())?;
+            (policy, Some(keys))
+        }
+        (None, None) => {
+            return Err(
+                "against the real Crisp, give the policy: --policy FILE (see \
+                        crisp-gateway/gateway.example.toml; `crisp-gateway agents add NAME` makes \
+                        an agent's key and table)"
+                    .to_owned(),
+            );
+        }
+    };
+
+    std::fs::create_dir_all(&args.data).map_err(|e| {
+        format!(
+            "cannot create the data directory {}: {e}",
+            args.data.display()
+        )
+    })?;
+    let pid = PidFile::claim(&args.data)?;
+    let sqlite = SqliteStore::open(args.data.join(SQLITE_FILE))
+        .await
+        .map_err(|e| e.to_string())?;
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let audit = AuditLog::start(Arc::clone(&store), AuditConfig::default());
+    let agents = agents_line(&policy, keys.as_deref());
+    let gateway = Arc::new(Gateway::new(policy, store, audit, Upstream::new(client)));
+
+    let bind = SocketAddr::new(args.host, args.port);
+    let listener = TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e} (--port 0 picks a free port)"))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let base_url = format!("http://{local}{BASE_PATH}");
+    let mut line = json!({
+        "base_url": base_url,
+        "mcp_url": format!("http://{local}{MCP_PATH}"),
+        "agents": agents,
+    });
+    if let Some(sandbox) = &sandbox {
+        line["website_id"] = json!(sandbox.website_id());
+    }
+    print_line(&line.to_string())?;
+    say_where(&args, &gateway, sandbox.as_ref(), keys.is_some(), &base_url);
+
+    let reloads = tokio::spawn(reload_on_hangup(
+        signals.hangup,
+        Arc::clone(&gateway),
+        args.policy.clone(),
+    ));
+    server::serve(
+        listener,
+        Arc::clone(&gateway),
+        crisp_serve::Limits::default(),
+        signals.stop,
+    )
+    .await;
+    reloads.abort();
+    tracing::info!("stopped accepting; writing the audit log");
+    let flushed = gateway.close().await;
+    sqlite.close().await;
+    pid.release();
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    flushed.map_err(|e| e.to_string())?;
+    eprintln!("crisp-gateway: stopped; every call is in the audit log");
+    Ok(())
+}
+
+/// The `agents` of the start-up line: names and identifiers, and the keys of the demo policy.
+fn agents_line(policy: &Policy, keys: Option<&[DemoAgent]>) -> serde_json::Value {
+    let agents: Vec<_> = policy
+        .agents()
+        .iter()
+        .map(|agent| {
+            let mut entry = json!({ "name": agent.name, "identifier": agent.name });
+            if let Some(key) = keys
+                .unwrap_or_default()
+                .iter()
+                .find(|key| key.name == agent.name)
+            {
+                entry["key"] = json!(key.key.expose());
+            }
+            entry
+        })
+        .collect();
+    json!(agents)
+}
+
+fn print_line(line: &str) -> Result<(), String> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
+/// What the operator reads on stderr at start.
+fn say_where(
+    args: &Args,
+    gateway: &Gateway,
+    sandbox: Option<&Sandbox>,
+    demo: bool,
+    base_url: &str,
+) {
+    let policy = gateway.policy();
+    match sandbox {
+        Some(sandbox) => eprintln!(
+            "crisp-gateway: no Crisp token in the environment (CRISP_IDENTIFIER, CRISP_KEY): \
+             forwarding to an embedded sandbox at {} (website {}); nothing reaches Crisp",
+            sandbox.base_url(),
+            sandbox.website_id()
+        ),
+        None => eprintln!(
+            "crisp-gateway: forwarding to Crisp at {} with the token of the environment (its key \
+             never leaves the gateway)",
+            gateway.upstream().client().base_url()
+        ),
+    }
+    let names: Vec<&str> = policy.agents().iter().map(|a| a.name.as_str()).collect();
+    if demo {
+        eprintln!(
+            "crisp-gateway: demo policy: `triage` reads conversations, `reply` also sends \
+             messages; their keys are on stdout, made for this run only"
+        );
+    } else if let Some(path) = &args.policy {
+        eprintln!(
+            "crisp-gateway: policy {}: {} agent(s): {}",
+            path.display(),
+            names.len(),
+            names.join(", ")
+        );
+    }
+    eprintln!(
+        "crisp-gateway: Crisp's REST API at {base_url} (Basic agent-name:key); data in {}; the \
+         calls: crisp-gateway audit --data {}",
+        args.data.display(),
+        args.data.display()
+    );
+}
+
+/// The signals the gateway acts on, listened for from the start.
+struct Signals {
+    /// Completes on Ctrl-C or SIGTERM.
+    stop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    /// SIGHUP, on Unix.
+    hangup: Option<Hangup>,
+}
+
+#[cfg(unix)]
+type Hangup = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangup = ();
+
+impl Signals {
+    fn listen() -> Result<Self, String> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let cannot = |e: std::io::Error| format!("cannot listen for signals: {e}");
+            let mut terminate = signal(SignalKind::terminate()).map_err(cannot)?;
+            let mut interrupt = signal(SignalKind::interrupt()).map_err(cannot)?;
+            let hangup = signal(SignalKind::hangup()).map_err(cannot)?;
+            let stop = Box::pin(async move {
+                tokio::select! {
+                    _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+                    _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+                }
+            });
+            Ok(Self {
+                stop,
+                hangup: Some(hangup),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {
+                stop: Box::pin(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                }),
+                hangup: None,
+            })
+        }
+    }
+}
+
+/// Re-reads the policy file on every SIGHUP: a valid file is put in force at once (an agent it
+/// no longer has is refused from the next request), a refused one is logged and the policy in
+/// force stays.
+#[cfg_attr(not(unix), allow(unused_variables, unused_mut))]
+async fn reload_on_hangup(
+    mut hangup: Option<Hangup>,
+    gateway: Arc<Gateway>,
+    file: Option<PathBuf>,
+) {
+    #[cfg(unix)]
+    while let Some(signal) = hangup.as_mut() {
+        if signal.recv().await.is_none() {
+            return;
+        }
+        reload(&gateway, file.as_deref());
+    }
+}
+
+/// Re-reads `file` into `gateway`: a valid policy is put in force, a refused one is logged and
+/// the policy in force stays.
+pub fn reload(gateway: &Gateway, file: Option<&Path>) {
+    let Some(path) = file else {
+        tracing::warn!(
+            "reload asked, but the gateway runs the demo policy: there is no file to re-read"
+        );
+        return;
+    };
+    match Policy::load(path) {
+        Ok(policy) => {
+            let agents = policy.agents().len();
+            gateway.reload(policy);
+            tracing::info!(file = %path.display(), agents, "policy reloaded");
+        }
+        Err(error) => tracing::error!(
+            %error,
+            "the policy was not reloaded: the file is refused, and the policy in force stays"
+        ),
+    }
+}

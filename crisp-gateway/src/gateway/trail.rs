@@ -1,0 +1,170 @@
+//! A request's audit row as it is made: started when the request is read, filled in as the
+//! decision path goes, finished with the answer. Never a key, query or body: the agent's name,
+//! its key id, the operation and the path ids.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crisp_api::Operation;
+
+use super::types::{Incoming, Outcome, Unhandled};
+use crate::policy::Agent;
+use crate::refusal::Refusal;
+use crate::store::AuditRow;
+
+/// The longest client name an audit row keeps (a `User-Agent` is the client's to choose).
+const CLIENT_MAX: usize = 200;
+
+/// An audit row being made.
+#[derive(Debug)]
+pub(super) struct Trail {
+    row: AuditRow,
+    received: Instant,
+}
+
+impl Trail {
+    /// The row of a call by `agent`.
+    pub(super) fn call(agent: &Agent, incoming: &Incoming) -> Self {
+        let mut trail = Self::new(
+            incoming.front.as_str(),
+            incoming.client.as_deref(),
+            incoming.received,
+        );
+        trail.row.agent = Some(agent.name.clone());
+        trail.row.key_id = Some(agent.key_sha256.key_id());
+        trail.operation(incoming.operation);
+        trail.row.path_ids = incoming
+            .ids
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), value.clone()))
+            .collect();
+        trail
+    }
+
+    /// The row of a request a front refused before it was a call.
+    pub(super) fn unhandled(request: &Unhandled<'_>) -> Self {
+        let mut trail = Self::new(
+            request.front.as_str(),
+            request.client.as_deref(),
+            request.received,
+        );
+        trail.row.agent = request.agent.map(|agent| agent.name.clone());
+        trail.row.key_id = match request.agent {
+            Some(agent) => Some(agent.key_sha256.key_id()),
+            None => request.key_id.clone(),
+        };
+        if let Some(operation) = request.operation {
+            trail.operation(operation);
+        }
+        trail
+    }
+
+    fn new(front: &str, client: Option<&str>, received: Instant) -> Self {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let waited = i64::try_from(received.elapsed().as_millis()).unwrap_or(0);
+        Self {
+            row: AuditRow {
+                at_ms: now_ms.saturating_sub(waited),
+                agent: None,
+                key_id: None,
+                front: front.to_owned(),
+                client: client.map(|c| truncate(c, CLIENT_MAX).to_owned()),
+                operation: None,
+                method: None,
+                path_ids: Vec::new(),
+                decision: "refused".to_owned(),
+                why: None,
+                outcome: Some("not_sent".to_owned()),
+                status: None,
+                reason: None,
+                error: None,
+                attempts: 0,
+                upstream_requests: 0,
+                latency_us: 0,
+            },
+            received,
+        }
+    }
+
+    fn operation(&mut self, operation: &Operation) {
+        self.row.operation = Some(operation.id.to_owned());
+        self.row.method = Some(operation.method.as_str().to_owned());
+    }
+
+    /// Requests sent upstream for this request (a resource check's read, the call's attempts).
+    pub(super) fn spent(&mut self, requests: u32) {
+        self.row.upstream_requests = self.row.upstream_requests.saturating_add(requests);
+    }
+
+    /// The call was allowed and sent: `attempts` requests, ending in `error` (the crisp-api
+    /// error's kind) if it failed.
+    pub(super) fn sent(&mut self, attempts: u32, error: Option<&'static str>) {
+        self.row.decision = "allowed".to_owned();
+        self.row.why = None;
+        self.row.attempts = attempts;
+        self.spent(attempts);
+        self.row.outcome = Some(
+            if error.is_some() {
+                "failed"
+            } else {
+                "succeeded"
+            }
+            .to_owned(),
+        );
+        self.row.error = error.map(str::to_owned);
+    }
+
+    /// The call was refused by `refusal`'s rule.
+    pub(super) fn refused(&mut self, refusal: &Refusal) {
+        self.row.decision = "refused".to_owned();
+        self.row.why = Some(refusal.rule.as_str().to_owned());
+    }
+
+    /// The call was not sent because what its rules needed could not be read upstream
+    /// (`error`, the crisp-api error's kind).
+    pub(super) fn unreadable(&mut self, error: &'static str) {
+        self.row.decision = "refused".to_owned();
+        self.row.why = Some("upstream".to_owned());
+        self.row.error = Some(error.to_owned());
+    }
+
+    /// The finished row, answered with `outcome`.
+    pub(super) fn finish(mut self, outcome: &Outcome) -> AuditRow {
+        self.row.status = Some(outcome.status());
+        self.row.reason = match outcome {
+            Outcome::Refused(refusal) => Some(refusal.reason.to_owned()),
+            Outcome::Answered { envelope, .. } => envelope
+                .get("reason")
+                .and_then(|r| r.as_str())
+                .map(|r| truncate(r, CLIENT_MAX).to_owned()),
+        };
+        self.row.latency_us =
+            u64::try_from(self.received.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.row
+    }
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_client_names_are_cut_on_a_character() {
+        assert_eq!(truncate("abc", 10), "abc");
+        assert_eq!(truncate("aé", 2), "a");
+        assert_eq!(truncate("abcdef", 3), "abc");
+    }
+}

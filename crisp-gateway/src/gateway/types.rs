@@ -1,0 +1,233 @@
+//! The decision path's vocabulary, shared by the fronts: what a front hands in ([`Incoming`],
+//! [`Caller`], [`Unhandled`]) and what it gets back ([`Outcome`]). A leaf of `gateway/`.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crisp_api::Operation;
+use serde_json::{Value, json};
+
+use crate::policy::{Agent, Policy};
+use crate::refusal::{Refusal, Rule};
+
+/// The front a request came in on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Front {
+    /// Crisp's REST API at `/v1`.
+    Rest,
+    /// MCP at `/mcp`.
+    Mcp,
+}
+
+impl Front {
+    /// `rest` or `mcp`, as audit rows hold it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rest => "rest",
+            Self::Mcp => "mcp",
+        }
+    }
+}
+
+impl fmt::Display for Front {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One call, as a front read it: the operation, its ids, query and body. Made by the fronts;
+/// [`Gateway::handle`](super::Gateway::handle) decides it, sends it and records it.
+#[derive(Clone, Debug)]
+pub struct Incoming {
+    /// The front it came in on.
+    pub front: Front,
+    /// The client: the REST `User-Agent`, or the MCP client's name.
+    pub client: Option<String>,
+    /// The operation.
+    pub operation: &'static Operation,
+    /// The path ids, in path order, as `(name, value)`, already checked
+    /// ([`Operation::fill_path`]).
+    pub ids: Vec<(&'static str, String)>,
+    /// The query parameters, in order.
+    pub query: Vec<(String, String)>,
+    /// The JSON body, if any.
+    pub body: Option<Value>,
+    /// When the request arrived: the audit row's time and latency count from it.
+    pub received: Instant,
+}
+
+impl Incoming {
+    /// A call of `operation` from `front`, arriving now, with no ids, query or body yet.
+    pub fn new(front: Front, operation: &'static Operation) -> Self {
+        Self {
+            front,
+            client: None,
+            operation,
+            ids: Vec::new(),
+            query: Vec::new(),
+            body: None,
+            received: Instant::now(),
+        }
+    }
+}
+
+/// A request a front refused before it became an [`Incoming`] (no credentials, an unknown
+/// route, a malformed id or body): what its audit row can say.
+#[derive(Clone, Debug)]
+pub struct Unhandled<'a> {
+    /// The front it came in on.
+    pub front: Front,
+    /// The client, as for [`Incoming::client`].
+    pub client: Option<String>,
+    /// The agent, when the request was authenticated.
+    pub agent: Option<&'a Agent>,
+    /// The key id of the key presented, when one was
+    /// ([`presented_key_id`](crate::identity::presented_key_id)).
+    pub key_id: Option<String>,
+    /// The operation, when the route matched one.
+    pub operation: Option<&'static Operation>,
+    /// When the request arrived.
+    pub received: Instant,
+}
+
+impl Unhandled<'_> {
+    /// A request from `front` that arrived at `received`, about which nothing else is known.
+    pub fn new(front: Front, received: Instant) -> Self {
+        Self {
+            front,
+            client: None,
+            agent: None,
+            key_id: None,
+            operation: None,
+            received,
+        }
+    }
+}
+
+/// What the gateway answers a call: Crisp's answer, or its own refusal. Both fronts render it
+/// (REST as Crisp's envelope and status, MCP as a tool result or tool error).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    /// Crisp's answer, as it was: its status and its envelope `{error, reason, data}` (an error
+    /// answered by Crisp, or a failure to reach it, has `error: true`).
+    Answered {
+        /// The HTTP status.
+        status: u16,
+        /// Crisp's envelope.
+        envelope: Value,
+        /// For a 429 from Crisp: the seconds it asked to wait, if it said.
+        retry_after: Option<u64>,
+    },
+    /// The gateway refused the call: nothing was sent for it.
+    Refused(Refusal),
+}
+
+impl Outcome {
+    /// An error envelope of Crisp's shape, `{"error": true, "reason": ..., "data": {"message":
+    /// ...}}`, with this status.
+    pub fn error(status: u16, reason: &str, message: impl Into<String>) -> Self {
+        Self::Answered {
+            status,
+            envelope: json!({
+                "error": true,
+                "reason": reason,
+                "data": { "message": message.into() },
+            }),
+            retry_after: None,
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Answered { status, .. } => *status,
+            Self::Refused(refusal) => refusal.status,
+        }
+    }
+
+    /// The seconds to wait before calling again, for a 429.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Answered { retry_after, .. } => *retry_after,
+            Self::Refused(refusal) => refusal.retry_after,
+        }
+    }
+
+    /// The body as Crisp's envelope (a refusal's is [`Refusal::envelope`]).
+    pub fn envelope(&self) -> Value {
+        match self {
+            Self::Answered { envelope, .. } => envelope.clone(),
+            Self::Refused(refusal) => refusal.envelope(),
+        }
+    }
+
+    /// Its status, envelope and `Retry-After` seconds, taken apart (to render it).
+    pub fn into_parts(self) -> (u16, Value, Option<u64>) {
+        match self {
+            Self::Answered {
+                status,
+                envelope,
+                retry_after,
+            } => (status, envelope, retry_after),
+            Self::Refused(refusal) => (refusal.status, refusal.envelope(), refusal.retry_after),
+        }
+    }
+
+    /// The rule that refused, if the gateway refused.
+    pub fn rule(&self) -> Option<Rule> {
+        match self {
+            Self::Refused(refusal) => Some(refusal.rule),
+            Self::Answered { .. } => None,
+        }
+    }
+
+    /// Whether it is a success (a 2xx answer from Crisp).
+    pub fn is_success(&self) -> bool {
+        matches!(self, Self::Answered { status, .. } if (200..300).contains(status))
+    }
+}
+
+/// An authenticated agent, as the policy in force when it was authenticated has it: it stays
+/// valid for the request even if a reload replaces the policy meanwhile. Derefs to [`Agent`].
+#[derive(Clone)]
+pub struct Caller {
+    policy: Arc<Policy>,
+    index: usize,
+}
+
+impl Caller {
+    /// The agent at `index` of `policy`, if there is one.
+    pub(crate) fn new(policy: Arc<Policy>, index: usize) -> Option<Self> {
+        (index < policy.agents().len()).then_some(Self { policy, index })
+    }
+
+    /// The agent.
+    pub fn agent(&self) -> &Agent {
+        &self.policy.agents()[self.index]
+    }
+
+    /// The policy it was authenticated under.
+    pub fn policy(&self) -> &Arc<Policy> {
+        &self.policy
+    }
+}
+
+impl Deref for Caller {
+    type Target = Agent;
+
+    fn deref(&self) -> &Agent {
+        self.agent()
+    }
+}
+
+impl fmt::Debug for Caller {
+    /// The agent's name and key id only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Caller")
+            .field("agent", &self.agent().name)
+            .field("key_id", &self.agent().key_sha256.key_id())
+            .finish()
+    }
+}

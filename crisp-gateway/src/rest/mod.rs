@@ -1,0 +1,213 @@
+//! The REST front: Crisp's own REST API at `/v1`, so that any Crisp client works unchanged
+//! when pointed at the gateway (the official Node, Go and Python clients, `crisp-api` itself).
+//!
+//! - **Auth**: `Authorization: Basic base64(agent-name:key)`; the tier header is accepted and
+//!   ignored. An agent's key in the query string is refused (400): a URL ends up in logs.
+//! - **Route**: method and path matched to an [`Operation`](crisp_api::Operation) of the
+//!   generated table ([`Routes`]); an unknown route is Crisp's 404 envelope.
+//! - **Ids**: percent-decoded, then checked as crisp-api checks them (`..`, empty, control
+//!   characters: 400 `invalid_data`).
+//! - **Query**: the pairs as sent; a parameter given twice is refused (Crisp's parameters are
+//!   single values).
+//! - **Body**: JSON, at most [`BODY_LIMIT`] bytes (413 past it); JSON that does not parse is
+//!   400 `invalid_data`.
+//! - **Answer**: Crisp's envelope and status, as Crisp answered (errors included); the
+//!   gateway's refusals as Crisp's error envelope, with `Retry-After` on a 429.
+//!
+//! Every request, refused ones included, is one audit row.
+
+mod routes;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use serde_json::Value;
+
+use crate::gateway::{Front, Gateway, Incoming, Outcome, Unhandled};
+use crate::identity;
+use crate::refusal::Refusal;
+
+pub use routes::{Matched, Routes};
+
+/// The largest request body the front reads: 1 MiB (Crisp's own bodies are far smaller).
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// Where the REST API is served.
+pub const BASE_PATH: &str = "/v1";
+
+struct Rest {
+    gateway: Arc<Gateway>,
+    routes: Routes,
+}
+
+/// The REST front as a router: every request it is given is answered as Crisp's REST API
+/// under [`BASE_PATH`] (anything else is Crisp's 404 envelope, once authenticated). Merge the
+/// other fronts' routes into it: they take precedence over this catch-all.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    let rest = Arc::new(Rest {
+        gateway,
+        routes: Routes::new(),
+    });
+    Router::new().fallback(serve).with_state(rest)
+}
+
+async fn serve(State(rest): State<Arc<Rest>>, request: Request) -> Response {
+    let received = Instant::now();
+    let (parts, body) = request.into_parts();
+    let client = parts
+        .headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut unhandled = Unhandled {
+        client: client.clone(),
+        ..Unhandled::new(Front::Rest, received)
+    };
+    let header = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+    let caller = match rest.gateway.authenticate(header) {
+        Ok(caller) => caller,
+        Err(refusal) => {
+            unhandled.key_id = identity::presented_key_id(header);
+            return render(rest.gateway.refuse(&unhandled, refusal));
+        }
+    };
+    unhandled.agent = Some(caller.agent());
+    let refuse =
+        |unhandled: &Unhandled<'_>, refusal| render(rest.gateway.refuse(unhandled, refusal));
+
+    let path = parts.uri.path();
+    let found = match path.strip_prefix(BASE_PATH) {
+        Some(under) if under.starts_with('/') => rest.routes.find(&parts.method, under),
+        _ => Err(Refusal::route(parts.method.as_str(), path)),
+    };
+    let (operation, ids) = match found {
+        Ok(found) => found,
+        Err(refusal) => return refuse(&unhandled, refusal),
+    };
+    unhandled.operation = Some(operation);
+    let query = match query_pairs(parts.uri.query())
+        .and_then(|query| identity::refuse_key_in_query(caller.policy(), &query).map(|()| query))
+    {
+        Ok(query) => query,
+        Err(refusal) => return refuse(&unhandled, refusal),
+    };
+    let body = match read_body(&parts.headers, body).await {
+        Ok(body) => body,
+        Err(refusal) => return refuse(&unhandled, refusal),
+    };
+    let incoming = Incoming {
+        front: Front::Rest,
+        client,
+        operation,
+        ids,
+        query,
+        body,
+        received,
+    };
+    render(rest.gateway.handle(&caller, incoming).await)
+}
+
+/// The query string's pairs, percent-decoded (`+` is a space, as form encoding has it).
+///
+/// # Errors
+///
+/// A 400 [`Refusal`] naming a parameter given more than once.
+pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Refusal> {
+    let Some(query) = query.filter(|q| !q.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        if pairs.iter().any(|(seen, _)| *seen == name) {
+            return Err(Refusal::request(format!(
+                "the query parameter `{}` is given more than once: Crisp's parameters take one \
+                 value; send it once",
+                name.escape_debug()
+            )));
+        }
+        pairs.push((name.into_owned(), value.into_owned()));
+    }
+    Ok(pairs)
+}
+
+/// The request's JSON body, if it has one, read up to [`BODY_LIMIT`] bytes.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Option<Value>, Refusal> {
+    let announced = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return Err(Refusal::too_large(BODY_LIMIT));
+    }
+    let bytes = match Limited::new(body, BODY_LIMIT).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            return Err(Refusal::too_large(BODY_LIMIT));
+        }
+        Err(_) => {
+            return Err(Refusal::request(
+                "the request body could not be read (the connection broke while sending it): \
+                 send it again",
+            ));
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(|error| {
+        Refusal::request(format!(
+            "the request body is not JSON ({error}): send a JSON object, as Crisp's API takes"
+        ))
+    })
+}
+
+/// The HTTP answer of an outcome: its status, Crisp's envelope as JSON, and `Retry-After` on
+/// a 429.
+pub fn render(outcome: Outcome) -> Response {
+    let (status, envelope, retry_after) = outcome.into_parts();
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    // A JSON value always serializes.
+    let body = serde_json::to_vec(&envelope).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    if let Some(seconds) = retry_after {
+        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_are_decoded_and_repeats_refused() {
+        assert_eq!(query_pairs(None).unwrap(), []);
+        assert_eq!(query_pairs(Some("")).unwrap(), []);
+        assert_eq!(
+            query_pairs(Some("search_query=a+b%26c&per_page=20")).unwrap(),
+            [
+                ("search_query".to_owned(), "a b&c".to_owned()),
+                ("per_page".to_owned(), "20".to_owned())
+            ]
+        );
+        let refused = query_pairs(Some("per_page=20&per_page=50")).unwrap_err();
+        assert_eq!(refused.status, 400);
+        assert!(
+            refused.message.contains("`per_page`"),
+            "{}",
+            refused.message
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! The upstream key and the agents' keys appear in no byte the gateway sends or writes: its
+//! answers (statuses, headers, bodies) to allowed, refused, malformed and failed calls, its
+//! logs (every target at `TRACE`, captured with a tracing subscriber), its audit rows (as
+//! queried, as `crisp-gateway audit --json` prints them, and the store's files on disk), its
+//! errors and its `Debug` output. Searched for the keys and for the Basic credentials that
+//! carry them.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use crisp_gateway::cli::audit::render;
+use crisp_gateway::policy::{AgentKey, KeyFormat};
+use support::{Harness, INBOX, TestAgent, http, policy_text};
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+
+/// Where the logs go: a buffer shared with the test.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+const WEBSITE: &str = crisp_sandbox::demo::WEBSITE_ID;
+
+/// Sends `request` and keeps its whole answer: status, headers and body.
+async fn send(answers: &mut Vec<String>, request: reqwest::RequestBuilder) {
+    let response = request.send().await.unwrap();
+    let mut text = format!("{} {:?}\n", response.status(), response.headers());
+    text.push_str(&response.text().await.unwrap());
+    answers.push(text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_key_is_in_any_answer_log_row_or_file() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .with_filter(tracing_subscriber::filter::LevelFilter::TRACE),
+    );
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let key = |format| AgentKey::generate(format).unwrap().expose().to_owned();
+    let mut triage = TestAgent::new(
+        "triage",
+        "website:conversation:sessions=read, website:conversation:messages=read",
+        WEBSITE,
+    )
+    .with(&format!("inboxes = [{INBOX:?}]"))
+    .with("daily_budget = 8");
+    triage.key = key(KeyFormat::Hex);
+    let mut reply = TestAgent::new(
+        "reply",
+        "website:conversation:sessions=read, website:conversation:messages=read-write",
+        WEBSITE,
+    );
+    reply.key = key(KeyFormat::Base64Url);
+    let harness = Harness::start(&policy_text("", &[&triage, &reply])).await;
+    let base = harness.base_url.clone();
+    let session = crisp_sandbox::demo::SESSION_ID;
+    let other = support::conversations(&harness.sandbox)
+        .into_iter()
+        .find(|c| c.inbox.is_none())
+        .unwrap()
+        .session;
+
+    let mut answers = Vec::new();
+    let get = |agent: &TestAgent, path: &str| {
+        http()
+            .get(format!("{base}{path}"))
+            .header("Authorization", agent.basic())
+    };
+    // Allowed, with a conversation read first; refused by each rule; malformed; failed.
+    send(
+        &mut answers,
+        get(
+            &triage,
+            &format!("/website/{WEBSITE}/conversation/{session}/messages"),
+        ),
+    )
+    .await;
+    send(
+        &mut answers,
+        get(&triage, &format!("/website/{WEBSITE}/conversations/1")),
+    )
+    .await;
+    send(
+        &mut answers,
+        get(&triage, &format!("/website/{WEBSITE}/conversation/{other}")),
+    )
+    .await;
+    send(
+        &mut answers,
+        get(&triage, "/website/another-website/conversations/1"),
+    )
+    .await;
+    send(
+        &mut answers,
+        get(&reply, &format!("/website/{WEBSITE}/settings")),
+    )
+    .await;
+    send(
+        &mut answers,
+        get(
+            &reply,
+            &format!("/website/{WEBSITE}/conversation/session_missing"),
+        ),
+    )
+    .await;
+    send(
+        &mut answers,
+        http()
+            .post(format!(
+                "{base}/website/{WEBSITE}/conversation/{session}/message"
+            ))
+            .header("Authorization", reply.basic())
+            .body(r#"{"type":"text","from":"operator","origin":"chat","content":"Hello"}"#),
+    )
+    .await;
+    send(
+        &mut answers,
+        get(
+            &reply,
+            &format!("/website/{WEBSITE}/conversations/1?q={}", reply.key),
+        ),
+    )
+    .await;
+    send(
+        &mut answers,
+        get(
+            &reply,
+            &format!("/website/{WEBSITE}/conversations/1?q={}", triage.key),
+        ),
+    )
+    .await;
+    let mut wrong = reply.clone();
+    wrong.key.push('!');
+    send(
+        &mut answers,
+        get(&wrong, &format!("/website/{WEBSITE}/settings")),
+    )
+    .await;
+    send(
+        &mut answers,
+        http()
+            .get(format!("{base}/website/{WEBSITE}/settings"))
+            .header("Authorization", format!("Bearer {}", reply.key)),
+    )
+    .await;
+    send(
+        &mut answers,
+        http()
+            .get(format!("{base}/{}", triage.key))
+            .header("Authorization", format!("Basic {}", reply.key)),
+    )
+    .await;
+    for _ in 0..8 {
+        send(
+            &mut answers,
+            get(
+                &triage,
+                &format!("/website/{WEBSITE}/conversation/{session}/messages"),
+            ),
+        )
+        .await;
+    }
+    // Crisp failing: a proxy's HTML page, then connections dropped.
+    for faults in [
+        crisp_sandbox::Faults {
+            bad_gateway: 1.0,
+            ..Default::default()
+        },
+        crisp_sandbox::Faults {
+            drop: 1.0,
+            ..Default::default()
+        },
+    ] {
+        harness.sandbox.set_faults(Some(faults)).unwrap();
+        send(
+            &mut answers,
+            http()
+                .post(format!(
+                    "{base}/website/{WEBSITE}/conversation/{session}/message"
+                ))
+                .header("Authorization", reply.basic())
+                .body(r#"{"type":"text","from":"operator","origin":"chat","content":"Again"}"#),
+        )
+        .await;
+    }
+    harness.sandbox.set_faults(None).unwrap();
+    let statuses: Vec<&str> = answers.iter().map(|a| &a[..3]).collect();
+    for status in ["200", "401", "403", "404", "400", "429", "502"] {
+        assert!(statuses.contains(&status), "{status} in {statuses:?}");
+    }
+
+    let rows = harness.rows().await;
+    let mut rows_json = Vec::new();
+    render(&rows, true, &mut rows_json).unwrap();
+    let debug = format!(
+        "{rows:?} {:?} {:?}",
+        harness.gateway,
+        harness.gateway.upstream()
+    );
+    let (sandbox, data) = harness.stop().await;
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(data.path()).unwrap() {
+        files.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+
+    let basic = |identifier: &str, key: &str| {
+        base64::engine::general_purpose::STANDARD.encode(format!("{identifier}:{key}"))
+    };
+    let secrets = [
+        ("the upstream key", sandbox.key().to_owned()),
+        (
+            "the upstream Basic credentials",
+            basic(sandbox.identifier(), sandbox.key()),
+        ),
+        ("triage's key", triage.key.clone()),
+        ("triage's Basic credentials", basic("triage", &triage.key)),
+        ("reply's key", reply.key.clone()),
+        ("reply's Basic credentials", basic("reply", &reply.key)),
+    ];
+    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("crisp_gateway"),
+        "the gateway's logs were captured"
+    );
+    assert!(
+        logs.contains("crisp_api::audit"),
+        "the upstream client's logs were captured"
+    );
+    assert_eq!(rows.len(), answers.len());
+    let places = [
+        ("the answers", answers.join("\n").into_bytes()),
+        ("the logs", logs.into_bytes()),
+        ("the audit rows", rows_json),
+        ("the Debug output", debug.into_bytes()),
+        ("the data directory's files", files),
+    ];
+    for (place, bytes) in &places {
+        for (what, secret) in &secrets {
+            let found = bytes
+                .windows(secret.len())
+                .any(|window| window == secret.as_bytes());
+            assert!(!found, "{what} is in {place}");
+        }
+    }
+    // The search can find a key where there is one.
+    let planted = format!("..{}..", triage.key);
+    assert!(
+        planted
+            .as_bytes()
+            .windows(triage.key.len())
+            .any(|w| w == triage.key.as_bytes())
+    );
+}
