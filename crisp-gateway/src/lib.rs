@@ -23,6 +23,7 @@ pub mod cli;
 pub mod decide;
 pub mod gateway;
 pub mod identity;
+pub mod mcp;
 pub mod policy;
 pub mod rate;
 pub mod refusal;

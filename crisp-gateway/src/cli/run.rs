@@ -15,7 +15,8 @@
 //! - **Data**: `--data DIR` holds `gateway.sqlite` (the audit log and the daily counters) and
 //!   `gateway.pid` (locked while the gateway runs: one gateway per directory).
 //! - **Stdout**: one JSON line, `{"base_url", "mcp_url", "agents": [{"name", "identifier",
-//!   "key"}]}` (keys only for the demo policy; `website_id` too with the embedded sandbox).
+//!   "key"}]}` (keys only for the demo policy; `website_id` too with the embedded sandbox):
+//!   Crisp's REST API at `base_url` (Basic `identifier:key`), MCP at `mcp_url` (Bearer `key`).
 //!   Then logs, on stderr.
 //! - **Signals**: `SIGHUP` (or `crisp-gateway reload`) re-reads the policy file (a file that is
 //!   refused leaves the policy in force); Ctrl-C or `SIGTERM` stops accepting, lets the
@@ -135,16 +136,23 @@ pub async fn run(args: Args) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     let base_url = format!("http://{local}{BASE_PATH}");
+    let mcp_url = format!("http://{local}{MCP_PATH}");
     let mut line = json!({
         "base_url": base_url,
-        "mcp_url": format!("http://{local}{MCP_PATH}"),
+        "mcp_url": mcp_url,
         "agents": agents,
     });
     if let Some(sandbox) = &sandbox {
         line["website_id"] = json!(sandbox.website_id());
     }
     print_line(&line.to_string())?;
-    say_where(&args, &gateway, sandbox.as_ref(), keys.is_some(), &base_url);
+    say_where(
+        &args,
+        &gateway,
+        sandbox.as_ref(),
+        keys.is_some(),
+        [&base_url, &mcp_url],
+    );
 
     let reloads = tokio::spawn(reload_on_hangup(
         signals.hangup,
@@ -204,7 +212,7 @@ fn say_where(
     gateway: &Gateway,
     sandbox: Option<&Sandbox>,
     demo: bool,
-    base_url: &str,
+    [base_url, mcp_url]: [&str; 2],
 ) {
     let policy = gateway.policy();
     match sandbox {
@@ -235,8 +243,8 @@ fn say_where(
         );
     }
     eprintln!(
-        "crisp-gateway: Crisp's REST API at {base_url} (Basic agent-name:key); data in {}; the \
-         calls: crisp-gateway audit --data {}",
+        "crisp-gateway: Crisp's REST API at {base_url} (Basic agent-name:key), MCP at {mcp_url} \
+         (Bearer key); data in {}; the calls: crisp-gateway audit --data {}",
         args.data.display(),
         args.data.display()
     );
