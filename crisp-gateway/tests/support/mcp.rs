@@ -1,6 +1,8 @@
 //! A small MCP client for the gateway's tests: JSON-RPC over streamable HTTP (answers read
 //! from JSON or SSE), one session, an agent's key as `Authorization: Bearer`.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde_json::{Value, json};
 
 use super::Harness;
@@ -41,6 +43,9 @@ pub struct Mcp {
     pub session: Option<String>,
     /// What the server said on `initialize`.
     pub instructions: String,
+    /// The next JSON-RPC request id: ids are unique in a session, so that requests in flight
+    /// together get each its own answer.
+    next_id: AtomicU64,
 }
 
 impl Mcp {
@@ -52,6 +57,7 @@ impl Mcp {
             key: key.map(str::to_owned),
             session: None,
             instructions: String::new(),
+            next_id: AtomicU64::new(1),
         }
     }
 
@@ -115,10 +121,15 @@ impl Mcp {
         answer
     }
 
+    /// A new JSON-RPC request id.
+    fn id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// The tools listed.
     pub async fn tools(&self) -> Vec<Value> {
         let answer = self
-            .post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+            .post(json!({"jsonrpc": "2.0", "id": self.id(), "method": "tools/list"}))
             .await;
         assert_eq!(answer.status, 200, "tools/list: {}", answer.text);
         let message = answer.message();
@@ -140,7 +151,7 @@ impl Mcp {
     /// A `tools/call`'s HTTP answer.
     pub async fn call_raw(&self, tool: &str, arguments: Value) -> Answer {
         self.post(json!({
-            "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+            "jsonrpc": "2.0", "id": self.id(), "method": "tools/call",
             "params": {"name": tool, "arguments": arguments}
         }))
         .await
