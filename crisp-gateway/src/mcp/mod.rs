@@ -51,6 +51,12 @@ use crate::policy::{Agent, ConfirmMode, Policy, Websites};
 
 pub use crisp_mcp::http::{MCP_PATH, WELL_KNOWN};
 
+/// Targets the gateway never logs below a level, whatever `RUST_LOG` asks: below `warn`, rmcp
+/// (the MCP protocol layer under crisp-mcp) logs whole messages, with tool arguments (message
+/// bodies, anything an agent puts there, a key included) and tool results (confirmation
+/// tokens). For [`crisp_serve::tracing_to_stderr_capped`].
+pub const LOG_CAPS: &[(&str, tracing::Level)] = &[("rmcp", tracing::Level::WARN)];
+
 /// The MCP front as a router: `/mcp` and the protected-resource metadata, for the gateway
 /// listening on `local` (on loopback, requests must name a loopback `Host`, against DNS
 /// rebinding; elsewhere every request carries an agent's key). Merge it before the REST
