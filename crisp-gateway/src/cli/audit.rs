@@ -28,7 +28,8 @@ pub struct Args {
     /// Only requests for this operation (an operation id, such as list_conversations).
     #[arg(long, value_name = "OPERATION")]
     pub operation: Option<String>,
-    /// Only requests with this decision: allowed, refused, confirmed or awaiting_confirmation.
+    /// Only rows with this decision: allowed, refused, confirmed, awaiting_confirmation, or an
+    /// approval's proposed, approved, denied, expired, sent, unknown_outcome.
     #[arg(long, value_name = "DECISION", value_parser = parse_decision)]
     pub decision: Option<String>,
     /// Only requests since then: a duration ago (90s, 30m, 1h, 2d) or an RFC 3339 time
