@@ -14,8 +14,13 @@
 //! - **Answer**: Crisp's envelope and status, as Crisp answered (errors included); the
 //!   gateway's refusals as Crisp's error envelope, with `Retry-After` on a 429.
 //!
+//! - **Approvals**: a call the agent may only propose is answered 202 with `reason:
+//!   "pending_approval"` and `data: {approval_id, status_url, ...}`; the agent reads its status at
+//!   `GET /v1/_gateway/approvals/{id}` (see [`approvals`](crate::approvals)).
+//!
 //! Every request, refused ones included, is one audit row.
 
+mod approvals;
 mod routes;
 
 use std::sync::Arc;
@@ -55,7 +60,10 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         gateway,
         routes: Routes::new(),
     });
-    Router::new().fallback(serve).with_state(rest)
+    Router::new()
+        .route(approvals::ROUTE, axum::routing::any(approvals::status))
+        .fallback(serve)
+        .with_state(rest)
 }
 
 async fn serve(State(rest): State<Arc<Rest>>, request: Request) -> Response {
