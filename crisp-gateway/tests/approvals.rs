@@ -436,3 +436,70 @@ async fn a_send_claimed_before_a_restart_is_never_sent_again() {
     assert_eq!(harness.sqlite.query_audit(&filter).await.unwrap().len(), 1);
     harness.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mcp_front_proposes_and_reads_through_the_same_gateway_calls() {
+    use crisp_gateway::{Front, Incoming, Lookup, Outcome};
+
+    let website = crisp_sandbox::demo::WEBSITE_ID;
+    let reply = reply_agent(website);
+    let reader = TestAgent::new("reader", MESSAGES, website);
+    let harness = Harness::start(&policy_text("", &[&reply, &reader])).await;
+    let session = session(&harness);
+    let policy = harness.gateway.policy();
+    let agent = policy.agent("reply").unwrap();
+    assert!(agent.has_approvals());
+    assert!(!policy.agent("reader").unwrap().has_approvals());
+    let before = harness.sandbox.api_requests();
+
+    // What the MCP dispatch hands in for a `send_message` tool call.
+    let mut incoming = Incoming::new(Front::Mcp, &crisp_api::Operation::SEND_MESSAGE);
+    incoming.client = Some("claude-desktop".into());
+    incoming.ids = vec![
+        ("website_id", website.to_owned()),
+        ("session_id", session.clone()),
+    ];
+    incoming.body = Some(message("Proposed over MCP"));
+    let Outcome::Proposed(proposal) = harness.gateway.handle(agent, incoming).await else {
+        panic!("a call the agent may only propose is proposed");
+    };
+    assert_eq!(harness.sandbox.api_requests(), before);
+    assert_eq!(
+        proposal.request(),
+        Some(json!({
+            "method": "POST",
+            "path": format!("/website/{website}/conversation/{session}/message"),
+            "query": [],
+            "body": message("Proposed over MCP"),
+        }))
+    );
+    assert!(
+        proposal.message().contains("nothing was sent"),
+        "{}",
+        proposal.message()
+    );
+
+    // Its `approval_status` tool.
+    let lookup = Lookup::new(Front::Mcp, proposal.approval_id.clone());
+    let Outcome::Answered {
+        status, envelope, ..
+    } = harness.gateway.approval_status(agent, lookup).await
+    else {
+        panic!("the agent reads its approval");
+    };
+    assert_eq!(status, 200);
+    assert_eq!(envelope["data"]["status"], "pending");
+    // The same id, by another agent: not found.
+    let lookup = Lookup::new(Front::Mcp, proposal.approval_id.clone());
+    let other = harness
+        .gateway
+        .approval_status(policy.agent("reader").unwrap(), lookup)
+        .await;
+    assert_eq!(other.status(), 404);
+
+    let rows = harness.rows().await;
+    assert!(rows.iter().all(|r| r.front == "mcp"), "{rows:?}");
+    let proposed = rows.iter().find(|r| r.decision == "proposed").unwrap();
+    assert_eq!(proposed.client.as_deref(), Some("claude-desktop"));
+    harness.stop().await;
+}

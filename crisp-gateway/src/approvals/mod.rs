@@ -20,6 +20,16 @@
 //!   conditional update, committed before anything leaves: two reviewers or replicas at once
 //!   send it once), sends exactly the stored request through the gateway's upstream, and records
 //!   Crisp's answer.
+//! - **For the MCP front** (built on another branch): its dispatch calls the same two gateway
+//!   functions as the REST front. A tool call becomes an [`Incoming`](crate::Incoming) with
+//!   `front: Front::Mcp` and goes through [`Gateway::handle`](crate::Gateway::handle), which
+//!   answers [`Outcome::Proposed`](crate::Outcome::Proposed) with this module's [`Proposal`]:
+//!   everything crisp-mcp's preview shows (operation, path ids, query, body; and
+//!   [`Proposal::request`], the method and filled path) and the id. Its `approval_status` tool,
+//!   listed when [`Agent::has_approvals`](crate::policy::Agent::has_approvals), calls
+//!   [`Gateway::approval_status`](crate::Gateway::approval_status) with
+//!   [`Lookup::new(Front::Mcp, id)`](crate::Lookup::new) and renders the envelope's `data`
+//!   ([`ApprovalView::data`]).
 //! - **Store**: the state machine and its guarantees are in
 //!   [`ApprovalStore`](crate::store::ApprovalStore). Every step is an audit row: `proposed` (the
 //!   call's own row), `approved`, `denied`, `expired`, `sent` (with Crisp's status and reason),
@@ -73,6 +83,22 @@ impl Proposal {
     /// (relative to the gateway's address).
     pub fn status_path(&self) -> String {
         format!("{STATUS_PATH}{}", self.approval_id)
+    }
+
+    /// The request as it would go on the wire: `{method, path, query, body}`, the path filled
+    /// from the ids as crisp-api fills it (`None` if they do not fit it: the gateway checked
+    /// them before storing, so only a changed spec could do that).
+    pub fn request(&self) -> Option<Value> {
+        let path = self
+            .operation
+            .fill_path(self.ids.iter().map(|(name, value)| (*name, value.as_str())))
+            .ok()?;
+        Some(json!({
+            "method": self.operation.method.as_str(),
+            "path": path,
+            "query": self.query,
+            "body": self.body,
+        }))
     }
 
     /// How long a person has to approve it.
