@@ -266,7 +266,7 @@ impl Gateway {
             _ => incoming.body,
         };
         if agent.must_approve(operation) {
-            let request = propose::Request {
+            let request = types::Proposing {
                 front: incoming.front,
                 client: incoming.client.as_deref(),
                 operation,

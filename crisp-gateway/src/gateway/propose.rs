@@ -2,26 +2,13 @@
 //! [`Outcome::Proposed`] (nothing sent, nothing charged), and it reads what became of it with
 //! [`Gateway::approval_status`]. See [`approvals`](crate::approvals).
 
-use crisp_api::Operation;
-use serde_json::Value;
-
 use super::trail::Trail;
-use super::types::{Front, Lookup, Outcome};
+use super::types::{Lookup, Outcome, Proposing};
 use super::{Gateway, now_ms};
 use crate::approvals::{self, ApprovalView, Proposal, SEND_STALE, millis};
 use crate::policy::Agent;
 use crate::refusal::Refusal;
 use crate::store::{Approval, ApprovalStore, Sweep};
-
-/// A call that passed every rule but the approval: what is stored.
-pub(super) struct Request<'a> {
-    pub front: Front,
-    pub client: Option<&'a str>,
-    pub operation: &'static Operation,
-    pub ids: &'a [(&'static str, String)],
-    pub query: Vec<(String, String)>,
-    pub body: Option<Value>,
-}
 
 impl Gateway {
     /// Stores `request` as a proposal of `agent`'s, approvable for the policy's
@@ -30,7 +17,7 @@ impl Gateway {
     pub(super) async fn propose(
         &self,
         agent: &Agent,
-        request: Request<'_>,
+        request: Proposing<'_>,
         trail: &mut Trail,
     ) -> Outcome {
         let refuse = |trail: &mut Trail| {

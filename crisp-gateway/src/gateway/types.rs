@@ -74,6 +74,16 @@ impl Incoming {
     }
 }
 
+/// A call that passed every rule but the approval: what is stored.
+pub(super) struct Proposing<'a> {
+    pub front: Front,
+    pub client: Option<&'a str>,
+    pub operation: &'static Operation,
+    pub ids: &'a [(&'static str, String)],
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
 /// An agent's lookup of one of its approvals (REST `GET /v1/_gateway/approvals/{id}`, the MCP
 /// `approval_status` tool): [`Gateway::approval_status`](super::Gateway::approval_status).
 #[derive(Clone, Debug)]

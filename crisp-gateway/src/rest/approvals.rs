@@ -12,8 +12,8 @@ use axum::response::Response;
 use http::HeaderValue;
 use http::header::{AUTHORIZATION, USER_AGENT};
 
-use super::{Rest, query_pairs, render};
-use crate::gateway::{Front, Lookup, Unhandled};
+use super::wire::{query_pairs, render};
+use crate::gateway::{Front, Gateway, Lookup, Unhandled};
 use crate::identity;
 use crate::refusal::Refusal;
 
@@ -21,7 +21,7 @@ use crate::refusal::Refusal;
 pub(super) const ROUTE: &str = "/v1/_gateway/approvals/{id}";
 
 pub(super) async fn status(
-    State(rest): State<Arc<Rest>>,
+    State(gateway): State<Arc<Gateway>>,
     id: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
@@ -37,29 +37,29 @@ pub(super) async fn status(
         ..Unhandled::new(Front::Rest, received)
     };
     let header = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
-    let caller = match rest.gateway.authenticate(header) {
+    let caller = match gateway.authenticate(header) {
         Ok(caller) => caller,
         Err(refusal) => {
             unhandled.key_id = identity::presented_key_id(header);
-            return render(rest.gateway.refuse(&unhandled, refusal));
+            return render(gateway.refuse(&unhandled, refusal));
         }
     };
     unhandled.agent = Some(caller.agent());
     if parts.method != http::Method::GET {
         let refusal = Refusal::route(parts.method.as_str(), parts.uri.path());
-        return render(rest.gateway.refuse(&unhandled, refusal));
+        return render(gateway.refuse(&unhandled, refusal));
     }
     if let Err(refusal) = query_pairs(parts.uri.query())
         .and_then(|query| identity::refuse_key_in_query(caller.policy(), &query))
     {
-        return render(rest.gateway.refuse(&unhandled, refusal));
+        return render(gateway.refuse(&unhandled, refusal));
     }
     let Ok(Path(id)) = id else {
         let refusal = Refusal::request(
             "the approval id in the path is not percent-encoded UTF-8: use the approval_id the \
              proposal was answered with",
         );
-        return render(rest.gateway.refuse(&unhandled, refusal));
+        return render(gateway.refuse(&unhandled, refusal));
     };
     let lookup = Lookup {
         front: Front::Rest,
@@ -67,5 +67,5 @@ pub(super) async fn status(
         approval_id: id,
         received,
     };
-    render(rest.gateway.approval_status(&caller, lookup).await)
+    render(gateway.approval_status(&caller, lookup).await)
 }
