@@ -154,10 +154,11 @@ impl Gateway {
             .map(|approval| ApprovalView::new(approval, now)))
     }
 
-    /// The approval `id` as of `now`: first, if it is pending past its expiry it is marked
-    /// `expired`, and if its send was claimed longer than [`SEND_STALE`] ago it is marked
+    /// The approval `id` as of `now`: if it is pending past its expiry it is marked `expired`,
+    /// and if its send was claimed longer than [`SEND_STALE`] ago it is marked
     /// `unknown_outcome` (each with its audit row, by whoever reads it first: the store's
-    /// conditional update lets one do it), then it is read.
+    /// conditional update lets one do it), then it is read again. An approval with nothing to
+    /// settle is only read (an agent polling its status takes no write lock).
     pub(super) async fn settle(
         &self,
         store: &dyn ApprovalStore,
@@ -165,9 +166,16 @@ impl Gateway {
         now: i64,
         front: &str,
     ) -> Result<Option<Approval>, crate::store::StoreError> {
+        let stale_before_ms = now.saturating_sub(millis(SEND_STALE));
+        let Some(approval) = store.approval(id).await? else {
+            return Ok(None);
+        };
+        if approval.state_at(now, stale_before_ms) == approval.state {
+            return Ok(Some(approval));
+        }
         let sweep = Sweep {
             at_ms: now,
-            stale_before_ms: now.saturating_sub(millis(SEND_STALE)),
+            stale_before_ms,
             only: Some(id.to_owned()),
             front: front.to_owned(),
         };
