@@ -26,9 +26,9 @@ use serde_json::{Value, json};
 
 use super::audit::{cell, short_id};
 use super::run::USER_AGENT;
-use crate::approvals::{ApprovalView, SEND_STALE, human, millis};
+use crate::approvals::{ApprovalView, human};
 use crate::audit::{AuditConfig, AuditLog};
-use crate::gateway::{Gateway, Outcome, Reviewer};
+use crate::gateway::{Gateway, Outcome, ReviewError, Reviewer, deny_in_store};
 use crate::policy::Policy;
 use crate::store::{self, Approval, ApprovalFilter, ApprovalState, SQLITE_FILE, Store};
 use crate::upstream::Upstream;
@@ -202,9 +202,12 @@ pub async fn deny(args: DecideArgs) -> Result<String, String> {
     let store = open(&args.data.data).await?;
     // No upstream: a denial sends nothing. The gateway's decision path is not needed either;
     // the store's transition is the whole of it.
+    let now = Utc::now().timestamp_millis();
     let result = match store.approvals() {
-        Some(approvals) => deny_in(approvals, &args.id, &reviewer, note).await,
-        None => Err("this gateway's store keeps no approvals".to_owned()),
+        Some(approvals) => deny_in_store(approvals, &args.id, &reviewer, note, now)
+            .await
+            .map_err(|e| e.to_string()),
+        None => Err(ReviewError::NoApprovals.to_string()),
     };
     store.close().await;
     let denied = result?;
@@ -212,63 +215,6 @@ pub async fn deny(args: DecideArgs) -> Result<String, String> {
         "denied {} ({} by agent `{}`): it is never sent",
         denied.id, denied.operation, denied.agent
     ))
-}
-
-async fn deny_in(
-    approvals: &dyn store::ApprovalStore,
-    id: &str,
-    reviewer: &Reviewer,
-    note: Option<String>,
-) -> Result<Approval, String> {
-    use crate::gateway::ReviewError;
-    use crate::store::{Decision, Step, Sweep};
-
-    if !crate::approvals::is_id(id) {
-        return Err(ReviewError::NotFound { id: id.to_owned() }.to_string());
-    }
-    let now = Utc::now().timestamp_millis();
-    let sweep = Sweep {
-        at_ms: now,
-        stale_before_ms: now.saturating_sub(millis(SEND_STALE)),
-        only: Some(id.to_owned()),
-        front: FRONT.to_owned(),
-    };
-    approvals
-        .sweep_approvals(&sweep)
-        .await
-        .map_err(|e| e.to_string())?;
-    let decision = Decision {
-        id: id.to_owned(),
-        approve: false,
-        by: reviewer.name.clone(),
-        note,
-        step: Step {
-            at_ms: now,
-            front: reviewer.front.clone(),
-            client: Some(reviewer.name.clone()),
-            ..Step::default()
-        },
-    };
-    if let Some(denied) = approvals
-        .decide_approval(&decision)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Ok(denied);
-    }
-    let error = match approvals.approval(id).await.map_err(|e| e.to_string())? {
-        None => ReviewError::NotFound { id: id.to_owned() },
-        Some(approval) if approval.state == ApprovalState::Expired => ReviewError::Expired {
-            id: approval.id,
-            expires_ms: approval.expires_ms,
-        },
-        Some(approval) => ReviewError::Decided {
-            id: approval.id,
-            state: approval.state,
-            by: approval.decided_by,
-        },
-    };
-    Err(error.to_string())
 }
 
 /// The gateway's store under `data`, which must exist (a decision on a store that was never

@@ -33,6 +33,7 @@ mod answer;
 mod counters;
 mod propose;
 mod review;
+mod review_error;
 mod trail;
 mod types;
 
@@ -53,7 +54,8 @@ use crate::upstream::{Send, Upstream};
 
 pub use answer::UPSTREAM_UNAVAILABLE;
 pub use counters::MAX_LEASE;
-pub use review::{ReviewError, Reviewer, Sent};
+pub use review::{Reviewer, Sent, deny_in_store};
+pub use review_error::ReviewError;
 pub use types::{Caller, Front, Incoming, Lookup, Outcome, Unhandled};
 
 use counters::Counters;

@@ -133,7 +133,7 @@ impl Gateway {
         outcome
     }
 
-    /// The view of `agent`'s approval `id`, settled first (see [`settle`](Self::settle)).
+    /// The view of `agent`'s approval `id`, settled first (see [`settle`]).
     async fn look_up(&self, agent: &Agent, id: &str) -> Result<Option<ApprovalView>, Refusal> {
         if !approvals::is_id(id) {
             return Ok(None);
@@ -142,44 +142,40 @@ impl Gateway {
             return Ok(None);
         };
         let now = now_ms();
-        let approval = self
-            .settle(store, id, now, "gateway")
-            .await
-            .map_err(|error| {
-                tracing::error!(%error, "an approval could not be read");
-                Refusal::store()
-            })?;
+        let approval = settle(store, id, now, "gateway").await.map_err(|error| {
+            tracing::error!(%error, "an approval could not be read");
+            Refusal::store()
+        })?;
         Ok(approval
             .filter(|approval| approval.agent == agent.name)
             .map(|approval| ApprovalView::new(approval, now)))
     }
+}
 
-    /// The approval `id` as of `now`: if it is pending past its expiry it is marked `expired`,
-    /// and if its send was claimed longer than [`SEND_STALE`] ago it is marked
-    /// `unknown_outcome` (each with its audit row, by whoever reads it first: the store's
-    /// conditional update lets one do it), then it is read again. An approval with nothing to
-    /// settle is only read (an agent polling its status takes no write lock).
-    pub(super) async fn settle(
-        &self,
-        store: &dyn ApprovalStore,
-        id: &str,
-        now: i64,
-        front: &str,
-    ) -> Result<Option<Approval>, crate::store::StoreError> {
-        let stale_before_ms = now.saturating_sub(millis(SEND_STALE));
-        let Some(approval) = store.approval(id).await? else {
-            return Ok(None);
-        };
-        if approval.state_at(now, stale_before_ms) == approval.state {
-            return Ok(Some(approval));
-        }
-        let sweep = Sweep {
-            at_ms: now,
-            stale_before_ms,
-            only: Some(id.to_owned()),
-            front: front.to_owned(),
-        };
-        store.sweep_approvals(&sweep).await?;
-        store.approval(id).await
+/// The approval `id` as of `now`: if it is pending past its expiry it is marked `expired`,
+/// and if its send was claimed longer than [`SEND_STALE`] ago it is marked
+/// `unknown_outcome` (each with its audit row, by whoever reads it first: the store's
+/// conditional update lets one do it), then it is read again. An approval with nothing to
+/// settle is only read (an agent polling its status takes no write lock).
+pub(super) async fn settle(
+    store: &dyn ApprovalStore,
+    id: &str,
+    now: i64,
+    front: &str,
+) -> Result<Option<Approval>, crate::store::StoreError> {
+    let stale_before_ms = now.saturating_sub(millis(SEND_STALE));
+    let Some(approval) = store.approval(id).await? else {
+        return Ok(None);
+    };
+    if approval.state_at(now, stale_before_ms) == approval.state {
+        return Ok(Some(approval));
     }
+    let sweep = Sweep {
+        at_ms: now,
+        stale_before_ms,
+        only: Some(id.to_owned()),
+        front: front.to_owned(),
+    };
+    store.sweep_approvals(&sweep).await?;
+    store.approval(id).await
 }

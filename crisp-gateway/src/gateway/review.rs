@@ -4,15 +4,15 @@
 //! [`approvals`](crate::approvals) and the store's state machine
 //! ([`ApprovalStore`](crate::store::ApprovalStore)).
 
-use std::fmt;
 use std::time::Instant;
 
-use chrono::{DateTime, Utc};
 use crisp_api::{Error, Operation};
 use serde_json::Value;
 
 use super::Gateway;
 use super::answer;
+use super::propose::settle;
+use super::review_error::ReviewError;
 use super::trail::Trail;
 use super::types::{Front, Incoming, Outcome};
 use crate::approvals::{SEND_STALE, millis};
@@ -55,135 +55,6 @@ pub struct Sent {
     pub recorded: bool,
 }
 
-/// Why a decision on a proposal was not taken. Nothing was sent, and the proposal is as it was.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum ReviewError {
-    /// There is no such approval.
-    NotFound {
-        /// The id asked for.
-        id: String,
-    },
-    /// It expired before anyone decided: it can no longer be approved or denied.
-    Expired {
-        /// The approval.
-        id: String,
-        /// When it expired (Unix ms).
-        expires_ms: i64,
-    },
-    /// It was already decided (by another reviewer, or another replica, perhaps a moment ago).
-    Decided {
-        /// The approval.
-        id: String,
-        /// Its state now.
-        state: ApprovalState,
-        /// Who decided it.
-        by: Option<String>,
-    },
-    /// The agent that proposed it is no longer in the policy in force: it cannot be sent.
-    AgentGone {
-        /// The approval.
-        id: String,
-        /// The agent.
-        agent: String,
-    },
-    /// The stored request is not one this gateway can send (an operation the spec no longer
-    /// has, ids that do not fit its path).
-    Unsendable {
-        /// The approval.
-        id: String,
-        /// What is wrong.
-        detail: String,
-    },
-    /// The policy in force, the budget or the quota refuse the call now (it was checked
-    /// again before anything was charged or claimed): it stays pending.
-    Refused {
-        /// The approval.
-        id: String,
-        /// The status the call would be answered.
-        status: u16,
-        /// The reason (`not_allowed`, `rate_limited`, ...).
-        reason: String,
-        /// Why.
-        message: String,
-    },
-    /// The gateway's store keeps no approvals.
-    NoApprovals,
-    /// The store failed.
-    Store(StoreError),
-}
-
-impl fmt::Display for ReviewError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotFound { id } => write!(
-                f,
-                "there is no approval `{}`: `crisp-gateway approvals list --all` lists them",
-                id.escape_debug()
-            ),
-            Self::Expired { id, expires_ms } => write!(
-                f,
-                "approval {id} expired at {} (nobody decided within the policy's approval_ttl): \
-                 it cannot be approved; the agent must propose it again",
-                time(*expires_ms)
-            ),
-            Self::Decided { id, state, by } => {
-                let by = by
-                    .as_deref()
-                    .map(|by| format!(" by {by}"))
-                    .unwrap_or_default();
-                match state {
-                    ApprovalState::Sending | ApprovalState::Sent => write!(
-                        f,
-                        "approval {id} was already approved{by} (it is {state}): it is sent once; \
-                         nothing more was done"
-                    ),
-                    ApprovalState::UnknownOutcome => write!(
-                        f,
-                        "approval {id} was already approved{by} and sent, with an unknown \
-                         outcome: it is never sent again; check in Crisp"
-                    ),
-                    _ => write!(
-                        f,
-                        "approval {id} is already {}{by}: nothing was done",
-                        state.status()
-                    ),
-                }
-            }
-            Self::AgentGone { id, agent } => write!(
-                f,
-                "approval {id} was proposed by agent `{agent}`, which the policy in force no \
-                 longer has: it cannot be sent; deny it"
-            ),
-            Self::Unsendable { id, detail } => {
-                write!(f, "approval {id} cannot be sent: {detail}; deny it")
-            }
-            Self::Refused {
-                id,
-                status,
-                reason,
-                message,
-            } => write!(
-                f,
-                "approval {id} cannot be sent now ({status} {reason}: {message}); nothing was \
-                 sent and it stays pending: approve it again later, or deny it"
-            ),
-            Self::NoApprovals => f.write_str(
-                "this gateway's store keeps no approvals: use the SQLite or PostgreSQL store",
-            ),
-            Self::Store(error) => write!(f, "{error}"),
-        }
-    }
-}
-
-impl std::error::Error for ReviewError {}
-
-impl From<StoreError> for ReviewError {
-    fn from(error: StoreError) -> Self {
-        Self::Store(error)
-    }
-}
-
 impl Gateway {
     /// Approves the proposal `id` for `reviewer` at `now_ms`, and sends it:
     ///
@@ -209,7 +80,7 @@ impl Gateway {
         now_ms: i64,
     ) -> Result<Sent, ReviewError> {
         let store = self.store.approvals().ok_or(ReviewError::NoApprovals)?;
-        let approval = self.pending(store, id, now_ms, &reviewer.front).await?;
+        let approval = pending(store, id, now_ms, &reviewer.front).await?;
         let policy = self.policy();
         let agent = policy
             .agent(&approval.agent)
@@ -248,7 +119,7 @@ impl Gateway {
                 self.give_back_one(agent, now_ms).await;
                 return Err(match other {
                     Err(error) => ReviewError::Store(error),
-                    _ => self.why_not(store, id, now_ms).await,
+                    _ => why_not(store, id, now_ms).await,
                 });
             }
         };
@@ -354,26 +225,7 @@ impl Gateway {
         now_ms: i64,
     ) -> Result<Approval, ReviewError> {
         let store = self.store.approvals().ok_or(ReviewError::NoApprovals)?;
-        self.pending(store, id, now_ms, &reviewer.front).await?;
-        let decision = Decision {
-            id: id.to_owned(),
-            approve: false,
-            by: reviewer.name.clone(),
-            note,
-            step: Step {
-                at_ms: now_ms,
-                front: reviewer.front.clone(),
-                client: Some(reviewer.name.clone()),
-                ..Step::default()
-            },
-        };
-        match store.decide_approval(&decision).await? {
-            Some(denied) => {
-                tracing::info!(approval = %id, by = %reviewer.name, "denied");
-                Ok(denied)
-            }
-            None => Err(self.why_not(store, id, now_ms).await),
-        }
+        deny_in_store(store, id, reviewer, note, now_ms).await
     }
 
     /// Marks every pending proposal past its time `expired`, and every send claimed longer
@@ -410,39 +262,6 @@ impl Gateway {
         Ok(swept)
     }
 
-    /// The approval `id`, settled, if it is pending; why not otherwise.
-    async fn pending(
-        &self,
-        store: &dyn ApprovalStore,
-        id: &str,
-        now_ms: i64,
-        front: &str,
-    ) -> Result<Approval, ReviewError> {
-        if !crate::approvals::is_id(id) {
-            return Err(ReviewError::NotFound { id: id.to_owned() });
-        }
-        let approval = self
-            .settle(store, id, now_ms, front)
-            .await?
-            .ok_or_else(|| ReviewError::NotFound { id: id.to_owned() })?;
-        match approval.state {
-            ApprovalState::Pending => Ok(approval),
-            _ => Err(not_pending(approval)),
-        }
-    }
-
-    /// Why the proposal `id` could not be decided, read after the store refused the decision.
-    async fn why_not(&self, store: &dyn ApprovalStore, id: &str, now_ms: i64) -> ReviewError {
-        match store.approval(id).await {
-            Ok(Some(mut approval)) => {
-                approval.state = approval.state_at(now_ms, i64::MIN);
-                not_pending(approval)
-            }
-            Ok(None) => ReviewError::NotFound { id: id.to_owned() },
-            Err(error) => ReviewError::Store(error),
-        }
-    }
-
     /// Checks the call again under the policy in force (a conversation read included, charged
     /// as for any call); the upstream requests that took.
     async fn check_again(
@@ -475,6 +294,73 @@ impl Gateway {
         if let Err(error) = self.store.give_back(utc_day(now_ms), &agent.name, 1).await {
             tracing::warn!(%error, agent = %agent.name, "a request taken for an approval stays counted");
         }
+    }
+}
+
+/// Denies the proposal `id` in `store` for `reviewer` at `now_ms`, with `note` (which the agent
+/// reads): `pending -> denied`, with its audit row. Never sent. What [`Gateway::deny`] does; it
+/// needs no upstream nor policy, so `crisp-gateway approvals deny` calls it with the store
+/// alone.
+///
+/// # Errors
+/// It was not pending (decided, expired, unknown), or the store failed: see [`ReviewError`].
+pub async fn deny_in_store(
+    store: &dyn ApprovalStore,
+    id: &str,
+    reviewer: &Reviewer,
+    note: Option<String>,
+    now_ms: i64,
+) -> Result<Approval, ReviewError> {
+    pending(store, id, now_ms, &reviewer.front).await?;
+    let decision = Decision {
+        id: id.to_owned(),
+        approve: false,
+        by: reviewer.name.clone(),
+        note,
+        step: Step {
+            at_ms: now_ms,
+            front: reviewer.front.clone(),
+            client: Some(reviewer.name.clone()),
+            ..Step::default()
+        },
+    };
+    match store.decide_approval(&decision).await? {
+        Some(denied) => {
+            tracing::info!(approval = %id, by = %reviewer.name, "denied");
+            Ok(denied)
+        }
+        None => Err(why_not(store, id, now_ms).await),
+    }
+}
+
+/// The approval `id`, settled, if it is pending; why not otherwise.
+async fn pending(
+    store: &dyn ApprovalStore,
+    id: &str,
+    now_ms: i64,
+    front: &str,
+) -> Result<Approval, ReviewError> {
+    if !crate::approvals::is_id(id) {
+        return Err(ReviewError::NotFound { id: id.to_owned() });
+    }
+    let approval = settle(store, id, now_ms, front)
+        .await?
+        .ok_or_else(|| ReviewError::NotFound { id: id.to_owned() })?;
+    match approval.state {
+        ApprovalState::Pending => Ok(approval),
+        _ => Err(not_pending(approval)),
+    }
+}
+
+/// Why the proposal `id` could not be decided, read after the store refused the decision.
+async fn why_not(store: &dyn ApprovalStore, id: &str, now_ms: i64) -> ReviewError {
+    match store.approval(id).await {
+        Ok(Some(mut approval)) => {
+            approval.state = approval.state_at(now_ms, i64::MIN);
+            not_pending(approval)
+        }
+        Ok(None) => ReviewError::NotFound { id: id.to_owned() },
+        Err(error) => ReviewError::Store(error),
     }
 }
 
@@ -558,39 +444,4 @@ fn message_of(envelope: &Value) -> String {
         .or_else(|| envelope["reason"].as_str())
         .unwrap_or("no message")
         .to_owned()
-}
-
-fn time(unix_ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(unix_ms).map_or_else(
-        || unix_ms.to_string(),
-        |at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_refused_or_decided_approval_says_what_to_do() {
-        let expired = ReviewError::Expired {
-            id: "a1".into(),
-            expires_ms: 1_767_225_600_000,
-        };
-        let text = expired.to_string();
-        assert!(text.contains("2026-01-01T00:00:00Z"), "{text}");
-        assert!(text.contains("propose it again"), "{text}");
-        let decided = ReviewError::Decided {
-            id: "a1".into(),
-            state: ApprovalState::Sent,
-            by: Some("alice".into()),
-        };
-        assert!(decided.to_string().contains("already approved by alice"));
-        let denied = ReviewError::Decided {
-            id: "a1".into(),
-            state: ApprovalState::Denied,
-            by: None,
-        };
-        assert!(denied.to_string().contains("already denied"), "{denied}");
-    }
 }
