@@ -2,26 +2,7 @@
 //! transition takes) and the [`ApprovalStore`] trait both backends implement. A leaf of
 //! `store/` beside `types.rs`: the implementations import it, never the reverse.
 //!
-//! The state machine, every transition one conditional `UPDATE` that holds only from the state
-//! it leaves, committed in one transaction with its audit row (so a step happens once, and is
-//! recorded once, however many reviewers or replicas try it at the same moment):
-//!
-//! ```text
-//! pending --approve--> sending --finish--> sent               (Crisp's answer is known)
-//!    |                    |       \------> unknown_outcome    (sent, what happened is not known)
-//!    |                    \--stale-------> unknown_outcome    (a sender that never finished)
-//!    |--deny--> denied
-//!    \--expire--> expired
-//! ```
-//!
-//! Approving *is* claiming the send: `pending -> sending` is one statement, committed before the
-//! request leaves, so no two reviewers (or replicas) can both send, and no approved row is ever
-//! left waiting for a sender. An agent reads `sending` and `sent` as `approved`
-//! ([`ApprovalState::status`]). A row left in `sending` (its sender stopped mid-way) is never
-//! sent again: once it is older than any send can take, a sweep marks it `unknown_outcome`.
-//!
-//! Unlike an audit row, an approval holds the request's query and body: they are what a person
-//! approves and what is then sent. Never a key.
+//! The state machine is on [`ApprovalStore`].
 
 use std::fmt;
 
@@ -30,7 +11,7 @@ use serde_json::Value;
 
 use super::error::StoreError;
 
-/// Where a proposal is in its life. See the [module docs](self).
+/// Where a proposal is in its life. See [`ApprovalStore`] for the machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ApprovalState {
     /// Waiting for a person (until it expires).
@@ -288,8 +269,29 @@ pub struct ApprovalFilter {
     pub limit: Option<u32>,
 }
 
-/// The approvals a store keeps. See the [module docs](self). Both backends implement it;
+/// The approvals a store keeps. Both backends implement it;
 /// [`Store::approvals`](super::Store::approvals) gives it.
+///
+/// The state machine, every transition one conditional `UPDATE` that holds only from the state
+/// it leaves, committed in one transaction with its audit row (so a step happens once, and is
+/// recorded once, however many reviewers or replicas try it at the same moment):
+///
+/// ```text
+/// pending --approve--> sending --finish--> sent               (Crisp's answer is known)
+///    |                    |       \------> unknown_outcome    (sent, what happened is not known)
+///    |                    \--stale-------> unknown_outcome    (a sender that never finished)
+///    |--deny--> denied
+///    \--expire--> expired
+/// ```
+///
+/// Approving *is* claiming the send: `pending -> sending` is one statement, committed before the
+/// request leaves, so no two reviewers (or replicas) can both send, and no approved row is ever
+/// left waiting for a sender. An agent reads `sending` and `sent` as `approved`
+/// ([`ApprovalState::status`]). A row left in `sending` (its sender stopped mid-way) is never
+/// sent again: once it is older than any send can take, a sweep marks it `unknown_outcome`.
+///
+/// Unlike an audit row, an approval holds the request's query and body: they are what a person
+/// approves and what is then sent. Never a key.
 pub trait ApprovalStore: Send + Sync {
     /// Stores a new proposal (its state must be `pending`; the decision's fields are not
     /// read).
