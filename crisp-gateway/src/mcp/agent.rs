@@ -11,6 +11,7 @@ use crisp_api::Operation;
 use crisp_mcp::{Caller, Dispatch, Dispatched, Outgoing};
 use futures::future::BoxFuture;
 
+use crate::approvals::{PENDING_APPROVAL, Proposal};
 use crate::decide::{self, Call, Needed};
 use crate::gateway::{Front, Gateway, Incoming, Outcome, Unhandled};
 use crate::identity;
@@ -87,13 +88,7 @@ impl AgentDispatch {
             operation: Some(operation),
             ..Unhandled::new(Front::Mcp, received)
         };
-        let outcome = self.gateway.refuse(&unhandled, refusal);
-        match outcome {
-            Outcome::Refused(refusal) => Dispatched::refused(tool_refusal(&refusal)),
-            Outcome::Answered {
-                status, envelope, ..
-            } => Dispatched::answered(status, envelope),
-        }
+        answer(self.gateway.refuse(&unhandled, refusal))
     }
 }
 
@@ -133,14 +128,35 @@ impl Dispatch for AgentDispatch {
                 confirmed: request.confirmed,
                 ..Incoming::new(Front::Mcp, request.operation)
             };
-            match self.gateway.handle(agent, incoming).await {
-                Outcome::Refused(refusal) => Dispatched::refused(tool_refusal(&refusal)),
-                Outcome::Answered {
-                    status, envelope, ..
-                } => Dispatched::answered(status, envelope),
-            }
+            answer(self.gateway.handle(agent, incoming).await)
         })
     }
+}
+
+/// The decision path's outcome as the tool's answer: Crisp's answer as it was, a refusal as
+/// [`tool_refusal`], a proposal as [`proposed`].
+fn answer(outcome: Outcome) -> Dispatched {
+    match outcome {
+        Outcome::Refused(refusal) => Dispatched::refused(tool_refusal(&refusal)),
+        Outcome::Answered {
+            status, envelope, ..
+        } => Dispatched::answered(status, envelope),
+        Outcome::Proposed(proposal) => Dispatched::refused(proposed(&proposal)),
+    }
+}
+
+/// A call stored for a person's approval, as the agent reads it: a tool error (nothing was
+/// done), code and reason `pending_approval`, status 202 as on REST, the proposal's message
+/// (its approval id, how long it waits) and where its status is read. Its audit row is the
+/// decision path's (`proposed`).
+fn proposed(proposal: &Proposal) -> crisp_mcp::Refusal {
+    crisp_mcp::Refusal::new(PENDING_APPROVAL, proposal.message())
+        .with_status(202, PENDING_APPROVAL)
+        .with_hint(format!(
+            "A person reviews it; do not call the tool again for it. Its status is at GET {} on \
+             the gateway's REST front, with this agent's name and key (HTTP Basic)",
+            proposal.status_path()
+        ))
 }
 
 /// The gateway's refusal as crisp-mcp's: the rule as its code, the same status, reason and
