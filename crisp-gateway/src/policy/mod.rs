@@ -16,6 +16,8 @@
 //! daily_budget = 500                    # optional: requests a day for this agent
 //! rate = "60/minute"                    # optional: N/second | N/minute | N/hour
 //! confirm = "always"                    # MCP only: always (default) | never
+//! events = ["message:send"]             # optional, with webhook_url: Crisp's events it gets
+//! webhook_url = "https://..."           # where the gateway posts them (http on loopback only)
 //! ```
 //!
 //! Every mistake is refused with its line, column and field path and what to do
@@ -32,6 +34,7 @@ mod key;
 mod model;
 mod rate;
 mod raw;
+mod subscription;
 mod validate;
 
 pub use demo::{DemoAgent, demo};
@@ -39,3 +42,4 @@ pub use error::PolicyError;
 pub use key::{AgentKey, KeyFormat, KeyHash};
 pub use model::{Agent, ConfirmMode, DEFAULT_DAILY_QUOTA, Policy, Websites};
 pub use rate::{Per, Rate};
+pub use subscription::Subscription;

@@ -7,6 +7,7 @@ use crisp_api::Grants;
 
 use super::key::KeyHash;
 use super::rate::Rate;
+use super::subscription::Subscription;
 
 /// The daily quota of the upstream token when the policy sets none: a Crisp plugin token's
 /// 5000 requests a day.
@@ -61,6 +62,8 @@ pub struct Agent {
     pub rate: Option<Rate>,
     /// Whether its MCP calls that reach a customer or delete need a confirmation.
     pub confirm: ConfirmMode,
+    /// The Crisp webhook events it receives, and where, when it subscribes to some.
+    pub webhook: Option<Subscription>,
 }
 
 impl Agent {
@@ -82,6 +85,7 @@ impl Agent {
             daily_budget: None,
             rate: None,
             confirm: ConfirmMode::Always,
+            webhook: None,
         }
     }
 
@@ -131,6 +135,10 @@ impl Agent {
         }
         if self.confirm != ConfirmMode::Always {
             let _ = writeln!(out, "confirm = \"{}\"", self.confirm);
+        }
+        if let Some(webhook) = &self.webhook {
+            let _ = writeln!(out, "events = {}", list(&webhook.events));
+            let _ = writeln!(out, "webhook_url = {}", quote(&webhook.url));
         }
         out
     }

@@ -29,4 +29,6 @@ pub(super) struct RawAgent {
     pub daily_budget: Option<Spanned<u64>>,
     pub rate: Option<Spanned<String>>,
     pub confirm: Option<Spanned<String>>,
+    pub events: Option<SpannedList>,
+    pub webhook_url: Option<Spanned<String>>,
 }

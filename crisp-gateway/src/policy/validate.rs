@@ -15,6 +15,7 @@ use super::key::KeyHash;
 use super::model::{Agent, ConfirmMode, DEFAULT_DAILY_QUOTA, Policy, Websites};
 use super::rate::Rate;
 use super::raw::{RawAgent, RawPolicy, SpannedList};
+use super::subscription::subscription;
 
 /// Parses and validates `text` (see [`Policy::parse`]).
 pub(super) fn parse(text: &str, file: &str) -> Result<Policy, PolicyError> {
@@ -97,6 +98,7 @@ fn expected_form(field: &str) -> &'static str {
         "rate" => "give a string such as \"60/minute\"",
         "confirm" => "give \"always\" or \"never\"",
         "websites" | "inboxes" | "assigned_to" => "give a list of ids, such as [\"8c842203-...\"]",
+        "events" => "give a list of event names, such as [\"message:send\"]",
         "agents" => "write each agent as an [[agents]] table",
         _ => "give a string (see gateway.example.toml)",
     }
@@ -267,6 +269,8 @@ fn validate_agent(source: &Source<'_>, at: &str, raw: RawAgent) -> Result<Agent,
         },
     };
 
+    let webhook = subscription(source, at, raw.events, raw.webhook_url)?;
+
     Ok(Agent {
         name,
         key_sha256,
@@ -277,6 +281,7 @@ fn validate_agent(source: &Source<'_>, at: &str, raw: RawAgent) -> Result<Agent,
         daily_budget,
         rate,
         confirm,
+        webhook,
     })
 }
 

@@ -11,17 +11,22 @@
 //! share (`--database postgres://...`). [`open`] chooses between them. Its methods return boxed
 //! futures so the trait stays object-safe without an extra crate.
 //!
+//! The webhook fan-out's shared state (events seen, the outbox of deliveries) is reached through
+//! [`Store::outbox`]: see [`outbox`].
+//!
 //! Nothing secret is ever stored: an [`AuditRow`] holds an agent's name and key id (never a key),
 //! path ids (never a query or a body).
 
 mod error;
 mod open;
+pub mod outbox;
 mod postgres;
 mod sqlite;
 mod types;
 
 pub use error::StoreError;
 pub use open::{open, open_read_only};
+pub use outbox::Outbox;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::{

@@ -12,7 +12,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::error::StoreError;
+use super::outbox::Outbox;
 use super::types::{AuditFilter, AuditRow, Store, Take, Taken, Usage};
+
+mod outbox;
 
 /// The schema, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -436,6 +439,10 @@ impl Store for SqliteStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(SqliteStore::close(self))
+    }
+
+    fn outbox(&self) -> Option<&dyn Outbox> {
+        Some(self)
     }
 }
 

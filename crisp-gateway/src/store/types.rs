@@ -4,6 +4,7 @@
 use futures::future::BoxFuture;
 
 use super::error::StoreError;
+use super::outbox::Outbox;
 
 /// The decisions an [`AuditRow`] records, as stored (`crisp-gateway audit --decision` takes
 /// these). Approvals (issue 15) add `proposed`.
@@ -54,6 +55,13 @@ pub trait Store: Send + Sync + 'static {
     /// store that holds no connection.
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
+    }
+
+    /// The webhook fan-out's events seen and outbox, when this store keeps them (both stores
+    /// do; the default, for a store that does not, is `None`: the gateway then answers Crisp's
+    /// webhooks 503).
+    fn outbox(&self) -> Option<&dyn Outbox> {
+        None
     }
 }
 

@@ -10,5 +10,6 @@ mod cluster;
 
 mod backend;
 mod behaviour;
+mod outbox;
 mod postgres;
 mod sqlite;

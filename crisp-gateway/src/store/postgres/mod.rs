@@ -8,9 +8,11 @@ use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::error::StoreError;
+use super::outbox::Outbox;
 use super::types::{AuditFilter, AuditRow, Store, Take, Taken, Usage};
 use target::Target;
 
+mod outbox;
 mod target;
 
 /// The schema, embedded at build time.
@@ -446,6 +448,10 @@ impl Store for PostgresStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(PostgresStore::close(self))
+    }
+
+    fn outbox(&self) -> Option<&dyn Outbox> {
+        Some(self)
     }
 }
 
