@@ -4,6 +4,7 @@
 //! | path | front |
 //! | --- | --- |
 //! | `/mcp` | MCP (streamable HTTP), each agent with its Bearer key: mounted by the MCP front |
+//! | `/webhooks/crisp` | Crisp's webhook deliveries ([`webhooks`](crate::webhooks)), with [`router_with_webhooks`] |
 //! | everything else | Crisp's REST API under `/v1` ([`rest`](mod@crate::rest)); Crisp's 404 envelope elsewhere |
 
 use std::future::Future;
@@ -14,6 +15,7 @@ use tokio::net::TcpListener;
 
 use crate::gateway::Gateway;
 use crate::rest;
+use crate::webhooks::{self, Webhooks};
 
 /// Where the MCP front is served.
 pub const MCP_PATH: &str = "/mcp";
@@ -28,6 +30,13 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         //
         // The REST front answers every request no other front's route claims.
         .merge(rest::router(gateway))
+}
+
+/// The router of both fronts and of Crisp's webhook deliveries
+/// ([`webhooks::PATH`](crate::webhooks::PATH)), which takes precedence over the REST front's
+/// catch-all.
+pub fn router_with_webhooks(gateway: Arc<Gateway>, webhooks: Arc<Webhooks>) -> Router {
+    webhooks::router(webhooks).merge(router(gateway))
 }
 
 /// Serves both fronts of `gateway` on `listener` until `shutdown` completes, then lets the

@@ -1,0 +1,603 @@
+//! Crisp's webhooks through the gateway, over real HTTP on loopback: the sandbox posts every
+//! event to two gateway replicas on one store (SQLite and PostgreSQL alike) and posts some
+//! twice; each agent's endpoint gets each event its grants let it see exactly once, signed in
+//! the Standard Webhooks format (checked here from the format's definition, with the test's
+//! own HMAC, not the gateway's signer); an agent without the messages scope, or on other
+//! websites, or outside the conversation's inbox, never gets it. A delivery whose signature
+//! does not check is refused with 401 and an audit row, and nothing of it is used; without the
+//! plugin's signing secret the route says how to set it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use crisp_api::{Client, RetryPolicy};
+use crisp_gateway::audit::AuditLog;
+use crisp_gateway::policy::Policy;
+use crisp_gateway::store::outbox::DeliveryState;
+use crisp_gateway::store::{AuditFilter, AuditRow, Store};
+use crisp_gateway::upstream::Upstream;
+use crisp_gateway::webhooks::{
+    self, Deliveries, DeliveryConfig, MASTER_SECRET_VAR, SIGNING_SECRET_VAR, WebhookSecrets,
+    Webhooks,
+};
+use crisp_gateway::{Gateway, server};
+use crisp_sandbox::{Sandbox, WebhookRetry};
+use hmac::Mac as _;
+use http::{HeaderMap, StatusCode};
+use parking_lot::Mutex;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+#[path = "support/postgres.rs"]
+mod cluster;
+
+#[allow(dead_code)]
+#[path = "store/backend.rs"]
+mod backend;
+
+mod support;
+
+use backend::{Db, on_both_backends};
+use support::{INBOX, TestAgent, conversations, fast_retries, quick_audit, surely};
+
+/// The gateway's master webhook secret in these tests.
+const MASTER: &str = "test-master-webhook-secret-0123456789abcdef";
+
+on_both_backends!(each_agent_gets_each_event_it_may_see_once_signed_from_two_replicas);
+
+/// What an agent's endpoint received: one request.
+#[derive(Clone, Debug)]
+struct Received {
+    id: String,
+    timestamp: String,
+    signature: String,
+    body: String,
+}
+
+/// An agent's endpoint: records every request and answers 200 (or 503 while `down`).
+#[derive(Default)]
+struct Endpoint {
+    received: Mutex<Vec<Received>>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+async fn record(
+    State(endpoint): State<Arc<Endpoint>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    endpoint.received.lock().push(Received {
+        id: header("webhook-id"),
+        timestamp: header("webhook-timestamp"),
+        signature: header("webhook-signature"),
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    });
+    if endpoint.down.load(std::sync::atomic::Ordering::SeqCst) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// Starts an endpoint on loopback: its URL and what it records.
+async fn endpoint() -> (String, Arc<Endpoint>) {
+    let endpoint = Arc::new(Endpoint::default());
+    let app = Router::new()
+        .route("/hook", post(record))
+        .with_state(Arc::clone(&endpoint));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), endpoint)
+}
+
+/// Whether `signature` (a `webhook-signature` header: space-separated `v1,<base64>`) holds the
+/// Standard Webhooks signature of the message, by `whsec`: HMAC-SHA256, keyed with the base64
+/// after `whsec_`, of `{id}.{timestamp}.{body}`.
+fn signed(whsec: &str, received: &Received) -> bool {
+    let key = STANDARD
+        .decode(whsec.strip_prefix("whsec_").expect("a whsec_ secret"))
+        .unwrap();
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.{}", received.id, received.timestamp, received.body).as_bytes());
+    let expected = STANDARD.encode(mac.finalize().into_bytes());
+    received
+        .signature
+        .split(' ')
+        .any(|one| one.strip_prefix("v1,") == Some(expected.as_str()))
+}
+
+/// The whsec an agent is given (`crisp-gateway agents webhook-secret NAME`).
+fn whsec(agent: &str) -> String {
+    webhooks::agent_webhook_secret(agent, |_| Some(MASTER.to_owned()))
+        .unwrap()
+        .whsec()
+}
+
+/// Deliveries fast enough for tests: they wait on nothing but the retries' backoff.
+fn fast_delivery() -> DeliveryConfig {
+    DeliveryConfig {
+        attempts: 6,
+        backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(200),
+        timeout: Duration::from_secs(10),
+        poll: Duration::from_millis(50),
+        concurrency: 4,
+    }
+}
+
+/// One gateway replica on `store`, in front of `sandbox`, receiving Crisp's webhooks.
+struct Replica {
+    gateway: Arc<Gateway>,
+    url: String,
+    deliveries: Option<Deliveries>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Replica {
+    async fn start(
+        store: Arc<dyn Store>,
+        sandbox: &Sandbox,
+        policy: &str,
+        secrets: WebhookSecrets,
+    ) -> Self {
+        let policy = Policy::parse(policy, "test.toml").expect("a valid test policy");
+        let audit = AuditLog::start(Arc::clone(&store), quick_audit());
+        let client = Client::builder(sandbox.credentials())
+            .base_url(sandbox.base_url())
+            .retry(fast_retries())
+            .build()
+            .unwrap();
+        let gateway = Arc::new(Gateway::new(policy, store, audit, Upstream::new(client)));
+        let hooks =
+            Arc::new(Webhooks::new(Arc::clone(&gateway), secrets, fast_delivery()).unwrap());
+        let deliveries = hooks.start();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(crisp_serve::serve(
+            listener,
+            server::router_with_webhooks(Arc::clone(&gateway), hooks),
+            crisp_serve::Limits::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Self {
+            gateway,
+            url: format!("http://{addr}{}", webhooks::PATH),
+            deliveries: Some(deliveries),
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Every audit row of the store (this replica's written first), newest first.
+    async fn rows(&self) -> Vec<AuditRow> {
+        surely("the audit flush", self.gateway.audit().flush())
+            .await
+            .unwrap();
+        self.gateway
+            .store()
+            .query_audit(&AuditFilter::default())
+            .await
+            .unwrap()
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            surely("the server's shutdown", task).await.unwrap();
+        }
+        if let Some(deliveries) = self.deliveries.take() {
+            surely("the deliveries' shutdown", deliveries.shutdown()).await;
+        }
+        surely("the gateway's close", self.gateway.close())
+            .await
+            .unwrap();
+    }
+}
+
+fn secrets(sandbox: &Sandbox) -> WebhookSecrets {
+    let signing = sandbox.signing_secret().to_owned();
+    WebhookSecrets::from_lookup(|name| match name {
+        SIGNING_SECRET_VAR => Some(signing.clone()),
+        MASTER_SECRET_VAR => Some(MASTER.to_owned()),
+        _ => None,
+    })
+    .unwrap()
+}
+
+/// Polls `done` until it holds (a guard, not a timing assertion: it fails only on a hang).
+async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    surely(what, async {
+        while !done().await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
+/// A sandbox call, which must succeed.
+async fn call(sandbox: &Sandbox, method: http::Method, path: &str, body: Value) {
+    let url = format!(
+        "{}/website/{}{path}",
+        sandbox.base_url(),
+        sandbox.website_id()
+    );
+    let response = reqwest::Client::new()
+        .request(method, url)
+        .basic_auth(sandbox.identifier(), Some(sandbox.key()))
+        .header("X-Crisp-Tier", "plugin")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {text}");
+}
+
+/// The scope each event of the test is about (what the gateway reads from the spec).
+fn scope_of(event: &str) -> &'static str {
+    match event {
+        "message:send" | "message:received" => "website:conversation:messages",
+        "session:set_state" => "website:conversation:states",
+        "session:request:initiated" => "website:conversation:sessions",
+        other => panic!("the test fires no `{other}`"),
+    }
+}
+
+async fn each_agent_gets_each_event_it_may_see_once_signed_from_two_replicas(db: Db) {
+    let sandbox = Sandbox::builder()
+        .webhook_retry(WebhookRetry {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            ..WebhookRetry::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let website = sandbox.website_id().to_owned();
+    let all_events = r#"events = ["message:send", "message:received", "session:set_state", "session:request:initiated"]"#;
+    let read_all = "website:conversation:sessions=read, website:conversation:messages=read, \
+                    website:conversation:states=read";
+    let (all_url, all) = endpoint().await;
+    let (no_messages_url, no_messages) = endpoint().await;
+    let (elsewhere_url, elsewhere) = endpoint().await;
+    let (in_inbox_url, in_inbox) = endpoint().await;
+    let agents = [
+        TestAgent::new("all", read_all, &website).with(all_events),
+        TestAgent::new(
+            "no-messages",
+            "website:conversation:sessions=read, website:conversation:states=read",
+            &website,
+        )
+        .with(all_events),
+        TestAgent::new("elsewhere", read_all, "another-website").with(all_events),
+        TestAgent::new("in-inbox", read_all, &website)
+            .with(&format!("inboxes = [\"{INBOX}\"]"))
+            .with(all_events),
+    ];
+    let urls = [&all_url, &no_messages_url, &elsewhere_url, &in_inbox_url];
+    let policy: String = agents
+        .iter()
+        .zip(urls)
+        .map(|(agent, url)| {
+            agent
+                .clone()
+                .with(&format!("webhook_url = \"{url}\""))
+                .toml()
+                + "\n"
+        })
+        .collect();
+    let stores = db.replicas(2).await;
+    let a = Replica::start(Arc::clone(&stores[0]), &sandbox, &policy, secrets(&sandbox)).await;
+    let b = Replica::start(Arc::clone(&stores[1]), &sandbox, &policy, secrets(&sandbox)).await;
+    // Every event to both replicas at once; every second one posted again after delivery.
+    sandbox.set_webhook_urls(&[&a.url, &b.url]);
+    sandbox.set_webhook_repeat(NonZeroU32::new(2));
+
+    let fixtures = conversations(&sandbox);
+    let in_inbox_session = &fixtures
+        .iter()
+        .find(|c| c.inbox.as_deref() == Some(INBOX))
+        .unwrap()
+        .session;
+    let other_session = &fixtures.iter().find(|c| c.inbox.is_none()).unwrap().session;
+    let text =
+        |from: &str| json!({"type": "text", "from": from, "origin": "chat", "content": "Hello"});
+    use http::Method;
+    for session in [in_inbox_session, other_session] {
+        let messages = format!("/conversation/{session}/message");
+        call(&sandbox, Method::POST, &messages, text("user")).await;
+        call(&sandbox, Method::POST, &messages, text("operator")).await;
+        let state = format!("/conversation/{session}/state");
+        call(
+            &sandbox,
+            Method::PATCH,
+            &state,
+            json!({"state": "resolved"}),
+        )
+        .await;
+    }
+    call(&sandbox, Method::POST, "/conversation", json!({})).await;
+
+    // The sandbox is done: every event posted to both replicas, the repeats too (recorded
+    // once their answer is back, after the gateway stored the event).
+    let fired = 7;
+    wait_until("the sandbox's deliveries", async || {
+        let records = sandbox.deliveries();
+        records.len() == 2 * fired
+            && records.iter().all(|r| r.delivered)
+            && records.iter().filter(|r| r.attempts == 2).count() == 2 * (fired / 2)
+    })
+    .await;
+    // The gateway is done: every outbox row delivered (none pending, none failed).
+    let outbox = stores[0].outbox().unwrap();
+    wait_until("the gateway's deliveries", async || {
+        let rows = outbox.deliveries(1000).await.unwrap();
+        rows.iter().all(|r| r.state == DeliveryState::Delivered)
+    })
+    .await;
+
+    // What each agent may see, by the rules (website, scope at read level, inbox).
+    let bodies: BTreeSet<String> = sandbox.deliveries().into_iter().map(|r| r.body).collect();
+    assert_eq!(bodies.len(), fired);
+    let may_see = |agent: &str, body: &str| -> bool {
+        let event: Value = serde_json::from_str(body).unwrap();
+        let name = event["event"].as_str().unwrap();
+        let session = event["data"]["session_id"].as_str().unwrap_or_default();
+        match agent {
+            "all" => true,
+            "no-messages" => scope_of(name) != "website:conversation:messages",
+            "elsewhere" => false,
+            "in-inbox" => session == in_inbox_session,
+            _ => unreachable!(),
+        }
+    };
+    let mut rows_per_agent = BTreeMap::new();
+    for (agent, endpoint) in [
+        ("all", &all),
+        ("no-messages", &no_messages),
+        ("elsewhere", &elsewhere),
+        ("in-inbox", &in_inbox),
+    ] {
+        let received = endpoint.received.lock().clone();
+        let got: Vec<&str> = received.iter().map(|r| r.body.as_str()).collect();
+        let expected: BTreeSet<&str> = bodies
+            .iter()
+            .map(String::as_str)
+            .filter(|body| may_see(agent, body))
+            .collect();
+        // Each event it may see, once, and nothing else.
+        assert_eq!(got.len(), expected.len(), "{agent}: {got:#?}");
+        assert_eq!(
+            got.iter().copied().collect::<BTreeSet<_>>(),
+            expected,
+            "{agent}"
+        );
+        let secret = whsec(agent);
+        let ids: BTreeSet<&str> = received.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(
+            ids.len(),
+            received.len(),
+            "{agent}: one webhook-id per event"
+        );
+        for one in &received {
+            assert!(signed(&secret, one), "{agent}: a bad signature on {one:?}");
+            assert!(one.id.starts_with("msg_"), "{one:?}");
+            // Another agent's secret does not check it.
+            assert!(!signed(&whsec("someone-else"), one));
+        }
+        rows_per_agent.insert(agent, expected.len());
+    }
+    // The expectations are not empty ones: the scope, website and inbox rules each held an
+    // event back from someone.
+    assert_eq!(rows_per_agent["all"], 7);
+    assert_eq!(rows_per_agent["no-messages"], 3);
+    assert_eq!(rows_per_agent["elsewhere"], 0);
+    assert_eq!(rows_per_agent["in-inbox"], 3);
+
+    // The audit: one receipt fanned out per event, every other post a duplicate; a row per
+    // delivery attempt; a refusal per subscribed agent an event was held back from.
+    let rows = {
+        surely("a's audit flush", a.gateway.audit().flush())
+            .await
+            .unwrap();
+        b.rows().await
+    };
+    let webhook_rows: Vec<&AuditRow> = rows.iter().filter(|r| r.front == "webhook").collect();
+    let receipts: Vec<&&AuditRow> = webhook_rows.iter().filter(|r| r.agent.is_none()).collect();
+    assert_eq!(receipts.len(), 2 * fired + 2 * (fired / 2), "{receipts:#?}");
+    assert!(receipts.iter().all(|r| r.status == Some(200)));
+    let fanned = receipts.iter().filter(|r| r.why.is_none()).count();
+    let duplicates = receipts
+        .iter()
+        .filter(|r| r.why.as_deref() == Some("duplicate"))
+        .count();
+    assert_eq!((fanned, duplicates), (fired, fired + 2 * (fired / 2)));
+    let delivered = webhook_rows
+        .iter()
+        .filter(|r| r.outcome.as_deref() == Some("succeeded"))
+        .count();
+    assert_eq!(delivered, 7 + 3 + 3);
+    let refused: BTreeMap<(String, String), usize> = webhook_rows
+        .iter()
+        .filter(|r| r.decision == "refused")
+        .fold(BTreeMap::new(), |mut counts, r| {
+            let key = (r.agent.clone().unwrap(), r.why.clone().unwrap());
+            *counts.entry(key).or_default() += 1;
+            counts
+        });
+    let expected_refusals: BTreeMap<(String, String), usize> = [
+        (("no-messages", "grants"), 4),
+        (("elsewhere", "website"), 7),
+        (("in-inbox", "inbox"), 4),
+    ]
+    .into_iter()
+    .map(|((agent, why), n)| ((agent.to_owned(), why.to_owned()), n))
+    .collect();
+    assert_eq!(refused, expected_refusals);
+    // The inbox rule read the conversations through the upstream: it counts.
+    assert!(receipts.iter().any(|r| r.upstream_requests > 0));
+
+    a.stop().await;
+    b.stop().await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_delivery_whose_signature_does_not_check_is_refused_and_unused() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let website = sandbox.website_id().to_owned();
+    let (url, agent_endpoint) = endpoint().await;
+    let policy = TestAgent::new("all", "website:conversation:messages=read", &website)
+        .with(r#"events = ["message:send"]"#)
+        .with(&format!("webhook_url = \"{url}\""))
+        .toml();
+    let db = Db::sqlite();
+    let store = db.open().await;
+    let replica = Replica::start(Arc::clone(&store), &sandbox, &policy, secrets(&sandbox)).await;
+    let body = json!({
+        "website_id": website, "event": "message:send", "timestamp": 1_765_000_000_000_i64,
+        "data": {"website_id": website, "session_id": "session_x", "type": "text",
+                 "from": "user", "origin": "chat", "content": "Hi", "fingerprint": 42,
+                 "timestamp": 1_765_000_000_000_i64}
+    })
+    .to_string();
+    let http = reqwest::Client::new();
+    let post = |signature: String, timestamp: &str| {
+        http.post(&replica.url)
+            .header("content-type", "application/json")
+            .header("x-crisp-signature", signature)
+            .header("x-crisp-request-timestamp", timestamp)
+            .body(body.clone())
+            .send()
+    };
+    // Signed with another secret; then a signature of another body.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let timestamp = &now_ms.to_string();
+    let wrong = crisp_api::webhook::sign(b"not-the-secret", timestamp, body.as_bytes());
+    let other = crisp_api::webhook::sign(
+        sandbox.signing_secret().as_bytes(),
+        timestamp,
+        b"{\"event\":\"message:send\"}",
+    );
+    for signature in [wrong, other, "garbage".to_owned()] {
+        let answer = post(signature, timestamp).await.unwrap();
+        assert_eq!(answer.status(), 401);
+        let envelope: Value = answer.json().await.unwrap();
+        assert_eq!(envelope["reason"], "invalid_session");
+    }
+    // Nothing of it was used: no event seen, no delivery; each refusal is an audit row.
+    assert!(
+        store
+            .outbox()
+            .unwrap()
+            .deliveries(10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let rows = replica.rows().await;
+    let refusals: Vec<&AuditRow> = rows
+        .iter()
+        .filter(|r| r.front == "webhook" && r.why.as_deref() == Some("signature"))
+        .collect();
+    assert_eq!(refusals.len(), 3, "{rows:#?}");
+    assert!(
+        refusals
+            .iter()
+            .all(|r| r.operation.is_none() && r.status == Some(401))
+    );
+
+    // The same body, signed as Crisp signs: received and delivered.
+    let good = crisp_api::webhook::sign(
+        sandbox.signing_secret().as_bytes(),
+        timestamp,
+        body.as_bytes(),
+    );
+    assert_eq!(post(good, timestamp).await.unwrap().status(), 200);
+    wait_until("the agent's delivery", async || {
+        !agent_endpoint.received.lock().is_empty()
+    })
+    .await;
+    assert_eq!(agent_endpoint.received.lock()[0].body, body);
+    replica.stop().await;
+
+    // Without the plugin's signing secret the route says how to set it.
+    let unset =
+        WebhookSecrets::from_lookup(|name| (name == MASTER_SECRET_VAR).then(|| MASTER.to_owned()))
+            .unwrap();
+    let replica = Replica::start(db.open().await, &sandbox, &policy, unset).await;
+    let answer = reqwest::Client::new()
+        .post(&replica.url)
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503);
+    let text = answer.text().await.unwrap();
+    assert!(text.contains(SIGNING_SECRET_VAR), "{text}");
+    replica.stop().await;
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn subscribed_agents_without_a_master_secret_are_refused_at_start() {
+    let sandbox = Sandbox::start().await.unwrap();
+    let policy = TestAgent::new("all", "website:conversation:messages=read", "w")
+        .with(r#"events = ["message:send"]"#)
+        .with(r#"webhook_url = "https://agent.example.com/hook""#)
+        .toml();
+    let store = Db::sqlite().open().await;
+    let audit = AuditLog::start(Arc::clone(&store), quick_audit());
+    let client = Client::builder(sandbox.credentials())
+        .base_url(sandbox.base_url())
+        .retry(RetryPolicy::never())
+        .build()
+        .unwrap();
+    let gateway = Arc::new(Gateway::new(
+        Policy::parse(&policy, "test.toml").unwrap(),
+        store,
+        audit,
+        Upstream::new(client),
+    ));
+    let error = Webhooks::new(
+        Arc::clone(&gateway),
+        WebhookSecrets::default(),
+        fast_delivery(),
+    )
+    .unwrap_err();
+    assert!(
+        error.contains(MASTER_SECRET_VAR) && error.contains("all"),
+        "{error}"
+    );
+    gateway.close().await.unwrap();
+    sandbox.shutdown().await;
+}
