@@ -4,7 +4,7 @@
 //! | path | front |
 //! | --- | --- |
 //! | `/mcp` | MCP (streamable HTTP), each agent with its Bearer key: mounted by the MCP front |
-//! | `/webhooks/crisp` | Crisp's webhook deliveries ([`webhooks`](crate::webhooks)), with [`router_with_webhooks`] |
+//! | `/webhooks/crisp` | Crisp's webhook deliveries ([`crate::webhooks`]), with [`router_with_webhooks`] |
 //! | everything else | Crisp's REST API under `/v1` ([`rest`](mod@crate::rest)); Crisp's 404 envelope elsewhere |
 
 use std::future::Future;
@@ -33,7 +33,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
 }
 
 /// The router of both fronts and of Crisp's webhook deliveries
-/// ([`webhooks::PATH`](crate::webhooks::PATH)), which takes precedence over the REST front's
+/// ([`webhooks::PATH`]), which takes precedence over the REST front's
 /// catch-all.
 pub fn router_with_webhooks(gateway: Arc<Gateway>, webhooks: Arc<Webhooks>) -> Router {
     webhooks::router(webhooks).merge(router(gateway))

@@ -21,7 +21,7 @@
 //! - **Webhooks**: Crisp's deliveries at `/webhooks/crisp`, checked with the plugin's signing
 //!   secret `CRISP_WEBHOOK_SECRET` (unset: that route answers 503); agents' signing secrets
 //!   derived from `CRISP_GATEWAY_WEBHOOK_SECRET` (required when an agent subscribes to events).
-//!   See [`webhooks`](crate::webhooks).
+//!   See [`webhooks`](mod@crate::webhooks).
 //! - **Stdout**: one JSON line, `{"base_url", "mcp_url", "crisp_webhook_url", "agents":
 //!   [{"name", "identifier", "key"}]}` (keys only for the demo policy; `website_id` too with the
 //!   embedded sandbox).

@@ -1,5 +1,5 @@
 //! Whether an agent may see an event: the same rules as for a call that reads what the event
-//! is about. Pure, like [`decide`](crate::decide): the conversation's facts, when the agent's
+//! is about. Pure, like [`decide`](mod@crate::decide): the conversation's facts, when the agent's
 //! rules need them, are fetched by the caller and handed in.
 //!
 //! In order (the first that fails refuses):

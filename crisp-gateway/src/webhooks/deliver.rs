@@ -3,10 +3,14 @@
 //! after a backoff, or failed once the attempts are spent) and an audit row per attempt.
 //!
 //! Every replica runs one. A replica wakes its own at once when it enqueues an event, when a
-//! retry it scheduled is due, and otherwise every [`DeliveryConfig::poll`] (to take what
-//! another replica enqueued or left: a lease that ran out). It claims no more rows than it has
-//! free senders ([`DeliveryConfig::concurrency`]). At shutdown it stops claiming and lets the
-//! attempts in flight end (each is bounded by [`DeliveryConfig::timeout`]).
+//! retry it scheduled is due, and otherwise every [`poll`] (to take what another replica
+//! enqueued or left: a lease that ran out). It claims no more rows than it has free senders
+//! ([`concurrency`]). At shutdown it stops claiming and lets the attempts in flight end (each
+//! is bounded by [`timeout`]).
+//!
+//! [`poll`]: super::config::DeliveryConfig::poll
+//! [`concurrency`]: super::config::DeliveryConfig::concurrency
+//! [`timeout`]: super::config::DeliveryConfig::timeout
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -17,73 +21,18 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::allow::{self, Verdict};
+use super::event::EventFacts;
 use super::receive::{FRONT, now_ms, path_ids, record};
-use super::{MASTER_SECRET_VAR, Webhooks};
+use super::secret::MASTER_SECRET_VAR;
+use super::state::Webhooks;
 use crate::store::AuditRow;
 use crate::store::outbox::{Claim, Claimed, Finish};
-
-/// How much longer than an attempt's timeout a lease lasts: the time to record its outcome.
-pub const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// How often the seen keys and old outbox rows are cleaned up: hourly.
 const CLEANUP_EVERY: Duration = Duration::from_secs(3600);
 
 /// The `User-Agent` of what the gateway posts to agents.
 const USER_AGENT: &str = concat!("crisp-gateway/", env!("CARGO_PKG_VERSION"), " (webhooks)");
-
-/// How deliveries are made and retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeliveryConfig {
-    /// Attempts in all, the first included (at least 1); then the row is marked failed.
-    pub attempts: u32,
-    /// The wait after the first failed attempt; it doubles after each further one.
-    pub backoff: Duration,
-    /// The longest wait between two attempts.
-    pub max_backoff: Duration,
-    /// How long one attempt may take (connecting, sending, the agent's answer).
-    pub timeout: Duration,
-    /// How often a replica looks for due rows it was not woken for.
-    pub poll: Duration,
-    /// Attempts in flight at once, per replica (at least 1).
-    pub concurrency: usize,
-}
-
-impl Default for DeliveryConfig {
-    /// 12 attempts, waiting 5 s, 10 s, 20 s ... up to an hour between them (about 2.7 hours in
-    /// all); 10 s per attempt; a look every second; 16 at once.
-    fn default() -> Self {
-        Self {
-            attempts: 12,
-            backoff: Duration::from_secs(5),
-            max_backoff: Duration::from_secs(3600),
-            timeout: Duration::from_secs(10),
-            poll: Duration::from_secs(1),
-            concurrency: 16,
-        }
-    }
-}
-
-impl DeliveryConfig {
-    /// The wait before the attempt after attempt number `attempt` (from 1) failed.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use crisp_gateway::webhooks::DeliveryConfig;
-    ///
-    /// let config = DeliveryConfig { backoff: Duration::from_secs(5), max_backoff: Duration::from_secs(30), ..DeliveryConfig::default() };
-    /// let waits: Vec<u64> = (1..=5).map(|a| config.wait_after(a).as_secs()).collect();
-    /// assert_eq!(waits, [5, 10, 20, 30, 30]);
-    /// ```
-    pub fn wait_after(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(31));
-        self.backoff.saturating_mul(factor).min(self.max_backoff)
-    }
-
-    /// How long a claimed row is leased: an attempt's timeout and [`LEASE_MARGIN`].
-    pub fn lease(&self) -> Duration {
-        self.timeout.saturating_add(LEASE_MARGIN)
-    }
-}
 
 /// The running deliverer of one replica.
 pub struct Deliveries {
@@ -97,8 +46,15 @@ impl std::fmt::Debug for Deliveries {
     }
 }
 
+impl Webhooks {
+    /// Starts delivering from the outbox; stop with [`Deliveries::shutdown`].
+    pub fn start(self: &Arc<Self>) -> Deliveries {
+        Deliveries::start(Arc::clone(self))
+    }
+}
+
 impl Deliveries {
-    pub(super) fn start(hooks: Arc<Webhooks>) -> Self {
+    fn start(hooks: Arc<Webhooks>) -> Self {
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(run(hooks, stopped));
         Self { stop, task }
@@ -263,7 +219,7 @@ async fn attempt(
             "the agent no longer subscribes to the event".to_owned(),
         )),
         Some(agent) => {
-            let facts = super::EventFacts {
+            let facts = EventFacts {
                 name: row.event.clone(),
                 website_id: row.website_id.clone(),
                 session_id: row.session_id.clone(),

@@ -15,7 +15,8 @@ use serde_json::json;
 
 use super::allow::{self, Denied, Verdict};
 use super::event::{EventFacts, webhook_id};
-use super::{BODY_LIMIT, SIGNING_SECRET_VAR, Webhooks};
+use super::secret::SIGNING_SECRET_VAR;
+use super::state::{BODY_LIMIT, Webhooks};
 use crate::decide::ConversationFacts;
 use crate::policy::{Agent, Policy};
 use crate::refusal::Rule;
@@ -125,7 +126,7 @@ impl Receipt {
     }
 }
 
-/// The handler of [`PATH`](super::PATH).
+/// The handler of [`PATH`](super::state::PATH).
 pub(super) async fn receive(State(hooks): State<Arc<Webhooks>>, request: Request) -> Response {
     let received = Instant::now();
     let (parts, body) = request.into_parts();

@@ -29,7 +29,7 @@ pub const MASTER_SECRET_MIN: usize = 32;
 /// What an agent's secret is derived under: changing it would change every agent's secret.
 const DERIVATION: &[u8] = b"crisp-gateway webhook signing secret v1\0";
 
-/// The webhook secrets of the environment: each may be missing (see the [module docs](self)).
+/// The webhook secrets of the environment: each may be missing (see the module docs of `webhooks::secret`).
 #[derive(Clone, Default)]
 pub struct WebhookSecrets {
     /// Checks Crisp's deliveries, from [`SIGNING_SECRET_VAR`].
