@@ -2,6 +2,7 @@
 //! agent, written back, and every mistake refused with its line, field and what to do.
 
 use crisp_gateway::policy::{Policy, PolicyError, Subscription};
+use crisp_gateway::webhooks::{MASTER_SECRET_VAR, agent_webhook_secret};
 
 const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
@@ -153,4 +154,46 @@ fn every_malformed_subscription_names_its_line_field_and_what_to_do() {
         // The URL's password is never repeated.
         assert!(!shown.contains("me:pw"), "{what}: {shown}");
     }
+}
+
+#[test]
+fn agents_webhook_secret_prints_the_secret_every_replica_derives() {
+    let master = "cli-master-webhook-secret-0123456789abcdef";
+    let run = |master: Option<&str>, name: &str| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_crisp-gateway"));
+        command
+            .args(["agents", "webhook-secret", name])
+            .env_remove(MASTER_SECRET_VAR);
+        if let Some(master) = master {
+            command.env(MASTER_SECRET_VAR, master);
+        }
+        command.output().unwrap()
+    };
+    let printed = run(Some(master), "triage");
+    assert!(printed.status.success());
+    let stdout = String::from_utf8(printed.stdout).unwrap();
+    let expected = agent_webhook_secret("triage", |_| Some(master.to_owned()))
+        .unwrap()
+        .whsec();
+    assert_eq!(stdout.trim(), expected);
+    assert!(expected.starts_with("whsec_"));
+    let stderr = String::from_utf8(printed.stderr).unwrap();
+    assert!(
+        !stderr.contains(master) && !stderr.contains(&expected),
+        "{stderr}"
+    );
+    // Another agent, another secret; another master, another secret.
+    let other = String::from_utf8(run(Some(master), "reply").stdout).unwrap();
+    assert_ne!(other.trim(), expected);
+    let rotated = agent_webhook_secret("triage", |_| Some(format!("{master}-2")))
+        .unwrap()
+        .whsec();
+    assert_ne!(rotated, expected);
+
+    // Without the master secret: exit 1, saying which variable to set.
+    let unset = run(None, "triage");
+    assert!(!unset.status.success());
+    assert!(unset.stdout.is_empty());
+    let said = String::from_utf8(unset.stderr).unwrap();
+    assert!(said.contains(MASTER_SECRET_VAR), "{said}");
 }
