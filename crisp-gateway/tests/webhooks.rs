@@ -2,7 +2,8 @@
 //! event to two gateway replicas on one store (SQLite and PostgreSQL alike) and posts some
 //! twice; each agent's endpoint gets each event its grants let it see exactly once, signed in
 //! the Standard Webhooks format (checked here from the format's definition, with the test's
-//! own HMAC, not the gateway's signer); an agent without the messages scope, or on other
+//! own HMAC, not the gateway's signer, and by the `standardwebhooks` reference library from
+//! PyPI when `CRISP_STANDARDWEBHOOKS_PYTHON` names its interpreter, as `.ci/run` does); an agent without the messages scope, or on other
 //! websites, or outside the conversation's inbox, never gets it. A delivery whose signature
 //! does not check is refused with 401 and an audit row, and nothing of it is used; without the
 //! plugin's signing secret the route says how to set it.
@@ -122,6 +123,58 @@ fn signed(whsec: &str, received: &Received) -> bool {
         .signature
         .split(' ')
         .any(|one| one.strip_prefix("v1,") == Some(expected.as_str()))
+}
+
+/// The interpreter of a virtual environment with the `standardwebhooks` package (PyPI), set by
+/// `.ci/run`; unset, only this file's own check of the signatures runs.
+const STANDARDWEBHOOKS_PYTHON: &str = "CRISP_STANDARDWEBHOOKS_PYTHON";
+
+/// What the Standard Webhooks reference library (Python) says of each message, in order: `ok`
+/// or `refused: ...`; `None` when it is not installed here (see [`STANDARDWEBHOOKS_PYTHON`]).
+fn reference_verdicts(messages: &[(String, Received)]) -> Option<Vec<String>> {
+    use std::io::Write as _;
+    let python = std::env::var(STANDARDWEBHOOKS_PYTHON).ok()?;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/standardwebhooks/verify.py"
+    );
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the standardwebhooks checker starts");
+    let mut input = String::new();
+    for (secret, one) in messages {
+        let line = json!({
+            "secret": secret,
+            "headers": {
+                "webhook-id": one.id,
+                "webhook-timestamp": one.timestamp,
+                "webhook-signature": one.signature,
+            },
+            "body": one.body,
+        });
+        input.push_str(&format!("{line}\n"));
+    }
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "the standardwebhooks checker failed"
+    );
+    Some(
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 /// The whsec an agent is given (`crisp-gateway agents webhook-secret NAME`).
@@ -378,6 +431,7 @@ async fn each_agent_gets_each_event_it_may_see_once_signed_from_two_replicas(db:
         }
     };
     let mut rows_per_agent = BTreeMap::new();
+    let mut to_check: Vec<(String, Received)> = Vec::new();
     for (agent, endpoint) in [
         ("all", &all),
         ("no-messages", &no_messages),
@@ -410,8 +464,31 @@ async fn each_agent_gets_each_event_it_may_see_once_signed_from_two_replicas(db:
             assert!(one.id.starts_with("msg_"), "{one:?}");
             // Another agent's secret does not check it.
             assert!(!signed(&whsec("someone-else"), one));
+            to_check.push((secret.clone(), one.clone()));
         }
         rows_per_agent.insert(agent, expected.len());
+    }
+    // The reference library agrees: each is signed; a body with one more byte, or checked
+    // with another agent's secret, is not.
+    let mut tampered = to_check[0].clone();
+    tampered.1.body.push(' ');
+    let mut foreign = to_check[0].clone();
+    foreign.0 = whsec("someone-else");
+    let count = to_check.len();
+    to_check.extend([tampered, foreign]);
+    match reference_verdicts(&to_check) {
+        Some(verdicts) => {
+            assert_eq!(verdicts.len(), count + 2, "{verdicts:?}");
+            assert!(verdicts[..count].iter().all(|v| v == "ok"), "{verdicts:?}");
+            assert!(
+                verdicts[count..].iter().all(|v| v.starts_with("refused")),
+                "{verdicts:?}"
+            );
+        }
+        None => eprintln!(
+            "{STANDARDWEBHOOKS_PYTHON} is not set: the signatures were checked by this test's \
+             own HMAC only (.ci/run sets it)"
+        ),
     }
     // The expectations are not empty ones: the scope, website and inbox rules each held an
     // event back from someone.
