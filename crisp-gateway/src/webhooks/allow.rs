@@ -137,6 +137,17 @@ pub fn check(agent: &Agent, facts: &EventFacts) -> Result<Verdict, Denied> {
                 session_id: session.clone(),
             })
         }
+        // A conversation that cannot be read (no website to read it on) cannot be checked.
+        (Some(_), None) if agent.has_conversation_rules() => Err(deny(
+            if agent.inboxes.is_some() {
+                Rule::Inbox
+            } else {
+                Rule::Assignee
+            },
+            "the event names no website, so its conversation cannot be read to check the \
+             agent's inbox and assignee rules"
+                .to_owned(),
+        )),
         _ => Ok(Verdict::Allowed),
     }
 }
@@ -286,6 +297,9 @@ mod tests {
         assert!(other.message.contains("inbox `i2`"), "{}", other.message);
         let unread = check_conversation(&reader, "message:send", None).unwrap_err();
         assert_eq!(unread.rule, Rule::Inbox);
+        // A conversation on no website cannot be read, so it is refused.
+        let unnamed = check(&reader, &event("message:send", None, Some("s1")));
+        assert_eq!(unnamed.unwrap_err().rule, Rule::Inbox);
         // An event about no conversation is not limited by them.
         let mut people = agent("website:people:profiles=read", Websites::Any);
         people.assigned_to = Some(vec!["u1".into()]);

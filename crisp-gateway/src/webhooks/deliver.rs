@@ -87,14 +87,18 @@ async fn run(hooks: Arc<Webhooks>, mut stop: watch::Receiver<bool>) {
         let Some(outbox) = hooks.gateway.store().outbox() else {
             return;
         };
-        let subscribed = hooks
-            .gateway
-            .policy()
-            .agents()
-            .iter()
-            .any(|agent| agent.webhook.is_some());
+        // A gateway that neither receives Crisp's webhooks nor has subscribed agents has no
+        // outbox to tend. One that receives cleans its keys up and settles rows left by an
+        // earlier policy (failed, if no agent wants them now), even with nobody subscribed.
+        let active = hooks.receives()
+            || hooks
+                .gateway
+                .policy()
+                .agents()
+                .iter()
+                .any(|agent| agent.webhook.is_some());
         let mut full = false;
-        if subscribed {
+        if active {
             if last_cleanup.is_none_or(|at| at.elapsed() >= CLEANUP_EVERY) {
                 last_cleanup = Some(Instant::now());
                 match outbox.cleanup(now_ms()).await {
