@@ -197,3 +197,25 @@ fn agents_webhook_secret_prints_the_secret_every_replica_derives() {
     let said = String::from_utf8(unset.stderr).unwrap();
     assert!(said.contains(MASTER_SECRET_VAR), "{said}");
 }
+
+#[test]
+fn check_shows_each_subscription_and_the_events_its_grants_never_let_through() {
+    let text = policy(
+        r#"events = ["message:send", "session:set_state"]"#,
+        r#"webhook_url = "https://agent.example.com/crisp""#,
+    );
+    let parsed = Policy::parse(&text, "gateway.toml").unwrap();
+    let said = crisp_gateway::cli::check::describe(&parsed, "gateway.toml");
+    assert!(
+        said.contains(
+            "webhooks:     message:send, session:set_state -> https://agent.example.com/crisp"
+        ),
+        "{said}"
+    );
+    // Its grants read messages, not states.
+    assert!(
+        said.contains("never sent (its grants do not read what they are about): session:set_state (needs website:conversation:states read)"),
+        "{said}"
+    );
+    assert!(!said.contains("message:send (needs"), "{said}");
+}
