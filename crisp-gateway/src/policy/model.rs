@@ -2,9 +2,11 @@
 //! `policy/`: `validate.rs` builds these values from the file, and nothing here reads a file.
 
 use std::fmt;
+use std::time::Duration;
 
-use crisp_api::Grants;
+use crisp_api::{Grants, Operation};
 
+use super::approve::Approve;
 use super::key::KeyHash;
 use super::rate::Rate;
 use super::subscription::Subscription;
@@ -21,12 +23,18 @@ pub const DEFAULT_DAILY_QUOTA: u64 = 5000;
 pub struct Policy {
     pub(super) daily_quota: u64,
     pub(super) agents: Vec<Agent>,
+    pub(super) approval_ttl: Duration,
 }
 
 impl Policy {
     /// The upstream token's daily quota: requests a day, all agents together.
     pub fn daily_quota(&self) -> u64 {
         self.daily_quota
+    }
+
+    /// How long a proposal stays approvable (`approval_ttl`; default 24 h).
+    pub fn approval_ttl(&self) -> Duration {
+        self.approval_ttl
     }
 
     /// The agents, in file order.
@@ -64,11 +72,13 @@ pub struct Agent {
     pub confirm: ConfirmMode,
     /// The Crisp webhook events it receives, and where, when it subscribes to some.
     pub webhook: Option<Subscription>,
+    /// The operations it may only propose: a person approves each call before it is sent.
+    pub approve: Approve,
 }
 
 impl Agent {
     /// An agent with these grants on these websites and no other rule: no inbox or assignee
-    /// rule, no budget, no rate, [`ConfirmMode::Always`].
+    /// rule, no budget, no rate, [`ConfirmMode::Always`], no approval.
     pub fn new(
         name: impl Into<String>,
         key_sha256: KeyHash,
@@ -86,7 +96,20 @@ impl Agent {
             rate: None,
             confirm: ConfirmMode::Always,
             webhook: None,
+            approve: Approve::default(),
         }
+    }
+
+    /// Whether a call of `operation` by this agent waits for a person's approval (its
+    /// `approve` list covers it).
+    pub fn must_approve(&self, operation: &Operation) -> bool {
+        self.approve.covers(operation)
+    }
+
+    /// Whether any of its operations waits for approval (then its MCP tools include
+    /// `approval_status`).
+    pub fn has_approvals(&self) -> bool {
+        !self.approve.is_empty()
     }
 
     /// Whether it has inbox or assignee rules (then conversation operations are checked
@@ -139,6 +162,9 @@ impl Agent {
         if let Some(webhook) = &self.webhook {
             let _ = writeln!(out, "events = {}", list(&webhook.events));
             let _ = writeln!(out, "webhook_url = {}", quote(&webhook.url));
+        }
+        if !self.approve.is_empty() {
+            let _ = writeln!(out, "approve = {}", list(self.approve.patterns()));
         }
         out
     }

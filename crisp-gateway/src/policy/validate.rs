@@ -9,6 +9,7 @@ use crisp_api::Grants;
 use serde_path_to_error::Segment;
 use toml::Spanned;
 
+use super::approve;
 use super::error::PolicyError;
 use super::error::Source;
 use super::key::KeyHash;
@@ -97,6 +98,8 @@ fn expected_form(field: &str) -> &'static str {
         "daily_quota" | "daily_budget" => "give a whole number of requests a day, at least 1",
         "rate" => "give a string such as \"60/minute\"",
         "confirm" => "give \"always\" or \"never\"",
+        "approve" => "give a list of operation ids, such as [\"send_message\", \"remove_*\"]",
+        "approval_ttl" => "give a string such as \"24h\"",
         "websites" | "inboxes" | "assigned_to" => "give a list of ids, such as [\"8c842203-...\"]",
         "events" => "give a list of event names, such as [\"message:send\"]",
         "agents" => "write each agent as an [[agents]] table",
@@ -139,6 +142,7 @@ fn validate(source: &Source<'_>, raw: RawPolicy) -> Result<Policy, PolicyError> 
         }
         Some(quota) => quota.into_inner(),
     };
+    let approval_ttl = approve::ttl(source, raw.approval_ttl)?;
     if raw.agents.is_empty() {
         return Err(source.error_at(
             source.text.len(),
@@ -181,6 +185,7 @@ fn validate(source: &Source<'_>, raw: RawPolicy) -> Result<Policy, PolicyError> 
     Ok(Policy {
         daily_quota,
         agents,
+        approval_ttl,
     })
 }
 
@@ -270,6 +275,10 @@ fn validate_agent(source: &Source<'_>, at: &str, raw: RawAgent) -> Result<Agent,
     };
 
     let webhook = subscription(source, at, raw.events, raw.webhook_url)?;
+    let approve = match raw.approve {
+        None => approve::Approve::default(),
+        Some(list) => approve::approve(source, &field("approve"), list)?,
+    };
 
     Ok(Agent {
         name,
@@ -282,6 +291,7 @@ fn validate_agent(source: &Source<'_>, at: &str, raw: RawAgent) -> Result<Agent,
         rate,
         confirm,
         webhook,
+        approve,
     })
 }
 

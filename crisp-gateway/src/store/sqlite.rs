@@ -11,10 +11,12 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
+use super::approvals::ApprovalStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
 use super::types::{AuditFilter, AuditRow, Store, Take, Taken, Usage};
 
+mod approvals;
 mod outbox;
 
 /// The schema, embedded at build time.
@@ -442,6 +444,10 @@ impl Store for SqliteStore {
     }
 
     fn outbox(&self) -> Option<&dyn Outbox> {
+        Some(self)
+    }
+
+    fn approvals(&self) -> Option<&dyn ApprovalStore> {
         Some(self)
     }
 }

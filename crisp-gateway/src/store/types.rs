@@ -3,12 +3,25 @@
 
 use futures::future::BoxFuture;
 
+use super::approvals::ApprovalStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
 
 /// The decisions an [`AuditRow`] records, as stored (`crisp-gateway audit --decision` takes
-/// these). Approvals (issue 15) add `proposed`.
-pub const DECISIONS: &[&str] = &["allowed", "refused", "confirmed", "awaiting_confirmation"];
+/// these): a call's, then an approval's steps (`proposed` is the call's row; the others are
+/// written by the step: see [`ApprovalStore`]).
+pub const DECISIONS: &[&str] = &[
+    "allowed",
+    "refused",
+    "confirmed",
+    "awaiting_confirmation",
+    "proposed",
+    "approved",
+    "denied",
+    "expired",
+    "sent",
+    "unknown_outcome",
+];
 
 /// The store's file name inside the gateway's data directory (`--data`).
 pub const SQLITE_FILE: &str = "gateway.sqlite";
@@ -61,6 +74,12 @@ pub trait Store: Send + Sync + 'static {
     /// do; the default, for a store that does not, is `None`: the gateway then answers Crisp's
     /// webhooks 503).
     fn outbox(&self) -> Option<&dyn Outbox> {
+        None
+    }
+
+    /// The store's approvals, if it keeps them (both backends do). The default, for a store
+    /// that keeps none, is `None`: calls that need an approval are then refused (503).
+    fn approvals(&self) -> Option<&dyn ApprovalStore> {
         None
     }
 }
@@ -146,7 +165,8 @@ pub struct AuditRow {
     pub method: Option<String>,
     /// The path ids, by name, in path order (`website_id`, `session_id`, ...).
     pub path_ids: Vec<(String, String)>,
-    /// `allowed`, `refused`, `confirmed` or `awaiting_confirmation` (more may follow).
+    /// One of [`DECISIONS`]: `allowed`, `refused`, `confirmed`, `awaiting_confirmation`, or an
+    /// approval's `proposed`, `approved`, `denied`, `expired`, `sent`, `unknown_outcome`.
     pub decision: String,
     /// Why: the refusal's rule (`grants`, `website`, `rate`, ...) or another code.
     pub why: Option<String>,

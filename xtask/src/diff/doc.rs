@@ -156,7 +156,7 @@ impl Doc {
             keys(&["components", "schemas"]),
             keys(&["x-crisp-webhooks"]),
         ];
-        Doc::build(yaml_to_json(&yaml), what, order)
+        Doc::build(crate::yaml::to_json(&yaml), what, order)
     }
 
     /// A spec already read as JSON (its paths, schemas and events in key order).
@@ -386,41 +386,4 @@ pub fn pointer(segments: &[&str]) -> String {
 /// Appends unescaped segments to a JSON pointer.
 pub fn child(base: &str, segments: &[&str]) -> String {
     format!("{base}{}", pointer(segments))
-}
-
-/// Converts YAML to JSON. Mapping keys become strings (`200:` and `'200':` alike); YAML tags
-/// are dropped.
-pub fn yaml_to_json(value: &serde_yaml::Value) -> Value {
-    use serde_yaml::Value as Y;
-    match value {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(*b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.into()
-            } else if let Some(u) = n.as_u64() {
-                u.into()
-            } else {
-                n.as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or(Value::Null, Value::Number)
-            }
-        }
-        Y::String(s) => Value::String(s.clone()),
-        Y::Sequence(items) => Value::Array(items.iter().map(yaml_to_json).collect()),
-        Y::Mapping(map) => Value::Object(
-            map.iter()
-                .filter_map(|(k, v)| {
-                    let key = match k {
-                        Y::String(s) => s.clone(),
-                        Y::Number(n) => n.to_string(),
-                        Y::Bool(b) => b.to_string(),
-                        _ => return None,
-                    };
-                    Some((key, yaml_to_json(v)))
-                })
-                .collect(),
-        ),
-        Y::Tagged(tagged) => yaml_to_json(&tagged.value),
-    }
 }

@@ -24,7 +24,7 @@ pub fn spec() -> Value {
     static SPEC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     SPEC.get_or_init(|| {
         let yaml: serde_yaml::Value = serde_yaml::from_str(&spec_text()).expect("the spec is YAML");
-        diff::doc::yaml_to_json(&yaml)
+        xtask::yaml::to_json(&yaml)
     })
     .clone()
 }

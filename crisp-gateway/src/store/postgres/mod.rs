@@ -7,11 +7,13 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
+use super::approvals::ApprovalStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
 use super::types::{AuditFilter, AuditRow, Store, Take, Taken, Usage};
 use target::Target;
 
+mod approvals;
 mod outbox;
 mod target;
 
@@ -451,6 +453,10 @@ impl Store for PostgresStore {
     }
 
     fn outbox(&self) -> Option<&dyn Outbox> {
+        Some(self)
+    }
+
+    fn approvals(&self) -> Option<&dyn ApprovalStore> {
         Some(self)
     }
 }
