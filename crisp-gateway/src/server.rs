@@ -5,6 +5,7 @@
 //! | --- | --- |
 //! | `/mcp` | MCP (streamable HTTP), each agent with its Bearer key ([`mcp`](mod@crate::mcp)) |
 //! | `/.well-known/oauth-protected-resource` (and `.../mcp`) | the MCP front's protected-resource metadata (RFC 9728) |
+//! | `/webhooks/crisp` | Crisp's webhook deliveries ([`crate::webhooks`]), with [`router_with_webhooks`] |
 //! | everything else | Crisp's REST API under `/v1` ([`rest`](mod@crate::rest)); Crisp's 404 envelope elsewhere |
 
 use std::future::Future;
@@ -15,6 +16,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::gateway::Gateway;
+use crate::webhooks::{self, Webhooks};
 use crate::{mcp, rest};
 
 /// Where the MCP front is served.
@@ -31,6 +33,21 @@ pub fn router(gateway: Arc<Gateway>, local: SocketAddr) -> Result<Router, String
         .merge(mcp::router(Arc::clone(&gateway), local)?)
         // The REST front answers every request no other front's route claims.
         .merge(rest::router(gateway)))
+}
+
+/// The router of both fronts and of Crisp's webhook deliveries
+/// ([`webhooks::PATH`]), which takes precedence over the REST front's
+/// catch-all.
+///
+/// # Errors
+///
+/// When the MCP front cannot be built ([`mcp::router`]).
+pub fn router_with_webhooks(
+    gateway: Arc<Gateway>,
+    webhooks: Arc<Webhooks>,
+    local: SocketAddr,
+) -> Result<Router, String> {
+    Ok(webhooks::router(webhooks).merge(router(gateway, local)?))
 }
 
 /// Serves both fronts of `gateway` on `listener` until `shutdown` completes, then lets the

@@ -13,9 +13,11 @@ use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::approvals::ApprovalStore;
 use super::error::StoreError;
+use super::outbox::Outbox;
 use super::types::{AuditFilter, AuditRow, Store, Take, Taken, Usage};
 
 mod approvals;
+mod outbox;
 
 /// The schema, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -439,6 +441,10 @@ impl Store for SqliteStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(SqliteStore::close(self))
+    }
+
+    fn outbox(&self) -> Option<&dyn Outbox> {
+        Some(self)
     }
 
     fn approvals(&self) -> Option<&dyn ApprovalStore> {
