@@ -70,6 +70,15 @@ pub trait Store: Send + Sync + 'static {
         Box::pin(async {})
     }
 
+    /// Whether other processes (replicas of the gateway) count in the same store. The gateway
+    /// then takes each call's request from the daily counters exactly, one at a time, instead of
+    /// in leases: a lease one replica holds unused could strand the last requests of a budget or
+    /// the quota that another replica is refused. The default, for a store of one process, is
+    /// `false`.
+    fn shared(&self) -> bool {
+        false
+    }
+
     /// The webhook fan-out's events seen and outbox, when this store keeps them (both stores
     /// do; the default, for a store that does not, is `None`: the gateway then answers Crisp's
     /// webhooks 503).

@@ -452,6 +452,10 @@ impl Store for PostgresStore {
         Box::pin(PostgresStore::close(self))
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
     fn outbox(&self) -> Option<&dyn Outbox> {
         Some(self)
     }
