@@ -131,6 +131,25 @@ async fn audit_rows(setup: Setup) -> (Sandbox, usize) {
         .await
         .unwrap();
     store.close().await;
+    // `crisp-gateway audit --database` reads the same rows.
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_crisp-gateway"))
+        .args([
+            "audit",
+            "--json",
+            "--limit",
+            "10000",
+            "--database",
+            &database,
+        ])
+        .arg("--data")
+        .arg(_dir.path())
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{listed:?}");
+    assert_eq!(
+        String::from_utf8(listed.stdout).unwrap().lines().count(),
+        rows.len()
+    );
     (sandbox, rows.len())
 }
 
