@@ -32,7 +32,10 @@
 //!   a gateway or `approvals approve` that was killed) are marked `unknown_outcome`, never sent
 //!   again.
 //! - **Signals**: `SIGHUP` (or `crisp-gateway reload`) re-reads the policy file (a file that is
-//!   refused leaves the policy in force); Ctrl-C or `SIGTERM` stops accepting, lets the
+//!   refused leaves the policy in force); on a shared store (PostgreSQL) the reloaded policy is
+//!   written to the store and every other replica puts it in force within a moment (see
+//!   [`policy_sync`](crate::policy_sync), which also says which wins at start: the file or the
+//!   store's revision); Ctrl-C or `SIGTERM` stops accepting, lets the
 //!   requests in flight finish, writes every audit row and exits 0.
 
 use std::io::Write as _;
@@ -51,6 +54,7 @@ use super::pid::PidFile;
 use crate::audit::{AuditConfig, AuditLog};
 use crate::gateway::Gateway;
 use crate::policy::{DemoAgent, Policy, demo};
+use crate::policy_sync::PolicySync;
 use crate::rest::BASE_PATH;
 use crate::server::{self, MCP_PATH};
 use crate::store::{self, Store};
@@ -180,13 +184,25 @@ pub async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let audit = AuditLog::start(Arc::clone(&store), AuditConfig::default());
-    let agents = agents_line(&policy, keys.as_deref());
     let gateway = Arc::new(Gateway::new(
         policy,
         Arc::clone(&store),
         audit,
         Upstream::new(client),
     ));
+    // Replicas on one store share the policy (the newer of the file and the store's revision).
+    let sync = match &args.policy {
+        Some(file) => match PolicySync::start(Arc::clone(&gateway), file).await {
+            Ok(sync) => sync,
+            Err(error) => {
+                let _ = gateway.close().await;
+                store.close().await;
+                return Err(error);
+            }
+        },
+        None => None,
+    };
+    let agents = agents_line(&gateway.policy(), keys.as_deref());
     let hooks = match Webhooks::new(Arc::clone(&gateway), secrets, args.delivery()) {
         Ok(hooks) => Arc::new(hooks),
         Err(error) => {
@@ -242,7 +258,9 @@ pub async fn run(args: Args) -> Result<(), String> {
         signals.hangup,
         Arc::clone(&gateway),
         args.policy.clone(),
+        sync.clone(),
     ));
+    let revisions = sync.map(|sync| tokio::spawn(sync.listen()));
     let sweeps = tokio::spawn(sweep_approvals(Arc::clone(&gateway)));
     let router = server::router_with_webhooks(Arc::clone(&gateway), hooks, local)?;
     crisp_serve::serve(
@@ -254,6 +272,9 @@ pub async fn run(args: Args) -> Result<(), String> {
     .await;
     reloads.abort();
     sweeps.abort();
+    if let Some(revisions) = revisions {
+        revisions.abort();
+    }
     tracing::info!("stopped accepting; ending the webhook deliveries in flight");
     deliveries.shutdown().await;
     tracing::info!("writing the audit log");
@@ -415,13 +436,18 @@ async fn reload_on_hangup(
     mut hangup: Option<Hangup>,
     gateway: Arc<Gateway>,
     file: Option<PathBuf>,
+    sync: Option<Arc<PolicySync>>,
 ) {
     #[cfg(unix)]
     while let Some(signal) = hangup.as_mut() {
         if signal.recv().await.is_none() {
             return;
         }
-        reload(&gateway, file.as_deref());
+        match &sync {
+            // On a shared store, the reload is written for the other replicas too.
+            Some(sync) => sync.reload().await,
+            None => reload(&gateway, file.as_deref()),
+        }
     }
 }
 

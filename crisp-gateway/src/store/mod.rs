@@ -25,6 +25,7 @@ mod error;
 mod open;
 pub mod outbox;
 mod postgres;
+pub mod revisions;
 mod sqlite;
 mod steps;
 mod types;
@@ -37,6 +38,7 @@ pub use error::StoreError;
 pub use open::{open, open_read_only};
 pub use outbox::Outbox;
 pub use postgres::PostgresStore;
+pub use revisions::{PolicyRevisions, Revision, RevisionWatch};
 pub use sqlite::SqliteStore;
 pub use types::{
     AuditFilter, AuditRow, DECISIONS, SQLITE_FILE, Store, Take, Taken, Usage, utc_day,

@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use super::approvals::ApprovalStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
+use super::revisions::PolicyRevisions;
 
 /// The decisions an [`AuditRow`] records, as stored (`crisp-gateway audit --decision` takes
 /// these): a call's, then an approval's steps (`proposed` is the call's row; the others are
@@ -77,6 +78,13 @@ pub trait Store: Send + Sync + 'static {
     /// `false`.
     fn shared(&self) -> bool {
         false
+    }
+
+    /// The policy's revisions, when replicas share this store (PostgreSQL): a reload on one
+    /// replica reaches the others through them. The default, for a store of one process, is
+    /// `None`.
+    fn revisions(&self) -> Option<&dyn PolicyRevisions> {
+        None
     }
 
     /// The webhook fan-out's events seen and outbox, when this store keeps them (both stores

@@ -10,11 +10,13 @@ use sqlx::{Postgres, QueryBuilder, Row as _};
 use super::approvals::ApprovalStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
+use super::revisions::PolicyRevisions;
 use super::types::{AuditFilter, AuditRow, Store, Take, Taken, Usage};
 use target::Target;
 
 mod approvals;
 mod outbox;
+mod revisions;
 mod target;
 
 /// The schema, embedded at build time.
@@ -454,6 +456,10 @@ impl Store for PostgresStore {
 
     fn shared(&self) -> bool {
         true
+    }
+
+    fn revisions(&self) -> Option<&dyn PolicyRevisions> {
+        Some(self)
     }
 
     fn outbox(&self) -> Option<&dyn Outbox> {
