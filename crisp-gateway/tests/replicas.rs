@@ -209,3 +209,62 @@ async fn two_replicas_spend_an_agents_budget_exactly() {
     assert_eq!(rows, REQUESTS, "one audit row per request");
     sandbox.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_an_agents_rate() {
+    let agents = Arc::new(agents(1));
+    let names = Arc::clone(&agents);
+    // 10 an hour: nothing comes back during the test, so exactly 10 of the 50 pass.
+    let Some(setup) = two_replicas(move |website| {
+        policy(
+            "daily_quota = 100000",
+            &names,
+            website,
+            "rate = \"10/hour\"",
+        )
+    })
+    .await
+    else {
+        return;
+    };
+    let before = setup.sandbox.api_requests();
+    let client = reqwest::Client::new();
+    let (name, key) = &agents[0];
+    let sends = (0..50).map(|i| {
+        let replica = [&setup.a, &setup.b][i % 2];
+        client
+            .get(format!(
+                "{}/website/{}/settings",
+                replica.base_url,
+                setup.sandbox.website_id()
+            ))
+            .basic_auth(name, Some(key))
+            .send()
+    });
+    let mut passed = 0;
+    let mut waits = Vec::new();
+    for answer in futures::future::join_all(sends).await {
+        let answer = answer.unwrap();
+        match answer.status().as_u16() {
+            200 => passed += 1,
+            429 => {
+                let wait: u64 = answer.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                let body: serde_json::Value = answer.json().await.unwrap();
+                assert_eq!(body["reason"], "rate_limited", "{body}");
+                waits.push(wait);
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((passed, waits.len()), (10, 40));
+    assert_eq!(setup.sandbox.api_requests() - before, 10);
+    // The next call passes a sixth of an hour after the burst: about 360 s.
+    assert!(waits.iter().all(|w| (300..=360).contains(w)), "{waits:?}");
+    let (sandbox, rows) = audit_rows(setup).await;
+    assert_eq!(rows, 50);
+    sandbox.shutdown().await;
+}

@@ -25,6 +25,7 @@ mod error;
 mod open;
 pub mod outbox;
 mod postgres;
+pub mod rates;
 pub mod revisions;
 mod sqlite;
 mod steps;
@@ -38,6 +39,7 @@ pub use error::StoreError;
 pub use open::{open, open_read_only};
 pub use outbox::Outbox;
 pub use postgres::PostgresStore;
+pub use rates::SharedRates;
 pub use revisions::{PolicyRevisions, Revision, RevisionWatch};
 pub use sqlite::SqliteStore;
 pub use types::{

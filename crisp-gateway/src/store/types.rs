@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use super::approvals::ApprovalStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
+use super::rates::SharedRates;
 use super::revisions::PolicyRevisions;
 
 /// The decisions an [`AuditRow`] records, as stored (`crisp-gateway audit --decision` takes
@@ -84,6 +85,13 @@ pub trait Store: Send + Sync + 'static {
     /// replica reaches the others through them. The default, for a store of one process, is
     /// `None`.
     fn revisions(&self) -> Option<&dyn PolicyRevisions> {
+        None
+    }
+
+    /// Each agent's rate, when replicas share this store (PostgreSQL), so that they let
+    /// through together what one gateway would. The default, for a store of one process, is
+    /// `None`: the gateway limits rates in memory.
+    fn rates(&self) -> Option<&dyn SharedRates> {
         None
     }
 

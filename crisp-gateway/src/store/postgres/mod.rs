@@ -10,12 +10,14 @@ use sqlx::{Postgres, QueryBuilder, Row as _};
 use super::approvals::ApprovalStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
+use super::rates::SharedRates;
 use super::revisions::PolicyRevisions;
 use super::types::{AuditFilter, AuditRow, Store, Take, Taken, Usage};
 use target::Target;
 
 mod approvals;
 mod outbox;
+mod rates;
 mod revisions;
 mod target;
 
@@ -459,6 +461,10 @@ impl Store for PostgresStore {
     }
 
     fn revisions(&self) -> Option<&dyn PolicyRevisions> {
+        Some(self)
+    }
+
+    fn rates(&self) -> Option<&dyn SharedRates> {
         Some(self)
     }
 
