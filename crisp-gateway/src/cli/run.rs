@@ -3,7 +3,7 @@
 //! ```text
 //! crisp-gateway [--port 8484] [--host 127.0.0.1] [--data ./.crisp-gateway/] [--policy FILE]
 //!               [--database postgres://...] [--webhook-attempts N] [--webhook-backoff-ms MS]
-//!               [--webhook-timeout-ms MS]
+//!               [--webhook-timeout-ms MS] [--approval-send-stale-ms MS]
 //! ```
 //!
 //! - **Upstream**: with `CRISP_IDENTIFIER` and `CRISP_KEY` (and `CRISP_TIER`) in the
@@ -106,6 +106,12 @@ pub struct Args {
     /// How long one delivery to an agent may take, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = millis(DeliveryConfig::default().timeout), value_parser = clap::value_parser!(u64).range(1..))]
     pub webhook_timeout_ms: u64,
+    /// How long an approved call's send may stay claimed before the gateway holds that its
+    /// sender stopped (a gateway or `approvals approve` killed mid-send) and marks it
+    /// unknown_outcome, never sent again; in milliseconds. It must exceed the longest a send
+    /// can take (crisp-api gives up after 3 attempts of 10 s).
+    #[arg(long, value_name = "MS", default_value_t = millis(crate::approvals::SEND_STALE), value_parser = clap::value_parser!(u64).range(1..))]
+    pub approval_send_stale_ms: u64,
 }
 
 impl Args {
@@ -184,12 +190,11 @@ pub async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let audit = AuditLog::start(Arc::clone(&store), AuditConfig::default());
-    let gateway = Arc::new(Gateway::new(
-        policy,
-        Arc::clone(&store),
-        audit,
-        Upstream::new(client),
-    ));
+    let send_stale = Duration::from_millis(args.approval_send_stale_ms);
+    let gateway = Arc::new(
+        Gateway::new(policy, Arc::clone(&store), audit, Upstream::new(client))
+            .with_send_stale(send_stale),
+    );
     // Replicas on one store share the policy (the newer of the file and the store's revision).
     let sync = match &args.policy {
         Some(file) => match PolicySync::start(Arc::clone(&gateway), file).await {
@@ -414,10 +419,11 @@ impl Signals {
 /// How often the gateway settles approvals (expired proposals, stale sends).
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Settles approvals at start and every [`SWEEP_EVERY`] (see
-/// [`Gateway::sweep_approvals`]); a store that fails is logged and tried again next time.
+/// Settles approvals at start and every [`SWEEP_EVERY`] (or every `--approval-send-stale-ms`,
+/// when shorter; see [`Gateway::sweep_approvals`]); a store that fails is logged and tried
+/// again next time.
 async fn sweep_approvals(gateway: Arc<Gateway>) {
-    let mut every = tokio::time::interval(SWEEP_EVERY);
+    let mut every = tokio::time::interval(SWEEP_EVERY.min(gateway.send_stale()));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;

@@ -70,6 +70,8 @@ pub struct Gateway {
     rate: RateLimits,
     counters: Arc<Counters>,
     upstream: Upstream,
+    /// How long a send may stay claimed before it is held stale (`unknown_outcome`).
+    send_stale: std::time::Duration,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -92,7 +94,23 @@ impl Gateway {
             rate: RateLimits::new(),
             counters: Arc::default(),
             upstream,
+            send_stale: crate::approvals::SEND_STALE,
         }
+    }
+
+    /// The same gateway, holding a send claimed longer than `stale` ago stale: its sender
+    /// stopped, and it is marked `unknown_outcome`, never sent again (default
+    /// [`SEND_STALE`](crate::approvals::SEND_STALE), 10 minutes; it must exceed the longest a
+    /// send can take).
+    pub fn with_send_stale(mut self, stale: std::time::Duration) -> Self {
+        self.send_stale = stale;
+        self
+    }
+
+    /// How long a send may stay claimed before it is held stale (see
+    /// [`with_send_stale`](Self::with_send_stale)).
+    pub fn send_stale(&self) -> std::time::Duration {
+        self.send_stale
     }
 
     /// The policy in force.
