@@ -13,4 +13,5 @@ mod backend;
 mod behaviour;
 mod outbox;
 mod postgres;
+mod shared;
 mod sqlite;
