@@ -25,7 +25,7 @@ use tokio::sync::Mutex;
 
 use crate::gateway::Gateway;
 use crate::policy::Policy;
-use crate::store::{PolicyRevisions, Revision};
+use crate::store::{PolicyRevisions, Revision, RevisionWatch, StoreError};
 
 /// How long a replica waits before watching again after its watch failed.
 const WATCH_AGAIN: Duration = Duration::from_secs(1);
@@ -64,7 +64,7 @@ impl PolicySync {
             current: Mutex::new(0),
         });
         let text = read(file)?;
-        let latest = sync.revisions().latest().await.map_err(|e| e.to_string())?;
+        let latest = sync.latest().await.map_err(|e| e.to_string())?;
         let mut current = sync.current.lock().await;
         match latest {
             Some(latest) if latest.text == text => *current = latest.revision,
@@ -85,11 +85,23 @@ impl PolicySync {
         Ok(Some(sync))
     }
 
-    fn revisions(&self) -> &dyn PolicyRevisions {
+    /// The store's revisions ([`start`](Self::start) made sure it keeps them).
+    fn revisions(&self) -> Result<&dyn PolicyRevisions, StoreError> {
         self.gateway
             .store()
             .revisions()
-            .expect("PolicySync is made for a store with revisions")
+            .ok_or_else(|| StoreError::Failed {
+                action: "reading the policy's revisions",
+                detail: "this store keeps none (only PostgreSQL does)".to_owned(),
+            })
+    }
+
+    async fn latest(&self) -> Result<Option<Revision>, StoreError> {
+        self.revisions()?.latest().await
+    }
+
+    async fn watch(&self) -> Result<Box<dyn RevisionWatch>, StoreError> {
+        self.revisions()?.watch().await
     }
 
     /// Re-reads the policy file: a valid one is put in force here and written to the store,
@@ -139,7 +151,7 @@ impl PolicySync {
     /// force. A failed watch is logged and started again.
     pub async fn listen(self: Arc<Self>) {
         loop {
-            match self.revisions().watch().await {
+            match self.watch().await {
                 Ok(mut watch) => {
                     // A revision written while this replica was not yet watching.
                     self.catch_up().await;
@@ -164,7 +176,7 @@ impl PolicySync {
     /// Puts the store's newest revision in force if it is newer than the one in force here.
     async fn catch_up(&self) {
         let mut current = self.current.lock().await;
-        match self.revisions().latest().await {
+        match self.latest().await {
             Ok(Some(latest)) if latest.revision > *current => {
                 // Refused or not, it is the store's newest: not tried again.
                 *current = latest.revision;
@@ -202,6 +214,7 @@ impl PolicySync {
 
     async fn publish(&self, text: &str) -> Result<i64, String> {
         self.revisions()
+            .map_err(|e| e.to_string())?
             .publish(text, &self.file.display().to_string(), now_ms())
             .await
             .map_err(|e| e.to_string())
