@@ -19,19 +19,21 @@ use crate::store::rates::SharedRates;
 /// so two replicas cannot both take the last call; a refused take updates nothing. `now` is read
 /// from the server's clock once, before any wait for the lock: a take that waited is judged as
 /// of when it started, which can only refuse a call a moment early, never let one more through.
-/// The answer: `now`, the new `tat` when it passed (NULL otherwise), and the `tat` held (for
-/// the wait of a refused call; read from the statement's snapshot, so it may be a take behind:
-/// the wait is then a little short, and the call asked to wait is refused again).
+/// The answer: the new `tat` when it passed, no row otherwise.
 const TAKE_RATE: &str = "WITH clock AS MATERIALIZED (\
-     SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint AS now_us), \
-     taken AS (\
+     SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint AS now_us) \
      INSERT INTO rate_limits AS r (agent, tat_us) SELECT $1, clock.now_us + $2 FROM clock \
      ON CONFLICT (agent) DO UPDATE \
      SET tat_us = GREATEST(r.tat_us, (SELECT now_us FROM clock)) + $2 \
      WHERE GREATEST(r.tat_us, (SELECT now_us FROM clock)) + $2 - (SELECT now_us FROM clock) <= $3 \
-     RETURNING r.tat_us) \
-     SELECT clock.now_us, (SELECT tat_us FROM taken) AS taken_us, \
-     (SELECT tat_us FROM rate_limits WHERE agent = $1) AS held_us FROM clock";
+     RETURNING r.tat_us";
+
+/// After a refused take, for its wait: the agent's `tat` and the clock, read by a new statement
+/// (so as the take that refused it committed the row: the refused statement's own snapshot may
+/// predate it).
+const HELD: &str = "SELECT tat_us, \
+     (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint AS now_us \
+     FROM rate_limits WHERE agent = $1";
 
 impl SharedRates for PostgresStore {
     fn take_rate<'a>(
@@ -44,22 +46,29 @@ impl SharedRates for PostgresStore {
             let taking = failed("taking from an agent's rate");
             let burst = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
             let interval = burst / i64::from(count.max(1));
-            let row = sqlx::query(TAKE_RATE)
+            let taken = sqlx::query(TAKE_RATE)
                 .bind(agent)
                 .bind(interval)
                 .bind(burst)
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(&taking)?;
-            let now: i64 = row.try_get("now_us").map_err(&taking)?;
-            let taken: Option<i64> = row.try_get("taken_us").map_err(&taking)?;
             if taken.is_some() {
                 return Ok(None);
             }
-            let held: i64 = row
-                .try_get::<Option<i64>, _>("held_us")
+            let Some(row) = sqlx::query(HELD)
+                .bind(agent)
+                .fetch_optional(&self.pool)
+                .await
                 .map_err(&taking)?
-                .unwrap_or(now);
+            else {
+                // Refused, so the row exists; rows are never deleted. Wait one interval.
+                return Ok(Some(Duration::from_micros(
+                    u64::try_from(interval).unwrap_or(1).max(1),
+                )));
+            };
+            let held: i64 = row.try_get("tat_us").map_err(&taking)?;
+            let now: i64 = row.try_get("now_us").map_err(&taking)?;
             // It passes once `held + interval - later <= burst`.
             let wait = held
                 .saturating_add(interval)
