@@ -12,7 +12,8 @@ use crisp_api::{Client, Credentials, Tier};
 use crisp_gateway::audit::AuditLog;
 use crisp_gateway::policy::Policy;
 use crisp_gateway::store::{
-    AuditFilter, AuditRow, SQLITE_FILE, SqliteStore, Store, StoreError, Take, Taken, Usage,
+    AuditFilter, AuditRow, HourCount, SQLITE_FILE, SqliteStore, Store, StoreError, Take, Taken,
+    Usage,
 };
 use crisp_gateway::upstream::Upstream;
 use crisp_gateway::{Gateway, server};
@@ -286,6 +287,13 @@ impl Store for Flaky {
     }
     fn usage(&self, day: u32) -> BoxFuture<'_, Result<Usage, StoreError>> {
         self.inner.usage(day)
+    }
+
+    fn requests_per_hour(
+        &self,
+        since_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<HourCount>, StoreError>> {
+        self.inner.requests_per_hour(since_ms)
     }
 }
 

@@ -25,7 +25,7 @@ pub use open::{open, open_read_only};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::{
-    AuditFilter, AuditRow, DECISIONS, SQLITE_FILE, Store, Take, Taken, Usage, utc_day,
+    AuditFilter, AuditRow, DECISIONS, HourCount, SQLITE_FILE, Store, Take, Taken, Usage, utc_day,
 };
 
 #[cfg(test)]
