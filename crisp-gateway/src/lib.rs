@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod dashboard;
 pub mod decide;
 pub mod gateway;
 pub mod identity;

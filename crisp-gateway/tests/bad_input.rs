@@ -326,6 +326,7 @@ async fn while_the_audit_store_cannot_be_written_calls_are_refused_with_503_and_
     let server = tokio::spawn(server::serve(
         listener,
         Arc::clone(&gateway),
+        crisp_gateway::dashboard::Dashboard::default(),
         crisp_serve::Limits::default(),
         async {
             let _ = stopped.await;

@@ -14,8 +14,11 @@
 //!   way to hand out write access to real customers.
 //! - **Data**: `--data DIR` holds `gateway.sqlite` (the audit log and the daily counters) and
 //!   `gateway.pid` (locked while the gateway runs: one gateway per directory).
-//! - **Stdout**: one JSON line, `{"base_url", "mcp_url", "agents": [{"name", "identifier",
-//!   "key"}]}` (keys only for the demo policy; `website_id` too with the embedded sandbox).
+//! - **Dashboard**: at `/` (`dashboard_url`): with `CRISP_GATEWAY_ADMIN_TOKEN` set, for
+//!   whoever signs in with that token; without it, for loopback peers only.
+//! - **Stdout**: one JSON line, `{"base_url", "mcp_url", "dashboard_url", "agents": [{"name",
+//!   "identifier", "key"}]}` (keys only for the demo policy; `website_id` too with the embedded
+//!   sandbox).
 //!   Then logs, on stderr.
 //! - **Signals**: `SIGHUP` (or `crisp-gateway reload`) re-reads the policy file (a file that is
 //!   refused leaves the policy in force); Ctrl-C or `SIGTERM` stops accepting, lets the
@@ -34,6 +37,7 @@ use tokio::net::TcpListener;
 
 use super::pid::PidFile;
 use crate::audit::{AuditConfig, AuditLog};
+use crate::dashboard::Dashboard;
 use crate::gateway::Gateway;
 use crate::policy::{DemoAgent, Policy, demo};
 use crate::rest::BASE_PATH;
@@ -77,6 +81,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     // Listen for the signals first: a SIGHUP that arrives before would end the process.
     let signals = Signals::listen()?;
     let env = Env::read(Website::Optional).map_err(|e| e.to_string())?;
+    let dashboard = Dashboard::from_env()?;
     if env.grants.is_some() {
         eprintln!(
             "crisp-gateway: CRISP_GRANTS is ignored: each agent's grants are in the policy file"
@@ -138,6 +143,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     let mut line = json!({
         "base_url": base_url,
         "mcp_url": format!("http://{local}{MCP_PATH}"),
+        "dashboard_url": format!("http://{local}/"),
         "agents": agents,
     });
     if let Some(sandbox) = &sandbox {
@@ -145,6 +151,14 @@ pub async fn run(args: Args) -> Result<(), String> {
     }
     print_line(&line.to_string())?;
     say_where(&args, &gateway, sandbox.as_ref(), keys.is_some(), &base_url);
+    eprintln!(
+        "crisp-gateway: the dashboard at http://{local}/ ({})",
+        if dashboard.has_admin_token() {
+            "sign in with CRISP_GATEWAY_ADMIN_TOKEN"
+        } else {
+            "loopback only: set CRISP_GATEWAY_ADMIN_TOKEN to open it from elsewhere"
+        }
+    );
 
     let reloads = tokio::spawn(reload_on_hangup(
         signals.hangup,
@@ -154,6 +168,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     server::serve(
         listener,
         Arc::clone(&gateway),
+        dashboard,
         crisp_serve::Limits::default(),
         signals.stop,
     )

@@ -1,0 +1,261 @@
+//! `GET /approvals` and `POST /approvals/review`: the proposals agents made that wait for a
+//! person, shown with exactly what would be sent, approved or denied with a note.
+//!
+//! The page reads and decides through [`ApprovalDesk`], a seam the gateway's approvals
+//! implement (the same code as `crisp-gateway approvals approve|deny`): the page knows
+//! nothing of how a proposal is stored or sent.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::response::Response;
+use futures::future::BoxFuture;
+use http::StatusCode;
+use maud::{Markup, html};
+use serde_json::Value;
+
+use super::Shared;
+use super::access::now_ms;
+use super::layout::{self, Tab, time};
+use super::respond::{html, read_form, see_other};
+
+/// The longest note a reviewer may leave (the agent reads it).
+pub(super) const NOTE_MAX: usize = 2_000;
+
+/// One proposal waiting for a person: exactly the request that approving it sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingApproval {
+    /// The approval's id.
+    pub id: String,
+    /// The agent that proposed it.
+    pub agent: String,
+    /// The operation id (`send_message`).
+    pub operation: String,
+    /// The HTTP method.
+    pub method: String,
+    /// The path with its ids filled in (`/website/{website_id}/conversation/{session_id}/message`
+    /// with the ids).
+    pub path: String,
+    /// The query, as it would be sent.
+    pub query: Vec<(String, String)>,
+    /// The JSON body, as it would be sent.
+    pub body: Option<Value>,
+    /// When it was proposed (Unix ms).
+    pub created_ms: i64,
+    /// When it expires unless decided (Unix ms).
+    pub expires_ms: i64,
+}
+
+impl PendingApproval {
+    /// For a message, the text the customer will see: the `content` of a `text` (or `note`,
+    /// seen by operators only) message body.
+    pub fn message_text(&self) -> Option<&str> {
+        let body = self.body.as_ref()?;
+        let kind = body.get("type")?.as_str()?;
+        matches!(kind, "text" | "note")
+            .then(|| body.get("content")?.as_str())
+            .flatten()
+    }
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send the stored request, once.
+    Approve,
+    /// Do not send it; the agent is told, with the note.
+    Deny,
+}
+
+/// A decision on one proposal, by a reviewer, with an optional note for the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// The approval's id.
+    pub id: String,
+    /// Approve or deny.
+    pub verdict: Verdict,
+    /// The reviewer's note (the agent reads it).
+    pub note: Option<String>,
+    /// Who decided: the name given at sign-in.
+    pub reviewer: String,
+    /// When (Unix ms).
+    pub at_ms: i64,
+}
+
+/// What the approvals page reads and decides through: the gateway's approvals (the same code
+/// as `crisp-gateway approvals`). Errors are one sentence for the reviewer.
+pub trait ApprovalDesk: Send + Sync + 'static {
+    /// The pending proposals at `now_ms`, oldest first.
+    fn pending(&self, now_ms: i64) -> BoxFuture<'_, Result<Vec<PendingApproval>, String>>;
+
+    /// Approves (sends, once) or denies one proposal: a sentence saying what happened
+    /// (Crisp's answer for a send), or why nothing was done.
+    fn review<'a>(&'a self, review: &'a Review) -> BoxFuture<'a, Result<String, String>>;
+}
+
+/// `GET /approvals`.
+pub(super) async fn page(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let visitor = match shared.admit(&parts) {
+        Ok(visitor) => visitor,
+        Err(answer) => return *answer,
+    };
+    let (status, list) = match &shared.approvals {
+        None => (
+            StatusCode::OK,
+            html! { p.muted { "Approvals are not kept by this gateway." } },
+        ),
+        Some(desk) => match desk.pending(now_ms()).await {
+            Ok(pending) if pending.is_empty() => (
+                StatusCode::OK,
+                html! { p.muted { "Nothing waits for approval." } },
+            ),
+            Ok(pending) => (
+                StatusCode::OK,
+                html! {
+                    @for approval in &pending {
+                        (card(approval, &visitor.session.csrf))
+                    }
+                },
+            ),
+            Err(error) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                html! { p.problem { "The approvals could not be read: " (error) } },
+            ),
+        },
+    };
+    let body = html! {
+        h1 { "Approvals" }
+        (list)
+    };
+    let page = layout::page(&visitor, Tab::Approvals, "Approvals", body);
+    visitor.finish(html(status, page))
+}
+
+/// `POST /approvals/review`: `id`, `verdict` (`approve` or `deny`), `note`, `csrf`.
+pub(super) async fn review(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let form = match read_form(body).await {
+        Ok(form) => form,
+        Err(answer) => return answer,
+    };
+    let visitor = match shared.admit_form(&parts, &form) {
+        Ok(visitor) => visitor,
+        Err(answer) => return *answer,
+    };
+    let verdict = match form.get("verdict") {
+        Some("approve") => Some(Verdict::Approve),
+        Some("deny") => Some(Verdict::Deny),
+        _ => None,
+    };
+    let note = form.get("note").map(str::to_owned);
+    let message = match (&shared.approvals, form.get("id"), verdict) {
+        (None, _, _) => "Approvals are not kept by this gateway: nothing was done.".to_owned(),
+        (_, None, _) | (_, _, None) => {
+            "The form named no approval or no decision: nothing was done.".to_owned()
+        }
+        _ if note.as_ref().is_some_and(|n| n.chars().count() > NOTE_MAX) => {
+            format!("The note is longer than {NOTE_MAX} characters: nothing was done.")
+        }
+        (Some(desk), Some(id), Some(verdict)) => {
+            let review = Review {
+                id: id.to_owned(),
+                verdict,
+                note,
+                reviewer: visitor.session.reviewer.clone(),
+                at_ms: now_ms(),
+            };
+            desk.review(&review).await.unwrap_or_else(|error| error)
+        }
+    };
+    shared.sessions.flash(&visitor.cookie, message);
+    visitor.finish(see_other("/approvals"))
+}
+
+fn card(approval: &PendingApproval, csrf: &str) -> Markup {
+    let query = if approval.query.is_empty() {
+        String::new()
+    } else {
+        let mut query = form_urlencoded::Serializer::new(String::from("?"));
+        query.extend_pairs(&approval.query);
+        query.finish()
+    };
+    let body = approval
+        .body
+        .as_ref()
+        .map(|body| serde_json::to_string_pretty(body).unwrap_or_else(|_| body.to_string()));
+    html! {
+        article.card.approval data-approval=(approval.id) {
+            h2 { (approval.agent) " proposes " code { (approval.operation) } }
+            p.muted {
+                "Proposed " (time(approval.created_ms)) ", expires " (time(approval.expires_ms))
+                " · id " code { (approval.id) }
+            }
+            pre.request { (approval.method) " " (approval.path) (query) }
+            @if let Some(text) = approval.message_text() {
+                p { "What the customer will see:" }
+                pre.customer-text { (text) }
+            }
+            @if let Some(body) = body {
+                details open {
+                    summary { "The body, as it will be sent" }
+                    pre.body { (body) }
+                }
+            }
+            form.review method="post" action="/approvals/review" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="id" value=(approval.id);
+                textarea name="note" maxlength=(NOTE_MAX) placeholder="A note for the agent (optional)" {}
+                button type="submit" name="verdict" value="approve" { "Approve and send" }
+                button.deny type="submit" name="verdict" value="deny" { "Deny" }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn approval(body: Option<Value>) -> PendingApproval {
+        PendingApproval {
+            id: "ap_1".into(),
+            agent: "reply".into(),
+            operation: "send_message".into(),
+            method: "POST".into(),
+            path: "/website/w/conversation/s/message".into(),
+            query: Vec::new(),
+            body,
+            created_ms: 0,
+            expires_ms: 1,
+        }
+    }
+
+    #[test]
+    fn a_text_message_shows_its_text_and_other_bodies_none() {
+        let text = approval(Some(serde_json::json!({
+            "type": "text", "from": "operator", "origin": "chat", "content": "<b>Hi</b>"
+        })));
+        assert_eq!(text.message_text(), Some("<b>Hi</b>"));
+        let picker = approval(Some(serde_json::json!({"type": "picker", "content": {}})));
+        assert_eq!(picker.message_text(), None);
+        assert_eq!(approval(None).message_text(), None);
+    }
+
+    #[test]
+    fn the_card_escapes_the_text_and_the_body() {
+        let card = card(
+            &approval(Some(serde_json::json!({
+                "type": "text", "content": "<script>alert(1)</script>"
+            }))),
+            "csrf-token",
+        )
+        .into_string();
+        assert!(!card.contains("<script>"), "{card}");
+        assert!(
+            card.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{card}"
+        );
+        assert!(card.contains("value=\"csrf-token\""), "{card}");
+    }
+}
