@@ -167,10 +167,14 @@ impl Shared {
     /// browser says it is cross-site), recorded like a missing CSRF token.
     fn cross_site_rule(&self, parts: &Parts) -> Result<(), Box<Response>> {
         let headers = &parts.headers;
+        // `same-site` is another port or subdomain of this host: another site to the dashboard.
         let cross_site = headers
             .get("sec-fetch-site")
-            .is_some_and(|site| site.as_bytes() == b"cross-site");
+            .is_some_and(|site| matches!(site.as_bytes(), b"cross-site" | b"same-site"));
+        // Under `Referrer-Policy: no-referrer` a browser sends `Origin: null` for the
+        // dashboard's own forms: that says nothing, and Sec-Fetch-Site speaks instead.
         let foreign_origin = match (headers.get(ORIGIN), headers.get(HOST)) {
+            (Some(origin), _) if origin.as_bytes() == b"null" => false,
             (Some(origin), Some(host)) => {
                 let origin = origin.to_str().unwrap_or_default();
                 let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);

@@ -79,7 +79,7 @@ fn card(agent: &Agent, used: u64) -> Markup {
                         (used) " of " (budget) " requests "
                         meter min="0" max=(budget) value=(used.min(budget)) {}
                     } @else {
-                        (used) " requests (no daily budget)"
+                        (used) (if used == 1 { " request" } else { " requests" }) " (no daily budget)"
                     }
                 }
                 dt { "Grants" }
