@@ -10,14 +10,16 @@
 //! front (rest: Crisp's /v1 | mcp: /mcp)   a request becomes a call; a decision its answer
 //!   -> identity   the agent, from Basic name:key or Bearer key (sha256, constant-time)
 //!   -> decide     pure: policy + agent + operation + ids + facts -> plan or refusal
-//!   -> gateway    rate, budget and quota; the upstream; one audit row per request
+//!   -> gateway    rate; a proposal when a person must approve (see `approvals`); budget and
+//!                 quota; the upstream; one audit row per request
 //!   -> upstream   crisp_api::Client::call with the one Crisp key
-//!   -> store      audit rows, counters (SQLite by default)
+//!   -> store      audit rows, counters, approvals (SQLite by default)
 //! ```
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod approvals;
 pub mod audit;
 pub mod cli;
 pub mod dashboard;
@@ -32,4 +34,4 @@ pub mod server;
 pub mod store;
 pub mod upstream;
 
-pub use gateway::{Caller, Front, Gateway, Incoming, Outcome};
+pub use gateway::{Caller, Front, Gateway, Incoming, Lookup, Outcome, ReviewError, Reviewer, Sent};

@@ -3,7 +3,8 @@
 //! `crisp-gateway [run]` serves the gateway (the default command); `check FILE` validates a
 //! policy and prints what each agent may do; `agents add NAME` makes an agent's key and prints
 //! the table to paste into the policy; `audit` queries the audit log; `reload` makes the
-//! running gateway re-read its policy.
+//! running gateway re-read its policy; `approvals list|approve|deny` reviews what agents may
+//! only propose.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -52,6 +53,27 @@ enum Command {
     /// Make the running gateway re-read its policy file (SIGHUP); a file it refuses leaves
     /// the policy in force.
     Reload(cli::reload::Args),
+    /// Review the calls agents may only propose (the policy's `approve`): list them, approve
+    /// one (it is then sent, once) or deny it. Works on the store, with the gateway running or
+    /// stopped.
+    Approvals {
+        #[command(subcommand)]
+        command: ApprovalsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApprovalsCommand {
+    /// List the pending proposals (id, agent, operation, ids, age, a one-line preview); with
+    /// --all every one and its state; --json for one object per line with the whole request.
+    List(cli::approvals::ListArgs),
+    /// Approve a proposal and send it now, through the same upstream path as the gateway (the
+    /// agent's budget and the token's quota are charged then). Needs the gateway's upstream
+    /// token in the environment (CRISP_IDENTIFIER, CRISP_KEY, CRISP_TIER, CRISP_BASE_URL) and
+    /// its policy (--policy).
+    Approve(cli::approvals::ApproveArgs),
+    /// Deny a proposal: it is never sent; the agent reads the note in its status.
+    Deny(cli::approvals::DecideArgs),
 }
 
 #[derive(Subcommand)]
@@ -112,6 +134,15 @@ async fn main() -> ExitCode {
         Some(Command::Reload(args)) => {
             cli::reload::run(&args).map(|said| eprintln!("crisp-gateway: {said}"))
         }
+        Some(Command::Approvals { command }) => match command {
+            ApprovalsCommand::List(args) => cli::approvals::list(args).await,
+            ApprovalsCommand::Approve(args) => cli::approvals::approve(args)
+                .await
+                .and_then(|said| print(&format!("{said}\n"))),
+            ApprovalsCommand::Deny(args) => cli::approvals::deny(args)
+                .await
+                .and_then(|said| print(&format!("{said}\n"))),
+        },
     };
     crisp_serve::exit("crisp-gateway", result)
 }

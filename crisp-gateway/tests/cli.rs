@@ -40,6 +40,18 @@ fn check_prints_each_agents_effective_operations() {
         "a read-only agent: {triage}"
     );
     assert!(reply.contains("send_message"), "{reply}");
+    assert!(reply.contains("approve:      send_message"), "{reply}");
+    let marked: Vec<&str> = reply
+        .lines()
+        .filter(|l| l.ends_with("  approval"))
+        .collect();
+    assert_eq!(marked.len(), 1, "{reply}");
+    assert!(
+        marked[0].trim_start().starts_with("send_message "),
+        "{reply}"
+    );
+    let (_, triage_table) = triage.split_once("agent triage").unwrap();
+    assert!(!triage_table.contains("approv"), "{triage}");
     assert!(reply.contains("inboxes:      2c2d4a61-"), "{reply}");
     assert!(!reply.contains("remove_conversation"), "{reply}");
 }

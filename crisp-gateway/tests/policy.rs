@@ -463,3 +463,67 @@ fn a_policy_without_agents_or_file_is_refused() {
         "{error}"
     );
 }
+
+#[test]
+fn approvals_are_operation_ids_or_prefixes_and_a_time() {
+    use std::time::Duration;
+
+    let text = valid()
+        .replace(
+            "daily_quota = 1000\n",
+            "daily_quota = 1000\napproval_ttl = \"30m\"\n",
+        )
+        .replace(
+            "confirm = \"never\"\n",
+            "confirm = \"never\"\napprove = [\"send_message\", \"remove_*\"]\n",
+        );
+    let policy = Policy::parse(&text, "gateway.toml").unwrap();
+    assert_eq!(policy.approval_ttl(), Duration::from_secs(1800));
+    let reply = policy.agent("reply").unwrap();
+    assert!(reply.has_approvals());
+    assert!(reply.must_approve(&Operation::SEND_MESSAGE));
+    assert!(reply.must_approve(&Operation::REMOVE_CONVERSATION));
+    assert!(!reply.must_approve(&Operation::LIST_MESSAGES));
+    let triage = policy.agent("triage").unwrap();
+    assert!(!triage.has_approvals() && !triage.must_approve(&Operation::SEND_MESSAGE));
+    assert_eq!(
+        Policy::parse(&valid(), "gateway.toml")
+            .unwrap()
+            .approval_ttl(),
+        Duration::from_secs(24 * 3600),
+        "24 h by default"
+    );
+    // Written back, the table reads as the same agent.
+    let again = Policy::parse(&reply.to_toml(), "again.toml").unwrap();
+    assert_eq!(again.agents()[0].approve, reply.approve);
+
+    // A mistake names its line and field: the entry's index, a near operation.
+    let typo = text.replace("\"remove_*\"", "\"send_mesage\"");
+    let error = refused(&typo);
+    assert_eq!(
+        (error.line, error.field.as_str()),
+        (20, "agents[1].approve[1]")
+    );
+    assert!(
+        error.message.contains("did you mean \"send_message\""),
+        "{error}"
+    );
+    for (bad, needle) in [
+        ("\"*_message\"", "suffix wildcard only"),
+        ("\"nothing_*\"", "matches no operation"),
+    ] {
+        let error = refused(&text.replace("\"remove_*\"", bad));
+        assert_eq!(error.field, "agents[1].approve[1]", "{error}");
+        assert!(error.message.contains(needle), "{error}");
+    }
+    let empty = refused(&text.replace(r#"["send_message", "remove_*"]"#, "[]"));
+    assert_eq!(empty.field, "agents[1].approve", "{empty}");
+    for ttl in ["\"1.5h\"", "\"0s\"", "\"31d\"", "24"] {
+        let error = refused(&text.replace("\"30m\"", ttl));
+        assert_eq!(
+            (error.line, error.field.as_str()),
+            (2, "approval_ttl"),
+            "{ttl}: {error}"
+        );
+    }
+}

@@ -283,3 +283,63 @@ fn against_the_real_crisp_a_policy_file_is_required() {
     assert!(!stderr.contains("a-key-never-printed"));
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn at_start_a_send_left_claimed_by_a_stopped_gateway_is_marked_unknown_outcome() {
+    use crisp_gateway::store::{
+        Approval, ApprovalState, Decision, SQLITE_FILE, SqliteStore, Step, Store as _,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    // What a gateway left when it stopped between claiming a send and recording its answer
+    // (eleven minutes ago), and a proposal that still waits.
+    let now = chrono::Utc::now().timestamp_millis();
+    let store = SqliteStore::open(data.join(SQLITE_FILE)).await.unwrap();
+    let approvals = store.approvals().unwrap();
+    for (id, claim) in [("a".repeat(32), true), ("b".repeat(32), false)] {
+        let mut approval =
+            Approval::pending(id.clone(), "reply".into(), now - 3_600_000, now + 3_600_000);
+        approval.front = "rest".into();
+        approval.operation = "send_message".into();
+        approval.method = "POST".into();
+        approvals.create_approval(&approval).await.unwrap();
+        if claim {
+            let decision = Decision {
+                id,
+                approve: true,
+                by: "alice".into(),
+                note: None,
+                step: Step {
+                    at_ms: now - 11 * 60_000,
+                    front: "cli".into(),
+                    ..Step::default()
+                },
+            };
+            approvals.decide_approval(&decision).await.unwrap().unwrap();
+        }
+    }
+    store.close().await;
+
+    let mut running = Running::start(binary().args(["--port", "0", "--data", &data_arg(&data)]));
+    let settled = running.wait_for("approval settled");
+    assert!(
+        settled.contains(&"a".repeat(32)) && settled.contains("unknown_outcome"),
+        "{settled}"
+    );
+    running.signal(Signal::SIGTERM);
+    assert!(running.child.wait().unwrap().success());
+
+    let store = SqliteStore::open(data.join(SQLITE_FILE)).await.unwrap();
+    let approvals = store.approvals().unwrap();
+    let left = approvals.approval(&"a".repeat(32)).await.unwrap().unwrap();
+    assert_eq!(left.state, ApprovalState::UnknownOutcome);
+    let waiting = approvals.approval(&"b".repeat(32)).await.unwrap().unwrap();
+    assert_eq!(
+        waiting.state,
+        ApprovalState::Pending,
+        "a pending proposal is left alone"
+    );
+    store.close().await;
+}

@@ -28,7 +28,8 @@ pub struct Args {
     /// Only requests for this operation (an operation id, such as list_conversations).
     #[arg(long, value_name = "OPERATION")]
     pub operation: Option<String>,
-    /// Only requests with this decision: allowed, refused, confirmed or awaiting_confirmation.
+    /// Only rows with this decision: allowed, refused, confirmed, awaiting_confirmation, or an
+    /// approval's proposed, approved, denied, expired, sent, unknown_outcome.
     #[arg(long, value_name = "DECISION", value_parser = parse_decision)]
     pub decision: Option<String>,
     /// Only requests since then: a duration ago (90s, 30m, 1h, 2d) or an RFC 3339 time
@@ -231,7 +232,7 @@ fn table_cells(row: &AuditRow) -> [String; COLUMNS.len()] {
 
 /// A value fit for a terminal cell: control characters (a client name is the agent's to
 /// choose, and could carry escape sequences) become `?`, and a long value is cut.
-fn cell(value: &str) -> String {
+pub(super) fn cell(value: &str) -> String {
     let clean: String = value
         .chars()
         .map(|c| if c.is_control() { '?' } else { c })
@@ -246,7 +247,7 @@ fn cell(value: &str) -> String {
 
 /// An id shortened to its first 8 characters (after a `session_`-style prefix), as git
 /// shortens hashes.
-fn short_id(value: &str) -> String {
+pub(super) fn short_id(value: &str) -> String {
     const KEEP: usize = 8;
     let rest = match value.split_once('_') {
         Some((prefix, rest)) if prefix.chars().all(|c| c.is_ascii_lowercase()) => rest,

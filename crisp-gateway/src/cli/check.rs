@@ -7,7 +7,7 @@ use crate::decide::effective_operations;
 use crate::policy::{Agent, Policy};
 
 /// Reads the policy at `path` and describes it: each agent's websites, resource rules,
-/// budget, rate and the operations it may call (its grants, less what its resource rules
+/// budget, rate, approvals and the operations it may call (its grants, less what its resource rules
 /// always refuse).
 ///
 /// # Errors
@@ -24,9 +24,11 @@ pub fn describe(policy: &Policy, file: &str) -> String {
     let count = policy.agents().len();
     let _ = writeln!(
         out,
-        "{file}: valid; {count} agent{}; daily quota {} requests (all agents together)",
+        "{file}: valid; {count} agent{}; daily quota {} requests (all agents together); \
+         proposals approvable for {}",
         if count == 1 { "" } else { "s" },
-        policy.daily_quota()
+        policy.daily_quota(),
+        crate::approvals::human(policy.approval_ttl())
     );
     for agent in policy.agents() {
         out.push('\n');
@@ -69,16 +71,22 @@ fn describe_agent(out: &mut String, agent: &Agent) {
     );
     let _ = writeln!(out, "  confirm:      {} (MCP)", agent.confirm);
     let _ = writeln!(out, "  grants:       {}", agent.grants);
+    if agent.has_approvals() {
+        let _ = writeln!(
+            out,
+            "  approve:      {} (marked `approval` below: proposed, sent once a person approves)",
+            agent.approve
+        );
+    }
     let operations: Vec<_> = effective_operations(agent).collect();
     let _ = writeln!(out, "  operations ({}):", operations.len());
     for op in &operations {
-        let _ = writeln!(
-            out,
-            "    {:<28} {:<6} {}",
-            op.id,
-            op.method.as_str(),
-            op.path
-        );
+        let line = format!("    {:<28} {:<6} {}", op.id, op.method.as_str(), op.path);
+        if agent.must_approve(op) {
+            let _ = writeln!(out, "{line}  approval");
+        } else {
+            let _ = writeln!(out, "{line}");
+        }
     }
     let refused: Vec<_> = agent
         .grants

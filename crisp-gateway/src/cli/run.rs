@@ -20,6 +20,10 @@
 //!   "identifier", "key"}]}` (keys only for the demo policy; `website_id` too with the embedded
 //!   sandbox).
 //!   Then logs, on stderr.
+//! - **Approvals**: at start and every minute, proposals past their `approval_ttl` are marked
+//!   expired, and sends claimed longer ago than any send takes (their sender stopped mid-way:
+//!   a gateway or `approvals approve` that was killed) are marked `unknown_outcome`, never sent
+//!   again.
 //! - **Signals**: `SIGHUP` (or `crisp-gateway reload`) re-reads the policy file (a file that is
 //!   refused leaves the policy in force); Ctrl-C or `SIGTERM` stops accepting, lets the
 //!   requests in flight finish, writes every audit row and exits 0.
@@ -165,6 +169,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         Arc::clone(&gateway),
         args.policy.clone(),
     ));
+    let sweeps = tokio::spawn(sweep_approvals(Arc::clone(&gateway)));
     server::serve(
         listener,
         Arc::clone(&gateway),
@@ -174,6 +179,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     )
     .await;
     reloads.abort();
+    sweeps.abort();
     tracing::info!("stopped accepting; writing the audit log");
     let flushed = gateway.close().await;
     sqlite.close().await;
@@ -298,6 +304,23 @@ impl Signals {
                 }),
                 hangup: None,
             })
+        }
+    }
+}
+
+/// How often the gateway settles approvals (expired proposals, stale sends).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Settles approvals at start and every [`SWEEP_EVERY`] (see
+/// [`Gateway::sweep_approvals`]); a store that fails is logged and tried again next time.
+async fn sweep_approvals(gateway: Arc<Gateway>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let now = chrono::Utc::now().timestamp_millis();
+        if let Err(error) = gateway.sweep_approvals(now, "gateway").await {
+            tracing::warn!(%error, "approvals were not settled; trying again in a minute");
         }
     }
 }

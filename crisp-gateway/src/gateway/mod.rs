@@ -11,8 +11,11 @@
 //!    needs the conversation's facts: the agent's rate is checked first, then one request is
 //!    taken from its budget and the quota and the conversation is read (or its facts come from
 //!    the upstream's short cache, for free);
-//! 3. checks the agent's rate (in memory), then takes one request from its daily budget and
-//!    the token's daily quota (in the store, atomically: they survive a restart);
+//! 3. checks the agent's rate (in memory); a call the agent may only propose stops here: it is
+//!    stored and answered [`Outcome::Proposed`], nothing sent or charged (see
+//!    [`approvals`](crate::approvals));
+//!    otherwise takes one request from its daily budget and the token's daily quota (in the
+//!    store, atomically: they survive a restart);
 //! 4. sends the call upstream through crisp-api (its retries, id checks and size cap); the
 //!    attempts past the first are added to the counters afterwards;
 //! 5. drops, from a `list_conversations` answer, what the agent's rules do not allow (a second
@@ -21,9 +24,16 @@
 //!
 //! A front that refuses a request before it is a call (no credentials, an unknown route, a
 //! malformed id or body) records its row with [`Gateway::refuse`]: every request is one row.
+//!
+//! Approvals: [`Gateway::approval_status`] answers an agent's lookup of its proposal;
+//! [`Gateway::approve`], [`Gateway::deny`] and [`Gateway::sweep_approvals`] are a reviewer's
+//! (the CLI's, the dashboard's).
 
 mod answer;
 mod counters;
+mod propose;
+mod review;
+mod review_error;
 mod trail;
 mod types;
 
@@ -44,7 +54,9 @@ use crate::upstream::{Send, Upstream};
 
 pub use answer::UPSTREAM_UNAVAILABLE;
 pub use counters::MAX_LEASE;
-pub use types::{Caller, Front, Incoming, Outcome, Unhandled};
+pub use review::{Reviewer, Sent, deny_in_store};
+pub use review_error::ReviewError;
+pub use types::{Caller, Front, Incoming, Lookup, Outcome, Unhandled};
 
 use counters::Counters;
 use trail::Trail;
@@ -267,15 +279,26 @@ impl Gateway {
                 return Outcome::Refused(refusal);
             }
         };
-        if let Err(refusal) = self.take(agent).await {
-            trail.refused(&refusal);
-            return Outcome::Refused(refusal);
-        }
         let body = match operation.method {
             // Crisp's GET and DELETE routes take no body: none is sent.
             crisp_api::Method::Get | crisp_api::Method::Delete => None,
             _ => incoming.body,
         };
+        if agent.must_approve(operation) {
+            let request = types::Proposing {
+                front: incoming.front,
+                client: incoming.client.as_deref(),
+                operation,
+                ids: &incoming.ids,
+                query: plan.query,
+                body,
+            };
+            return self.propose(agent, request, trail).await;
+        }
+        if let Err(refusal) = self.take(agent).await {
+            trail.refused(&refusal);
+            return Outcome::Refused(refusal);
+        }
         let (result, record) = self
             .upstream
             .send(Send {

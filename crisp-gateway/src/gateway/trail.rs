@@ -6,7 +6,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crisp_api::Operation;
 
-use super::types::{Incoming, Outcome, Unhandled};
+use super::types::{Incoming, Lookup, Outcome, Unhandled};
+use crate::approvals::{APPROVAL_STATUS, PENDING_APPROVAL};
 use crate::policy::Agent;
 use crate::refusal::Refusal;
 use crate::store::AuditRow;
@@ -55,6 +56,22 @@ impl Trail {
         if let Some(operation) = request.operation {
             trail.operation(operation);
         }
+        trail
+    }
+
+    /// The row of `agent`'s lookup of the approval `approval_id` (operation
+    /// `approval_status`).
+    pub(super) fn lookup(agent: &Agent, lookup: &Lookup) -> Self {
+        let mut trail = Self::new(
+            lookup.front.as_str(),
+            lookup.client.as_deref(),
+            lookup.received,
+        );
+        trail.row.agent = Some(agent.name.clone());
+        trail.row.key_id = Some(agent.key_sha256.key_id());
+        trail.row.operation = Some(APPROVAL_STATUS.to_owned());
+        trail.row.method = Some("GET".to_owned());
+        trail.row.path_ids = vec![("approval_id".to_owned(), lookup.approval_id.clone())];
         trail
     }
 
@@ -115,6 +132,31 @@ impl Trail {
         self.row.error = error.map(str::to_owned);
     }
 
+    /// The call waits for a person's approval: stored, not sent (see
+    /// [`approvals`](crate::approvals)).
+    pub(super) fn proposed(&mut self) {
+        self.row.decision = "proposed".to_owned();
+        self.row.why = Some("approval".to_owned());
+        self.row.outcome = Some("not_sent".to_owned());
+    }
+
+    /// The lookup was answered (nothing is sent upstream for it).
+    pub(super) fn answered(&mut self) {
+        self.row.decision = "allowed".to_owned();
+        self.row.why = None;
+    }
+
+    /// The lookup named no approval of the agent's.
+    pub(super) fn not_found(&mut self) {
+        self.row.decision = "refused".to_owned();
+        self.row.why = Some("not_found".to_owned());
+    }
+
+    /// The upstream requests this row counts so far.
+    pub(super) fn upstream_requests(&self) -> u32 {
+        self.row.upstream_requests
+    }
+
     /// The call was refused by `refusal`'s rule.
     pub(super) fn refused(&mut self, refusal: &Refusal) {
         self.row.decision = "refused".to_owned();
@@ -138,6 +180,7 @@ impl Trail {
                 .get("reason")
                 .and_then(|r| r.as_str())
                 .map(|r| truncate(r, CLIENT_MAX).to_owned()),
+            Outcome::Proposed(_) => Some(PENDING_APPROVAL.to_owned()),
         };
         self.row.latency_us =
             u64::try_from(self.received.elapsed().as_micros()).unwrap_or(u64::MAX);

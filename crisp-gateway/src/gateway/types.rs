@@ -9,6 +9,7 @@ use std::time::Instant;
 use crisp_api::Operation;
 use serde_json::{Value, json};
 
+use crate::approvals::Proposal;
 use crate::policy::{Agent, Policy};
 use crate::refusal::{Refusal, Rule};
 
@@ -73,6 +74,42 @@ impl Incoming {
     }
 }
 
+/// A call that passed every rule but the approval: what is stored.
+pub(super) struct Proposing<'a> {
+    pub front: Front,
+    pub client: Option<&'a str>,
+    pub operation: &'static Operation,
+    pub ids: &'a [(&'static str, String)],
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+}
+
+/// An agent's lookup of one of its approvals (REST `GET /v1/_gateway/approvals/{id}`, the MCP
+/// `approval_status` tool): [`Gateway::approval_status`](super::Gateway::approval_status).
+#[derive(Clone, Debug)]
+pub struct Lookup {
+    /// The front it came in on.
+    pub front: Front,
+    /// The client, as for [`Incoming::client`].
+    pub client: Option<String>,
+    /// The approval's id, as the agent gave it.
+    pub approval_id: String,
+    /// When the request arrived.
+    pub received: Instant,
+}
+
+impl Lookup {
+    /// A lookup of `approval_id` from `front`, arriving now.
+    pub fn new(front: Front, approval_id: impl Into<String>) -> Self {
+        Self {
+            front,
+            client: None,
+            approval_id: approval_id.into(),
+            received: Instant::now(),
+        }
+    }
+}
+
 /// A request a front refused before it became an [`Incoming`] (no credentials, an unknown
 /// route, a malformed id or body): what its audit row can say.
 #[derive(Clone, Debug)]
@@ -106,8 +143,9 @@ impl Unhandled<'_> {
     }
 }
 
-/// What the gateway answers a call: Crisp's answer, or its own refusal. Both fronts render it
-/// (REST as Crisp's envelope and status, MCP as a tool result or tool error).
+/// What the gateway answers a call: Crisp's answer, its own refusal, or a proposal waiting for
+/// a person's approval. Both fronts render it (REST as Crisp's envelope and status, MCP as a
+/// tool result or tool error).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// Crisp's answer, as it was: its status and its envelope `{error, reason, data}` (an error
@@ -122,6 +160,10 @@ pub enum Outcome {
     },
     /// The gateway refused the call: nothing was sent for it.
     Refused(Refusal),
+    /// The agent's policy has a person approve this call first: it was stored, not sent, and
+    /// nothing was taken from the budget. REST renders it as 202 with
+    /// [`Proposal::envelope`]; MCP as a tool result previewing exactly this request.
+    Proposed(Proposal),
 }
 
 impl Outcome {
@@ -144,6 +186,7 @@ impl Outcome {
         match self {
             Self::Answered { status, .. } => *status,
             Self::Refused(refusal) => refusal.status,
+            Self::Proposed(_) => 202,
         }
     }
 
@@ -152,14 +195,17 @@ impl Outcome {
         match self {
             Self::Answered { retry_after, .. } => *retry_after,
             Self::Refused(refusal) => refusal.retry_after,
+            Self::Proposed(_) => None,
         }
     }
 
-    /// The body as Crisp's envelope (a refusal's is [`Refusal::envelope`]).
+    /// The body as Crisp's envelope (a refusal's is [`Refusal::envelope`], a proposal's
+    /// [`Proposal::envelope`]).
     pub fn envelope(&self) -> Value {
         match self {
             Self::Answered { envelope, .. } => envelope.clone(),
             Self::Refused(refusal) => refusal.envelope(),
+            Self::Proposed(proposal) => proposal.envelope(),
         }
     }
 
@@ -172,6 +218,7 @@ impl Outcome {
                 retry_after,
             } => (status, envelope, retry_after),
             Self::Refused(refusal) => (refusal.status, refusal.envelope(), refusal.retry_after),
+            Self::Proposed(proposal) => (202, proposal.envelope(), None),
         }
     }
 
@@ -179,11 +226,12 @@ impl Outcome {
     pub fn rule(&self) -> Option<Rule> {
         match self {
             Self::Refused(refusal) => Some(refusal.rule),
-            Self::Answered { .. } => None,
+            Self::Answered { .. } | Self::Proposed(_) => None,
         }
     }
 
-    /// Whether it is a success (a 2xx answer from Crisp).
+    /// Whether it is a success (a 2xx answer from Crisp; a proposal is not one: nothing was
+    /// sent).
     pub fn is_success(&self) -> bool {
         matches!(self, Self::Answered { status, .. } if (200..300).contains(status))
     }

@@ -16,7 +16,11 @@
 //! daily_budget = 500                    # optional: requests a day for this agent
 //! rate = "60/minute"                    # optional: N/second | N/minute | N/hour
 //! confirm = "always"                    # MCP only: always (default) | never
+//! approve = ["send_message", "remove_*"] # optional: only proposed; a person approves them
 //! ```
+//!
+//! A top-level `approval_ttl = "24h"` says how long a proposal stays approvable (see
+//! [`Approve`] and [`crate::approvals`]).
 //!
 //! Every mistake is refused with its line, column and field path and what to do
 //! ([`PolicyError`]): an unknown field, TOML that does not parse, grants that do not parse or
@@ -26,6 +30,7 @@
 //!
 //! A [`Policy`] is immutable: share it as `Arc<Policy>`, and reload by swapping the `Arc`.
 
+mod approve;
 mod demo;
 mod error;
 mod key;
@@ -34,6 +39,7 @@ mod rate;
 mod raw;
 mod validate;
 
+pub use approve::{Approve, DEFAULT_APPROVAL_TTL, MAX_APPROVAL_TTL, parse_duration};
 pub use demo::{DemoAgent, demo};
 pub use error::PolicyError;
 pub use key::{AgentKey, KeyFormat, KeyHash};

@@ -2,9 +2,11 @@
 //! `policy/`: `validate.rs` builds these values from the file, and nothing here reads a file.
 
 use std::fmt;
+use std::time::Duration;
 
-use crisp_api::Grants;
+use crisp_api::{Grants, Operation};
 
+use super::approve::Approve;
 use super::key::KeyHash;
 use super::rate::Rate;
 
@@ -20,12 +22,18 @@ pub const DEFAULT_DAILY_QUOTA: u64 = 5000;
 pub struct Policy {
     pub(super) daily_quota: u64,
     pub(super) agents: Vec<Agent>,
+    pub(super) approval_ttl: Duration,
 }
 
 impl Policy {
     /// The upstream token's daily quota: requests a day, all agents together.
     pub fn daily_quota(&self) -> u64 {
         self.daily_quota
+    }
+
+    /// How long a proposal stays approvable (`approval_ttl`; default 24 h).
+    pub fn approval_ttl(&self) -> Duration {
+        self.approval_ttl
     }
 
     /// The agents, in file order.
@@ -61,11 +69,13 @@ pub struct Agent {
     pub rate: Option<Rate>,
     /// Whether its MCP calls that reach a customer or delete need a confirmation.
     pub confirm: ConfirmMode,
+    /// The operations it may only propose: a person approves each call before it is sent.
+    pub approve: Approve,
 }
 
 impl Agent {
     /// An agent with these grants on these websites and no other rule: no inbox or assignee
-    /// rule, no budget, no rate, [`ConfirmMode::Always`].
+    /// rule, no budget, no rate, [`ConfirmMode::Always`], no approval.
     pub fn new(
         name: impl Into<String>,
         key_sha256: KeyHash,
@@ -82,7 +92,20 @@ impl Agent {
             daily_budget: None,
             rate: None,
             confirm: ConfirmMode::Always,
+            approve: Approve::default(),
         }
+    }
+
+    /// Whether a call of `operation` by this agent waits for a person's approval (its
+    /// `approve` list covers it).
+    pub fn must_approve(&self, operation: &Operation) -> bool {
+        self.approve.covers(operation)
+    }
+
+    /// Whether any of its operations waits for approval (then its MCP tools include
+    /// `approval_status`).
+    pub fn has_approvals(&self) -> bool {
+        !self.approve.is_empty()
     }
 
     /// Whether it has inbox or assignee rules (then conversation operations are checked
@@ -131,6 +154,9 @@ impl Agent {
         }
         if self.confirm != ConfirmMode::Always {
             let _ = writeln!(out, "confirm = \"{}\"", self.confirm);
+        }
+        if !self.approve.is_empty() {
+            let _ = writeln!(out, "approve = {}", list(self.approve.patterns()));
         }
         out
     }

@@ -12,6 +12,7 @@ pub(super) type SpannedList = Spanned<Vec<Spanned<String>>>;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPolicy {
     pub daily_quota: Option<Spanned<u64>>,
+    pub approval_ttl: Option<Spanned<String>>,
     #[serde(default)]
     pub agents: Vec<Spanned<RawAgent>>,
 }
@@ -29,4 +30,5 @@ pub(super) struct RawAgent {
     pub daily_budget: Option<Spanned<u64>>,
     pub rate: Option<Spanned<String>>,
     pub confirm: Option<Spanned<String>>,
+    pub approve: Option<SpannedList>,
 }

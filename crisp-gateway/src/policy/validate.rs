@@ -9,6 +9,7 @@ use crisp_api::Grants;
 use serde_path_to_error::Segment;
 use toml::Spanned;
 
+use super::approve;
 use super::error::PolicyError;
 use super::error::Source;
 use super::key::KeyHash;
@@ -96,6 +97,8 @@ fn expected_form(field: &str) -> &'static str {
         "daily_quota" | "daily_budget" => "give a whole number of requests a day, at least 1",
         "rate" => "give a string such as \"60/minute\"",
         "confirm" => "give \"always\" or \"never\"",
+        "approve" => "give a list of operation ids, such as [\"send_message\", \"remove_*\"]",
+        "approval_ttl" => "give a string such as \"24h\"",
         "websites" | "inboxes" | "assigned_to" => "give a list of ids, such as [\"8c842203-...\"]",
         "agents" => "write each agent as an [[agents]] table",
         _ => "give a string (see gateway.example.toml)",
@@ -137,6 +140,7 @@ fn validate(source: &Source<'_>, raw: RawPolicy) -> Result<Policy, PolicyError> 
         }
         Some(quota) => quota.into_inner(),
     };
+    let approval_ttl = approve::ttl(source, raw.approval_ttl)?;
     if raw.agents.is_empty() {
         return Err(source.error_at(
             source.text.len(),
@@ -179,6 +183,7 @@ fn validate(source: &Source<'_>, raw: RawPolicy) -> Result<Policy, PolicyError> 
     Ok(Policy {
         daily_quota,
         agents,
+        approval_ttl,
     })
 }
 
@@ -267,6 +272,11 @@ fn validate_agent(source: &Source<'_>, at: &str, raw: RawAgent) -> Result<Agent,
         },
     };
 
+    let approve = match raw.approve {
+        None => approve::Approve::default(),
+        Some(list) => approve::approve(source, &field("approve"), list)?,
+    };
+
     Ok(Agent {
         name,
         key_sha256,
@@ -277,6 +287,7 @@ fn validate_agent(source: &Source<'_>, at: &str, raw: RawAgent) -> Result<Agent,
         daily_budget,
         rate,
         confirm,
+        approve,
     })
 }
 

@@ -14,9 +14,15 @@
 //! - **Answer**: Crisp's envelope and status, as Crisp answered (errors included); the
 //!   gateway's refusals as Crisp's error envelope, with `Retry-After` on a 429.
 //!
+//! - **Approvals**: a call the agent may only propose is answered 202 with `reason:
+//!   "pending_approval"` and `data: {approval_id, status_url, ...}`; the agent reads its status at
+//!   `GET /v1/_gateway/approvals/{id}` (see [`approvals`](crate::approvals)).
+//!
 //! Every request, refused ones included, is one audit row.
 
+mod approvals;
 mod routes;
+mod wire;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,17 +30,18 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, USER_AGENT};
+use http::{HeaderMap, HeaderValue};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde_json::Value;
 
-use crate::gateway::{Front, Gateway, Incoming, Outcome, Unhandled};
+use crate::gateway::{Front, Gateway, Incoming, Unhandled};
 use crate::identity;
 use crate::refusal::Refusal;
 
 pub use routes::{Matched, Routes};
+pub use wire::{query_pairs, render};
 
 /// The largest request body the front reads: 1 MiB (Crisp's own bodies are far smaller).
 pub const BODY_LIMIT: usize = 1 << 20;
@@ -55,7 +62,13 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         gateway,
         routes: Routes::new(),
     });
-    Router::new().fallback(serve).with_state(rest)
+    Router::new()
+        .route(
+            approvals::ROUTE,
+            axum::routing::any(approvals::status).with_state(Arc::clone(&rest.gateway)),
+        )
+        .fallback(serve)
+        .with_state(rest)
 }
 
 async fn serve(State(rest): State<Arc<Rest>>, request: Request) -> Response {
@@ -114,29 +127,6 @@ async fn serve(State(rest): State<Arc<Rest>>, request: Request) -> Response {
     render(rest.gateway.handle(&caller, incoming).await)
 }
 
-/// The query string's pairs, percent-decoded (`+` is a space, as form encoding has it).
-///
-/// # Errors
-///
-/// A 400 [`Refusal`] naming a parameter given more than once.
-pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, Refusal> {
-    let Some(query) = query.filter(|q| !q.is_empty()) else {
-        return Ok(Vec::new());
-    };
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        if pairs.iter().any(|(seen, _)| *seen == name) {
-            return Err(Refusal::request(format!(
-                "the query parameter `{}` is given more than once: Crisp's parameters take one \
-                 value; send it once",
-                name.escape_debug()
-            )));
-        }
-        pairs.push((name.into_owned(), value.into_owned()));
-    }
-    Ok(pairs)
-}
-
 /// The request's JSON body, if it has one, read up to [`BODY_LIMIT`] bytes.
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<Option<Value>, Refusal> {
     let announced = headers
@@ -166,48 +156,4 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Option<Value>, Ref
             "the request body is not JSON ({error}): send a JSON object, as Crisp's API takes"
         ))
     })
-}
-
-/// The HTTP answer of an outcome: its status, Crisp's envelope as JSON, and `Retry-After` on
-/// a 429.
-pub fn render(outcome: Outcome) -> Response {
-    let (status, envelope, retry_after) = outcome.into_parts();
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-    // A JSON value always serializes.
-    let body = serde_json::to_vec(&envelope).unwrap_or_default();
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    if let Some(seconds) = retry_after {
-        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_pairs_are_decoded_and_repeats_refused() {
-        assert_eq!(query_pairs(None).unwrap(), []);
-        assert_eq!(query_pairs(Some("")).unwrap(), []);
-        assert_eq!(
-            query_pairs(Some("search_query=a+b%26c&per_page=20")).unwrap(),
-            [
-                ("search_query".to_owned(), "a b&c".to_owned()),
-                ("per_page".to_owned(), "20".to_owned())
-            ]
-        );
-        let refused = query_pairs(Some("per_page=20&per_page=50")).unwrap_err();
-        assert_eq!(refused.status, 400);
-        assert!(
-            refused.message.contains("`per_page`"),
-            "{}",
-            refused.message
-        );
-    }
 }

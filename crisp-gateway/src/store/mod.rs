@@ -11,15 +11,25 @@
 //! share (`--database postgres://...`). [`open`] chooses between them. Its methods return boxed
 //! futures so the trait stays object-safe without an extra crate.
 //!
+//! Approvals ([`ApprovalStore`], through [`Store::approvals`]) live here too: the proposals
+//! agents made, the request each would send, and their one-time send (see the `approvals`
+//! module's state machine).
+//!
 //! Nothing secret is ever stored: an [`AuditRow`] holds an agent's name and key id (never a key),
 //! path ids (never a query or a body).
 
+mod approvals;
 mod error;
 mod open;
 mod postgres;
 mod sqlite;
+mod steps;
 mod types;
 
+pub use approvals::{
+    Approval, ApprovalFilter, ApprovalState, ApprovalStore, Decision, Finish, STALE_SEND, Step,
+    Sweep,
+};
 pub use error::StoreError;
 pub use open::{open, open_read_only};
 pub use postgres::PostgresStore;

@@ -3,11 +3,24 @@
 
 use futures::future::BoxFuture;
 
+use super::approvals::ApprovalStore;
 use super::error::StoreError;
 
 /// The decisions an [`AuditRow`] records, as stored (`crisp-gateway audit --decision` takes
-/// these). Approvals (issue 15) add `proposed`.
-pub const DECISIONS: &[&str] = &["allowed", "refused", "confirmed", "awaiting_confirmation"];
+/// these): a call's, then an approval's steps (`proposed` is the call's row; the others are
+/// written by the step: see [`ApprovalStore`]).
+pub const DECISIONS: &[&str] = &[
+    "allowed",
+    "refused",
+    "confirmed",
+    "awaiting_confirmation",
+    "proposed",
+    "approved",
+    "denied",
+    "expired",
+    "sent",
+    "unknown_outcome",
+];
 
 /// The store's file name inside the gateway's data directory (`--data`).
 pub const SQLITE_FILE: &str = "gateway.sqlite";
@@ -59,6 +72,12 @@ pub trait Store: Send + Sync + 'static {
     /// store that holds no connection.
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
+    }
+
+    /// The store's approvals, if it keeps them (both backends do). The default, for a store
+    /// that keeps none, is `None`: calls that need an approval are then refused (503).
+    fn approvals(&self) -> Option<&dyn ApprovalStore> {
+        None
     }
 }
 
@@ -143,7 +162,8 @@ pub struct AuditRow {
     pub method: Option<String>,
     /// The path ids, by name, in path order (`website_id`, `session_id`, ...).
     pub path_ids: Vec<(String, String)>,
-    /// `allowed`, `refused`, `confirmed` or `awaiting_confirmation` (more may follow).
+    /// One of [`DECISIONS`]: `allowed`, `refused`, `confirmed`, `awaiting_confirmation`, or an
+    /// approval's `proposed`, `approved`, `denied`, `expired`, `sent`, `unknown_outcome`.
     pub decision: String,
     /// Why: the refusal's rule (`grants`, `website`, `rate`, ...) or another code.
     pub why: Option<String>,

@@ -8,6 +8,7 @@
 #[path = "../support/postgres.rs"]
 mod cluster;
 
+mod approvals;
 mod backend;
 mod behaviour;
 mod postgres;

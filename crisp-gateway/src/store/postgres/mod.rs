@@ -7,10 +7,12 @@ use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
+use super::approvals::ApprovalStore;
 use super::error::StoreError;
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 use target::Target;
 
+mod approvals;
 mod target;
 
 /// The schema, embedded at build time.
@@ -483,6 +485,10 @@ impl Store for PostgresStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(PostgresStore::close(self))
+    }
+
+    fn approvals(&self) -> Option<&dyn ApprovalStore> {
+        Some(self)
     }
 }
 

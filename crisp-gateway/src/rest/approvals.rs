@@ -1,0 +1,71 @@
+//! `GET /v1/_gateway/approvals/{id}`: an agent reads what became of one of its proposals
+//! ([`Gateway::approval_status`](crate::Gateway::approval_status)), with its own key (Basic, as
+//! every REST call). Another agent's approval, or none, is Crisp's 404 envelope; a method other
+//! than GET is the REST front's unknown route. One audit row per request.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::response::Response;
+use http::HeaderValue;
+use http::header::{AUTHORIZATION, USER_AGENT};
+
+use super::wire::{query_pairs, render};
+use crate::gateway::{Front, Gateway, Lookup, Unhandled};
+use crate::identity;
+use crate::refusal::Refusal;
+
+/// The route, under the REST front's `/v1`.
+pub(super) const ROUTE: &str = "/v1/_gateway/approvals/{id}";
+
+pub(super) async fn status(
+    State(gateway): State<Arc<Gateway>>,
+    id: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    let received = Instant::now();
+    let (parts, _body) = request.into_parts();
+    let client = parts
+        .headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut unhandled = Unhandled {
+        client: client.clone(),
+        ..Unhandled::new(Front::Rest, received)
+    };
+    let header = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+    let caller = match gateway.authenticate(header) {
+        Ok(caller) => caller,
+        Err(refusal) => {
+            unhandled.key_id = identity::presented_key_id(header);
+            return render(gateway.refuse(&unhandled, refusal));
+        }
+    };
+    unhandled.agent = Some(caller.agent());
+    if parts.method != http::Method::GET {
+        let refusal = Refusal::route(parts.method.as_str(), parts.uri.path());
+        return render(gateway.refuse(&unhandled, refusal));
+    }
+    if let Err(refusal) = query_pairs(parts.uri.query())
+        .and_then(|query| identity::refuse_key_in_query(caller.policy(), &query))
+    {
+        return render(gateway.refuse(&unhandled, refusal));
+    }
+    let Ok(Path(id)) = id else {
+        let refusal = Refusal::request(
+            "the approval id in the path is not percent-encoded UTF-8: use the approval_id the \
+             proposal was answered with",
+        );
+        return render(gateway.refuse(&unhandled, refusal));
+    };
+    let lookup = Lookup {
+        front: Front::Rest,
+        client,
+        approval_id: id,
+        received,
+    };
+    render(gateway.approval_status(&caller, lookup).await)
+}
