@@ -15,8 +15,9 @@ use crisp_sandbox::demo::WEBSITE_ID as WEBSITE;
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::{LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
+use support::person::{Person, form_post};
 use support::{Harness, TestAgent, policy_text};
 
 const ADMIN: &str = "admin-token-5c1f9e27d4b84a0f";
@@ -32,80 +33,6 @@ fn agents() -> (TestAgent, TestAgent) {
 fn policy() -> String {
     let (triage, reply) = agents();
     policy_text("daily_quota = 1000", &[&triage, &reply])
-}
-
-/// A person's browser, without the browser: a cookie kept by hand, redirects not followed.
-struct Person {
-    base: String,
-    http: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Person {
-    fn at(base: &str) -> Self {
-        Self {
-            base: base.to_owned(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookie: None,
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.http.get(format!("{}{path}", self.base));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = form_post(&self.http, &format!("{}{path}", self.base), form);
-        self.send(request).await
-    }
-
-    async fn send(&mut self, mut request: reqwest::RequestBuilder) -> Page {
-        if let Some(cookie) = &self.cookie {
-            request = request.header("Cookie", cookie);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        if let Some(set) = headers.get(SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
-            self.cookie = (!pair.ends_with('=')).then_some(pair);
-        }
-        let text = response.text().await.unwrap();
-        Page {
-            status,
-            headers,
-            text,
-        }
-    }
-
-    /// The CSRF token of the page's forms.
-    fn csrf(page: &Page) -> String {
-        let at = page
-            .text
-            .find("name=\"csrf\" value=\"")
-            .expect("a form with its CSRF token");
-        page.text[at + 19..at + 19 + 64].to_owned()
-    }
-}
-
-/// A POST of `form`, URL-encoded, as a browser sends it.
-fn form_post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> reqwest::RequestBuilder {
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(form)
-        .finish();
-    http.post(url)
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(body)
 }
 
 /// An address of this machine that is not loopback, if it has one.

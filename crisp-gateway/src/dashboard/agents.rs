@@ -94,6 +94,10 @@ fn card(agent: &Agent, used: u64) -> Markup {
                     dt { "Assigned to" }
                     dd { code { (operators.join(", ")) } }
                 }
+                @if agent.has_approvals() {
+                    dt { "Approved first" }
+                    dd { code { (agent.approve.patterns().join(", ")) } }
+                }
                 dt { "Rate" }
                 dd { @if let Some(rate) = agent.rate { (rate.to_string()) } @else { span.muted { "no limit" } } }
                 dt { "MCP confirm" }

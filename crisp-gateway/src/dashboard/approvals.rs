@@ -1,8 +1,8 @@
 //! `GET /approvals` and `POST /approvals/review`: the proposals agents made that wait for a
 //! person, shown with exactly what would be sent, approved or denied with a note.
 //!
-//! The page reads and decides through [`ApprovalDesk`], a seam the gateway's approvals
-//! implement (the same code as `crisp-gateway approvals approve|deny`): the page knows
+//! The page reads and decides through [`ApprovalDesk`]: the gateway's own approvals by default
+//! (`desk.rs`, the same code as `crisp-gateway approvals approve|deny`), so the page knows
 //! nothing of how a proposal is stored or sent.
 
 use std::sync::Arc;

@@ -40,6 +40,7 @@ mod agents;
 mod approvals;
 mod audit;
 mod chart;
+mod desk;
 mod layout;
 mod respond;
 mod sessions;
@@ -58,7 +59,7 @@ pub use sessions::{MAX_SESSIONS, SESSION_HOURS};
 /// The audit rows' `front` of what a person did on the dashboard (signing in, a refused form).
 pub const FRONT: &str = "dashboard";
 
-/// How the dashboard is served: who may sign in, and the approvals it shows.
+/// How the dashboard is served: who may sign in, and (for tests) where its approvals come from.
 #[derive(Clone, Default)]
 pub struct Dashboard {
     admin: Option<AdminToken>,
@@ -91,7 +92,8 @@ impl Dashboard {
         Ok(Self::new(AdminToken::from_env()?))
     }
 
-    /// The same dashboard, its approvals page showing and deciding through `desk`.
+    /// The same dashboard, its approvals page showing and deciding through `desk` instead of
+    /// the gateway's own approvals (the default).
     #[must_use]
     pub fn with_approvals(mut self, desk: Arc<dyn ApprovalDesk>) -> Self {
         self.approvals = Some(desk);
@@ -115,10 +117,14 @@ struct Shared {
 /// The dashboard's routes over `gateway`, with the security headers on every answer. Merge
 /// it before the REST front's catch-all.
 pub fn router(gateway: Arc<Gateway>, dashboard: Dashboard) -> Router {
+    let approvals = dashboard.approvals.or_else(|| {
+        let desk: Arc<dyn ApprovalDesk> = Arc::new(desk::GatewayDesk(Arc::clone(&gateway)));
+        gateway.store().approvals().is_some().then_some(desk)
+    });
     let shared = Arc::new(Shared {
         gateway,
         admin: dashboard.admin,
-        approvals: dashboard.approvals,
+        approvals,
         sessions: sessions::Sessions::new(),
     });
     Router::new()

@@ -215,10 +215,12 @@ def main():
             # Approvals.
             page.click("nav >> text=Approvals")
             if approvals:
+                page.screenshot(path=str(out / "approvals.png"), full_page=True)
                 review(page, pending, api, (sandbox_url, upstream, tier), website, session, reply)
+                page.screenshot(path=str(out / "approvals-decided.png"), full_page=True)
             else:
                 print("skip - approvals: this gateway's policy has no `approve` yet", flush=True)
-            page.screenshot(path=str(out / "approvals.png"), full_page=True)
+                page.screenshot(path=str(out / "approvals.png"), full_page=True)
 
             # The audit log, filtered by agent.
             page.click("nav >> text=Audit log")
@@ -301,13 +303,18 @@ def review(page, pending, api, sandbox, website, session, reply):
     check(f"/conversation/{session}/message" in card.locator("pre.request").inner_text(), "the path with its ids is shown")
 
     before = messages(sandbox, website, session)
-    card.locator("button[value=approve]").click()
+    with page.expect_navigation():
+        card.locator("button[value=approve]").click()
     after = messages(sandbox, website, session)
     check(after.count(HTML_TEXT) == 1 and before.count(HTML_TEXT) == 0, "approved: the sandbox has the message exactly once", after.count(HTML_TEXT))
+    said = page.locator("p.flash").inner_text()
+    check("Crisp answered 200" in said, "the page says what Crisp answered", said)
 
     denied = page.locator(f"article[data-approval='{pending['deny']}']")
     denied.locator("textarea[name=note]").fill("Too curt: please add a greeting.")
-    denied.locator("button[value=deny]").click()
+    with page.expect_navigation():
+        denied.locator("button[value=deny]").click()
+    check("Denied" in page.locator("p.flash").inner_text(), "the page says it was denied")
     status, answer = call("GET", f"{api}/_gateway/approvals/{pending['deny']}", reply)
     data = (answer or {}).get("data", {})
     check(

@@ -3,6 +3,8 @@
 //! policy, and clients for them.
 #![allow(dead_code)]
 
+pub mod person;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
