@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
@@ -11,100 +10,16 @@ use http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE, USER_AGENT};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use maud::html;
-use sha2::{Digest as _, Sha256};
-use subtle::ConstantTimeEq as _;
 
 use super::layout;
-use super::respond::{Pairs, html, read_form, see_other};
-use super::sessions::{COOKIE as SESSION_COOKIE, Session};
-use super::{FRONT, Shared};
+use super::respond::{Pairs, html, now_ms, read_form, see_other};
+use super::sessions::COOKIE as SESSION_COOKIE;
+use super::shared::{FRONT, Shared, Visitor};
+use super::token::ADMIN_TOKEN_VAR;
 use crate::store::AuditRow;
-
-/// The environment variable that holds the admin token.
-pub const ADMIN_TOKEN_VAR: &str = "CRISP_GATEWAY_ADMIN_TOKEN";
-
-/// The shortest admin token accepted, in characters.
-const MIN_TOKEN: usize = 16;
 
 /// The longest reviewer name kept from the sign-in form.
 const NAME_MAX: usize = 64;
-
-/// The admin token: whoever presents it may sign in to the dashboard. Never shown: its
-/// `Debug` is redacted, and it is only ever compared (its SHA-256, in constant time).
-#[derive(Clone)]
-pub struct AdminToken {
-    sha256: [u8; 32],
-}
-
-impl std::fmt::Debug for AdminToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AdminToken(redacted)")
-    }
-}
-
-impl AdminToken {
-    /// The token `text`.
-    ///
-    /// # Errors
-    /// It is shorter than 16 characters, or holds white space or control characters (a
-    /// token pasted with its line break): the message says so, without the token.
-    pub fn new(text: &str) -> Result<Self, String> {
-        if text.chars().count() < MIN_TOKEN {
-            return Err(format!(
-                "{ADMIN_TOKEN_VAR} is shorter than {MIN_TOKEN} characters: use a long random \
-                 one (for example `openssl rand -hex 32`)"
-            ));
-        }
-        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!(
-                "{ADMIN_TOKEN_VAR} holds white space or a control character: set it without \
-                 spaces or line breaks"
-            ));
-        }
-        Ok(Self {
-            sha256: Sha256::digest(text.as_bytes()).into(),
-        })
-    }
-
-    /// The token in `CRISP_GATEWAY_ADMIN_TOKEN`, if set (an empty value is unset).
-    ///
-    /// # Errors
-    /// It is set but not usable: see [`AdminToken::new`].
-    pub fn from_env() -> Result<Option<Self>, String> {
-        match std::env::var(ADMIN_TOKEN_VAR) {
-            Ok(text) if text.is_empty() => Ok(None),
-            Ok(text) => Self::new(&text).map(Some),
-            Err(std::env::VarError::NotPresent) => Ok(None),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                Err(format!("{ADMIN_TOKEN_VAR} is not UTF-8 text: set it again"))
-            }
-        }
-    }
-
-    /// Whether `presented` is the token: their SHA-256 compared in constant time (so neither
-    /// the token's length nor its first differing byte shows in the time taken).
-    pub fn matches(&self, presented: &str) -> bool {
-        let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        bool::from(presented.ct_eq(&self.sha256))
-    }
-}
-
-/// A person let in: their session, its cookie, and the cookie to set when the session is new.
-pub(super) struct Visitor {
-    pub cookie: String,
-    pub session: Session,
-    pub set_cookie: Option<HeaderValue>,
-}
-
-impl Visitor {
-    /// Sets the session's cookie on `response` when the session is new.
-    pub fn finish(self, mut response: Response) -> Response {
-        if let Some(cookie) = self.set_cookie {
-            response.headers_mut().append(SET_COOKIE, cookie);
-        }
-        response
-    }
-}
 
 impl Shared {
     /// Lets the request in (a page, or a form before its CSRF check): the loopback rule when no
@@ -426,34 +341,9 @@ fn over_https(headers: &HeaderMap) -> bool {
     says("x-forwarded-proto", "https") || says("forwarded", "proto=https")
 }
 
-/// Now, in Unix milliseconds.
-pub(super) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_admin_token_matches_itself_only_and_never_shows() {
-        let token = AdminToken::new("s3cret-admin-token-0123456789").unwrap();
-        assert!(token.matches("s3cret-admin-token-0123456789"));
-        assert!(!token.matches("s3cret-admin-token-012345678"));
-        assert!(!token.matches(""));
-        assert!(!format!("{token:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn short_or_spaced_admin_tokens_are_refused_without_showing_them() {
-        let short = AdminToken::new("short-one").unwrap_err();
-        assert!(short.contains("shorter than 16"), "{short}");
-        assert!(!short.contains("short-one"));
-        let spaced = AdminToken::new("a-long-enough-token\n").unwrap_err();
-        assert!(spaced.contains("white space"), "{spaced}");
-    }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

@@ -9,11 +9,10 @@ use axum::response::Response;
 use http::StatusCode;
 use maud::{Markup, html};
 
-use super::Shared;
-use super::access::now_ms;
 use super::chart;
 use super::layout::{self, Tab};
-use super::respond::html;
+use super::respond::{html, now_ms};
+use super::shared::Shared;
 use crate::policy::{Agent, Policy};
 use crate::store::{Usage, utc_day};
 

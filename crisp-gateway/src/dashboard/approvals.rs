@@ -1,97 +1,24 @@
 //! `GET /approvals` and `POST /approvals/review`: the proposals agents made that wait for a
 //! person, shown with exactly what would be sent, approved or denied with a note.
 //!
-//! The page reads and decides through [`ApprovalDesk`]: the gateway's own approvals by default
-//! (`desk.rs`, the same code as `crisp-gateway approvals approve|deny`), so the page knows
+//! The page reads and decides through [`ApprovalDesk`](super::ApprovalDesk): the gateway's own
+//! approvals by default (`gateway_desk.rs`, the same code as `crisp-gateway approvals approve|deny`), so the page knows
 //! nothing of how a proposal is stored or sent.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::response::Response;
-use futures::future::BoxFuture;
 use http::StatusCode;
 use maud::{Markup, html};
-use serde_json::Value;
 
-use super::Shared;
-use super::access::now_ms;
+use super::desk::{PendingApproval, Review, Verdict};
 use super::layout::{self, Tab, time};
-use super::respond::{html, read_form, see_other};
+use super::respond::{html, now_ms, read_form, see_other};
+use super::shared::Shared;
 
 /// The longest note a reviewer may leave (the agent reads it).
 pub(super) const NOTE_MAX: usize = 2_000;
-
-/// One proposal waiting for a person: exactly the request that approving it sends.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PendingApproval {
-    /// The approval's id.
-    pub id: String,
-    /// The agent that proposed it.
-    pub agent: String,
-    /// The operation id (`send_message`).
-    pub operation: String,
-    /// The HTTP method.
-    pub method: String,
-    /// The path with its ids filled in (`/website/{website_id}/conversation/{session_id}/message`
-    /// with the ids).
-    pub path: String,
-    /// The query, as it would be sent.
-    pub query: Vec<(String, String)>,
-    /// The JSON body, as it would be sent.
-    pub body: Option<Value>,
-    /// When it was proposed (Unix ms).
-    pub created_ms: i64,
-    /// When it expires unless decided (Unix ms).
-    pub expires_ms: i64,
-}
-
-impl PendingApproval {
-    /// For a message, the text the customer will see: the `content` of a `text` (or `note`,
-    /// seen by operators only) message body.
-    pub fn message_text(&self) -> Option<&str> {
-        let body = self.body.as_ref()?;
-        let kind = body.get("type")?.as_str()?;
-        matches!(kind, "text" | "note")
-            .then(|| body.get("content")?.as_str())
-            .flatten()
-    }
-}
-
-/// A reviewer's decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Send the stored request, once.
-    Approve,
-    /// Do not send it; the agent is told, with the note.
-    Deny,
-}
-
-/// A decision on one proposal, by a reviewer, with an optional note for the agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Review {
-    /// The approval's id.
-    pub id: String,
-    /// Approve or deny.
-    pub verdict: Verdict,
-    /// The reviewer's note (the agent reads it).
-    pub note: Option<String>,
-    /// Who decided: the name given at sign-in.
-    pub reviewer: String,
-    /// When (Unix ms).
-    pub at_ms: i64,
-}
-
-/// What the approvals page reads and decides through: the gateway's approvals (the same code
-/// as `crisp-gateway approvals`). Errors are one sentence for the reviewer.
-pub trait ApprovalDesk: Send + Sync + 'static {
-    /// The pending proposals at `now_ms`, oldest first.
-    fn pending(&self, now_ms: i64) -> BoxFuture<'_, Result<Vec<PendingApproval>, String>>;
-
-    /// Approves (sends, once) or denies one proposal: a sentence saying what happened
-    /// (Crisp's answer for a send), or why nothing was done.
-    fn review<'a>(&'a self, review: &'a Review) -> BoxFuture<'a, Result<String, String>>;
-}
 
 /// `GET /approvals`.
 pub(super) async fn page(State(shared): State<Arc<Shared>>, request: Request) -> Response {
@@ -216,6 +143,7 @@ fn card(approval: &PendingApproval, csrf: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn approval(body: Option<Value>) -> PendingApproval {
         PendingApproval {
@@ -229,17 +157,6 @@ mod tests {
             created_ms: 0,
             expires_ms: 1,
         }
-    }
-
-    #[test]
-    fn a_text_message_shows_its_text_and_other_bodies_none() {
-        let text = approval(Some(serde_json::json!({
-            "type": "text", "from": "operator", "origin": "chat", "content": "<b>Hi</b>"
-        })));
-        assert_eq!(text.message_text(), Some("<b>Hi</b>"));
-        let picker = approval(Some(serde_json::json!({"type": "picker", "content": {}})));
-        assert_eq!(picker.message_text(), None);
-        assert_eq!(approval(None).message_text(), None);
     }
 
     #[test]

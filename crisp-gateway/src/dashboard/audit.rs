@@ -12,9 +12,9 @@ use http::StatusCode;
 use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use maud::{Markup, html};
 
-use super::Shared;
 use super::layout::{self, Tab, time};
 use super::respond::{Pairs, html};
+use super::shared::Shared;
 use crate::cli::audit::json_line;
 use crate::store::{AuditFilter, AuditRow, DECISIONS};
 

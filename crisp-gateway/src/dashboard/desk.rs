@@ -1,169 +1,107 @@
-//! [`GatewayDesk`]: the approvals page's [`ApprovalDesk`] over the gateway's own approvals, the
-//! same code as `crisp-gateway approvals list|approve|deny` ([`Gateway::approve`],
-//! [`Gateway::deny`]).
+//! The approvals page's seam: [`ApprovalDesk`], what the page reads proposals from and decides
+//! them through, and the values it passes. The gateway's own approvals implement it
+//! (`gateway_desk.rs`); a test may give another.
 
-use std::sync::Arc;
-
-use crisp_api::Operation;
 use futures::future::BoxFuture;
+use serde_json::Value;
 
-use super::FRONT;
-use super::approvals::{ApprovalDesk, PendingApproval, Review, Verdict};
-use crate::approvals::ApprovalView;
-use crate::gateway::{Gateway, Reviewer};
-use crate::store::{Approval, ApprovalFilter, ApprovalState};
+/// One proposal waiting for a person: exactly the request that approving it sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingApproval {
+    /// The approval's id.
+    pub id: String,
+    /// The agent that proposed it.
+    pub agent: String,
+    /// The operation id (`send_message`).
+    pub operation: String,
+    /// The HTTP method.
+    pub method: String,
+    /// The path with its ids filled in (`/website/{website_id}/conversation/{session_id}/message`
+    /// with the ids).
+    pub path: String,
+    /// The query, as it would be sent.
+    pub query: Vec<(String, String)>,
+    /// The JSON body, as it would be sent.
+    pub body: Option<Value>,
+    /// When it was proposed (Unix ms).
+    pub created_ms: i64,
+    /// When it expires unless decided (Unix ms).
+    pub expires_ms: i64,
+}
 
-/// The most pending proposals the page shows at once (the oldest first).
-const SHOWN: u32 = 200;
-
-/// The gateway's approvals, for the dashboard.
-pub(super) struct GatewayDesk(pub Arc<Gateway>);
-
-impl GatewayDesk {
-    async fn list(&self, now_ms: i64) -> Result<Vec<PendingApproval>, String> {
-        let Some(store) = self.0.store().approvals() else {
-            return Ok(Vec::new());
-        };
-        let filter = ApprovalFilter {
-            state: Some(ApprovalState::Pending),
-            agent: None,
-            limit: Some(SHOWN),
-        };
-        let mut found: Vec<PendingApproval> = store
-            .list_approvals(&filter)
-            .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            // One past its time reads expired, and cannot be approved any more.
-            .filter(|approval| {
-                ApprovalView::new(approval.clone(), now_ms).state == ApprovalState::Pending
-            })
-            .map(pending)
-            .collect();
-        found.sort_by_key(|approval| approval.created_ms);
-        Ok(found)
-    }
-
-    async fn decide(&self, review: &Review) -> Result<String, String> {
-        let reviewer = Reviewer::new(review.reviewer.clone(), FRONT);
-        let note = review.note.clone();
-        match review.verdict {
-            Verdict::Deny => {
-                let denied = self
-                    .0
-                    .deny(&review.id, &reviewer, note, review.at_ms)
-                    .await
-                    .map_err(|e| sentence(&e.to_string()))?;
-                Ok(format!(
-                    "Denied {} ({} by {}): it is never sent, and the agent reads your note.",
-                    denied.id, denied.operation, denied.agent
-                ))
-            }
-            Verdict::Approve => {
-                let sent = self
-                    .0
-                    .approve(&review.id, &reviewer, note, review.at_ms)
-                    .await
-                    .map_err(|e| sentence(&e.to_string()))?;
-                let approval = &sent.approval;
-                let envelope = sent.outcome.envelope();
-                let reason = envelope["reason"].as_str().unwrap_or("-");
-                let what = format!(
-                    "Approved {} ({} by {}) and sent it",
-                    approval.id, approval.operation, approval.agent
-                );
-                Ok(if approval.state == ApprovalState::UnknownOutcome {
-                    format!(
-                        "{what}, but what happened is not known ({reason}): it is never sent \
-                         again; check in Crisp."
-                    )
-                } else {
-                    format!("{what}: Crisp answered {} {reason}.", sent.outcome.status())
-                })
-            }
-        }
+impl PendingApproval {
+    /// For a message, the text the customer will see: the `content` of a `text` (or `note`,
+    /// seen by operators only) message body.
+    pub fn message_text(&self) -> Option<&str> {
+        let body = self.body.as_ref()?;
+        let kind = body.get("type")?.as_str()?;
+        matches!(kind, "text" | "note")
+            .then(|| body.get("content")?.as_str())
+            .flatten()
     }
 }
 
-impl ApprovalDesk for GatewayDesk {
-    fn pending(&self, now_ms: i64) -> BoxFuture<'_, Result<Vec<PendingApproval>, String>> {
-        Box::pin(self.list(now_ms))
-    }
-
-    fn review<'a>(&'a self, review: &'a Review) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(self.decide(review))
-    }
+/// A reviewer's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send the stored request, once.
+    Approve,
+    /// Do not send it; the agent is told, with the note.
+    Deny,
 }
 
-/// What the page shows of a stored proposal: the request as it would go on the wire.
-fn pending(approval: Approval) -> PendingApproval {
-    let path = Operation::find(&approval.operation)
-        .and_then(|operation| {
-            operation
-                .fill_path(
-                    approval
-                        .path_ids
-                        .iter()
-                        .map(|(name, value)| (name.as_str(), value.as_str())),
-                )
-                .ok()
-        })
-        .unwrap_or_else(|| {
-            let ids: Vec<String> = approval
-                .path_ids
-                .iter()
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect();
-            format!("({} with {})", approval.operation, ids.join(", "))
-        });
-    PendingApproval {
-        id: approval.id,
-        agent: approval.agent,
-        operation: approval.operation,
-        method: approval.method,
-        path,
-        query: approval.query,
-        body: approval.body,
-        created_ms: approval.created_ms,
-        expires_ms: approval.expires_ms,
-    }
+/// A decision on one proposal, by a reviewer, with an optional note for the agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// The approval's id.
+    pub id: String,
+    /// Approve or deny.
+    pub verdict: Verdict,
+    /// The reviewer's note (the agent reads it).
+    pub note: Option<String>,
+    /// Who decided: the name given at sign-in.
+    pub reviewer: String,
+    /// When (Unix ms).
+    pub at_ms: i64,
 }
 
-/// A message of the gateway's as a sentence for the page: capitalised, with a full stop.
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut out: String = chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
+/// What the approvals page reads and decides through: the gateway's approvals (the same code
+/// as `crisp-gateway approvals`). Errors are one sentence for the reviewer.
+pub trait ApprovalDesk: Send + Sync + 'static {
+    /// The pending proposals at `now_ms`, oldest first.
+    fn pending(&self, now_ms: i64) -> BoxFuture<'_, Result<Vec<PendingApproval>, String>>;
+
+    /// Approves (sends, once) or denies one proposal: a sentence saying what happened
+    /// (Crisp's answer for a send), or why nothing was done.
+    fn review<'a>(&'a self, review: &'a Review) -> BoxFuture<'a, Result<String, String>>;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn messages_become_sentences() {
-        assert_eq!(sentence("approval x expired"), "Approval x expired.");
-        assert_eq!(sentence("done."), "Done.");
-        assert_eq!(sentence(""), ".");
+    fn approval(body: Option<Value>) -> PendingApproval {
+        PendingApproval {
+            id: "ap_1".into(),
+            agent: "reply".into(),
+            operation: "send_message".into(),
+            method: "POST".into(),
+            path: "/website/w/conversation/s/message".into(),
+            query: Vec::new(),
+            body,
+            created_ms: 0,
+            expires_ms: 1,
+        }
     }
 
     #[test]
-    fn a_stored_proposal_shows_its_filled_path() {
-        let mut approval = Approval::pending("ap".into(), "reply".into(), 1, 2);
-        approval.operation = "send_message".into();
-        approval.method = "POST".into();
-        approval.path_ids = vec![
-            ("website_id".into(), "w1".into()),
-            ("session_id".into(), "session_1".into()),
-        ];
-        let shown = pending(approval);
-        assert_eq!(shown.path, "/website/w1/conversation/session_1/message");
-        assert_eq!((shown.created_ms, shown.expires_ms), (1, 2));
+    fn a_text_message_shows_its_text_and_other_bodies_none() {
+        let text = approval(Some(serde_json::json!({
+            "type": "text", "from": "operator", "origin": "chat", "content": "<b>Hi</b>"
+        })));
+        assert_eq!(text.message_text(), Some("<b>Hi</b>"));
+        let picker = approval(Some(serde_json::json!({"type": "picker", "content": {}})));
+        assert_eq!(picker.message_text(), None);
+        assert_eq!(approval(None).message_text(), None);
     }
 }

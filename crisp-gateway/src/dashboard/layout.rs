@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use maud::{DOCTYPE, Markup, html};
 
-use super::access::Visitor;
+use super::shared::Visitor;
 
 /// Where the style sheet is served.
 pub(super) const CSS_PATH: &str = "/assets/dashboard.css";

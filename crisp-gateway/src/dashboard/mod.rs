@@ -41,9 +41,12 @@ mod approvals;
 mod audit;
 mod chart;
 mod desk;
+mod gateway_desk;
 mod layout;
 mod respond;
 mod sessions;
+mod shared;
+mod token;
 
 use std::sync::Arc;
 
@@ -52,12 +55,12 @@ use axum::routing::{get, post};
 
 use crate::gateway::Gateway;
 
-pub use access::{ADMIN_TOKEN_VAR, AdminToken};
-pub use approvals::{ApprovalDesk, PendingApproval, Review, Verdict};
+pub use desk::{ApprovalDesk, PendingApproval, Review, Verdict};
 pub use sessions::{MAX_SESSIONS, SESSION_HOURS};
+pub use shared::FRONT;
+pub use token::{ADMIN_TOKEN_VAR, AdminToken};
 
-/// The audit rows' `front` of what a person did on the dashboard (signing in, a refused form).
-pub const FRONT: &str = "dashboard";
+use shared::Shared;
 
 /// How the dashboard is served: who may sign in, and (for tests) where its approvals come from.
 #[derive(Clone, Default)]
@@ -106,19 +109,11 @@ impl Dashboard {
     }
 }
 
-/// What every handler shares.
-struct Shared {
-    gateway: Arc<Gateway>,
-    admin: Option<AdminToken>,
-    approvals: Option<Arc<dyn ApprovalDesk>>,
-    sessions: sessions::Sessions,
-}
-
 /// The dashboard's routes over `gateway`, with the security headers on every answer. Merge
 /// it before the REST front's catch-all.
 pub fn router(gateway: Arc<Gateway>, dashboard: Dashboard) -> Router {
     let approvals = dashboard.approvals.or_else(|| {
-        let desk: Arc<dyn ApprovalDesk> = Arc::new(desk::GatewayDesk(Arc::clone(&gateway)));
+        let desk: Arc<dyn ApprovalDesk> = Arc::new(gateway_desk::GatewayDesk(Arc::clone(&gateway)));
         gateway.store().approvals().is_some().then_some(desk)
     });
     let shared = Arc::new(Shared {
