@@ -254,6 +254,13 @@ def main():
             # The approvals page only once it shows proposals.
             for name in ["agents.png", "audit.png"] + (["approvals.png"] if approvals else []):
                 shutil.copy(out / name, docs / f"dashboard-{name}")
+                # Smaller for the repository, when pngquant is at hand (apt-get install pngquant).
+                if shutil.which("pngquant"):
+                    target = str(docs / f"dashboard-{name}")
+                    subprocess.run(
+                        ["pngquant", "--force", "--quality=70-90", "--skip-if-larger", "--strip", "--output", target, target],
+                        check=False,
+                    )
             print(f"copied the screenshots to {docs}", flush=True)
     finally:
         for child in children:
