@@ -26,6 +26,7 @@ pub mod dashboard;
 pub mod decide;
 pub mod gateway;
 pub mod identity;
+pub mod mcp;
 pub mod policy;
 pub mod rate;
 pub mod refusal;

@@ -121,7 +121,7 @@ enum Format {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    crisp_serve::tracing_to_stderr("crisp_gateway=info");
+    crisp_serve::tracing_to_stderr_capped("crisp_gateway=info", crisp_gateway::mcp::LOG_CAPS);
     let cli = Cli::parse();
     let result = match cli.command {
         None => cli::run::run(cli.run).await,

@@ -1,9 +1,11 @@
 //! The upstream key and the agents' keys appear in no byte the gateway sends or writes: its
-//! answers (statuses, headers, bodies) to allowed, refused, malformed and failed calls, its
+//! answers (statuses, headers, bodies) to allowed, refused, malformed and failed calls, on REST
+//! and on MCP (sessions, tool lists, previews, tool results and errors, 401s at the door), its
 //! logs (every target at `TRACE`, captured with a tracing subscriber), its audit rows (as
 //! queried, as `crisp-gateway audit --json` prints them, and the store's files on disk), its
 //! errors and its `Debug` output. Searched for the keys and for the Basic credentials that
-//! carry them, and for the dashboard's admin token (signed in with, and mistyped).
+//! carry them; for an MCP confirmation token everywhere but the preview that hands it out; and
+//! for the dashboard's admin token (signed in with, and mistyped).
 
 mod support;
 
@@ -14,9 +16,12 @@ use base64::Engine as _;
 use crisp_gateway::cli::audit::render;
 use crisp_gateway::dashboard::{AdminToken, Dashboard};
 use crisp_gateway::policy::{AgentKey, KeyFormat};
+use serde_json::json;
+use support::mcp::{self, Answer, Mcp};
 use support::person::Person;
 use support::{Harness, INBOX, TestAgent, http, policy_text};
 use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// Where the logs go: a buffer shared with the test.
@@ -47,11 +52,16 @@ async fn send(answers: &mut Vec<String>, request: reqwest::RequestBuilder) {
 async fn no_key_is_in_any_answer_log_row_or_file() {
     let logs = Captured::default();
     let writer = logs.clone();
+    // Every target at TRACE, less the binary's caps (which no `RUST_LOG` lifts).
+    let caps = crisp_gateway::mcp::LOG_CAPS.iter().fold(
+        Targets::new().with_default(LevelFilter::TRACE),
+        |targets, (target, level)| targets.with_target(*target, LevelFilter::from_level(*level)),
+    );
     let subscriber = tracing_subscriber::registry().with(
         tracing_subscriber::fmt::layer()
             .with_ansi(false)
             .with_writer(move || writer.clone())
-            .with_filter(tracing_subscriber::filter::LevelFilter::TRACE),
+            .with_filter(caps),
     );
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
@@ -210,6 +220,8 @@ async fn no_key_is_in_any_answer_log_row_or_file() {
         .await;
     }
     harness.sandbox.set_faults(None).unwrap();
+    let tool_calls = mcp_calls(&harness, &triage, &reply, &other).await;
+    let (mcp_answers, token, mcp_rows) = tool_calls;
 
     // The dashboard: a mistyped token and the right one, its pages, a form without its CSRF
     // token (two audit rows: the refused sign-in and the refused form).
@@ -273,9 +285,12 @@ async fn no_key_is_in_any_answer_log_row_or_file() {
         logs.contains("crisp_api::audit"),
         "the upstream client's logs were captured"
     );
-    assert_eq!(rows.len(), answers.len() + 2);
+    // The dashboard's two: the refused sign-in and the refused form.
+    assert_eq!(rows.len(), answers.len() + mcp_rows + 2);
+    assert!(rows.iter().any(|r| r.front == "mcp"));
     let places = [
         ("the answers", answers.join("\n").into_bytes()),
+        ("the MCP answers", mcp_answers.join("\n").into_bytes()),
         ("the dashboard's pages", pages.join("\n").into_bytes()),
         ("the logs", logs.into_bytes()),
         ("the audit rows", rows_json),
@@ -290,6 +305,17 @@ async fn no_key_is_in_any_answer_log_row_or_file() {
             assert!(!found, "{what} is in {place}");
         }
     }
+    // The confirmation token is in the preview that hands it out, and nowhere else.
+    assert!(mcp_answers.iter().filter(|a| a.contains(&token)).count() == 1);
+    for (place, bytes) in places
+        .iter()
+        .filter(|(place, _)| *place != "the MCP answers")
+    {
+        let found = bytes
+            .windows(token.len())
+            .any(|window| window == token.as_bytes());
+        assert!(!found, "the confirmation token is in {place}");
+    }
     // The search can find a key where there is one.
     let planted = format!("..{}..", triage.key);
     assert!(
@@ -298,4 +324,105 @@ async fn no_key_is_in_any_answer_log_row_or_file() {
             .windows(triage.key.len())
             .any(|w| w == triage.key.as_bytes())
     );
+}
+
+/// A whole MCP answer: status, headers and body.
+fn whole(answer: &Answer) -> String {
+    format!("{} {:?}\n{}", answer.status, answer.headers, answer.text)
+}
+
+/// MCP sessions of both agents: tool lists, allowed and refused calls, a preview and its
+/// token, a key in the arguments, keys refused at the door. Returns every answer, the
+/// confirmation token handed out, and how many audit rows the tool calls make.
+async fn mcp_calls(
+    harness: &Harness,
+    triage: &TestAgent,
+    reply: &TestAgent,
+    other: &str,
+) -> (Vec<String>, String, usize) {
+    let url = mcp::url(harness);
+    let session = crisp_sandbox::demo::SESSION_ID;
+    let mut answers = Vec::new();
+    let mut rows = 0;
+    let mut as_triage = Mcp::new(&url, Some(&triage.key));
+    answers.push(whole(&as_triage.initialize("triage-bot").await));
+    let mut as_reply = Mcp::new(&url, Some(&reply.key));
+    answers.push(whole(&as_reply.initialize("reply-bot").await));
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    answers.push(whole(&as_triage.post(list.clone()).await));
+    answers.push(whole(&as_reply.post(list).await));
+    for (mcp, tool, arguments) in [
+        (&as_triage, "list_conversations", json!({})),
+        (&as_triage, "get_conversation", json!({"session_id": other})),
+        (
+            &as_triage,
+            "list_conversations",
+            json!({"website_id": "another-website"}),
+        ),
+        (&as_triage, "send_message", json!({"session_id": session})),
+        (
+            &as_reply,
+            "list_conversations",
+            json!({"search_query": reply.key}),
+        ),
+        (
+            &as_reply,
+            "list_conversations",
+            json!({"search_query": triage.key}),
+        ),
+        (
+            &as_reply,
+            "get_conversation",
+            json!({"session_id": "session_missing"}),
+        ),
+    ] {
+        answers.push(whole(&mcp.call_raw(tool, arguments).await));
+        rows += 1;
+    }
+    let hello = json!({
+        "session_id": session,
+        "body": {"type": "text", "from": "operator", "origin": "chat", "content": "Hi"}
+    });
+    let preview = as_reply.call_raw("send_message", hello.clone()).await;
+    answers.push(whole(&preview));
+    let token = preview.message()["result"]["structuredContent"]["confirmation_token"]
+        .as_str()
+        .expect("a preview with a token")
+        .to_owned();
+    let mut confirmed = hello;
+    confirmed["confirmation_token"] = json!(token);
+    let sent = as_reply.call_raw("send_message", confirmed.clone()).await;
+    assert!(sent.text.contains("dispatched"), "{}", sent.text);
+    answers.push(whole(&sent));
+    answers.push(whole(&as_reply.call_raw("send_message", confirmed).await));
+    rows += 3;
+    // At the door: a wrong key in an open session, a wrong key, a Basic header.
+    let mut wrong = reply.key.clone();
+    wrong.push('!');
+    as_reply.key = Some(wrong.clone());
+    answers.push(whole(
+        &as_reply.call_raw("list_conversations", json!({})).await,
+    ));
+    answers.push(whole(
+        &Mcp::new(&url, Some(&wrong))
+            .call_raw("list_conversations", json!({}))
+            .await,
+    ));
+    rows += 2;
+    let basic = http()
+        .post(&url)
+        .header("Authorization", triage.basic())
+        .header("content-type", "application/json")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
+    let mut basic_answers = Vec::new();
+    send(&mut basic_answers, basic).await;
+    answers.extend(basic_answers);
+    // A key in the arguments is refused (not sent on); the door's answers are 401s.
+    for answer in &answers[8..=9] {
+        assert!(answer.contains(r#""code":"request""#), "{answer}");
+    }
+    for answer in &answers[14..] {
+        assert!(answer.starts_with("401"), "{answer}");
+    }
+    (answers, token, rows)
 }

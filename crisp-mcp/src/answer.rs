@@ -130,7 +130,9 @@ fn refusal_hint(code: &str) -> &'static str {
             "Use one of the tools this server lists; its operator can grant this tool's scope \
              (--grants) if the agent needs it."
         }
-        "unknown_tool" => "Call tools/list for the tools this server offers, and use one of them.",
+        "unknown_tool" | "not_offered" => {
+            "Call tools/list for the tools this server offers, and use one of them."
+        }
         "invalid_arguments" => {
             "Correct the arguments as the message says (the tool's input schema describes each \
              one), then call again."
@@ -204,6 +206,38 @@ pub(crate) fn success(operation: &'static Operation, envelope: Value) -> CallToo
     result
 }
 
+/// Whether an answer given as a status and Crisp's envelope is an error: a status outside
+/// 2xx, or an envelope that says `error: true`.
+pub(crate) fn is_error(status: u16, envelope: &Value) -> bool {
+    !(200..300).contains(&status) || envelope.get("error") == Some(&Value::Bool(true))
+}
+
+/// The answer to a call a dispatch sent through its own path and answered as Crisp does (see
+/// [`Dispatched::answered`](crate::Dispatched::answered)): a success as [`success`] renders it,
+/// an error as [`failure`] renders Crisp's errors, from the envelope's `reason` and
+/// `data.message`.
+pub(crate) fn answered(
+    operation: &'static Operation,
+    status: u16,
+    envelope: Value,
+) -> CallToolResult {
+    if !is_error(status, &envelope) {
+        return success(operation, envelope);
+    }
+    let reason = envelope.get("reason").and_then(Value::as_str).unwrap_or("");
+    let message = envelope
+        .pointer("/data/message")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let error = Error::Api {
+        operation,
+        status: http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::BAD_GATEWAY),
+        reason: reason.into(),
+        message,
+    };
+    failure(&error, (!reason.is_empty()).then_some(reason))
+}
+
 /// The answer to a call the client layer ended with `error` (Crisp's `reason`, if it sent
 /// one): the message and what to do, and `{"error": {kind, code, status, reason, message,
 /// hint}}`, where `code` is the kind when the client refused the call before sending it
@@ -237,6 +271,7 @@ mod tests {
     fn every_refusal_code_has_its_own_hint() {
         let codes = [
             "not_granted",
+            "not_offered",
             "unknown_tool",
             "invalid_arguments",
             "invalid_request",

@@ -89,6 +89,12 @@ pub struct AuditLine {
     /// The path a same-origin redirect led to, when the answer came from there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redirected_to: Option<String>,
+    /// Whether the call was handed to the server's [`Dispatch`](crate::Dispatch) to be sent
+    /// (not only to its `check`), whatever came of it. A dispatch that keeps its own record of
+    /// every call it is handed (a gateway's audit store) records only the other lines (previews,
+    /// and calls refused before the send step), so that each call has one record. Not written.
+    #[serde(skip)]
+    pub dispatched: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -126,6 +132,7 @@ impl AuditLine {
             ended_at: SystemTime::UNIX_EPOCH,
             bloom_status: None,
             redirected_to: None,
+            dispatched: false,
         }
     }
 
@@ -155,6 +162,19 @@ impl AuditLine {
         self.attempts = record.attempts;
         self.bloom_status = record.bloom_status.clone();
         self.redirected_to = record.redirected_to.clone();
+    }
+
+    /// Takes what a dispatch that sent the call through its own path answered: the status and
+    /// Crisp's envelope (`reason`, and `error: true` when it failed).
+    pub(crate) fn answered(&mut self, status: u16, envelope: &serde_json::Value) {
+        let failed = crate::answer::is_error(status, envelope);
+        self.outcome = Some(if failed { "failed" } else { "succeeded" });
+        self.status = Some(status);
+        self.reason = envelope
+            .get("reason")
+            .and_then(serde_json::Value::as_str)
+            .map(|reason| cut(reason, MAX_NAME));
+        self.error = failed.then_some("api");
     }
 
     /// Sets the time to now and the latency.

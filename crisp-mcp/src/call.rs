@@ -28,7 +28,7 @@ const MAX_AUDIT_ID: usize = 256;
 /// What a server runs calls with: built once, shared by every session.
 pub(crate) struct Core {
     pub dispatch: Arc<dyn Dispatch>,
-    pub website_id: String,
+    pub website_id: Option<String>,
     pub grants: Grants,
     pub confirmations: Option<Confirmations>,
     pub tools: Vec<Compiled>,
@@ -98,7 +98,7 @@ impl Core {
         let tool = self.find_tool(name)?;
         let Checked { arguments, token } = check_arguments(tool, arguments)?;
         check_content(tool, &arguments)?;
-        let website = bind_website(caller, &self.website_id, &arguments)?;
+        let website = bind_website(caller, self.website_id.as_deref(), &arguments, tool)?;
         let draft = Draft::new(tool, &arguments, website);
         line.path_ids = draft
             .ids
@@ -115,9 +115,7 @@ impl Core {
             Confirmed::Send(verdict) => verdict,
         };
         line.decision = verdict;
-        let (result, record) = self.send(&request, caller, line).await?;
-        line.record(&record);
-        Ok(answer(request.operation, result, &record))
+        self.send(&request, caller, line).await
     }
 
     /// Step 1: the tool, if this server offers it.
@@ -126,6 +124,13 @@ impl Core {
             return Ok(tool);
         }
         Err(match Operation::find(name) {
+            Some(operation) if self.grants.allows(operation) => Refusal::new(
+                "not_offered",
+                format!(
+                    "Refused: `{name}` is not among the tools this server offers: its operator's \
+                     rules refuse every call of it. Nothing was sent to Crisp."
+                ),
+            ),
             Some(operation) => Refusal::new(
                 "not_granted",
                 format!(
@@ -187,19 +192,30 @@ impl Core {
         Ok(Confirmed::Send(Verdict::Confirmed))
     }
 
-    /// Step 6: the request, through the server's [`Dispatch`] (by default crisp-api's call
-    /// pipeline: its checks, retries and audit record), or its refusal. The requests it sent
-    /// to decide are recorded on the line whatever the outcome.
+    /// Steps 6 and 7: the request, through the server's [`Dispatch`] (by default crisp-api's
+    /// call pipeline: its checks, retries and audit record), and its answer; or its refusal.
+    /// The line records what the dispatch did (and the requests it sent to decide) whatever
+    /// the outcome.
     async fn send(
         &self,
         request: &Request,
         caller: &Caller,
         line: &mut AuditLine,
-    ) -> Result<(Result<Value, Error>, AuditRecord), Refusal> {
-        let dispatched = self.dispatch.dispatch(request.outgoing(), caller).await;
+    ) -> Result<CallToolResult, Refusal> {
+        let mut outgoing = request.outgoing();
+        outgoing.confirmed = line.decision == Verdict::Confirmed;
+        let dispatched = self.dispatch.dispatch(outgoing, caller).await;
+        line.dispatched = true;
         line.lookups = dispatched.lookups;
         match dispatched.outcome {
-            Outcome::Sent { result, record } => Ok((result, record)),
+            Outcome::Sent { result, record } => {
+                line.record(&record);
+                Ok(answer(request.operation, result, &record))
+            }
+            Outcome::Answered { status, envelope } => {
+                line.answered(status, &envelope);
+                Ok(answer::answered(request.operation, status, envelope))
+            }
             Outcome::Refused(refusal) => Err(refusal),
         }
     }
@@ -314,16 +330,30 @@ fn json_type(value: &Value) -> &'static str {
 }
 
 /// Step 3: the website the call acts on when it names none: the one Hugo signed the request
-/// for, else the server's. A Hugo-signed request naming another website is refused.
+/// for, else the server's. A Hugo-signed request naming another website is refused, and so is
+/// a call that names none to a server without a default website (of a tool that takes one).
 fn bind_website<'a>(
     caller: &'a Caller,
-    default: &'a str,
-    arguments: &Map<String, Value>,
+    default: Option<&'a str>,
+    arguments: &'a Map<String, Value>,
+    tool: &Compiled,
 ) -> Result<&'a str, Refusal> {
-    let Some(hugo) = &caller.hugo else {
-        return Ok(default);
-    };
     let asked = arguments.get(WEBSITE_ID).and_then(Value::as_str);
+    let Some(hugo) = &caller.hugo else {
+        return match (asked, default) {
+            (Some(website), _) | (None, Some(website)) => Ok(website),
+            (None, None) if !takes_website(tool) => Ok(""),
+            (None, None) => Err(Refusal::new(
+                "invalid_arguments",
+                format!(
+                    "Invalid arguments for `{}`: `{WEBSITE_ID}` is required: this server has no \
+                     default website, so name the website on every call. \
+                     Nothing was sent to Crisp.",
+                    tool.facts.name()
+                ),
+            )),
+        };
+    };
     if asked.is_some_and(|w| w != hugo.website_id) {
         return Err(Refusal::new(
             "website_mismatch",
@@ -335,6 +365,14 @@ fn bind_website<'a>(
         ));
     }
     Ok(&hugo.website_id)
+}
+
+/// Whether `tool`'s path takes a `website_id`.
+fn takes_website(tool: &Compiled) -> bool {
+    tool.facts
+        .operation
+        .path_params()
+        .any(|name| name == WEBSITE_ID)
 }
 
 /// Step 4: the request, its path filled as the client fills it; an id the client would refuse

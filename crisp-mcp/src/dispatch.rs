@@ -61,6 +61,10 @@ pub struct Outgoing<'a> {
     pub query: &'a [(&'static str, String)],
     /// The JSON body, when the operation takes one and the call gave it.
     pub body: Option<&'a Value>,
+    /// Whether the agent confirmed this call with a one-time token (a customer-visible or
+    /// irreversible tool, confirmation on). Always `false` in [`Dispatch::check`], which runs
+    /// before the confirmation step.
+    pub confirmed: bool,
 }
 
 impl Outgoing<'_> {
@@ -87,6 +91,10 @@ pub(crate) enum Outcome {
         result: Result<Value, Error>,
         record: AuditRecord,
     },
+    Answered {
+        status: u16,
+        envelope: Value,
+    },
     Refused(Refusal),
 }
 
@@ -96,6 +104,19 @@ impl Dispatched {
     pub fn sent(result: Result<Value, Error>, record: AuditRecord) -> Self {
         Self {
             outcome: Outcome::Sent { result, record },
+            lookups: 0,
+        }
+    }
+
+    /// Sent through a path of the dispatch's own (a gateway's decision path and upstream),
+    /// which answered as Crisp answers: the HTTP `status` and Crisp's envelope
+    /// `{error, reason, data}`. A 2xx envelope without `error: true` is the tool's result, as a
+    /// [`sent`](Self::sent) success is; anything else is a tool error of the shape of Crisp's
+    /// errors (`kind: "api"`, the status, Crisp's `reason` and `data.message`). The audit line
+    /// records the status and reason, and no attempts: the dispatch's own record counts them.
+    pub fn answered(status: u16, envelope: Value) -> Self {
+        Self {
+            outcome: Outcome::Answered { status, envelope },
             lookups: 0,
         }
     }
@@ -121,6 +142,16 @@ impl Dispatched {
 /// What sends a tool call's request: the last step of a call, after the server has checked,
 /// bound and confirmed it. Object-safe: a server holds an `Arc<dyn Dispatch>`.
 pub trait Dispatch: Send + Sync + 'static {
+    /// Whether the server lists and offers the tool of `operation`, one its grants allow: a
+    /// dispatch that would refuse every call of an operation whatever its arguments (a
+    /// gateway's agent whose inbox rule no new conversation can meet) hides it. Asked for each
+    /// tool when the server is built; a call of a hidden tool is refused (`not_offered`). By
+    /// default, every tool the grants allow is offered.
+    fn offers(&self, operation: &'static Operation) -> bool {
+        let _ = operation;
+        true
+    }
+
     /// Before a preview is made (for a tool that waits for confirmation) or the call is sent:
     /// a refusal here answers at once, so an agent is not asked to confirm a call that would be
     /// refused. [`dispatch`](Self::dispatch) is still called after, and must decide again
@@ -168,6 +199,10 @@ impl Dispatch for Client {
 }
 
 impl<D: Dispatch + ?Sized> Dispatch for Arc<D> {
+    fn offers(&self, operation: &'static Operation) -> bool {
+        (**self).offers(operation)
+    }
+
     fn check(&self, request: &Outgoing<'_>, caller: &Caller) -> Result<(), Refusal> {
         (**self).check(request, caller)
     }

@@ -101,6 +101,7 @@ impl Request {
             ids: &self.ids,
             query: &self.query,
             body: self.body.as_ref(),
+            confirmed: false,
         }
     }
 

@@ -29,8 +29,9 @@ use crate::tools;
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Settings {
-    /// The website a call acts on when it names none.
-    pub website_id: String,
+    /// The website a call acts on when it names none; `None`: every call must name one
+    /// (`website_id` is then required in each tool's schema).
+    pub website_id: Option<String>,
     /// Whether customer-visible and irreversible tools wait for a confirmation token.
     pub confirm: bool,
     /// How long a confirmation token lives: from [`confirm::MIN_TTL`] (1 s) to
@@ -45,7 +46,17 @@ impl Settings {
     /// [`confirm::DEFAULT_TTL`]), audit to standard error.
     pub fn new(website_id: impl Into<String>) -> Self {
         Self {
-            website_id: website_id.into(),
+            website_id: Some(website_id.into()),
+            ..Self::without_website()
+        }
+    }
+
+    /// Settings for a server with no default website (one that serves an agent of several
+    /// websites): every call must name its `website_id`, and one that does not is refused with
+    /// a message that says so. Otherwise as [`new`](Self::new).
+    pub fn without_website() -> Self {
+        Self {
+            website_id: None,
             confirm: true,
             confirm_ttl: confirm::DEFAULT_TTL,
             audit: Audit::stderr(),
@@ -127,7 +138,12 @@ impl CrispMcp {
                 confirm::MAX_TTL.as_secs()
             ));
         }
-        let tools = tools::compile(&grants, &settings.website_id, settings.confirm)?;
+        let tools = tools::compile(
+            &grants,
+            settings.website_id.as_deref(),
+            settings.confirm,
+            |operation| dispatch.offers(operation),
+        )?;
         Ok(Self {
             core: Arc::new(Core {
                 dispatch: Arc::new(dispatch),
@@ -145,9 +161,9 @@ impl CrispMcp {
         self.core.tools.iter().map(|c| c.tool.clone()).collect()
     }
 
-    /// The website calls default to.
-    pub fn website_id(&self) -> &str {
-        &self.core.website_id
+    /// The website calls default to, if the server has one.
+    pub fn website_id(&self) -> Option<&str> {
+        self.core.website_id.as_deref()
     }
 
     /// Runs one tool call and writes its audit line. Never fails: every problem is a tool
@@ -193,18 +209,28 @@ fn caller(context: &RequestContext<RoleServer>) -> Caller {
     }
 }
 
-/// What the server tells an agent on `initialize`.
-const INSTRUCTIONS: &str = "Tools for one Crisp workspace (customer-support chat): \
-    conversations, messages, CRM contacts, settings, operators, visitors, campaigns. \
-    `website_id` defaults to the configured website. Only the tools this agent is granted \
-    are listed. Tools that reach a customer or delete data first answer with a preview and a \
-    one-time confirmation_token; call again with the same arguments and the token to act.";
+/// What the server tells an agent on `initialize`: what the tools are, then how `website_id`
+/// is chosen ([`WEBSITE_DEFAULT`] or [`WEBSITE_REQUIRED`]), then [`INSTRUCTIONS_END`].
+const INSTRUCTIONS: &str = "Tools for a Crisp workspace (customer-support chat): \
+    conversations, messages, CRM contacts, settings, operators, visitors, campaigns. ";
+const WEBSITE_DEFAULT: &str = "`website_id` defaults to the configured website. ";
+const WEBSITE_REQUIRED: &str = "There is no default website: give `website_id` on every call. ";
+const INSTRUCTIONS_END: &str = "Only the tools this agent is granted are listed. Tools that \
+    reach a customer or delete data first answer with a preview and a one-time \
+    confirmation_token; call again with the same arguments and the token to act.";
 
 impl ServerHandler for CrispMcp {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("crisp-mcp", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+            .with_instructions(format!(
+                "{INSTRUCTIONS}{}{INSTRUCTIONS_END}",
+                if self.core.website_id.is_some() {
+                    WEBSITE_DEFAULT
+                } else {
+                    WEBSITE_REQUIRED
+                }
+            ))
     }
 
     async fn list_tools(

@@ -32,7 +32,13 @@ pub(crate) struct Compiled {
     pub defaults: Vec<(&'static str, Value)>,
 }
 
-/// Builds the tools `grants` allow, in the table's order.
+/// What `website_id` says when the server has no default website.
+const WEBSITE_REQUIRED: &str = "The website (workspace) identifier, a UUID. Required: this \
+    server has no default website, so every call names the website it acts on.";
+
+/// Builds the tools `grants` allow and `offered` keeps, in the table's order. `website_id` is
+/// the default website (`None`: every call must name one: the listed schema requires it, and
+/// the call step says so when it is missing).
 ///
 /// # Errors
 ///
@@ -40,14 +46,15 @@ pub(crate) struct Compiled {
 /// broken.
 pub(crate) fn compile(
     grants: &Grants,
-    website_id: &str,
+    website_id: Option<&str>,
     confirm: bool,
+    offered: impl Fn(&'static crisp_api::Operation) -> bool,
 ) -> Result<Vec<Compiled>, String> {
     let mut out = Vec::new();
     for facts in TOOLS {
         let operation = facts.operation;
         let name = facts.name();
-        if !grants.allows(operation) {
+        if !grants.allows(operation) || !offered(operation) {
             continue;
         }
         let mut schema: Value = serde_json::from_str(facts.input_schema)
@@ -56,9 +63,16 @@ pub(crate) fn compile(
             .get_mut("properties")
             .and_then(Value::as_object_mut)
             .ok_or_else(|| format!("tool {}: its input schema has no properties", name))?;
-        if let Some(Value::Object(website)) = properties.get_mut(WEBSITE_ID) {
-            website.insert("default".into(), Value::String(website_id.to_owned()));
-        }
+        let has_website = match properties.get_mut(WEBSITE_ID) {
+            Some(Value::Object(website)) => {
+                match website_id {
+                    Some(id) => website.insert("default".into(), Value::String(id.to_owned())),
+                    None => website.insert("description".into(), WEBSITE_REQUIRED.into()),
+                };
+                true
+            }
+            _ => false,
+        };
         if !confirm {
             properties.remove(CONFIRMATION_TOKEN);
         }
@@ -73,6 +87,11 @@ pub(crate) fn compile(
             .collect();
         let validator = validator(&schema)
             .map_err(|e| format!("tool {}: its input schema does not compile: {e}", name))?;
+        // Required in the listed schema only: a call without it gets the call step's message,
+        // which says why (no default website), rather than the validator's.
+        if has_website && website_id.is_none() {
+            require(&mut schema, WEBSITE_ID);
+        }
         let Value::Object(schema) = schema else {
             return Err(format!("tool {}: its input schema is not an object", name));
         };
@@ -104,6 +123,19 @@ pub(crate) fn compile(
         });
     }
     Ok(out)
+}
+
+/// Adds `name` to the schema's `required` list (made if need be).
+fn require(schema: &mut Value, name: &str) {
+    let Value::Object(map) = schema else { return };
+    let required = map
+        .entry("required")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if let Value::Array(names) = required
+        && !names.iter().any(|n| n == name)
+    {
+        names.push(Value::String(name.to_owned()));
+    }
 }
 
 /// The private keyword the validator's copy of a schema carries beside each
@@ -199,17 +231,21 @@ mod tests {
 
     #[test]
     fn the_grants_choose_the_tools() {
-        let all = compile(&Grants::all(), "w", true).unwrap();
+        let all = compile(&Grants::all(), Some("w"), true, |_| true).unwrap();
         assert_eq!(all.len(), Operation::ALL.len());
-        let read_only = compile(&Grants::all().read_only(), "w", true).unwrap();
+        let read_only = compile(&Grants::all().read_only(), Some("w"), true, |_| true).unwrap();
         assert!(!read_only.is_empty());
         assert!(read_only.iter().all(|c| !c.facts.operation.is_write()));
-        assert!(compile(&Grants::none(), "w", true).unwrap().is_empty());
+        assert!(
+            compile(&Grants::none(), Some("w"), true, |_| true)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
     fn settings_show_in_the_schemas() {
-        let tools = compile(&Grants::all(), "the-website", true).unwrap();
+        let tools = compile(&Grants::all(), Some("the-website"), true, |_| true).unwrap();
         let send = tools
             .iter()
             .find(|c| c.facts.name() == "send_message")
@@ -217,7 +253,7 @@ mod tests {
         let props = send.tool.input_schema["properties"].as_object().unwrap();
         assert_eq!(props[WEBSITE_ID]["default"], "the-website");
         assert!(props.contains_key(CONFIRMATION_TOKEN));
-        let off = compile(&Grants::all(), "w", false).unwrap();
+        let off = compile(&Grants::all(), Some("w"), false, |_| true).unwrap();
         let send = off
             .iter()
             .find(|c| c.facts.name() == "send_message")
@@ -237,7 +273,7 @@ mod tests {
 
     #[test]
     fn problems_name_the_argument() {
-        let tools = compile(&Grants::all(), "w", true).unwrap();
+        let tools = compile(&Grants::all(), Some("w"), true, |_| true).unwrap();
         let send = tools
             .iter()
             .find(|c| c.facts.name() == "send_message")

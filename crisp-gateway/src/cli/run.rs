@@ -18,7 +18,8 @@
 //!   whoever signs in with that token; without it, for loopback peers only.
 //! - **Stdout**: one JSON line, `{"base_url", "mcp_url", "dashboard_url", "agents": [{"name",
 //!   "identifier", "key"}]}` (keys only for the demo policy; `website_id` too with the embedded
-//!   sandbox).
+//!   sandbox): Crisp's REST API at `base_url` (Basic `identifier:key`), MCP at `mcp_url`
+//!   (Bearer `key`), the dashboard at `dashboard_url`.
 //!   Then logs, on stderr.
 //! - **Approvals**: at start and every minute, proposals past their `approval_ttl` are marked
 //!   expired, and sends claimed longer ago than any send takes (their sender stopped mid-way:
@@ -144,9 +145,10 @@ pub async fn run(args: Args) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the listening address: {e}"))?;
     let base_url = format!("http://{local}{BASE_PATH}");
+    let mcp_url = format!("http://{local}{MCP_PATH}");
     let mut line = json!({
         "base_url": base_url,
-        "mcp_url": format!("http://{local}{MCP_PATH}"),
+        "mcp_url": mcp_url,
         "dashboard_url": format!("http://{local}/"),
         "agents": agents,
     });
@@ -154,7 +156,13 @@ pub async fn run(args: Args) -> Result<(), String> {
         line["website_id"] = json!(sandbox.website_id());
     }
     print_line(&line.to_string())?;
-    say_where(&args, &gateway, sandbox.as_ref(), keys.is_some(), &base_url);
+    say_where(
+        &args,
+        &gateway,
+        sandbox.as_ref(),
+        keys.is_some(),
+        [&base_url, &mcp_url],
+    );
     eprintln!(
         "crisp-gateway: the dashboard at http://{local}/ ({})",
         if dashboard.has_admin_token() {
@@ -225,7 +233,7 @@ fn say_where(
     gateway: &Gateway,
     sandbox: Option<&Sandbox>,
     demo: bool,
-    base_url: &str,
+    [base_url, mcp_url]: [&str; 2],
 ) {
     let policy = gateway.policy();
     match sandbox {
@@ -256,8 +264,8 @@ fn say_where(
         );
     }
     eprintln!(
-        "crisp-gateway: Crisp's REST API at {base_url} (Basic agent-name:key); data in {}; the \
-         calls: crisp-gateway audit --data {}",
+        "crisp-gateway: Crisp's REST API at {base_url} (Basic agent-name:key), MCP at {mcp_url} \
+         (Bearer key); data in {}; the calls: crisp-gateway audit --data {}",
         args.data.display(),
         args.data.display()
     );

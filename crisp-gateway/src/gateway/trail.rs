@@ -20,6 +20,8 @@ const CLIENT_MAX: usize = 200;
 pub(super) struct Trail {
     row: AuditRow,
     received: Instant,
+    /// The call was confirmed with a token: sent, its decision is `confirmed`.
+    confirmed: bool,
 }
 
 impl Trail {
@@ -32,6 +34,7 @@ impl Trail {
         );
         trail.row.agent = Some(agent.name.clone());
         trail.row.key_id = Some(agent.key_sha256.key_id());
+        trail.confirmed = incoming.confirmed;
         trail.operation(incoming.operation);
         trail.row.path_ids = incoming
             .ids
@@ -101,6 +104,7 @@ impl Trail {
                 latency_us: 0,
             },
             received,
+            confirmed: false,
         }
     }
 
@@ -114,10 +118,15 @@ impl Trail {
         self.row.upstream_requests = self.row.upstream_requests.saturating_add(requests);
     }
 
-    /// The call was allowed and sent: `attempts` requests, ending in `error` (the crisp-api
-    /// error's kind) if it failed.
+    /// The call was allowed (or confirmed) and sent: `attempts` requests, ending in `error`
+    /// (the crisp-api error's kind) if it failed.
     pub(super) fn sent(&mut self, attempts: u32, error: Option<&'static str>) {
-        self.row.decision = "allowed".to_owned();
+        let decision = if self.confirmed {
+            "confirmed"
+        } else {
+            "allowed"
+        };
+        self.row.decision = decision.to_owned();
         self.row.why = None;
         self.row.attempts = attempts;
         self.spent(attempts);

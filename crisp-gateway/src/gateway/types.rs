@@ -57,6 +57,9 @@ pub struct Incoming {
     pub body: Option<Value>,
     /// When the request arrived: the audit row's time and latency count from it.
     pub received: Instant,
+    /// The agent confirmed the call with a one-time token (MCP's preview and confirmation):
+    /// its audit row's decision is `confirmed` rather than `allowed`.
+    pub confirmed: bool,
 }
 
 impl Incoming {
@@ -70,6 +73,7 @@ impl Incoming {
             query: Vec::new(),
             body: None,
             received: Instant::now(),
+            confirmed: false,
         }
     }
 }

@@ -123,6 +123,7 @@ async fn serve(State(rest): State<Arc<Rest>>, request: Request) -> Response {
         query,
         body,
         received,
+        confirmed: false,
     };
     render(rest.gateway.handle(&caller, incoming).await)
 }
