@@ -128,6 +128,29 @@ async fn without_an_admin_token_other_peers_and_proxied_requests_are_refused() {
         StatusCode::OK
     );
 
+    // DNS rebinding: a page of another site, its name resolved to 127.0.0.1, in the person's
+    // own browser.
+    let rebound = support::http()
+        .get(format!("http://{}/", harness.addr))
+        .header("Host", format!("evil.example:{}", harness.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    assert!(rebound.headers().get(SET_COOKIE).is_none());
+    let text = rebound.text().await.unwrap();
+    assert!(text.contains("localhost, 127.0.0.1 or [::1]"), "{text}");
+    let named = support::http()
+        .get(format!("http://localhost:{}/", harness.addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        named.status(),
+        StatusCode::OK,
+        "localhost is loopback's name"
+    );
+
     // Another peer: the gateway listening on every address, reached by this machine's outward
     // address.
     let Some(outward) = outward_address() else {

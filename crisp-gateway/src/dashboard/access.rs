@@ -124,7 +124,23 @@ impl Shared {
         let proxied = parts.headers.contains_key("forwarded")
             || parts.headers.contains_key("x-forwarded-for");
         if peer.is_some_and(|ip| ip.is_loopback()) && !proxied {
-            return Ok(());
+            // A page of another site whose name was made to resolve to 127.0.0.1 (DNS
+            // rebinding) reaches this from the person's own browser, as that site's origin:
+            // only a loopback name in `Host` is this machine's dashboard.
+            if parts
+                .headers
+                .get(HOST)
+                .and_then(|host| host.to_str().ok())
+                .is_some_and(loopback_host)
+            {
+                return Ok(());
+            }
+            return Err(Box::new(refused_page(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "Without an admin token the dashboard answers only to a loopback address in                      the browser's address bar (localhost, 127.0.0.1 or [::1]), so that no other                      site can reach it through this browser. Open it at one of those, or set                      {ADMIN_TOKEN_VAR} and sign in."
+                ),
+            )));
         }
         Err(Box::new(refused_page(
             StatusCode::FORBIDDEN,
@@ -329,6 +345,21 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// Whether a `Host` header names this machine's loopback: `localhost` (or a name under it) or
+/// a loopback address, with or without a port.
+fn loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let name = name.to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
 /// Whether the request came over HTTPS, by a proxy's word (`X-Forwarded-Proto: https` or
 /// `Forwarded: proto=https`); the gateway itself serves plain HTTP.
 fn over_https(headers: &HeaderMap) -> bool {
@@ -344,6 +375,31 @@ fn over_https(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_names_are_loopback_hosts() {
+        for host in [
+            "localhost",
+            "localhost:8484",
+            "LocalHost:1",
+            "app.localhost:8484",
+            "127.0.0.1:8484",
+            "127.1.2.3",
+            "[::1]:8484",
+            "[::ffff:127.0.0.1]:80",
+        ] {
+            assert!(loopback_host(host), "{host}");
+        }
+        for host in [
+            "evil.example:8484",
+            "localhost.evil.example",
+            "192.0.2.2:8484",
+            "[2001:db8::1]:80",
+            "",
+        ] {
+            assert!(!loopback_host(host), "{host}");
+        }
+    }
 
     #[test]
     fn the_session_cookie_is_found_among_others() {

@@ -12,7 +12,8 @@
 //! `CRISP_GATEWAY_ADMIN_TOKEN`), whoever signs in with it, wherever the gateway listens; the
 //! token is compared in constant time and never written to a page, a log line or an audit row.
 //! Without one, only loopback peers (a request that came through a proxy, with a `Forwarded`
-//! or `X-Forwarded-For` header, is not taken for loopback): others are refused with 403 and a
+//! or `X-Forwarded-For` header, is not taken for loopback) that name a loopback host
+//! (`localhost`, `127.0.0.1`, `[::1]`: no DNS rebinding): others are refused with 403 and a
 //! sentence saying to set the token.
 //!
 //! **Sessions** are kept server-side (a bounded map; see `sessions.rs`): the cookie holds a
