@@ -15,6 +15,9 @@
 //!   -> upstream   crisp_api::Client::call with the one Crisp key
 //!   -> store      audit rows, counters, approvals (SQLite by default)
 //! ```
+//!
+//! Beside them, [`webhooks`]: Crisp's webhook deliveries at `/webhooks/crisp`, verified, fanned
+//! out once to each agent whose grants allow it, from an outbox in the store.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -34,5 +37,6 @@ pub mod rest;
 pub mod server;
 pub mod store;
 pub mod upstream;
+pub mod webhooks;
 
 pub use gateway::{Caller, Front, Gateway, Incoming, Lookup, Outcome, ReviewError, Reviewer, Sent};

@@ -2,9 +2,9 @@
 //!
 //! `crisp-gateway [run]` serves the gateway (the default command); `check FILE` validates a
 //! policy and prints what each agent may do; `agents add NAME` makes an agent's key and prints
-//! the table to paste into the policy; `audit` queries the audit log; `reload` makes the
-//! running gateway re-read its policy; `approvals list|approve|deny` reviews what agents may
-//! only propose.
+//! the table to paste into the policy; `agents webhook-secret NAME` prints an agent's webhook
+//! signing secret; `audit` queries the audit log; `reload` makes the running gateway re-read
+//! its policy; `approvals list|approve|deny` reviews what agents may only propose.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -36,6 +36,9 @@ enum Command {
     /// Serve the gateway (the default command): Crisp's REST API at /v1 for each agent of the
     /// policy, forwarding to Crisp (or to an embedded sandbox when no Crisp token is in the
     /// environment). Prints one JSON line (base_url, mcp_url, agents), then logs on stderr.
+    /// Receives Crisp's webhooks at /webhooks/crisp when CRISP_WEBHOOK_SECRET (the plugin's
+    /// signing secret) is set, and posts each event to the agents that subscribe to it, signed
+    /// with secrets derived from CRISP_GATEWAY_WEBHOOK_SECRET.
     Run(cli::run::Args),
     /// Validate a policy file and print each agent's websites, rules, budget, rate and the
     /// operations it may call. Exits 1 with the line and field of the first error.
@@ -82,6 +85,13 @@ enum AgentsCommand {
     /// the agent; the gateway keeps only its hash), then the [[agents]] table to paste into the
     /// policy file.
     Add(AddArgs),
+    /// Print an agent's webhook signing secret (`whsec_...`, Standard Webhooks): derived from
+    /// CRISP_GATEWAY_WEBHOOK_SECRET and the agent's name, the same on every replica. Give it to
+    /// the agent, which checks the webhook-signature of each event the gateway posts to it.
+    WebhookSecret {
+        /// The agent's name, as in the policy.
+        name: String,
+    },
 }
 
 #[derive(Args)]
@@ -130,6 +140,9 @@ async fn main() -> ExitCode {
         Some(Command::Agents {
             command: AgentsCommand::Add(args),
         }) => add(args),
+        Some(Command::Agents {
+            command: AgentsCommand::WebhookSecret { name },
+        }) => webhook_secret(&name),
         Some(Command::Audit(args)) => cli::audit::run(args).await,
         Some(Command::Reload(args)) => {
             cli::reload::run(&args).map(|said| eprintln!("crisp-gateway: {said}"))
@@ -166,6 +179,19 @@ fn add(args: AddArgs) -> Result<(), String> {
         "crisp-gateway: the first line is the agent's key, shown only this once: give it to the \
          agent (Basic name:key on /v1, Bearer on /mcp). Paste the table into the policy file; \
          the gateway keeps only the key's hash."
+    );
+    Ok(())
+}
+
+fn webhook_secret(name: &str) -> Result<(), String> {
+    let secret =
+        crisp_gateway::webhooks::agent_webhook_secret(name, |var| std::env::var(var).ok())?;
+    print(&format!("{}\n", secret.whsec()))?;
+    eprintln!(
+        "crisp-gateway: agent `{name}`'s webhook signing secret (a secret: give it to the agent \
+         only); it checks the webhook-id, webhook-timestamp and webhook-signature headers of \
+         what the gateway posts (Standard Webhooks). It changes if \
+         CRISP_GATEWAY_WEBHOOK_SECRET does."
     );
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `/mcp` | MCP (streamable HTTP), each agent with its Bearer key ([`mcp`](mod@crate::mcp)) |
 //! | `/.well-known/oauth-protected-resource` (and `.../mcp`) | the MCP front's protected-resource metadata (RFC 9728) |
+//! | `/webhooks/crisp` | Crisp's webhook deliveries ([`crate::webhooks`]), with [`router_with_webhooks`] |
 //! | `/`, `/approvals`, `/audit`, `/sign-in`, ... | the [`dashboard`](mod@crate::dashboard), for a person |
 //! | everything else | Crisp's REST API under `/v1` ([`rest`](mod@crate::rest)); Crisp's 404 envelope elsewhere |
 
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::dashboard::{self, Dashboard};
 use crate::gateway::Gateway;
+use crate::webhooks::{self, Webhooks};
 use crate::{mcp, rest};
 
 /// Where the MCP front is served.
@@ -39,6 +41,21 @@ pub fn router(
         .merge(dashboard::router(Arc::clone(&gateway), dashboard))
         // The REST front answers every request no other front's route claims.
         .merge(rest::router(gateway)))
+}
+
+/// The router of both fronts, the dashboard and Crisp's webhook deliveries
+/// ([`webhooks::PATH`]), which takes precedence over the REST front's catch-all.
+///
+/// # Errors
+///
+/// When the MCP front cannot be built ([`mcp::router`]).
+pub fn router_with_webhooks(
+    gateway: Arc<Gateway>,
+    webhooks: Arc<Webhooks>,
+    dashboard: Dashboard,
+    local: SocketAddr,
+) -> Result<Router, String> {
+    Ok(webhooks::router(webhooks).merge(router(gateway, dashboard, local)?))
 }
 
 /// Serves both fronts of `gateway` and its `dashboard` on `listener` until `shutdown`

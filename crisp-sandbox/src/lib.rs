@@ -25,7 +25,9 @@
 //!   not exist`), and requests validated against the spec's schemas (400 `invalid_data`
 //!   naming the field; unknown fields are ignored).
 //! - Webhooks: every state change the spec maps to an event is posted, signed as Crisp signs
-//!   plugin hooks, to the registered endpoint, and retried with backoff while it fails.
+//!   plugin hooks, to the registered endpoint (or to several: [`Sandbox::set_webhook_urls`]),
+//!   and retried with backoff while it fails; some can be posted once more after they were
+//!   delivered, as Crisp does when it misses an answer ([`Sandbox::set_webhook_repeat`]).
 //! - [`Faults`]: a seeded share of requests answered 429, 502 with an HTML page, delayed, or
 //!   dropped.
 //!

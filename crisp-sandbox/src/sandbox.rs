@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use crisp_api::Tier;
@@ -148,7 +149,8 @@ pub struct SandboxBuilder {
     token: Option<Token>,
     extra_tokens: Vec<Token>,
     signing_secret: Option<SecretString>,
-    webhook_url: Option<String>,
+    webhook_urls: Vec<String>,
+    webhook_repeat: Option<NonZeroU32>,
     retry: WebhookRetry,
     webhook_limits: WebhookLimits,
     faults: Option<Faults>,
@@ -166,7 +168,8 @@ impl Default for SandboxBuilder {
             token: None,
             extra_tokens: Vec::new(),
             signing_secret: None,
-            webhook_url: None,
+            webhook_urls: Vec::new(),
+            webhook_repeat: None,
             retry: WebhookRetry::default(),
             webhook_limits: WebhookLimits::default(),
             faults: None,
@@ -227,7 +230,25 @@ impl SandboxBuilder {
     /// Posts webhook deliveries to this URL from the start.
     #[must_use]
     pub fn webhook_url(mut self, url: impl Into<String>) -> Self {
-        self.webhook_url = Some(url.into());
+        self.webhook_urls = vec![url.into()];
+        self
+    }
+
+    /// Also posts webhook deliveries to this URL: each event goes to every URL given (with
+    /// [`webhook_url`](Self::webhook_url) and this), the same body to each, as Crisp's one
+    /// delivery would reach several replicas of a receiver.
+    #[must_use]
+    pub fn add_webhook_url(mut self, url: impl Into<String>) -> Self {
+        self.webhook_urls.push(url.into());
+        self
+    }
+
+    /// Posts every `every`-th event once more after it was delivered, with the next
+    /// `X-Delivery-Attempt-Count` (as Crisp does when it did not see the answer in time), so a
+    /// receiver's handling of retried deliveries is tested. Never by default.
+    #[must_use]
+    pub fn webhook_repeat(mut self, every: NonZeroU32) -> Self {
+        self.webhook_repeat = Some(every);
         self
     }
 
@@ -333,7 +354,13 @@ impl SandboxBuilder {
             tokens: Mutex::new(tokens),
             quota: Mutex::new(Quota::default()),
             faults: Mutex::new(self.faults.map(FaultState::new)),
-            webhooks: Webhooks::new(secret, self.webhook_url, self.retry, self.webhook_limits),
+            webhooks: Webhooks::new(
+                secret,
+                self.webhook_urls,
+                self.retry,
+                self.webhook_limits,
+                self.webhook_repeat,
+            ),
             api_requests: Default::default(),
             admin_token,
         });
@@ -450,6 +477,21 @@ impl Sandbox {
     /// Registers the webhook endpoint (or, with `None`, stops delivering).
     pub fn set_webhook_url(&self, url: Option<&str>) {
         self.app.webhooks.set_endpoint(url.map(str::to_owned), None);
+    }
+
+    /// Registers these webhook endpoints, in place of any other: each event is posted to
+    /// every one (the same body), as to several replicas of a receiver. An empty list stops
+    /// delivering.
+    pub fn set_webhook_urls(&self, urls: &[&str]) {
+        self.app
+            .webhooks
+            .set_endpoints(urls.iter().map(|url| (*url).to_owned()).collect());
+    }
+
+    /// Posts every `every`-th event once more after it was delivered (see
+    /// [`SandboxBuilder::webhook_repeat`]); `None` stops it.
+    pub fn set_webhook_repeat(&self, every: Option<NonZeroU32>) {
+        self.app.webhooks.set_repeat(every);
     }
 
     /// Every webhook delivery so far, oldest first.

@@ -1,5 +1,8 @@
 //! Webhook deliveries: every event a call fires is posted, signed as Crisp signs plugin hooks,
-//! to the registered endpoint, and retried with backoff while the endpoint fails.
+//! to each registered endpoint (one, or several: the replicas of a receiver), and retried with
+//! backoff while the endpoint fails. A delivery can also be posted once more after it was
+//! delivered ([`Sandbox::set_webhook_repeat`](crate::Sandbox::set_webhook_repeat)), as Crisp
+//! does when it did not see the answer in time: a receiver must handle each event once.
 //!
 //! The API call that fired an event never waits for it: the delivery joins a bounded queue,
 //! from which a fixed number of senders post, each attempt within a timeout. A delivery fired
@@ -7,6 +10,7 @@
 //! holds at most [`WebhookLimits::concurrency`] connections, whatever the API is asked to do.
 
 use std::collections::VecDeque;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -129,6 +133,8 @@ struct Job {
     id: u64,
     endpoint: Endpoint,
     body: String,
+    /// Post it once more after it is delivered.
+    repeat: bool,
 }
 
 /// The delivery records, newest last, at most [`KEPT_RECORDS`].
@@ -166,7 +172,11 @@ impl Records {
 }
 
 pub(crate) struct Webhooks {
-    endpoint: Mutex<Option<Endpoint>>,
+    endpoints: Mutex<Vec<Endpoint>>,
+    /// Every n-th event is posted once more after it is delivered.
+    repeat: Mutex<Option<NonZeroU32>>,
+    /// Events fired so far, to pick those repeated.
+    events: AtomicU64,
     secret: SecretString,
     records: Arc<Records>,
     queue: mpsc::Sender<Job>,
@@ -178,11 +188,15 @@ impl Webhooks {
     /// The deliveries of a sandbox, with their senders started on the current runtime.
     pub fn new(
         secret: SecretString,
-        url: Option<String>,
+        urls: Vec<String>,
         retry: WebhookRetry,
         limits: WebhookLimits,
+        repeat: Option<NonZeroU32>,
     ) -> Self {
-        let endpoint = url.map(|url| Endpoint::new(url, secret.clone()));
+        let endpoints = urls
+            .into_iter()
+            .map(|url| Endpoint::new(url, secret.clone()))
+            .collect();
         let records = Arc::new(Records::default());
         let queue_size = limits.queue.max(1);
         let (queue, jobs) = mpsc::channel(queue_size);
@@ -202,7 +216,9 @@ impl Webhooks {
             Arc::clone(&records),
         ));
         Self {
-            endpoint: Mutex::new(endpoint),
+            endpoints: Mutex::new(endpoints),
+            repeat: Mutex::new(repeat),
+            events: AtomicU64::new(0),
             secret,
             records,
             queue,
@@ -211,12 +227,26 @@ impl Webhooks {
         }
     }
 
-    /// Registers (or, with `None`, removes) the endpoint; `secret` replaces the signing secret
-    /// for it when given.
+    /// Registers the endpoint, in place of any other (or, with `None`, removes them all);
+    /// `secret` replaces the signing secret for it when given.
     pub fn set_endpoint(&self, url: Option<String>, secret: Option<SecretString>) {
         let endpoint =
             url.map(|url| Endpoint::new(url, secret.unwrap_or_else(|| self.secret.clone())));
-        *self.endpoint.lock() = endpoint;
+        *self.endpoints.lock() = endpoint.into_iter().collect();
+    }
+
+    /// Registers these endpoints, in place of any other: each event is posted to every one,
+    /// signed with the sandbox's secret.
+    pub fn set_endpoints(&self, urls: Vec<String>) {
+        *self.endpoints.lock() = urls
+            .into_iter()
+            .map(|url| Endpoint::new(url, self.secret.clone()))
+            .collect();
+    }
+
+    /// Posts every `every`-th event once more after it is delivered (`None`: never).
+    pub fn set_repeat(&self, every: Option<NonZeroU32>) {
+        *self.repeat.lock() = every;
     }
 
     /// Every delivery so far, oldest first.
@@ -229,12 +259,13 @@ impl Webhooks {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Queues `event` for the endpoint, if one is registered; drops it if the queue is full.
-    /// Never waits.
+    /// Queues `event` for each registered endpoint, the same body to each; drops a delivery if
+    /// the queue is full. Never waits.
     pub fn deliver(&self, website_id: &str, event: &str, data: Value) {
-        let Some(endpoint) = self.endpoint.lock().clone() else {
+        let endpoints = self.endpoints.lock().clone();
+        if endpoints.is_empty() {
             return;
-        };
+        }
         let body = json!({
             "website_id": website_id,
             "event": event,
@@ -242,8 +273,25 @@ impl Webhooks {
             "timestamp": now_ms(),
         })
         .to_string();
+        let fired = self.events.fetch_add(1, Ordering::Relaxed) + 1;
+        let repeat = self
+            .repeat
+            .lock()
+            .is_some_and(|every| fired.is_multiple_of(u64::from(every.get())));
+        for endpoint in endpoints {
+            self.queue_one(event, endpoint, body.clone(), repeat);
+        }
+    }
+
+    fn queue_one(&self, event: &str, endpoint: Endpoint, body: String, repeat: bool) {
         let id = self.records.push(event, &endpoint.redacted, &body);
-        if self.queue.try_send(Job { id, endpoint, body }).is_err() {
+        let job = Job {
+            id,
+            endpoint,
+            body,
+            repeat,
+        };
+        if self.queue.try_send(job).is_err() {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             self.records.update(id, |record| {
                 record.dropped = true;
@@ -290,28 +338,18 @@ async fn send(
 
 async fn post_with_retries(
     client: &reqwest::Client,
-    Job { id, endpoint, body }: Job,
+    Job {
+        id,
+        endpoint,
+        body,
+        repeat,
+    }: Job,
     retry: WebhookRetry,
     records: &Records,
 ) {
+    let url = &endpoint.redacted;
     for attempt in 1..=retry.max_attempts {
-        let timestamp = now_ms().to_string();
-        let signature = sign(
-            endpoint.secret.expose_secret().as_bytes(),
-            &timestamp,
-            body.as_bytes(),
-        );
-        let result = client
-            .post(&endpoint.url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(SIGNATURE_HEADER, signature)
-            .header(TIMESTAMP_HEADER, &timestamp)
-            .header(ATTEMPT_COUNT_HEADER, attempt.to_string())
-            .header("x-delivery-attempt-limit", retry.max_attempts.to_string())
-            .header("x-crisp-hook-origin", "plugin/sandbox crisp-sandbox local")
-            .body(body.clone())
-            .send()
-            .await;
+        let result = post(client, &endpoint, &body, attempt, retry.max_attempts).await;
         let status = result.as_ref().ok().map(|r| r.status().as_u16());
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
         let last = attempt == retry.max_attempts;
@@ -321,10 +359,21 @@ async fn post_with_retries(
             record.delivered = delivered;
             record.gave_up = !delivered && last;
         });
-        let url = &endpoint.redacted;
         match result {
             Ok(_) if delivered => {
                 tracing::debug!(%url, attempt, "webhook delivered");
+                if repeat {
+                    // Posted once more, as Crisp does when it missed the answer; never retried.
+                    let again = post(client, &endpoint, &body, attempt + 1, retry.max_attempts)
+                        .await
+                        .ok()
+                        .map(|r| r.status().as_u16());
+                    records.update(id, |record| {
+                        record.attempts = attempt + 1;
+                        record.last_status = again;
+                    });
+                    tracing::debug!(%url, status = ?again, "webhook delivery repeated");
+                }
                 return;
             }
             Ok(response) => {
@@ -341,6 +390,33 @@ async fn post_with_retries(
             tokio::time::sleep(retry.backoff(attempt)).await;
         }
     }
+}
+
+/// One attempt: the body posted to the endpoint, signed now.
+async fn post(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    body: &str,
+    attempt: u32,
+    limit: u32,
+) -> reqwest::Result<reqwest::Response> {
+    let timestamp = now_ms().to_string();
+    let signature = sign(
+        endpoint.secret.expose_secret().as_bytes(),
+        &timestamp,
+        body.as_bytes(),
+    );
+    client
+        .post(&endpoint.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(SIGNATURE_HEADER, signature)
+        .header(TIMESTAMP_HEADER, &timestamp)
+        .header(ATTEMPT_COUNT_HEADER, attempt.to_string())
+        .header("x-delivery-attempt-limit", limit.to_string())
+        .header("x-crisp-hook-origin", "plugin/sandbox crisp-sandbox local")
+        .body(body.to_owned())
+        .send()
+        .await
 }
 
 #[cfg(test)]

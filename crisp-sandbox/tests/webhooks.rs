@@ -393,6 +393,83 @@ async fn webhook_urls_are_logged_and_recorded_without_their_credentials() {
     assert_eq!(sandbox.deliveries()[0].url, redacted);
 }
 
+#[tokio::test]
+async fn each_event_reaches_every_endpoint_and_some_are_posted_again_after_delivery() {
+    let secret = "test-signing-secret";
+    let (first, rx1) = start_receiver(secret, 1).await;
+    let (second, rx2) = start_receiver(secret, 1).await;
+    let sandbox = Sandbox::builder()
+        .signing_secret(secret)
+        .webhook_retry(fast_retries(3))
+        .start()
+        .await
+        .unwrap();
+    sandbox.set_webhook_urls(&[&first, &second]);
+    sandbox.set_webhook_repeat(Some(std::num::NonZeroU32::new(2).unwrap()));
+    let api = Api::new(&sandbox);
+
+    let created = ok(api.post("/conversation", json!({})).await);
+    let session = created["data"]["session_id"].as_str().unwrap().to_owned();
+    let message = json!({"type": "text", "from": "user", "origin": "chat", "content": "Hi!"});
+    ok(api
+        .post(&format!("/conversation/{session}/message"), message)
+        .await);
+
+    // Two events, each to both endpoints; the second one posted twice to each.
+    let attempts = |rx: &Receiver| rx.received.lock().unwrap().verified.clone();
+    // The sandbox records a repeat once its answer is back, after the receiver saw it.
+    let repeats_recorded = || {
+        sandbox
+            .deliveries()
+            .iter()
+            .filter(|r| r.attempts == 2)
+            .count()
+    };
+    wait_until("both endpoints' deliveries", || {
+        attempts(&rx1).len() == 3 && attempts(&rx2).len() == 3 && repeats_recorded() == 2
+    })
+    .await;
+    for rx in [&rx1, &rx2] {
+        let mut seen = attempts(rx);
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                ("message:send".to_owned(), 1),
+                ("message:send".to_owned(), 2),
+                ("session:request:initiated".to_owned(), 1),
+            ]
+        );
+    }
+    let records = sandbox.deliveries();
+    assert_eq!(records.len(), 4, "{records:?}");
+    for event in ["session:request:initiated", "message:send"] {
+        let bodies: Vec<&str> = records
+            .iter()
+            .filter(|r| r.event == event)
+            .map(|r| r.body.as_str())
+            .collect();
+        assert_eq!(bodies.len(), 2);
+        assert_eq!(bodies[0], bodies[1], "one body for both endpoints");
+    }
+    assert!(records.iter().all(|r| r.delivered));
+    let repeated: Vec<u32> = records.iter().map(|r| r.attempts).collect();
+    assert_eq!(
+        repeated.iter().filter(|a| **a == 2).count(),
+        2,
+        "{repeated:?}"
+    );
+
+    // One endpoint again, as the admin route sets it.
+    sandbox.set_webhook_url(Some(&first));
+    sandbox.set_webhook_repeat(None);
+    ok(api.delete(&format!("/conversation/{session}")).await);
+    wait_until("the last delivery", || attempts(&rx1).len() == 4).await;
+    // A delivery is recorded when it is queued: one more record, for the one endpoint.
+    assert_eq!(sandbox.deliveries().len(), 5);
+    assert_eq!(attempts(&rx2).len(), 3);
+}
+
 /// The data of an answer that must be a success: a rejected call would otherwise only show as
 /// a missing delivery after the wait.
 fn ok((status, answer): (u16, serde_json::Value)) -> serde_json::Value {

@@ -3,12 +3,16 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crisp_api::Access;
+
 use crate::decide::effective_operations;
 use crate::policy::{Agent, Policy};
+use crate::webhooks;
 
 /// Reads the policy at `path` and describes it: each agent's websites, resource rules,
-/// budget, rate, approvals and the operations it may call (its grants, less what its resource rules
-/// always refuse).
+/// budget, rate, approvals, the operations it may call (its grants, less what its resource
+/// rules always refuse) and the webhook events it subscribes to (with those its grants never
+/// let it see).
 ///
 /// # Errors
 ///
@@ -71,6 +75,38 @@ fn describe_agent(out: &mut String, agent: &Agent) {
     );
     let _ = writeln!(out, "  confirm:      {} (MCP)", agent.confirm);
     let _ = writeln!(out, "  grants:       {}", agent.grants);
+    if let Some(subscription) = &agent.webhook {
+        let _ = writeln!(
+            out,
+            "  webhooks:     {} -> {}",
+            subscription.events.join(", "),
+            subscription.url
+        );
+        let never: Vec<String> = subscription
+            .events
+            .iter()
+            .filter_map(|event| {
+                let missing: Vec<&str> = webhooks::scopes(event)
+                    .into_iter()
+                    .filter(|scope| {
+                        !agent
+                            .grants
+                            .level(scope)
+                            .is_some_and(|level| level.allows(Access::Read))
+                    })
+                    .collect();
+                (!missing.is_empty())
+                    .then(|| format!("{event} (needs {} read)", missing.join(", ")))
+            })
+            .collect();
+        if !never.is_empty() {
+            let _ = writeln!(
+                out,
+                "  subscribed, but never sent (its grants do not read what they are about): {}",
+                never.join("; ")
+            );
+        }
+    }
     if agent.has_approvals() {
         let _ = writeln!(
             out,

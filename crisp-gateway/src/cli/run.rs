@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! crisp-gateway [--port 8484] [--host 127.0.0.1] [--data ./.crisp-gateway/] [--policy FILE]
+//!               [--database postgres://...] [--webhook-attempts N] [--webhook-backoff-ms MS]
+//!               [--webhook-timeout-ms MS]
 //! ```
 //!
 //! - **Upstream**: with `CRISP_IDENTIFIER` and `CRISP_KEY` (and `CRISP_TIER`) in the
@@ -13,13 +15,19 @@
 //!   Against the real Crisp a policy file is required: demo keys printed to a terminal are no
 //!   way to hand out write access to real customers.
 //! - **Data**: `--data DIR` holds `gateway.sqlite` (the audit log and the daily counters) and
-//!   `gateway.pid` (locked while the gateway runs: one gateway per directory).
+//!   `gateway.pid` (locked while the gateway runs: one gateway per directory). With
+//!   `--database postgres://...` (or `CRISP_GATEWAY_DATABASE`, which keeps its password off the
+//!   command line) the store is that PostgreSQL database instead, shared by replicas.
+//! - **Webhooks**: Crisp's deliveries at `/webhooks/crisp`, checked with the plugin's signing
+//!   secret `CRISP_WEBHOOK_SECRET` (unset: that route answers 503); agents' signing secrets
+//!   derived from `CRISP_GATEWAY_WEBHOOK_SECRET` (required when an agent subscribes to events).
+//!   See [`webhooks`](mod@crate::webhooks).
 //! - **Dashboard**: at `/` (`dashboard_url`): with `CRISP_GATEWAY_ADMIN_TOKEN` set, for
 //!   whoever signs in with that token; without it, for loopback peers only.
-//! - **Stdout**: one JSON line, `{"base_url", "mcp_url", "dashboard_url", "agents": [{"name",
-//!   "identifier", "key"}]}` (keys only for the demo policy; `website_id` too with the embedded
-//!   sandbox): Crisp's REST API at `base_url` (Basic `identifier:key`), MCP at `mcp_url`
-//!   (Bearer `key`), the dashboard at `dashboard_url`.
+//! - **Stdout**: one JSON line, `{"base_url", "mcp_url", "crisp_webhook_url", "dashboard_url",
+//!   "agents": [{"name", "identifier", "key"}]}` (keys only for the demo policy; `website_id`
+//!   too with the embedded sandbox): Crisp's REST API at `base_url` (Basic `identifier:key`),
+//!   MCP at `mcp_url` (Bearer `key`), the dashboard at `dashboard_url`.
 //!   Then logs, on stderr.
 //! - **Approvals**: at start and every minute, proposals past their `approval_ttl` are marked
 //!   expired, and sends claimed longer ago than any send takes (their sender stopped mid-way:
@@ -33,6 +41,7 @@ use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crisp_api::Client;
 use crisp_api::env::{Env, Website};
@@ -47,8 +56,9 @@ use crate::gateway::Gateway;
 use crate::policy::{DemoAgent, Policy, demo};
 use crate::rest::BASE_PATH;
 use crate::server::{self, MCP_PATH};
-use crate::store::{SQLITE_FILE, SqliteStore, Store};
+use crate::store::{self, Store};
 use crate::upstream::Upstream;
+use crate::webhooks::{self, DeliveryConfig, WebhookSecrets, Webhooks};
 
 /// The port the gateway listens on by default.
 pub const DEFAULT_PORT: u16 = 8484;
@@ -75,6 +85,46 @@ pub struct Args {
     /// sandbox only).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// The store: a PostgreSQL database shared by replicas (postgres://USER:PASSWORD@HOST/DB).
+    /// Default: gateway.sqlite in the data directory.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CRISP_GATEWAY_DATABASE",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+    /// Attempts to deliver an event to an agent, the first included, before it is marked
+    /// failed.
+    #[arg(long, value_name = "N", default_value_t = DeliveryConfig::default().attempts, value_parser = clap::value_parser!(u32).range(1..))]
+    pub webhook_attempts: u32,
+    /// The wait after an agent's first failed delivery, in milliseconds; it doubles after each
+    /// further failure, up to an hour.
+    #[arg(long, value_name = "MS", default_value_t = millis(DeliveryConfig::default().backoff), value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_backoff_ms: u64,
+    /// How long one delivery to an agent may take, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = millis(DeliveryConfig::default().timeout), value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_timeout_ms: u64,
+}
+
+impl Args {
+    /// How this gateway delivers webhook events to agents.
+    pub fn delivery(&self) -> DeliveryConfig {
+        let backoff = Duration::from_millis(self.webhook_backoff_ms);
+        DeliveryConfig {
+            attempts: self.webhook_attempts,
+            backoff,
+            max_backoff: DeliveryConfig::default().max_backoff.max(backoff),
+            timeout: Duration::from_millis(self.webhook_timeout_ms),
+            // A retry this replica scheduled wakes it; the poll takes over what others left.
+            poll: DeliveryConfig::default().poll.min(backoff),
+            ..DeliveryConfig::default()
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Runs the gateway until Ctrl-C or `SIGTERM`; see the [module docs](self).
@@ -87,6 +137,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     let signals = Signals::listen()?;
     let env = Env::read(Website::Optional).map_err(|e| e.to_string())?;
     let dashboard = Dashboard::from_env()?;
+    let secrets = WebhookSecrets::from_env()?;
     if env.grants.is_some() {
         eprintln!(
             "crisp-gateway: CRISP_GRANTS is ignored: each agent's grants are in the policy file"
@@ -129,13 +180,25 @@ pub async fn run(args: Args) -> Result<(), String> {
         )
     })?;
     let pid = PidFile::claim(&args.data)?;
-    let sqlite = SqliteStore::open(args.data.join(SQLITE_FILE))
+    let store: Arc<dyn Store> = store::open(&args.data, args.database.as_deref())
         .await
         .map_err(|e| e.to_string())?;
-    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
     let audit = AuditLog::start(Arc::clone(&store), AuditConfig::default());
     let agents = agents_line(&policy, keys.as_deref());
-    let gateway = Arc::new(Gateway::new(policy, store, audit, Upstream::new(client)));
+    let gateway = Arc::new(Gateway::new(
+        policy,
+        Arc::clone(&store),
+        audit,
+        Upstream::new(client),
+    ));
+    let hooks = match Webhooks::new(Arc::clone(&gateway), secrets, args.delivery()) {
+        Ok(hooks) => Arc::new(hooks),
+        Err(error) => {
+            let _ = gateway.close().await;
+            store.close().await;
+            return Err(error);
+        }
+    };
 
     let bind = SocketAddr::new(args.host, args.port);
     let listener = TcpListener::bind(bind)
@@ -149,6 +212,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     let mut line = json!({
         "base_url": base_url,
         "mcp_url": mcp_url,
+        "crisp_webhook_url": format!("http://{local}{}", webhooks::PATH),
         "dashboard_url": format!("http://{local}/"),
         "agents": agents,
     });
@@ -171,6 +235,21 @@ pub async fn run(args: Args) -> Result<(), String> {
             "loopback only: set CRISP_GATEWAY_ADMIN_TOKEN to open it from elsewhere"
         }
     );
+    if hooks.receives() {
+        eprintln!(
+            "crisp-gateway: Crisp's webhooks at http://{local}{} (checked with {})",
+            webhooks::PATH,
+            webhooks::SIGNING_SECRET_VAR
+        );
+    } else {
+        eprintln!(
+            "crisp-gateway: Crisp's webhooks are not received: set {} to the plugin's signing \
+             secret to receive them at {}",
+            webhooks::SIGNING_SECRET_VAR,
+            webhooks::PATH
+        );
+    }
+    let deliveries = hooks.start();
 
     let reloads = tokio::spawn(reload_on_hangup(
         signals.hangup,
@@ -178,19 +257,21 @@ pub async fn run(args: Args) -> Result<(), String> {
         args.policy.clone(),
     ));
     let sweeps = tokio::spawn(sweep_approvals(Arc::clone(&gateway)));
-    server::serve(
+    let router = server::router_with_webhooks(Arc::clone(&gateway), hooks, dashboard, local)?;
+    crisp_serve::serve(
         listener,
-        Arc::clone(&gateway),
-        dashboard,
+        router,
         crisp_serve::Limits::default(),
         signals.stop,
     )
     .await;
     reloads.abort();
     sweeps.abort();
-    tracing::info!("stopped accepting; writing the audit log");
+    tracing::info!("stopped accepting; ending the webhook deliveries in flight");
+    deliveries.shutdown().await;
+    tracing::info!("writing the audit log");
     let flushed = gateway.close().await;
-    sqlite.close().await;
+    store.close().await;
     pid.release();
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
@@ -269,6 +350,12 @@ fn say_where(
         args.data.display(),
         args.data.display()
     );
+    if args.database.is_some() {
+        eprintln!(
+            "crisp-gateway: the store is the PostgreSQL database given with --database, shared \
+             by replicas"
+        );
+    }
 }
 
 /// The signals the gateway acts on, listened for from the start.

@@ -17,6 +17,8 @@
 //! rate = "60/minute"                    # optional: N/second | N/minute | N/hour
 //! confirm = "always"                    # MCP only: always (default) | never
 //! approve = ["send_message", "remove_*"] # optional: only proposed; a person approves them
+//! events = ["message:send"]             # optional, with webhook_url: Crisp's events it gets
+//! webhook_url = "https://..."           # where the gateway posts them (http on loopback only)
 //! ```
 //!
 //! A top-level `approval_ttl = "24h"` says how long a proposal stays approvable (see
@@ -37,6 +39,7 @@ mod key;
 mod model;
 mod rate;
 mod raw;
+mod subscription;
 mod validate;
 
 pub use approve::{Approve, DEFAULT_APPROVAL_TTL, MAX_APPROVAL_TTL, parse_duration};
@@ -45,3 +48,4 @@ pub use error::PolicyError;
 pub use key::{AgentKey, KeyFormat, KeyHash};
 pub use model::{Agent, ConfirmMode, DEFAULT_DAILY_QUOTA, Policy, Websites};
 pub use rate::{Per, Rate};
+pub use subscription::Subscription;

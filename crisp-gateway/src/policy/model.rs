@@ -9,6 +9,7 @@ use crisp_api::{Grants, Operation};
 use super::approve::Approve;
 use super::key::KeyHash;
 use super::rate::Rate;
+use super::subscription::Subscription;
 
 /// The daily quota of the upstream token when the policy sets none: a Crisp plugin token's
 /// 5000 requests a day.
@@ -69,6 +70,8 @@ pub struct Agent {
     pub rate: Option<Rate>,
     /// Whether its MCP calls that reach a customer or delete need a confirmation.
     pub confirm: ConfirmMode,
+    /// The Crisp webhook events it receives, and where, when it subscribes to some.
+    pub webhook: Option<Subscription>,
     /// The operations it may only propose: a person approves each call before it is sent.
     pub approve: Approve,
 }
@@ -92,6 +95,7 @@ impl Agent {
             daily_budget: None,
             rate: None,
             confirm: ConfirmMode::Always,
+            webhook: None,
             approve: Approve::default(),
         }
     }
@@ -154,6 +158,10 @@ impl Agent {
         }
         if self.confirm != ConfirmMode::Always {
             let _ = writeln!(out, "confirm = \"{}\"", self.confirm);
+        }
+        if let Some(webhook) = &self.webhook {
+            let _ = writeln!(out, "events = {}", list(&webhook.events));
+            let _ = writeln!(out, "webhook_url = {}", quote(&webhook.url));
         }
         if !self.approve.is_empty() {
             let _ = writeln!(out, "approve = {}", list(self.approve.patterns()));

@@ -30,5 +30,7 @@ pub(super) struct RawAgent {
     pub daily_budget: Option<Spanned<u64>>,
     pub rate: Option<Spanned<String>>,
     pub confirm: Option<Spanned<String>>,
+    pub events: Option<SpannedList>,
+    pub webhook_url: Option<Spanned<String>>,
     pub approve: Option<SpannedList>,
 }

@@ -16,6 +16,7 @@ use super::key::KeyHash;
 use super::model::{Agent, ConfirmMode, DEFAULT_DAILY_QUOTA, Policy, Websites};
 use super::rate::Rate;
 use super::raw::{RawAgent, RawPolicy, SpannedList};
+use super::subscription::subscription;
 
 /// Parses and validates `text` (see [`Policy::parse`]).
 pub(super) fn parse(text: &str, file: &str) -> Result<Policy, PolicyError> {
@@ -100,6 +101,7 @@ fn expected_form(field: &str) -> &'static str {
         "approve" => "give a list of operation ids, such as [\"send_message\", \"remove_*\"]",
         "approval_ttl" => "give a string such as \"24h\"",
         "websites" | "inboxes" | "assigned_to" => "give a list of ids, such as [\"8c842203-...\"]",
+        "events" => "give a list of event names, such as [\"message:send\"]",
         "agents" => "write each agent as an [[agents]] table",
         _ => "give a string (see gateway.example.toml)",
     }
@@ -272,6 +274,7 @@ fn validate_agent(source: &Source<'_>, at: &str, raw: RawAgent) -> Result<Agent,
         },
     };
 
+    let webhook = subscription(source, at, raw.events, raw.webhook_url)?;
     let approve = match raw.approve {
         None => approve::Approve::default(),
         Some(list) => approve::approve(source, &field("approve"), list)?,
@@ -287,6 +290,7 @@ fn validate_agent(source: &Source<'_>, at: &str, raw: RawAgent) -> Result<Agent,
         daily_budget,
         rate,
         confirm,
+        webhook,
         approve,
     })
 }

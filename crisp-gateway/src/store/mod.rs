@@ -11,6 +11,8 @@
 //! share (`--database postgres://...`). [`open`] chooses between them. Its methods return boxed
 //! futures so the trait stays object-safe without an extra crate.
 //!
+//! The webhook fan-out's shared state (events seen, the outbox of deliveries) is reached through
+//! [`Store::outbox`]: see [`outbox`].
 //! Approvals ([`ApprovalStore`], through [`Store::approvals`]) live here too: the proposals
 //! agents made, the request each would send, and their one-time send (see the `approvals`
 //! module's state machine).
@@ -21,6 +23,7 @@
 mod approvals;
 mod error;
 mod open;
+pub mod outbox;
 mod postgres;
 mod sqlite;
 mod steps;
@@ -32,6 +35,7 @@ pub use approvals::{
 };
 pub use error::StoreError;
 pub use open::{open, open_read_only};
+pub use outbox::Outbox;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use types::{

@@ -13,9 +13,11 @@ use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::approvals::ApprovalStore;
 use super::error::StoreError;
+use super::outbox::Outbox;
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 
 mod approvals;
+mod outbox;
 
 /// The schema, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -482,6 +484,10 @@ impl Store for SqliteStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(SqliteStore::close(self))
+    }
+
+    fn outbox(&self) -> Option<&dyn Outbox> {
+        Some(self)
     }
 
     fn approvals(&self) -> Option<&dyn ApprovalStore> {

@@ -5,6 +5,7 @@ use futures::future::BoxFuture;
 
 use super::approvals::ApprovalStore;
 use super::error::StoreError;
+use super::outbox::Outbox;
 
 /// The decisions an [`AuditRow`] records, as stored (`crisp-gateway audit --decision` takes
 /// these): a call's, then an approval's steps (`proposed` is the call's row; the others are
@@ -72,6 +73,13 @@ pub trait Store: Send + Sync + 'static {
     /// store that holds no connection.
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
+    }
+
+    /// The webhook fan-out's events seen and outbox, when this store keeps them (both stores
+    /// do; the default, for a store that does not, is `None`: the gateway then answers Crisp's
+    /// webhooks 503).
+    fn outbox(&self) -> Option<&dyn Outbox> {
+        None
     }
 
     /// The store's approvals, if it keeps them (both backends do). The default, for a store

@@ -11,5 +11,6 @@ mod cluster;
 mod approvals;
 mod backend;
 mod behaviour;
+mod outbox;
 mod postgres;
 mod sqlite;

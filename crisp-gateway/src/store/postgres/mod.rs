@@ -9,10 +9,12 @@ use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::approvals::ApprovalStore;
 use super::error::StoreError;
+use super::outbox::Outbox;
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 use target::Target;
 
 mod approvals;
+mod outbox;
 mod target;
 
 /// The schema, embedded at build time.
@@ -485,6 +487,10 @@ impl Store for PostgresStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(PostgresStore::close(self))
+    }
+
+    fn outbox(&self) -> Option<&dyn Outbox> {
+        Some(self)
     }
 
     fn approvals(&self) -> Option<&dyn ApprovalStore> {
