@@ -121,19 +121,42 @@ impl Request {
         hash::sha256(text.as_bytes())
     }
 
+    /// What would go on the wire, for a preview.
+    pub fn wire(&self) -> Wire<'_> {
+        Wire {
+            operation: self.operation,
+            path: &self.path,
+            query: self.query.iter().map(|(n, v)| (*n, v.as_str())).collect(),
+            body: self.body.as_ref(),
+        }
+    }
+}
+
+/// A request as a person reads it before it is sent: the method, the filled path, the query
+/// and the body; shown by a confirmation preview and by the answer to a call held for approval
+/// ([`Held`](crate::Held)).
+pub(crate) struct Wire<'a> {
+    pub operation: &'static Operation,
+    /// The path, filled and percent-encoded exactly as the client sends it.
+    pub path: &'a str,
+    pub query: Vec<(&'a str, &'a str)>,
+    pub body: Option<&'a Value>,
+}
+
+impl Wire<'_> {
     /// The query string as the client encodes it (`a=1&b=x+y`), or `""`.
     fn query_string(&self) -> String {
         form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(self.query.iter().map(|(n, v)| (*n, v.as_str())))
+            .extend_pairs(self.query.iter().copied())
             .finish()
     }
 
     /// `{method, path, query, body}`, as the structured preview shows it.
-    fn shown(&self) -> Value {
+    pub fn shown(&self) -> Value {
         let query: Map<String, Value> = self
             .query
             .iter()
-            .map(|(name, value)| ((*name).to_owned(), Value::String(value.clone())))
+            .map(|(name, value)| ((*name).to_owned(), Value::String((*value).to_owned())))
             .collect();
         json!({
             "method": self.operation.method.as_str(),
@@ -141,6 +164,50 @@ impl Request {
             "query": query,
             "body": self.body,
         })
+    }
+
+    /// The request as text: `POST /path?query`, the body pretty-printed, for a message the
+    /// text as its reader will see it, and the webhook event it fires. Characters a reader
+    /// cannot see are escaped ([`visible`]).
+    pub fn text(&self) -> String {
+        let mut text = format!("{} {}", self.operation.method, visible(self.path, false));
+        if !self.query.is_empty() {
+            let _ = write!(text, "?{}", visible(&self.query_string(), false));
+        }
+        if let Some(body) = self.body {
+            let pretty = serde_json::to_string_pretty(body).unwrap_or_default();
+            let _ = write!(text, "\n{}", visible(&pretty, true));
+        }
+        if let Some(read) = self.as_read() {
+            text.push_str("\n\n");
+            text.push_str(&read);
+        }
+        if let Some(event) = self.operation.webhook {
+            let _ = write!(text, "\n\nIt fires the `{event}` webhook event.");
+        }
+        text
+    }
+
+    /// For a message whose content is text: who reads it and the text as they will see it
+    /// (each line indented), or `None`.
+    fn as_read(&self) -> Option<String> {
+        let facts = crate::tools::tool(self.operation.id)?;
+        if !facts.message_body {
+            return None;
+        }
+        let body = self.body?;
+        let content = body.get("content")?.as_str()?;
+        let kind = body.get("type").and_then(Value::as_str).unwrap_or("text");
+        let who = if kind == "note" {
+            "The operators (not the customer) will read this private note:"
+        } else {
+            "The customer will see:"
+        };
+        let mut out = who.to_owned();
+        for line in visible(content, true).lines() {
+            let _ = write!(out, "\n    {line}");
+        }
+        Some(out)
     }
 }
 
@@ -231,20 +298,9 @@ pub(crate) fn preview(
     };
     let mut text = format!(
         "NOT DONE: `{name}` is {effect} and waits for confirmation. Nothing was sent to Crisp.\n\
-         If confirmed, {what}:\n\n{} {}",
-        operation.method,
-        visible(&request.path, false)
+         If confirmed, {what}:\n\n{}",
+        request.wire().text()
     );
-    if !request.query.is_empty() {
-        let _ = write!(text, "?{}", visible(&request.query_string(), false));
-    }
-    if let Some(body) = &request.body {
-        let pretty = serde_json::to_string_pretty(body).unwrap_or_default();
-        let _ = write!(text, "\n{}", visible(&pretty, true));
-    }
-    if let Some(event) = operation.webhook {
-        let _ = write!(text, "\n\nIt fires the `{event}` webhook event.");
-    }
     let _ = write!(
         text,
         "\n\nTo do it, call `{name}` again with exactly the same arguments plus \
@@ -256,7 +312,7 @@ pub(crate) fn preview(
         "confirmation_required": true,
         "tool": name,
         "effect": effect.as_str(),
-        "request": request.shown(),
+        "request": request.wire().shown(),
         "webhook": operation.webhook,
         (CONFIRMATION_TOKEN): token,
         "expires_in_seconds": ttl.as_secs(),

@@ -22,6 +22,7 @@ use crate::call::Core;
 use crate::caller::Caller;
 use crate::confirm::{self, Confirmations};
 use crate::dispatch::Dispatch;
+use crate::extra::{Extra, ExtraTool, Extras};
 use crate::hugo::HugoRequest;
 use crate::tools;
 
@@ -39,6 +40,8 @@ pub struct Settings {
     pub confirm_ttl: Duration,
     /// Where the audit lines go.
     pub audit: Audit,
+    /// Tools of the embedder's own ([`tool`](Self::tool)).
+    extras: Extras,
 }
 
 impl Settings {
@@ -60,6 +63,7 @@ impl Settings {
             confirm: true,
             confirm_ttl: confirm::DEFAULT_TTL,
             audit: Audit::stderr(),
+            extras: Extras::default(),
         }
     }
 
@@ -81,6 +85,15 @@ impl Settings {
     #[must_use]
     pub fn audit(mut self, audit: Audit) -> Self {
         self.audit = audit;
+        self
+    }
+
+    /// Adds a tool of the embedder's own, listed after the operations' tools (see
+    /// [`ExtraTool`]). [`CrispMcp::with_dispatch`] refuses one whose name or schemas are not
+    /// usable.
+    #[must_use]
+    pub fn tool(mut self, tool: impl ExtraTool) -> Self {
+        self.extras.0.push(Arc::new(tool));
         self
     }
 }
@@ -143,7 +156,15 @@ impl CrispMcp {
             settings.website_id.as_deref(),
             settings.confirm,
             |operation| dispatch.offers(operation),
+            |operation| dispatch.holds(operation),
         )?;
+        let mut extras: Vec<Extra> = Vec::with_capacity(settings.extras.0.len());
+        for tool in settings.extras.0 {
+            let extra = Extra::compile(tool, |name| {
+                tools::tool(name).is_some() || extras.iter().any(|e| e.name() == name)
+            })?;
+            extras.push(extra);
+        }
         Ok(Self {
             core: Arc::new(Core {
                 dispatch: Arc::new(dispatch),
@@ -151,14 +172,21 @@ impl CrispMcp {
                 grants,
                 confirmations: settings.confirm.then(|| Confirmations::new(ttl)),
                 tools,
+                extras,
                 audit: settings.audit,
             }),
         })
     }
 
-    /// The tools listed: those the grants allow, in the spec's order.
+    /// The tools listed: those the grants allow, in the spec's order, then the embedder's
+    /// own ([`Settings::tool`]).
     pub fn tools(&self) -> Vec<Tool> {
-        self.core.tools.iter().map(|c| c.tool.clone()).collect()
+        self.core
+            .tools
+            .iter()
+            .map(|c| c.tool.clone())
+            .chain(self.core.extras.iter().map(|e| e.tool.clone()))
+            .collect()
     }
 
     /// The website calls default to, if the server has one.
@@ -247,6 +275,13 @@ impl ServerHandler for CrispMcp {
             .iter()
             .find(|c| c.facts.name() == name)
             .map(|c| c.tool.clone())
+            .or_else(|| {
+                self.core
+                    .extras
+                    .iter()
+                    .find(|e| e.name() == name)
+                    .map(|e| e.tool.clone())
+            })
     }
 
     async fn call_tool(

@@ -91,5 +91,7 @@ fn decision(verdict: Verdict) -> &'static str {
         Verdict::Refused => "refused",
         Verdict::AwaitingConfirmation => "awaiting_confirmation",
         Verdict::Confirmed => "confirmed",
+        // The decision path wrote the row of a call it held (`proposed`); not reached.
+        Verdict::AwaitingApproval => "proposed",
     }
 }
