@@ -23,6 +23,16 @@
 //!   The gateway's refusals are tool errors with the same code (the rule), status, reason and
 //!   message as REST's; Crisp's answer is the tool's result (its envelope as structured
 //!   content) or a tool error.
+//! - **Approvals**: a call of an operation the agent may only propose (its `approve` list) is
+//!   answered with a tool result, not an error: nothing was sent yet, the approval id, and
+//!   crisp-mcp's preview of exactly the stored request (method, path with its ids, query, body,
+//!   and for a message the text as the customer will see it); see [`crisp_mcp::Held`]. Such a
+//!   tool asks for no confirmation token even with `confirm = "always"`: nothing is sent when it
+//!   is called, so the person's approval is the one step (a token would only add a round trip).
+//!   Its output schema allows the held answer. An agent with approvals also gets the
+//!   `approval_status` tool ([`status`]): pending, approved (with Crisp's answer), denied (with
+//!   the reviewer's note), expired or unknown_outcome, read with
+//!   [`Gateway::approval_status`](crate::Gateway::approval_status) as REST reads it.
 //! - **Audit**: one row per `tools/call`, front `mcp`, the MCP client's name: the decision
 //!   path writes the row of each call it is handed (`allowed`, `confirmed` or `refused` by a
 //!   rule); the other calls' rows come from crisp-mcp's audit lines ([`rows`]): previews
@@ -35,6 +45,7 @@
 
 mod agent;
 mod rows;
+mod status;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -173,9 +184,15 @@ fn server(gateway: &Arc<Gateway>, agent: &Agent) -> Result<CrispMcp, String> {
         );
         Audit::callback(move |line| rows::call(&gateway, &name, &key_id, line))
     };
-    let settings = settings
+    let mut settings = settings
         .confirm(agent.confirm == ConfirmMode::Always)
         .audit(audit);
+    if agent.has_approvals() {
+        settings = settings.tool(status::ApprovalStatus::new(
+            Arc::clone(gateway),
+            agent.clone(),
+        ));
+    }
     let dispatch = agent::AgentDispatch::new(Arc::clone(gateway), agent.clone());
     CrispMcp::with_dispatch(agent.grants.clone(), settings, dispatch)
 }
