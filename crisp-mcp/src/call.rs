@@ -7,7 +7,7 @@
 //! the one place the server refuses a line.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crisp_api::types::{Content, MessageContent, MessageType};
 use crisp_api::{AuditRecord, Error, Grants, Operation, PathError};
@@ -112,7 +112,7 @@ impl Core {
             .collect();
         let request = prepare(draft, tool.facts.operation)?;
         self.dispatch.check(&request.outgoing(), caller)?;
-        let verdict = match self.confirm(&request, token, tool.held, caller)? {
+        let verdict = match self.confirm(&request, token, tool.held, caller).await? {
             Confirmed::Preview(result) => {
                 line.decision = Verdict::AwaitingConfirmation;
                 return Ok(result);
@@ -157,7 +157,7 @@ impl Core {
     /// Step 5: a preview and a token, or the token spent and the call allowed. A tool whose
     /// calls the dispatch holds for approval (`held`) goes on without a token: nothing is sent
     /// when it is called.
-    fn confirm(
+    async fn confirm(
         &self,
         request: &Request,
         token: Option<String>,
@@ -174,7 +174,8 @@ impl Core {
         let digest = request.digest();
         let Some(token) = token else {
             let token = confirmations
-                .issue(&caller.confirmation_key(), name, digest, Instant::now())
+                .issue(&caller.confirmation_key(), name, digest, SystemTime::now())
+                .await
                 .map_err(|e| {
                     Refusal::new(
                         e.as_str(),
@@ -189,7 +190,8 @@ impl Core {
             )));
         };
         confirmations
-            .redeem(&token, name, digest, Instant::now())
+            .redeem(&token, name, digest, SystemTime::now())
+            .await
             .map_err(|rejection| {
                 Refusal::new(
                     rejection.as_str(),

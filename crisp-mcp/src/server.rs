@@ -20,7 +20,7 @@ use crate::answer::Refusal;
 use crate::audit::Audit;
 use crate::call::Core;
 use crate::caller::Caller;
-use crate::confirm::{self, Confirmations};
+use crate::confirm::{self, Confirmations, TokenStore};
 use crate::dispatch::Dispatch;
 use crate::extra::{Extra, ExtraTool, Extras};
 use crate::hugo::HugoRequest;
@@ -42,6 +42,19 @@ pub struct Settings {
     pub audit: Audit,
     /// Tools of the embedder's own ([`tool`](Self::tool)).
     extras: Extras,
+    /// Where confirmation tokens are kept ([`token_store`](Self::token_store)); `None`: in
+    /// memory.
+    tokens: Option<Tokens>,
+}
+
+/// A [`TokenStore`] in [`Settings`]; `Debug` does not show it.
+#[derive(Clone)]
+struct Tokens(Arc<dyn TokenStore>);
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenStore")
+    }
 }
 
 impl Settings {
@@ -64,6 +77,7 @@ impl Settings {
             confirm_ttl: confirm::DEFAULT_TTL,
             audit: Audit::stderr(),
             extras: Extras::default(),
+            tokens: None,
         }
     }
 
@@ -85,6 +99,15 @@ impl Settings {
     #[must_use]
     pub fn audit(mut self, audit: Audit) -> Self {
         self.audit = audit;
+        self
+    }
+
+    /// Keeps confirmation tokens in `store` rather than in this server's memory: replicas of
+    /// one server behind one address (that does not pin a client to one replica) share one
+    /// store, so a token issued by one is redeemed on another, once. See [`TokenStore`].
+    #[must_use]
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.tokens = Some(Tokens(store));
         self
     }
 
@@ -170,7 +193,10 @@ impl CrispMcp {
                 dispatch: Arc::new(dispatch),
                 website_id: settings.website_id,
                 grants,
-                confirmations: settings.confirm.then(|| Confirmations::new(ttl)),
+                confirmations: settings.confirm.then(|| match settings.tokens {
+                    Some(Tokens(store)) => Confirmations::with_store(ttl, store),
+                    None => Confirmations::new(ttl),
+                }),
                 tools,
                 extras,
                 audit: settings.audit,
@@ -224,6 +250,15 @@ fn caller(context: &RequestContext<RoleServer>) -> Caller {
     let client = context.client_info().map(|info| info.name);
     match context.extensions.get::<http::request::Parts>() {
         Some(parts) => {
+            // Without a session no `initialize` is remembered: the User-Agent names the client.
+            let client = match parts.extensions.get::<crate::http::Stateless>() {
+                Some(_) => parts
+                    .headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                None => client,
+            };
             let session = parts
                 .headers
                 .get(HEADER_SESSION_ID)
