@@ -46,6 +46,7 @@
 mod agent;
 mod rows;
 mod status;
+mod tokens;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -77,12 +78,16 @@ pub const LOG_CAPS: &[(&str, tracing::Level)] = &[("rmcp", tracing::Level::WARN)
 ///
 /// When crisp-mcp's HTTP layer refuses its settings (never with these).
 pub fn router(gateway: Arc<Gateway>, local: SocketAddr) -> Result<Router, String> {
+    let gateway_shared = gateway.store().shared();
     let front = Arc::new(Front {
         servers: RwLock::new(Arc::new(Servers::build(&gateway, gateway.policy(), None))),
         gateway: Arc::clone(&gateway),
     });
     let door = Audit::callback(move |line| rows::door(&gateway, line));
-    let settings = HttpSettings::new(local).door_audit(door);
+    // With a store replicas share, any replica must answer any request: no sessions.
+    let settings = HttpSettings::new(local)
+        .door_audit(door)
+        .stateless(gateway_shared);
     router_with(
         move |bearer: Option<Bearer>| std::future::ready(front.resolve(bearer)),
         &settings,
@@ -187,6 +192,10 @@ fn server(gateway: &Arc<Gateway>, agent: &Agent) -> Result<CrispMcp, String> {
     let mut settings = settings
         .confirm(agent.confirm == ConfirmMode::Always)
         .audit(audit);
+    if gateway.store().confirmations().is_some() {
+        let tokens = tokens::StoreTokens::new(Arc::clone(gateway), agent.name.clone());
+        settings = settings.token_store(Arc::new(tokens));
+    }
     if agent.has_approvals() {
         settings = settings.tool(status::ApprovalStatus::new(
             Arc::clone(gateway),
