@@ -15,7 +15,7 @@ use crisp_api::Operation;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 
-use crate::preview::Wire;
+use crate::wire::Wire;
 
 /// A call held for a person's approval: what a dispatch answers with
 /// [`Dispatched::held`](crate::Dispatched::held). Built with [`Held::new`] and its setters.

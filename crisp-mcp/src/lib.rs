@@ -48,6 +48,7 @@ mod server;
 mod sessions;
 mod table;
 mod tools;
+mod wire;
 
 pub use answer::{Refusal, TEXT_LIMIT};
 pub use audit::{Audit, AuditLine, Verdict};

@@ -251,7 +251,7 @@ fn caller(context: &RequestContext<RoleServer>) -> Caller {
     match context.extensions.get::<http::request::Parts>() {
         Some(parts) => {
             // Without a session no `initialize` is remembered: the User-Agent names the client.
-            let client = match parts.extensions.get::<crate::http::Stateless>() {
+            let client = match parts.extensions.get::<crate::caller::Stateless>() {
                 Some(_) => parts
                     .headers
                     .get(http::header::USER_AGENT)

@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use crate::answer::Refusal;
 use crate::audit::Audit;
-use crate::caller::Caller;
+use crate::caller::{Caller, Stateless};
 use crate::hash::{self, Digest};
 use crate::hugo::HugoSecret;
 use crate::server::CrispMcp;
@@ -169,11 +169,6 @@ struct Guard {
     origin: Origin,
     stateless: bool,
 }
-
-/// Marks a request served without a session ([`HttpSettings::stateless`]): the server reads
-/// the client's name from its `User-Agent`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Stateless;
 
 tokio::task_local! {
     /// The server the guard chose for the request being served: rmcp's service factory gives
