@@ -17,10 +17,14 @@
 //! agents made, the request each would send, and their one-time send (see the `approvals`
 //! module's state machine).
 //!
-//! Nothing secret is ever stored: an [`AuditRow`] holds an agent's name and key id (never a key),
+//! The MCP front's unspent confirmation tokens ([`ConfirmationStore`], through
+//! [`Store::confirmations`]) live here too, so replicas redeem each other's tokens, once.
+//!
+//! Nothing secret is ever stored (a confirmation token is kept as its SHA-256): an [`AuditRow`] holds an agent's name and key id (never a key),
 //! path ids (never a query or a body).
 
 mod approvals;
+mod confirmations;
 mod error;
 mod open;
 pub mod outbox;
@@ -33,6 +37,7 @@ pub use approvals::{
     Approval, ApprovalFilter, ApprovalState, ApprovalStore, Decision, Finish, STALE_SEND, Step,
     Sweep,
 };
+pub use confirmations::{ConfirmationStore, Kept, StoredToken};
 pub use error::StoreError;
 pub use open::{open, open_read_only};
 pub use outbox::Outbox;

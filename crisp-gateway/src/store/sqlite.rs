@@ -12,11 +12,13 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::approvals::ApprovalStore;
+use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 
 mod approvals;
+mod confirmations;
 mod outbox;
 
 /// The schema, embedded at build time.
@@ -491,6 +493,10 @@ impl Store for SqliteStore {
     }
 
     fn approvals(&self) -> Option<&dyn ApprovalStore> {
+        Some(self)
+    }
+
+    fn confirmations(&self) -> Option<&dyn ConfirmationStore> {
         Some(self)
     }
 }

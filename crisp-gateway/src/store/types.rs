@@ -4,6 +4,7 @@
 use futures::future::BoxFuture;
 
 use super::approvals::ApprovalStore;
+use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
 
@@ -86,6 +87,20 @@ pub trait Store: Send + Sync + 'static {
     /// that keeps none, is `None`: calls that need an approval are then refused (503).
     fn approvals(&self) -> Option<&dyn ApprovalStore> {
         None
+    }
+
+    /// The MCP front's unspent confirmation tokens, if this store keeps them (both backends
+    /// do). The default, for a store that keeps none, is `None`: each MCP server then keeps its
+    /// own in memory.
+    fn confirmations(&self) -> Option<&dyn ConfirmationStore> {
+        None
+    }
+
+    /// Whether replicas of the gateway may share this store (PostgreSQL: `true`): the MCP
+    /// front is then served without sessions, so that any replica answers any request. The
+    /// default is `false` (one process: the embedded SQLite file).
+    fn shared(&self) -> bool {
+        false
     }
 }
 

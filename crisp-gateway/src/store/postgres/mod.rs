@@ -8,12 +8,14 @@ use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::approvals::ApprovalStore;
+use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 use target::Target;
 
 mod approvals;
+mod confirmations;
 mod outbox;
 mod target;
 
@@ -495,6 +497,14 @@ impl Store for PostgresStore {
 
     fn approvals(&self) -> Option<&dyn ApprovalStore> {
         Some(self)
+    }
+
+    fn confirmations(&self) -> Option<&dyn ConfirmationStore> {
+        Some(self)
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 }
 
