@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crisp_api::Client;
 use crisp_gateway::audit::AuditLog;
+use crisp_gateway::dashboard::Dashboard;
 use crisp_gateway::policy::Policy;
 use crisp_gateway::store::{self, AuditFilter};
 use crisp_gateway::upstream::Upstream;
@@ -54,6 +55,7 @@ async fn replica(
     tokio::spawn(server::serve(
         listener,
         Arc::clone(&gateway),
+        Dashboard::default(),
         crisp_serve::Limits::default(),
         async {
             let _ = stopped.await;
