@@ -6,10 +6,10 @@ with a crisp-sandbox binary upstream.
 - it filters the audit log by agent, expands a row, and exports the filtered rows;
 - a value an agent chose that holds HTML (a message body, a user agent) shows as text: no
   script runs, no element is made of it;
-- approvals, when the gateway has them (a policy with `approve` passes `crisp-gateway check`):
-  a `send_message` proposed through the REST front waits with its text; approved, the sandbox
-  has the message exactly once; another, denied with a note, is told to the agent as denied
-  with that note.
+- approvals: a `send_message` proposed through the REST front waits with its text; approved,
+  the sandbox has the message exactly once; another, denied with a note, is told to the agent
+  as denied with that note; the audit log shows the proposals, the approval, the send and the
+  denial as rows.
 
 Run by .ci/run:
     python dashboard.py PATH/TO/crisp-gateway PATH/TO/crisp-sandbox OUT_DIR [--docs-images DIR]
@@ -116,12 +116,11 @@ def main():
         upstream = (line["identifier"], line["key"])
         tier = line["tier"]
 
-        approvals = policy_takes_approvals(gateway_binary, work, clean)
         agents = {
             "triage": {"grants": "website:conversation:sessions=read, website:settings=read", "extra": "daily_budget = 200\n"},
             "reply": {
                 "grants": "website:conversation:sessions=read, website:conversation:messages=read-write",
-                "extra": 'approve = ["send_message"]\n' if approvals else "",
+                "extra": 'approve = ["send_message"]\n',
             },
         }
         policy = ""
@@ -167,9 +166,7 @@ def main():
             "reply lists conversations, with a user agent holding HTML",
         )
 
-        pending = {}
-        if approvals:
-            pending = propose(api, website, session, reply)
+        pending = propose(api, website, session, reply)
 
         with sync_playwright() as playwright:
             # Playwright's own browser downloads are never used: Debian's Chromium, a fresh profile.
@@ -214,13 +211,9 @@ def main():
 
             # Approvals.
             page.click("nav >> text=Approvals")
-            if approvals:
-                page.screenshot(path=str(out / "approvals.png"), full_page=True)
-                review(page, pending, api, (sandbox_url, upstream, tier), website, session, reply)
-                page.screenshot(path=str(out / "approvals-decided.png"), full_page=True)
-            else:
-                print("skip - approvals: this gateway's policy has no `approve` yet", flush=True)
-                page.screenshot(path=str(out / "approvals.png"), full_page=True)
+            page.screenshot(path=str(out / "approvals.png"), full_page=True)
+            review(page, pending, api, (sandbox_url, upstream, tier), website, session, reply)
+            page.screenshot(path=str(out / "approvals-decided.png"), full_page=True)
 
             # The audit log, filtered by agent.
             page.click("nav >> text=Audit log")
@@ -231,6 +224,13 @@ def main():
             agents_shown = {rows.nth(i).get_attribute("data-agent") for i in range(rows.count())}
             check(rows.count() >= 1 and agents_shown == {"reply"}, "filtered by agent, only reply's rows", agents_shown)
             check("agent=reply" in page.url, "the filter is in the address (a link to share)", page.url)
+            sends = page.locator("details.row", has_text="send_message").locator("span.decision")
+            decisions = sorted(sends.nth(i).inner_text() for i in range(sends.count()))
+            check(
+                decisions == ["approved", "denied", "proposed", "proposed", "sent"],
+                "the audit log shows each proposal, the approval, the send and the denial as rows",
+                decisions,
+            )
             listed = page.locator("details.row", has_text="list_conversations").first
             listed.locator("summary").click()
             detail = listed.locator("dl").inner_text()
@@ -251,8 +251,7 @@ def main():
 
         if docs:
             docs.mkdir(parents=True, exist_ok=True)
-            # The approvals page only once it shows proposals.
-            for name in ["agents.png", "audit.png"] + (["approvals.png"] if approvals else []):
+            for name in ["agents.png", "audit.png", "approvals.png"]:
                 shutil.copy(out / name, docs / f"dashboard-{name}")
                 # Smaller for the repository, when pngquant is at hand (apt-get install pngquant).
                 if shutil.which("pngquant"):
@@ -274,17 +273,6 @@ def main():
 
     print(f"{'FAIL' if failures else 'ok'} - dashboard in Chromium: {failures} failure(s)", flush=True)
     os._exit(1 if failures else 0)
-
-
-def policy_takes_approvals(gateway_binary, work, env):
-    """Whether this gateway's policy has `approve` (issue 15's approvals)."""
-    probe = Path(work, "probe.toml")
-    probe.write_text(
-        '[[agents]]\nname = "probe"\nkey_sha256 = "' + "0" * 64 + '"\n'
-        'grants = "website:conversation:messages=read-write"\nwebsites = ["*"]\napprove = ["send_message"]\n'
-    )
-    result = subprocess.run([gateway_binary, "check", str(probe)], env=env, capture_output=True, text=True)
-    return result.returncode == 0
 
 
 def propose(api, website, session, reply):
