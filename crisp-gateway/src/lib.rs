@@ -25,6 +25,7 @@
 pub mod approvals;
 pub mod audit;
 pub mod cli;
+pub mod dashboard;
 pub mod decide;
 pub mod gateway;
 pub mod identity;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crisp_gateway::audit::{AuditConfig, AuditError, AuditLog};
 use crisp_gateway::store::{
-    AuditFilter, AuditRow, SqliteStore, Store, StoreError, Take, Taken, Usage,
+    AuditFilter, AuditRow, HourCount, SqliteStore, Store, StoreError, Take, Taken, Usage,
 };
 use futures::future::BoxFuture;
 
@@ -162,6 +162,10 @@ impl Store for Flaky {
     }
 
     fn usage(&self, _: u32) -> BoxFuture<'_, Result<Usage, StoreError>> {
+        unimplemented!("the audit log reads nothing")
+    }
+
+    fn requests_per_hour(&self, _: i64) -> BoxFuture<'_, Result<Vec<HourCount>, StoreError>> {
         unimplemented!("the audit log reads nothing")
     }
 }

@@ -12,7 +12,8 @@ use crisp_api::{Client, Credentials, Tier};
 use crisp_gateway::audit::AuditLog;
 use crisp_gateway::policy::Policy;
 use crisp_gateway::store::{
-    AuditFilter, AuditRow, SQLITE_FILE, SqliteStore, Store, StoreError, Take, Taken, Usage,
+    AuditFilter, AuditRow, HourCount, SQLITE_FILE, SqliteStore, Store, StoreError, Take, Taken,
+    Usage,
 };
 use crisp_gateway::upstream::Upstream;
 use crisp_gateway::{Gateway, server};
@@ -287,6 +288,13 @@ impl Store for Flaky {
     fn usage(&self, day: u32) -> BoxFuture<'_, Result<Usage, StoreError>> {
         self.inner.usage(day)
     }
+
+    fn requests_per_hour(
+        &self,
+        since_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<HourCount>, StoreError>> {
+        self.inner.requests_per_hour(since_ms)
+    }
 }
 
 #[tokio::test]
@@ -318,6 +326,7 @@ async fn while_the_audit_store_cannot_be_written_calls_are_refused_with_503_and_
     let server = tokio::spawn(server::serve(
         listener,
         Arc::clone(&gateway),
+        crisp_gateway::dashboard::Dashboard::default(),
         crisp_serve::Limits::default(),
         async {
             let _ = stopped.await;

@@ -5,9 +5,9 @@
 //! customer-visible call gives a preview, then acts with the token; the budget ends with a
 //! refusal carrying `retry_after`; a bad key gets 401 naming the protected-resource metadata,
 //! which is served; an agent of several websites names one on every call; a reload rebuilds
-//! the agents' servers and a removed key stops working at once, in its open session too; a call
-//! that needs approval is stored, not sent, and answered `pending_approval`. Every tool call is
-//! one audit row (front `mcp`, the MCP client's name).
+//! the agents' servers and a removed key stops working at once, in its open session too
+//! (approvals on MCP: `mcp_approvals.rs`). Every tool call is one audit row (front `mcp`, the
+//! MCP client's name).
 
 mod support;
 
@@ -532,66 +532,5 @@ async fn a_reload_rebuilds_the_servers_and_a_removed_key_stops_in_its_open_sessi
         row("stays", "list_conversations", "allowed", None)
     );
     assert_eq!(summary[3], row("stays", "send_message", "allowed", None));
-    harness.stop().await;
-}
-
-#[tokio::test]
-async fn a_call_that_needs_approval_is_proposed_and_not_sent() {
-    let proposer = TestAgent::new("proposer", REPLY, WEBSITE)
-        .with("approve = [\"send_message\"]")
-        .with("confirm = \"never\"");
-    let harness = Harness::start(&policy_text("", &[&proposer])).await;
-    let as_proposer = Mcp::open(&mcp::url(&harness), &proposer.key, "proposer-bot").await;
-    let session = crisp_sandbox::demo::SESSION_ID;
-    let count = messages_in(&harness, session);
-
-    let proposed = as_proposer.call("send_message", hello(session)).await;
-    assert!(is_error(&proposed), "not done: {proposed}");
-    let pending = error(&proposed);
-    assert_eq!(
-        (&pending["code"], &pending["status"], &pending["reason"]),
-        (
-            &json!("pending_approval"),
-            &json!(202),
-            &json!("pending_approval")
-        ),
-        "{pending}"
-    );
-    let message = pending["message"].as_str().unwrap();
-    let approval = message
-        .split(|c: char| !c.is_ascii_hexdigit())
-        .find(|word| word.len() == 32)
-        .unwrap_or_else(|| panic!("an approval id in {message:?}"));
-    let status_path = format!("/v1/_gateway/approvals/{approval}");
-    assert!(
-        pending["hint"].as_str().unwrap().contains(&status_path),
-        "{pending}"
-    );
-    assert_eq!(harness.sandbox.api_requests(), 0, "nothing sent");
-    assert_eq!(messages_in(&harness, session), count);
-
-    // The agent reads its status on the REST front.
-    let status: Value = http()
-        .get(format!("http://{}{status_path}", harness.addr))
-        .header("Authorization", proposer.basic())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(status["data"]["status"], "pending", "{status}");
-    assert_eq!(status["data"]["operation"], "send_message");
-
-    let rows = harness.rows().await;
-    assert_eq!(
-        summary(&rows),
-        [row(
-            "proposer",
-            "send_message",
-            "proposed",
-            Some("approval")
-        )]
-    );
     harness.stop().await;
 }

@@ -92,6 +92,7 @@ fn binary() -> Command {
         command.env_remove(variable);
     }
     command.env_remove("RUST_LOG");
+    command.env_remove(crisp_gateway::dashboard::ADMIN_TOKEN_VAR);
     command
 }
 
@@ -281,6 +282,21 @@ fn against_the_real_crisp_a_policy_file_is_required() {
         "{stderr}"
     );
     assert!(!stderr.contains("a-key-never-printed"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn an_admin_token_too_short_to_guard_the_dashboard_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = binary()
+        .args(["--port", "0", "--data", dir.path().to_str().unwrap()])
+        .env(crisp_gateway::dashboard::ADMIN_TOKEN_VAR, "hunter2-secret")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("shorter than 16 characters"), "{stderr}");
+    assert!(!stderr.contains("hunter2-secret"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
 

@@ -4,7 +4,8 @@
 //! logs (every target at `TRACE`, captured with a tracing subscriber), its audit rows (as
 //! queried, as `crisp-gateway audit --json` prints them, and the store's files on disk), its
 //! errors and its `Debug` output. Searched for the keys and for the Basic credentials that
-//! carry them; and for an MCP confirmation token everywhere but the preview that hands it out.
+//! carry them; for an MCP confirmation token everywhere but the preview that hands it out; and
+//! for the dashboard's admin token (signed in with, and mistyped).
 
 mod support;
 
@@ -13,9 +14,11 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use crisp_gateway::cli::audit::render;
+use crisp_gateway::dashboard::{AdminToken, Dashboard};
 use crisp_gateway::policy::{AgentKey, KeyFormat};
 use serde_json::json;
 use support::mcp::{self, Answer, Mcp};
+use support::person::Person;
 use support::{Harness, INBOX, TestAgent, http, policy_text};
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::{LevelFilter, Targets};
@@ -77,7 +80,14 @@ async fn no_key_is_in_any_answer_log_row_or_file() {
         WEBSITE,
     );
     reply.key = key(KeyFormat::Base64Url);
-    let harness = Harness::start(&policy_text("", &[&triage, &reply])).await;
+    let admin = key(KeyFormat::Hex);
+    let dashboard = Dashboard::new(Some(AdminToken::new(&admin).unwrap()));
+    let harness = Harness::with_dashboard(
+        &policy_text("", &[&triage, &reply]),
+        dashboard,
+        "127.0.0.1:0",
+    )
+    .await;
     let base = harness.base_url.clone();
     let session = crisp_sandbox::demo::SESSION_ID;
     let other = support::conversations(&harness.sandbox)
@@ -212,6 +222,25 @@ async fn no_key_is_in_any_answer_log_row_or_file() {
     harness.sandbox.set_faults(None).unwrap();
     let tool_calls = mcp_calls(&harness, &triage, &reply, &other).await;
     let (mcp_answers, token, mcp_rows) = tool_calls;
+
+    // The dashboard: a mistyped token and the right one, its pages, a form without its CSRF
+    // token (two audit rows: the refused sign-in and the refused form).
+    let mut person = Person::at(&format!("http://{}", harness.addr));
+    let mistyped = format!("{admin}x");
+    let mut pages = Vec::new();
+    for token in [mistyped.as_str(), admin.as_str()] {
+        let page = person.post("/sign-in", &[("token", token)]).await;
+        pages.push(format!("{} {:?}\n{}", page.status, page.headers, page.text));
+    }
+    for path in ["/", "/approvals", "/audit", "/audit/export"] {
+        let page = person.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        pages.push(format!("{} {:?}\n{}", page.status, page.headers, page.text));
+    }
+    let refused = person.post("/sign-out", &[("csrf", "")]).await;
+    assert_eq!(refused.status, 403);
+    pages.push(refused.text);
+
     let statuses: Vec<&str> = answers.iter().map(|a| &a[..3]).collect();
     for status in ["200", "401", "403", "404", "400", "429", "502"] {
         assert!(statuses.contains(&status), "{status} in {statuses:?}");
@@ -244,6 +273,8 @@ async fn no_key_is_in_any_answer_log_row_or_file() {
         ("triage's Basic credentials", basic("triage", &triage.key)),
         ("reply's key", reply.key.clone()),
         ("reply's Basic credentials", basic("reply", &reply.key)),
+        ("the admin token", admin.clone()),
+        ("a mistyped admin token", mistyped.clone()),
     ];
     let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
     assert!(
@@ -254,11 +285,13 @@ async fn no_key_is_in_any_answer_log_row_or_file() {
         logs.contains("crisp_api::audit"),
         "the upstream client's logs were captured"
     );
-    assert_eq!(rows.len(), answers.len() + mcp_rows);
+    // The dashboard's two: the refused sign-in and the refused form.
+    assert_eq!(rows.len(), answers.len() + mcp_rows + 2);
     assert!(rows.iter().any(|r| r.front == "mcp"));
     let places = [
         ("the answers", answers.join("\n").into_bytes()),
         ("the MCP answers", mcp_answers.join("\n").into_bytes()),
+        ("the dashboard's pages", pages.join("\n").into_bytes()),
         ("the logs", logs.into_bytes()),
         ("the audit rows", rows_json),
         ("the Debug output", debug.into_bytes()),

@@ -149,6 +149,10 @@ fn refusal_hint(code: &str) -> &'static str {
         "confirmations_full" => {
             "Wait until pending previews are confirmed or expire, then call again."
         }
+        "confirmations_unavailable" => {
+            "Wait a moment, then call the tool again without `confirmation_token` for a new \
+             preview and token."
+        }
         "unknown_token" | "expired_token" | "token_mismatch" => {
             "Call the tool again without `confirmation_token` for a new preview and token, and \
              use that token once, with the same arguments."
@@ -278,6 +282,7 @@ mod tests {
             "website_mismatch",
             "too_many_pending",
             "confirmations_full",
+            "confirmations_unavailable",
             "unknown_token",
             "unauthorized",
             "bad_signature",

@@ -28,6 +28,9 @@ pub enum Verdict {
     AwaitingConfirmation,
     /// Called with a valid confirmation token.
     Confirmed,
+    /// Not sent: the [`Dispatch`](crate::Dispatch) held the call for a person's approval
+    /// ([`Held`](crate::Held)), and the answer was its approval id and a preview.
+    AwaitingApproval,
 }
 
 /// One line of the audit.

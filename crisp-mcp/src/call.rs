@@ -7,7 +7,7 @@
 //! the one place the server refuses a line.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crisp_api::types::{Content, MessageContent, MessageType};
 use crisp_api::{AuditRecord, Error, Grants, Operation, PathError};
@@ -19,6 +19,7 @@ use crate::audit::{Audit, AuditLine, Verdict};
 use crate::caller::Caller;
 use crate::confirm::Confirmations;
 use crate::dispatch::{Dispatch, Outcome};
+use crate::extra::Extra;
 use crate::preview::{self, Draft, Request};
 use crate::tools::{self, BODY, CONFIRMATION_TOKEN, Compiled, WEBSITE_ID};
 
@@ -32,6 +33,7 @@ pub(crate) struct Core {
     pub grants: Grants,
     pub confirmations: Option<Confirmations>,
     pub tools: Vec<Compiled>,
+    pub extras: Vec<Extra>,
     pub audit: Audit,
 }
 
@@ -95,6 +97,9 @@ impl Core {
         caller: &Caller,
         line: &mut AuditLine,
     ) -> Result<CallToolResult, Refusal> {
+        if let Some(extra) = self.extras.iter().find(|e| e.name() == name) {
+            return run_extra(extra, arguments, caller, line).await;
+        }
         let tool = self.find_tool(name)?;
         let Checked { arguments, token } = check_arguments(tool, arguments)?;
         check_content(tool, &arguments)?;
@@ -107,7 +112,7 @@ impl Core {
             .collect();
         let request = prepare(draft, tool.facts.operation)?;
         self.dispatch.check(&request.outgoing(), caller)?;
-        let verdict = match self.confirm(&request, token, caller)? {
+        let verdict = match self.confirm(&request, token, tool.held, caller).await? {
             Confirmed::Preview(result) => {
                 line.decision = Verdict::AwaitingConfirmation;
                 return Ok(result);
@@ -149,22 +154,28 @@ impl Core {
         })
     }
 
-    /// Step 5: a preview and a token, or the token spent and the call allowed.
-    fn confirm(
+    /// Step 5: a preview and a token, or the token spent and the call allowed. A tool whose
+    /// calls the dispatch holds for approval (`held`) goes on without a token: nothing is sent
+    /// when it is called.
+    async fn confirm(
         &self,
         request: &Request,
         token: Option<String>,
+        held: bool,
         caller: &Caller,
     ) -> Result<Confirmed, Refusal> {
         let operation = request.operation;
         let name = operation.id;
-        let (Some(confirmations), Some(effect)) = (&self.confirmations, operation.effect) else {
+        let (Some(confirmations), Some(effect), false) =
+            (&self.confirmations, operation.effect, held)
+        else {
             return Ok(Confirmed::Send(Verdict::Allowed));
         };
         let digest = request.digest();
         let Some(token) = token else {
             let token = confirmations
-                .issue(&caller.confirmation_key(), name, digest, Instant::now())
+                .issue(&caller.confirmation_key(), name, digest, SystemTime::now())
+                .await
                 .map_err(|e| {
                     Refusal::new(
                         e.as_str(),
@@ -179,7 +190,8 @@ impl Core {
             )));
         };
         confirmations
-            .redeem(&token, name, digest, Instant::now())
+            .redeem(&token, name, digest, SystemTime::now())
+            .await
             .map_err(|rejection| {
                 Refusal::new(
                     rejection.as_str(),
@@ -217,8 +229,53 @@ impl Core {
                 Ok(answer::answered(request.operation, status, envelope))
             }
             Outcome::Refused(refusal) => Err(refusal),
+            Outcome::Held(held) => {
+                line.decision = Verdict::AwaitingApproval;
+                Ok(held.answer())
+            }
         }
     }
+}
+
+/// A call of an embedder's own tool: its arguments checked against its input schema, then
+/// handed to it (the line marked dispatched: the tool keeps its own record).
+async fn run_extra(
+    extra: &Extra,
+    arguments: Value,
+    caller: &Caller,
+    line: &mut AuditLine,
+) -> Result<CallToolResult, Refusal> {
+    let name = extra.name();
+    let invalid = |problems: &str| {
+        Refusal::new(
+            "invalid_arguments",
+            format!("Invalid arguments for `{name}`: {problems}. Nothing was done."),
+        )
+    };
+    let arguments = match arguments {
+        Value::Null => Map::new(),
+        Value::Object(map) => map,
+        other => {
+            return Err(invalid(&format!(
+                "`arguments` must be an object of named arguments, not {}",
+                json_type(&other)
+            )));
+        }
+    };
+    let value = Value::Object(arguments);
+    if let Some(problems) = tools::problems(&extra.validator, &value) {
+        return Err(invalid(&problems));
+    }
+    let Value::Object(arguments) = value else {
+        return Err(invalid("`arguments` must be an object of named arguments"));
+    };
+    line.decision = Verdict::Allowed;
+    line.dispatched = true;
+    extra
+        .run
+        .call(arguments, caller)
+        .await
+        .map(crate::extra::ToolReply::into_result)
 }
 
 /// Writes the audit line of a `tools/call` of `name` refused before it reached a server (no

@@ -4,6 +4,12 @@
 
 use crate::hugo::HugoRequest;
 
+/// Marks a request served without a session (see
+/// [`HttpSettings::stateless`](crate::http::HttpSettings::stateless)): the server reads the
+/// client's name from its `User-Agent`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stateless;
+
 /// The longest MCP client name kept (in bytes, cut on a character boundary); the audit line
 /// keeps fewer still.
 pub const MAX_CLIENT_NAME: usize = 128;

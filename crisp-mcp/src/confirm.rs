@@ -11,11 +11,21 @@
 //! [`MAX_PENDING_PER_CALLER`] unspent tokens, and the server at most [`MAX_PENDING`]. A caller
 //! that is full is refused a new preview until one of its tokens is spent or expires: no
 //! caller's token is ever dropped to make room for another's.
+//!
+//! Where the unspent tokens are kept is a seam, [`TokenStore`]: by default in the server's
+//! memory ([`MemoryTokens`]); a server that runs as several replicas behind one address (a
+//! gateway on a shared database) keeps them in a store they share, so that a token issued by
+//! one replica is redeemed on another, once ([`Settings::token_store`](crate::Settings::token_store)).
+//! The store keeps records ([`Pending`]: the token's SHA-256, never the token) and takes one
+//! out atomically; issuing, expiry and the checks of tool and request stay here.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::future::BoxFuture;
 
 use crate::hash::{self, Digest};
 
@@ -59,17 +69,20 @@ pub enum IssueError {
     TtlOutOfRange,
     /// The operating system had no randomness to give.
     NoRandomness,
+    /// The [`TokenStore`] could not keep the token (its database did not answer).
+    Unavailable,
 }
 
 impl IssueError {
-    /// `too_many_pending`, `confirmations_full`, `ttl_out_of_range` or `no_randomness`, for the
-    /// audit.
+    /// `too_many_pending`, `confirmations_full`, `ttl_out_of_range`, `no_randomness` or
+    /// `confirmations_unavailable`, for the audit.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CallerFull => "too_many_pending",
             Self::StoreFull => "confirmations_full",
             Self::TtlOutOfRange => "ttl_out_of_range",
             Self::NoRandomness => "no_randomness",
+            Self::Unavailable => "confirmations_unavailable",
         }
     }
 }
@@ -95,6 +108,10 @@ impl fmt::Display for IssueError {
             Self::NoRandomness => f.write_str(
                 "the server could not make a confirmation token (no randomness from the system)",
             ),
+            Self::Unavailable => f.write_str(
+                "the server could not keep a confirmation token (its store did not answer): try \
+                 again in a moment",
+            ),
         }
     }
 }
@@ -111,15 +128,19 @@ pub enum Rejection {
     Expired,
     /// Issued for another tool or other arguments.
     Mismatch,
+    /// The [`TokenStore`] could not be read (its database did not answer).
+    Unavailable,
 }
 
 impl Rejection {
-    /// `unknown_token`, `expired_token` or `token_mismatch`, for the audit.
+    /// `unknown_token`, `expired_token`, `token_mismatch` or `confirmations_unavailable`, for
+    /// the audit.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unknown => "unknown_token",
             Self::Expired => "expired_token",
             Self::Mismatch => "token_mismatch",
+            Self::Unavailable => "confirmations_unavailable",
         }
     }
 }
@@ -135,42 +156,147 @@ impl fmt::Display for Rejection {
             Self::Mismatch => {
                 "the confirmation token was issued for another tool or other arguments"
             }
+            Self::Unavailable => {
+                "the confirmation token could not be checked (the server's store did not answer)"
+            }
         })
     }
 }
 
 impl std::error::Error for Rejection {}
 
-struct Pending {
+/// One unspent token as a [`TokenStore`] keeps it: never the token, its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Pending {
+    /// SHA-256 of the token: what the token is found by.
+    pub key: [u8; 32],
     /// The caller it was issued to, which it counts against.
-    caller: String,
-    tool: &'static str,
-    request: Digest,
-    expires: Instant,
+    pub caller: String,
+    /// The tool it was issued for.
+    pub tool: String,
+    /// SHA-256 of the exact request it confirms.
+    pub request: [u8; 32],
+    /// When it expires, in Unix milliseconds.
+    pub expires_ms: i64,
 }
 
-/// The tokens issued and not yet spent, keyed by the token's SHA-256.
+impl Pending {
+    /// A record of the token whose SHA-256 is `key`.
+    pub fn new(
+        key: [u8; 32],
+        caller: impl Into<String>,
+        tool: impl Into<String>,
+        request: [u8; 32],
+        expires_ms: i64,
+    ) -> Self {
+        Self {
+            key,
+            caller: caller.into(),
+            tool: tool.into(),
+            request,
+            expires_ms,
+        }
+    }
+}
+
+/// Where unspent confirmation tokens are kept. Object-safe: a server holds an
+/// `Arc<dyn TokenStore>`. By default [`MemoryTokens`]; a shared store (a database) lets
+/// replicas of one server redeem each other's tokens.
+pub trait TokenStore: Send + Sync + 'static {
+    /// Keeps `pending`, unless its caller already holds [`MAX_PENDING_PER_CALLER`] tokens
+    /// unexpired at `now_ms`, or the store [`MAX_PENDING`] (a shared store may hold these
+    /// caps approximately under concurrent issues). It may drop expired records.
+    ///
+    /// # Errors
+    ///
+    /// [`IssueError::CallerFull`], [`IssueError::StoreFull`], or [`IssueError::Unavailable`]
+    /// when the record could not be written.
+    fn keep(&self, pending: Pending, now_ms: i64) -> BoxFuture<'_, Result<(), IssueError>>;
+
+    /// Removes the record found by `key` and returns it, in one atomic step: of any number of
+    /// calls with one key, on any replica, at most one gets it. Expired records may be
+    /// returned (the caller checks the expiry) or not (then the token reads unknown).
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::Unavailable`] when the store could not be read.
+    fn take(&self, key: [u8; 32]) -> BoxFuture<'_, Result<Option<Pending>, Rejection>>;
+}
+
+/// The default [`TokenStore`]: in the server's memory, one map per server.
+#[derive(Default)]
+pub struct MemoryTokens {
+    pending: Mutex<HashMap<Digest, Pending>>,
+}
+
+impl fmt::Debug for MemoryTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryTokens")
+            .field("pending", &self.pending())
+            .finish()
+    }
+}
+
+impl MemoryTokens {
+    /// How many tokens are kept (expired ones included until the next issue prunes them).
+    pub fn pending(&self) -> usize {
+        self.pending.lock().len()
+    }
+}
+
+impl TokenStore for MemoryTokens {
+    fn keep(&self, pending: Pending, now_ms: i64) -> BoxFuture<'_, Result<(), IssueError>> {
+        let mut map = self.pending.lock();
+        map.retain(|_, p| p.expires_ms > now_ms);
+        let result = if map.values().filter(|p| p.caller == pending.caller).count()
+            >= MAX_PENDING_PER_CALLER
+        {
+            Err(IssueError::CallerFull)
+        } else if map.len() >= MAX_PENDING {
+            Err(IssueError::StoreFull)
+        } else {
+            map.insert(pending.key, pending);
+            Ok(())
+        };
+        Box::pin(std::future::ready(result))
+    }
+
+    fn take(&self, key: [u8; 32]) -> BoxFuture<'_, Result<Option<Pending>, Rejection>> {
+        let taken = self.pending.lock().remove(&key);
+        Box::pin(std::future::ready(Ok(taken)))
+    }
+}
+
+/// The server's confirmation tokens: how long they live, and where they are kept.
 pub struct Confirmations {
     ttl: Duration,
-    pending: Mutex<HashMap<Digest, Pending>>,
+    store: Arc<dyn TokenStore>,
 }
 
 impl fmt::Debug for Confirmations {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Confirmations")
             .field("ttl", &self.ttl)
-            .field("pending", &self.pending())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
+/// `time` in Unix milliseconds (0 before 1970).
+fn unix_ms(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 impl Confirmations {
-    /// Tokens that live `ttl`.
+    /// Tokens that live `ttl`, kept in memory ([`MemoryTokens`]).
     pub fn new(ttl: Duration) -> Self {
-        Self {
-            ttl,
-            pending: Mutex::new(HashMap::new()),
-        }
+        Self::with_store(ttl, Arc::new(MemoryTokens::default()))
+    }
+
+    /// Tokens that live `ttl`, kept in `store`.
+    pub fn with_store(ttl: Duration, store: Arc<dyn TokenStore>) -> Self {
+        Self { ttl, store }
     }
 
     /// How long a token lives.
@@ -178,52 +304,29 @@ impl Confirmations {
         self.ttl
     }
 
-    /// How many tokens are issued and not yet spent (expired ones included until the next
-    /// issue prunes them).
-    pub fn pending(&self) -> usize {
-        self.lock().len()
-    }
-
-    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<Digest, Pending>> {
-        self.pending.lock()
-    }
-
     /// Issues a token to `caller` (a session, or a website Hugo signed for) for `tool` and the
-    /// request whose digest is `request`.
+    /// request whose digest is `request`, at `now`.
     ///
     /// # Errors
     ///
     /// When `caller` already holds [`MAX_PENDING_PER_CALLER`] unspent tokens, the server holds
-    /// [`MAX_PENDING`], `now` plus the time to live does not fit the clock, or the operating
-    /// system has no randomness to give. No other token is dropped.
-    pub fn issue(
+    /// [`MAX_PENDING`], `now` plus the time to live does not fit the clock, the operating
+    /// system has no randomness to give, or the store cannot keep it. No other token is
+    /// dropped.
+    pub async fn issue(
         &self,
         caller: &str,
         tool: &'static str,
         request: Digest,
-        now: Instant,
+        now: SystemTime,
     ) -> Result<Token, IssueError> {
         let expires = now.checked_add(self.ttl).ok_or(IssueError::TtlOutOfRange)?;
-        let mut pending = self.lock();
-        pending.retain(|_, p| p.expires > now);
-        if pending.values().filter(|p| p.caller == caller).count() >= MAX_PENDING_PER_CALLER {
-            return Err(IssueError::CallerFull);
-        }
-        if pending.len() >= MAX_PENDING {
-            return Err(IssueError::StoreFull);
-        }
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(|_| IssueError::NoRandomness)?;
         let token = Token(hex::encode(random));
-        pending.insert(
-            hash::sha256(token.as_str().as_bytes()),
-            Pending {
-                caller: caller.to_owned(),
-                tool,
-                request,
-                expires,
-            },
-        );
+        let key = hash::sha256(token.as_str().as_bytes());
+        let pending = Pending::new(key, caller, tool, request, unix_ms(expires));
+        self.store.keep(pending, unix_ms(now)).await?;
         Ok(token)
     }
 
@@ -233,18 +336,19 @@ impl Confirmations {
     /// # Errors
     ///
     /// [`Rejection`] says why the token was not accepted.
-    pub fn redeem(
+    pub async fn redeem(
         &self,
         token: &str,
         tool: &str,
         request: Digest,
-        now: Instant,
+        now: SystemTime,
     ) -> Result<(), Rejection> {
         let pending = self
-            .lock()
-            .remove(&hash::sha256(token.as_bytes()))
+            .store
+            .take(hash::sha256(token.as_bytes()))
+            .await?
             .ok_or(Rejection::Unknown)?;
-        if pending.expires <= now {
+        if pending.expires_ms <= unix_ms(now) {
             return Err(Rejection::Expired);
         }
         // Both sides are digests of equal length; a match reveals nothing an attacker lacks.
@@ -263,56 +367,90 @@ mod tests {
 
     const TTL: Duration = Duration::from_secs(60);
 
+    /// Runs a future of the memory store, which is ready at once.
+    fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    fn store() -> (Arc<MemoryTokens>, Confirmations) {
+        let memory = Arc::new(MemoryTokens::default());
+        let store: Arc<dyn TokenStore> = Arc::clone(&memory) as _;
+        (memory, Confirmations::with_store(TTL, store))
+    }
+
+    fn issue(
+        store: &Confirmations,
+        caller: &str,
+        tool: &'static str,
+        request: Digest,
+        now: SystemTime,
+    ) -> Result<Token, IssueError> {
+        block_on(store.issue(caller, tool, request, now))
+    }
+
+    fn redeem(
+        store: &Confirmations,
+        token: &str,
+        tool: &str,
+        request: Digest,
+        now: SystemTime,
+    ) -> Result<(), Rejection> {
+        block_on(store.redeem(token, tool, request, now))
+    }
+
     #[test]
     fn a_token_is_spent_once_for_its_own_request() {
-        let store = Confirmations::new(TTL);
-        let now = Instant::now();
+        let (_, store) = store();
+        let now = SystemTime::now();
         let request = sha256(b"send_message {...}");
-        let token = store.issue("a", "send_message", request, now).unwrap();
+        let token = issue(&store, "a", "send_message", request, now).unwrap();
         assert_eq!(token.as_str().len(), 64);
         assert!(!format!("{token:?}").contains(token.as_str()));
         assert_eq!(
-            store.redeem(token.as_str(), "send_message", request, now),
+            redeem(&store, token.as_str(), "send_message", request, now),
             Ok(())
         );
         assert_eq!(
-            store.redeem(token.as_str(), "send_message", request, now),
+            redeem(&store, token.as_str(), "send_message", request, now),
             Err(Rejection::Unknown)
         );
     }
 
     #[test]
     fn tokens_are_bound_expire_and_are_unguessable() {
-        let store = Confirmations::new(TTL);
-        let now = Instant::now();
+        let (_, store) = store();
+        let now = SystemTime::now();
         let request = sha256(b"a");
-        let a = store.issue("a", "send_message", request, now).unwrap();
-        let b = store.issue("a", "send_message", request, now).unwrap();
+        let a = issue(&store, "a", "send_message", request, now).unwrap();
+        let b = issue(&store, "a", "send_message", request, now).unwrap();
         assert_ne!(a, b);
         assert_eq!(
-            store.redeem(a.as_str(), "send_message", sha256(b"b"), now),
+            redeem(&store, a.as_str(), "send_message", sha256(b"b"), now),
             Err(Rejection::Mismatch)
         );
         // Spent by the failed use.
         assert_eq!(
-            store.redeem(a.as_str(), "send_message", request, now),
+            redeem(&store, a.as_str(), "send_message", request, now),
             Err(Rejection::Unknown)
         );
         assert_eq!(
-            store.redeem(b.as_str(), "remove_conversation", request, now),
+            redeem(&store, b.as_str(), "remove_conversation", request, now),
             Err(Rejection::Mismatch)
         );
-        let c = store.issue("a", "send_message", request, now).unwrap();
+        let c = issue(&store, "a", "send_message", request, now).unwrap();
         assert_eq!(
-            store.redeem(c.as_str(), "send_message", request, now + TTL),
+            redeem(&store, c.as_str(), "send_message", request, now + TTL),
             Err(Rejection::Expired)
         );
         assert_eq!(
-            store.redeem("", "send_message", request, now),
+            redeem(&store, "", "send_message", request, now),
             Err(Rejection::Unknown)
         );
         assert_eq!(
-            store.redeem(&"0".repeat(64), "send_message", request, now),
+            redeem(&store, &"0".repeat(64), "send_message", request, now),
             Err(Rejection::Unknown)
         );
     }
@@ -320,53 +458,49 @@ mod tests {
     /// Today's store dropped the oldest token, whoever held it, when 1,024 previews arrived.
     #[test]
     fn a_full_caller_is_refused_and_nobody_else_loses_a_token() {
-        let store = Confirmations::new(TTL);
-        let now = Instant::now();
-        let victim = store.issue("victim", "t", sha256(b"v"), now).unwrap();
+        let (memory, store) = store();
+        let now = SystemTime::now();
+        let victim = issue(&store, "victim", "t", sha256(b"v"), now).unwrap();
         for i in 0..MAX_PENDING_PER_CALLER {
-            store
-                .issue("flooder", "t", sha256(&i.to_le_bytes()), now)
-                .unwrap();
+            issue(&store, "flooder", "t", sha256(&i.to_le_bytes()), now).unwrap();
         }
         for _ in 0..MAX_PENDING {
             assert_eq!(
-                store.issue("flooder", "t", sha256(b"x"), now),
+                issue(&store, "flooder", "t", sha256(b"x"), now),
                 Err(IssueError::CallerFull)
             );
         }
-        assert_eq!(store.pending(), MAX_PENDING_PER_CALLER + 1);
+        assert_eq!(memory.pending(), MAX_PENDING_PER_CALLER + 1);
         assert_eq!(
-            store.redeem(victim.as_str(), "t", sha256(b"v"), now),
+            redeem(&store, victim.as_str(), "t", sha256(b"v"), now),
             Ok(()),
             "the other caller's token survived"
         );
         // A spent or expired token frees its caller's place.
         let later = now + TTL;
-        assert!(store.issue("flooder", "t", sha256(b"y"), later).is_ok());
+        assert!(issue(&store, "flooder", "t", sha256(b"y"), later).is_ok());
     }
 
     #[test]
     fn the_store_is_bounded_for_all_callers_together() {
-        let store = Confirmations::new(TTL);
-        let now = Instant::now();
+        let (memory, store) = store();
+        let now = SystemTime::now();
         for i in 0..MAX_PENDING {
             let caller = format!("caller-{}", i / MAX_PENDING_PER_CALLER);
-            store
-                .issue(&caller, "t", sha256(&i.to_le_bytes()), now)
-                .unwrap();
+            issue(&store, &caller, "t", sha256(&i.to_le_bytes()), now).unwrap();
         }
         assert_eq!(
-            store.issue("newcomer", "t", sha256(b"n"), now),
+            issue(&store, "newcomer", "t", sha256(b"n"), now),
             Err(IssueError::StoreFull)
         );
-        assert_eq!(store.pending(), MAX_PENDING);
+        assert_eq!(memory.pending(), MAX_PENDING);
     }
 
     /// Today's store panicked (an `Instant` overflow) on every preview with a huge ttl.
     #[test]
     fn a_ttl_beyond_the_clock_is_an_error_not_a_panic() {
         let store = Confirmations::new(Duration::from_secs(u64::MAX));
-        let refused = store.issue("a", "t", sha256(b"r"), Instant::now());
+        let refused = issue(&store, "a", "t", sha256(b"r"), SystemTime::now());
         assert_eq!(refused, Err(IssueError::TtlOutOfRange));
         assert!(refused.unwrap_err().to_string().contains("--confirm-ttl"));
     }

@@ -46,6 +46,7 @@ use serde_json::Value;
 
 use crate::answer::Refusal;
 use crate::caller::Caller;
+use crate::held::Held;
 
 /// A tool call's request, checked, bound to its website and confirmed: what a [`Dispatch`]
 /// sends.
@@ -96,6 +97,7 @@ pub(crate) enum Outcome {
         envelope: Value,
     },
     Refused(Refusal),
+    Held(Held),
 }
 
 impl Dispatched {
@@ -130,6 +132,16 @@ impl Dispatched {
         }
     }
 
+    /// Not sent: held for a person's approval. The agent reads a tool result (not an error)
+    /// saying nothing was sent yet, with the approval id and a preview of exactly the request
+    /// `held` describes; the audit line's decision is `awaiting_approval`.
+    pub fn held(held: Held) -> Self {
+        Self {
+            outcome: Outcome::Held(held),
+            lookups: 0,
+        }
+    }
+
     /// The same outcome, after `n` requests sent to Crisp to decide on the call (such as
     /// reading the conversation to check its inbox): the audit line's `lookups`.
     #[must_use]
@@ -150,6 +162,17 @@ pub trait Dispatch: Send + Sync + 'static {
     fn offers(&self, operation: &'static Operation) -> bool {
         let _ = operation;
         true
+    }
+
+    /// Whether calls of `operation` are held for a person's approval rather than sent (answered
+    /// with [`Dispatched::held`]): such a tool asks for no confirmation token, even with
+    /// confirmation on (nothing is sent when it is called: the approval is the one step), and
+    /// lists the held answer in its output schema. Asked for each tool when the server is
+    /// built. A dispatch may still hold a call of a tool it did not say so for (after its
+    /// confirmation), or send one it did. By default, nothing is held.
+    fn holds(&self, operation: &'static Operation) -> bool {
+        let _ = operation;
+        false
     }
 
     /// Before a preview is made (for a tool that waits for confirmation) or the call is sent:
@@ -201,6 +224,10 @@ impl Dispatch for Client {
 impl<D: Dispatch + ?Sized> Dispatch for Arc<D> {
     fn offers(&self, operation: &'static Operation) -> bool {
         (**self).offers(operation)
+    }
+
+    fn holds(&self, operation: &'static Operation) -> bool {
+        (**self).holds(operation)
     }
 
     fn check(&self, request: &Outgoing<'_>, caller: &Caller) -> Result<(), Refusal> {

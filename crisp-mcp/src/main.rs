@@ -92,6 +92,11 @@ struct Args {
     /// the peer's IP address; behind a reverse proxy, every client is the proxy).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS_PER_CLIENT, value_parser = at_least_one)]
     max_sessions_per_client: usize,
+    /// HTTP: serve without sessions: every request stands alone, so replicas behind a load
+    /// balancer that does not pin clients answer any request (no session caps; the client's
+    /// name is its User-Agent; confirmation tokens count per process).
+    #[arg(long)]
+    stateless: bool,
 }
 
 /// A count of 1 or more.
@@ -164,6 +169,9 @@ async fn run(args: Args) -> Result<(), String> {
     if args.public_url.is_some() && args.http.is_none() {
         return Err("--public-url is for the HTTP transport: add --http ADDR".to_owned());
     }
+    if args.stateless && args.http.is_none() {
+        return Err("--stateless is for the HTTP transport: add --http ADDR".to_owned());
+    }
     let backend = Backend::connect(
         env.crisp,
         &ClientOptions::new(Some(grants.clone()), args.daily_budget),
@@ -207,7 +215,8 @@ async fn run(args: Args) -> Result<(), String> {
                 .hugo(hugo)
                 .allowed_hosts(args.allowed_host)
                 .public_url(args.public_url)
-                .max_sessions(args.max_sessions, args.max_sessions_per_client);
+                .max_sessions(args.max_sessions, args.max_sessions_per_client)
+                .stateless(args.stateless);
             let router = crisp_mcp::http::router(server, &settings)?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await

@@ -11,12 +11,13 @@ use crate::generated::tools::CONFIRMATION_TOKEN;
 use crate::table::ToolFacts;
 
 /// The output schema of `facts`' tool, with the preview branch when `previews` (confirmation
-/// is on and the tool has an effect).
+/// is on and the tool has an effect), and the held branch when `held` (its dispatch holds its
+/// calls for approval).
 ///
 /// # Errors
 ///
 /// When the generated schema is not a JSON object, which means the generated table is broken.
-pub(crate) fn schema(facts: &ToolFacts, previews: bool) -> Result<JsonObject, String> {
+pub(crate) fn schema(facts: &ToolFacts, previews: bool, held: bool) -> Result<JsonObject, String> {
     let name = facts.name();
     let Ok(Value::Object(mut envelope)) = serde_json::from_str(facts.output_schema) else {
         return Err(format!(
@@ -29,6 +30,13 @@ pub(crate) fn schema(facts: &ToolFacts, previews: bool) -> Result<JsonObject, St
     if previews {
         branches.push(preview());
         description.push_str("; without `confirmation_token`, a preview of what would be sent");
+    }
+    if held {
+        branches.push(held_branch());
+        description.push_str(
+            "; when held for a person's approval, the approval id and a preview of what would \
+             be sent",
+        );
     }
     branches.push(error());
     description.push_str(
@@ -73,10 +81,42 @@ fn preview() -> Value {
     })
 }
 
+/// The JSON Schema (2020-12) of a held call's structured content, as
+/// [`Held`](crate::Held) writes it: a branch of the output schema of every tool whose calls its
+/// dispatch holds for approval.
+fn held_branch() -> Value {
+    json!({
+        "type": "object",
+        "description": "Not done yet: held for a person's approval; the request that would be \
+            sent once approved.",
+        "required": ["approval_required", "approval_id", "status", "tool", "request"],
+        "properties": {
+            "approval_required": {"type": "boolean"},
+            "approval_id": {"type": "string"},
+            "status": {"type": "string"},
+            "tool": {"type": "string"},
+            "effect": {"type": ["string", "null"]},
+            "request": {
+                "type": "object",
+                "required": ["method", "path", "query"],
+                "properties": {
+                    "method": {"type": "string"},
+                    "path": {"type": "string"},
+                    "query": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "body": {},
+                },
+            },
+            "webhook": {"type": ["string", "null"]},
+            "expires_in_seconds": {"type": ["integer", "null"]},
+            "follow_up": {"type": ["string", "null"]},
+        },
+    })
+}
+
 /// The JSON Schema (2020-12) of a tool error's structured content, as a failure and a
 /// [`Refusal`](crate::Refusal) write it: one branch of every tool's output schema (MCP clients
 /// check error results against it too). Short: it is repeated in every tool.
-fn error() -> Value {
+pub(crate) fn error() -> Value {
     let string_or_null = json!({"type": ["string", "null"]});
     json!({
         "type": "object",

@@ -47,7 +47,7 @@ fn with_unknown_fields(value: &mut Value) {
 
 #[test]
 fn every_spec_example_fits_its_tools_output_schema_as_the_server_answers_it() {
-    let tools = compile(&Grants::all(), Some("w"), true, |_| true).unwrap();
+    let tools = compile(&Grants::all(), Some("w"), true, |_| true, |_| false).unwrap();
     let cases = crisp_e2e::cases::cases();
     assert_eq!(cases.len(), tools.len(), "one example per tool");
     for case in cases {
@@ -81,7 +81,7 @@ fn every_spec_example_fits_its_tools_output_schema_as_the_server_answers_it() {
 
 #[test]
 fn values_crisp_adds_to_an_enum_still_fit_and_no_output_schema_checks_a_value() {
-    let tools = compile(&Grants::all(), Some("w"), true, |_| true).unwrap();
+    let tools = compile(&Grants::all(), Some("w"), true, |_| true, |_| false).unwrap();
     let get = tools
         .iter()
         .find(|t| t.facts.name() == "get_conversation")
@@ -129,8 +129,8 @@ fn values_crisp_adds_to_an_enum_still_fit_and_no_output_schema_checks_a_value() 
 
 #[test]
 fn refusals_and_previews_fit_too_and_previews_only_where_confirmation_waits() {
-    let tools = compile(&Grants::all(), Some("w"), true, |_| true).unwrap();
-    let off = compile(&Grants::all(), Some("w"), false, |_| true).unwrap();
+    let tools = compile(&Grants::all(), Some("w"), true, |_| true, |_| false).unwrap();
+    let off = compile(&Grants::all(), Some("w"), false, |_| true, |_| false).unwrap();
     let refusal = Refusal::new("not_granted", "Refused. Nothing was sent to Crisp.").into_result();
     let rate = Refusal::new("rate", "Refused: over the rate. Nothing was sent to Crisp.")
         .with_status(429, "rate_limited")

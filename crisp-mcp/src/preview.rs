@@ -7,19 +7,18 @@
 //! separator characters are escaped in the text (`\u{202e}`), so what a person reads is what
 //! is sent; the structured content keeps the exact values.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use crisp_api::{Effect, Operation, PathError};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
-use unicode_general_category::{GeneralCategory, get_general_category};
 
 use crate::dispatch::Outgoing;
 use crate::hash::{self, Digest};
 use crate::table::Location;
 use crate::tools::{BODY, CONFIRMATION_TOKEN, Compiled, WEBSITE_ID};
+use crate::wire::Wire;
 
 /// A call's request before its ids are checked: each path and query parameter as text, in
 /// the spec's order, defaults filled in, and the body.
@@ -121,26 +120,14 @@ impl Request {
         hash::sha256(text.as_bytes())
     }
 
-    /// The query string as the client encodes it (`a=1&b=x+y`), or `""`.
-    fn query_string(&self) -> String {
-        form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(self.query.iter().map(|(n, v)| (*n, v.as_str())))
-            .finish()
-    }
-
-    /// `{method, path, query, body}`, as the structured preview shows it.
-    fn shown(&self) -> Value {
-        let query: Map<String, Value> = self
-            .query
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), Value::String(value.clone())))
-            .collect();
-        json!({
-            "method": self.operation.method.as_str(),
-            "path": self.path,
-            "query": query,
-            "body": self.body,
-        })
+    /// What would go on the wire, for a preview.
+    pub fn wire(&self) -> Wire<'_> {
+        Wire {
+            operation: self.operation,
+            path: &self.path,
+            query: self.query.iter().map(|(n, v)| (*n, v.as_str())).collect(),
+            body: self.body.as_ref(),
+        }
     }
 }
 
@@ -184,36 +171,6 @@ fn canonical(value: &Value, out: &mut String) {
     }
 }
 
-/// `text` with every character a reader cannot see or that reorders what they see escaped as
-/// `\u{...}`: controls (but the new lines of `text`'s own layout when `keep_newlines`),
-/// format characters (bidirectional overrides and isolates, zero-width spaces and joiners, tag
-/// characters), line and paragraph separators, and unassigned code points.
-fn visible(text: &str, keep_newlines: bool) -> Cow<'_, str> {
-    let hidden = |c: char| {
-        !(keep_newlines && c == '\n')
-            && matches!(
-                get_general_category(c),
-                GeneralCategory::Control
-                    | GeneralCategory::Format
-                    | GeneralCategory::LineSeparator
-                    | GeneralCategory::ParagraphSeparator
-                    | GeneralCategory::Unassigned
-            )
-    };
-    if !text.chars().any(hidden) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if hidden(c) {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// The answer to a call that waits for confirmation: exactly what would be sent, and the token.
 pub(crate) fn preview(
     request: &Request,
@@ -231,20 +188,9 @@ pub(crate) fn preview(
     };
     let mut text = format!(
         "NOT DONE: `{name}` is {effect} and waits for confirmation. Nothing was sent to Crisp.\n\
-         If confirmed, {what}:\n\n{} {}",
-        operation.method,
-        visible(&request.path, false)
+         If confirmed, {what}:\n\n{}",
+        request.wire().text()
     );
-    if !request.query.is_empty() {
-        let _ = write!(text, "?{}", visible(&request.query_string(), false));
-    }
-    if let Some(body) = &request.body {
-        let pretty = serde_json::to_string_pretty(body).unwrap_or_default();
-        let _ = write!(text, "\n{}", visible(&pretty, true));
-    }
-    if let Some(event) = operation.webhook {
-        let _ = write!(text, "\n\nIt fires the `{event}` webhook event.");
-    }
     let _ = write!(
         text,
         "\n\nTo do it, call `{name}` again with exactly the same arguments plus \
@@ -256,7 +202,7 @@ pub(crate) fn preview(
         "confirmation_required": true,
         "tool": name,
         "effect": effect.as_str(),
-        "request": request.shown(),
+        "request": request.wire().shown(),
         "webhook": operation.webhook,
         (CONFIRMATION_TOKEN): token,
         "expires_in_seconds": ttl.as_secs(),
@@ -275,20 +221,5 @@ mod tests {
         let mut text = String::new();
         canonical(&a, &mut text);
         assert_eq!(text, r#"{"a":{"x":"é","y":[{"c":2,"d":1}]},"b":1}"#);
-    }
-
-    #[test]
-    fn invisible_and_reordering_characters_are_escaped() {
-        assert!(matches!(visible("plain café 👍\n", true), Cow::Borrowed(_)));
-        assert_eq!(visible("a\u{202e}b", true), "a\\u{202e}b");
-        assert_eq!(
-            visible(
-                "\u{200b}\u{2066}\u{feff}\u{e0041}\u{2028}\u{85}\u{7f}",
-                true
-            ),
-            "\\u{200b}\\u{2066}\\u{feff}\\u{e0041}\\u{2028}\\u{85}\\u{7f}"
-        );
-        assert_eq!(visible("a\nb\tc", true), "a\nb\\u{9}c");
-        assert_eq!(visible("a\nb", false), "a\\u{a}b");
     }
 }

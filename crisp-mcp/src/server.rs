@@ -20,8 +20,9 @@ use crate::answer::Refusal;
 use crate::audit::Audit;
 use crate::call::Core;
 use crate::caller::Caller;
-use crate::confirm::{self, Confirmations};
+use crate::confirm::{self, Confirmations, TokenStore};
 use crate::dispatch::Dispatch;
+use crate::extra::{Extra, ExtraTool, Extras};
 use crate::hugo::HugoRequest;
 use crate::tools;
 
@@ -39,6 +40,21 @@ pub struct Settings {
     pub confirm_ttl: Duration,
     /// Where the audit lines go.
     pub audit: Audit,
+    /// Tools of the embedder's own ([`tool`](Self::tool)).
+    extras: Extras,
+    /// Where confirmation tokens are kept ([`token_store`](Self::token_store)); `None`: in
+    /// memory.
+    tokens: Option<Tokens>,
+}
+
+/// A [`TokenStore`] in [`Settings`]; `Debug` does not show it.
+#[derive(Clone)]
+struct Tokens(Arc<dyn TokenStore>);
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenStore")
+    }
 }
 
 impl Settings {
@@ -60,6 +76,8 @@ impl Settings {
             confirm: true,
             confirm_ttl: confirm::DEFAULT_TTL,
             audit: Audit::stderr(),
+            extras: Extras::default(),
+            tokens: None,
         }
     }
 
@@ -81,6 +99,24 @@ impl Settings {
     #[must_use]
     pub fn audit(mut self, audit: Audit) -> Self {
         self.audit = audit;
+        self
+    }
+
+    /// Keeps confirmation tokens in `store` rather than in this server's memory: replicas of
+    /// one server behind one address (that does not pin a client to one replica) share one
+    /// store, so a token issued by one is redeemed on another, once. See [`TokenStore`].
+    #[must_use]
+    pub fn token_store(mut self, store: Arc<dyn TokenStore>) -> Self {
+        self.tokens = Some(Tokens(store));
+        self
+    }
+
+    /// Adds a tool of the embedder's own, listed after the operations' tools (see
+    /// [`ExtraTool`]). [`CrispMcp::with_dispatch`] refuses one whose name or schemas are not
+    /// usable.
+    #[must_use]
+    pub fn tool(mut self, tool: impl ExtraTool) -> Self {
+        self.extras.0.push(Arc::new(tool));
         self
     }
 }
@@ -143,22 +179,40 @@ impl CrispMcp {
             settings.website_id.as_deref(),
             settings.confirm,
             |operation| dispatch.offers(operation),
+            |operation| dispatch.holds(operation),
         )?;
+        let mut extras: Vec<Extra> = Vec::with_capacity(settings.extras.0.len());
+        for tool in settings.extras.0 {
+            let extra = Extra::compile(tool, |name| {
+                tools::tool(name).is_some() || extras.iter().any(|e| e.name() == name)
+            })?;
+            extras.push(extra);
+        }
         Ok(Self {
             core: Arc::new(Core {
                 dispatch: Arc::new(dispatch),
                 website_id: settings.website_id,
                 grants,
-                confirmations: settings.confirm.then(|| Confirmations::new(ttl)),
+                confirmations: settings.confirm.then(|| match settings.tokens {
+                    Some(Tokens(store)) => Confirmations::with_store(ttl, store),
+                    None => Confirmations::new(ttl),
+                }),
                 tools,
+                extras,
                 audit: settings.audit,
             }),
         })
     }
 
-    /// The tools listed: those the grants allow, in the spec's order.
+    /// The tools listed: those the grants allow, in the spec's order, then the embedder's
+    /// own ([`Settings::tool`]).
     pub fn tools(&self) -> Vec<Tool> {
-        self.core.tools.iter().map(|c| c.tool.clone()).collect()
+        self.core
+            .tools
+            .iter()
+            .map(|c| c.tool.clone())
+            .chain(self.core.extras.iter().map(|e| e.tool.clone()))
+            .collect()
     }
 
     /// The website calls default to, if the server has one.
@@ -196,6 +250,15 @@ fn caller(context: &RequestContext<RoleServer>) -> Caller {
     let client = context.client_info().map(|info| info.name);
     match context.extensions.get::<http::request::Parts>() {
         Some(parts) => {
+            // Without a session no `initialize` is remembered: the User-Agent names the client.
+            let client = match parts.extensions.get::<crate::caller::Stateless>() {
+                Some(_) => parts
+                    .headers
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                None => client,
+            };
             let session = parts
                 .headers
                 .get(HEADER_SESSION_ID)
@@ -247,6 +310,13 @@ impl ServerHandler for CrispMcp {
             .iter()
             .find(|c| c.facts.name() == name)
             .map(|c| c.tool.clone())
+            .or_else(|| {
+                self.core
+                    .extras
+                    .iter()
+                    .find(|e| e.name() == name)
+                    .map(|e| e.tool.clone())
+            })
     }
 
     async fn call_tool(

@@ -30,6 +30,9 @@ pub(crate) struct Compiled {
     pub validator: Validator,
     /// Path parameters the schema gives a `default` (such as `page_number`), and that default.
     pub defaults: Vec<(&'static str, Value)>,
+    /// Whether the server's dispatch holds its calls for a person's approval: then it takes
+    /// no confirmation token (nothing is sent when it is called).
+    pub held: bool,
 }
 
 /// What `website_id` says when the server has no default website.
@@ -38,7 +41,9 @@ const WEBSITE_REQUIRED: &str = "The website (workspace) identifier, a UUID. Requ
 
 /// Builds the tools `grants` allow and `offered` keeps, in the table's order. `website_id` is
 /// the default website (`None`: every call must name one: the listed schema requires it, and
-/// the call step says so when it is missing).
+/// the call step says so when it is missing). A tool `held` says its dispatch holds for
+/// approval takes no confirmation token, says so in its description, and has the held answer
+/// in its output schema.
 ///
 /// # Errors
 ///
@@ -49,6 +54,7 @@ pub(crate) fn compile(
     website_id: Option<&str>,
     confirm: bool,
     offered: impl Fn(&'static crisp_api::Operation) -> bool,
+    held: impl Fn(&'static crisp_api::Operation) -> bool,
 ) -> Result<Vec<Compiled>, String> {
     let mut out = Vec::new();
     for facts in TOOLS {
@@ -57,6 +63,9 @@ pub(crate) fn compile(
         if !grants.allows(operation) || !offered(operation) {
             continue;
         }
+        let held = held(operation);
+        // Confirmation applies to a tool with an effect whose calls are sent when made.
+        let confirms = confirm && operation.effect.is_some() && !held;
         let mut schema: Value = serde_json::from_str(facts.input_schema)
             .map_err(|e| format!("tool {}: its input schema is not JSON: {e}", name))?;
         let properties = schema
@@ -73,7 +82,7 @@ pub(crate) fn compile(
             }
             _ => false,
         };
-        if !confirm {
+        if !confirms {
             properties.remove(CONFIRMATION_TOKEN);
         }
         let defaults = facts
@@ -96,7 +105,15 @@ pub(crate) fn compile(
             return Err(format!("tool {}: its input schema is not an object", name));
         };
         let mut description = facts.description.to_owned();
-        if confirm && operation.effect.is_some() {
+        if held {
+            let _ = write!(
+                description,
+                "\n\nApproval: this tool does not act when called; the call is held for a \
+                 person's approval and answered with an approval id and a preview of exactly \
+                 what would be sent. No confirmation token is needed. Once approved, the request \
+                 is sent once."
+            );
+        } else if confirms {
             let _ = write!(
                 description,
                 "\n\nConfirmation: without `{CONFIRMATION_TOKEN}` this tool does not act; it \
@@ -110,7 +127,7 @@ pub(crate) fn compile(
             .destructive(hints.destructive)
             .idempotent(hints.idempotent)
             .open_world(hints.open_world);
-        let output = crate::output::schema(facts, confirm && operation.effect.is_some())?;
+        let output = crate::output::schema(facts, confirms, held)?;
         let tool = Tool::new(name, description, Arc::new(schema as JsonObject))
             .with_title(title)
             .with_annotations(annotations)
@@ -120,6 +137,7 @@ pub(crate) fn compile(
             tool,
             validator,
             defaults,
+            held,
         });
     }
     Ok(out)
@@ -145,7 +163,7 @@ const STRICT_INTEGER: &str = "x-crisp-strict-integer";
 /// A validator of `schema` (JSON Schema 2020-12) in which an integer must be written as one:
 /// an `i64` or `u64` JSON number, no fraction, no exponent (`1.0` and `1e30` would reach Crisp
 /// as `1.0` and `1e+30`). Bounds are the schema's own `minimum` and `maximum`.
-fn validator(schema: &Value) -> Result<Validator, jsonschema::ValidationError<'static>> {
+pub(crate) fn validator(schema: &Value) -> Result<Validator, jsonschema::ValidationError<'static>> {
     let mut strict = schema.clone();
     mark_integers(&mut strict);
     jsonschema::options()
@@ -231,13 +249,20 @@ mod tests {
 
     #[test]
     fn the_grants_choose_the_tools() {
-        let all = compile(&Grants::all(), Some("w"), true, |_| true).unwrap();
+        let all = compile(&Grants::all(), Some("w"), true, |_| true, |_| false).unwrap();
         assert_eq!(all.len(), Operation::ALL.len());
-        let read_only = compile(&Grants::all().read_only(), Some("w"), true, |_| true).unwrap();
+        let read_only = compile(
+            &Grants::all().read_only(),
+            Some("w"),
+            true,
+            |_| true,
+            |_| false,
+        )
+        .unwrap();
         assert!(!read_only.is_empty());
         assert!(read_only.iter().all(|c| !c.facts.operation.is_write()));
         assert!(
-            compile(&Grants::none(), Some("w"), true, |_| true)
+            compile(&Grants::none(), Some("w"), true, |_| true, |_| false)
                 .unwrap()
                 .is_empty()
         );
@@ -245,7 +270,14 @@ mod tests {
 
     #[test]
     fn settings_show_in_the_schemas() {
-        let tools = compile(&Grants::all(), Some("the-website"), true, |_| true).unwrap();
+        let tools = compile(
+            &Grants::all(),
+            Some("the-website"),
+            true,
+            |_| true,
+            |_| false,
+        )
+        .unwrap();
         let send = tools
             .iter()
             .find(|c| c.facts.name() == "send_message")
@@ -253,7 +285,7 @@ mod tests {
         let props = send.tool.input_schema["properties"].as_object().unwrap();
         assert_eq!(props[WEBSITE_ID]["default"], "the-website");
         assert!(props.contains_key(CONFIRMATION_TOKEN));
-        let off = compile(&Grants::all(), Some("w"), false, |_| true).unwrap();
+        let off = compile(&Grants::all(), Some("w"), false, |_| true, |_| false).unwrap();
         let send = off
             .iter()
             .find(|c| c.facts.name() == "send_message")
@@ -273,7 +305,7 @@ mod tests {
 
     #[test]
     fn problems_name_the_argument() {
-        let tools = compile(&Grants::all(), Some("w"), true, |_| true).unwrap();
+        let tools = compile(&Grants::all(), Some("w"), true, |_| true, |_| false).unwrap();
         let send = tools
             .iter()
             .find(|c| c.facts.name() == "send_message")

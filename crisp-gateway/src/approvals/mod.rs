@@ -20,7 +20,7 @@
 //!   conditional update, committed before anything leaves: two reviewers or replicas at once
 //!   send it once), sends exactly the stored request through the gateway's upstream, and records
 //!   Crisp's answer.
-//! - **For the MCP front** (built on another branch): its dispatch calls the same two gateway
+//! - **For the MCP front** ([`mcp`](mod@crate::mcp)): its dispatch calls the same two gateway
 //!   functions as the REST front. A tool call becomes an [`Incoming`](crate::Incoming) with
 //!   `front: Front::Mcp` and goes through [`Gateway::handle`](crate::Gateway::handle), which
 //!   answers [`Outcome::Proposed`](crate::Outcome::Proposed) with this module's [`Proposal`]:

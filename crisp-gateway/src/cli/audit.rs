@@ -148,6 +148,7 @@ pub async fn query(args: &Args, now_ms: i64) -> Result<Vec<AuditRow>, String> {
         decision: args.decision.clone(),
         since_ms: args.since.map(|since| since.resolve(now_ms)),
         limit: Some(args.limit),
+        ..AuditFilter::default()
     };
     let rows = store.query_audit(&filter).await.map_err(|e| e.to_string());
     store.close().await;
@@ -286,7 +287,9 @@ fn latency(us: u64) -> String {
     }
 }
 
-fn json_line(row: &AuditRow) -> serde_json::Value {
+/// One audit row as the JSON object `--json` prints (and the dashboard exports): every field,
+/// the path ids as an object, the time as RFC 3339 beside the Unix milliseconds.
+pub fn json_line(row: &AuditRow) -> serde_json::Value {
     let ids: serde_json::Map<String, serde_json::Value> = row
         .path_ids
         .iter()

@@ -22,10 +22,12 @@
 //!   secret `CRISP_WEBHOOK_SECRET` (unset: that route answers 503); agents' signing secrets
 //!   derived from `CRISP_GATEWAY_WEBHOOK_SECRET` (required when an agent subscribes to events).
 //!   See [`webhooks`](mod@crate::webhooks).
-//! - **Stdout**: one JSON line, `{"base_url", "mcp_url", "crisp_webhook_url", "agents":
-//!   [{"name", "identifier", "key"}]}` (keys only for the demo policy; `website_id` too with the
-//!   embedded sandbox): Crisp's REST API at `base_url` (Basic `identifier:key`), MCP at `mcp_url`
-//!   (Bearer `key`).
+//! - **Dashboard**: at `/` (`dashboard_url`): with `CRISP_GATEWAY_ADMIN_TOKEN` set, for
+//!   whoever signs in with that token; without it, for loopback peers only.
+//! - **Stdout**: one JSON line, `{"base_url", "mcp_url", "crisp_webhook_url", "dashboard_url",
+//!   "agents": [{"name", "identifier", "key"}]}` (keys only for the demo policy; `website_id`
+//!   too with the embedded sandbox): Crisp's REST API at `base_url` (Basic `identifier:key`),
+//!   MCP at `mcp_url` (Bearer `key`), the dashboard at `dashboard_url`.
 //!   Then logs, on stderr.
 //! - **Approvals**: at start and every minute, proposals past their `approval_ttl` are marked
 //!   expired, and sends claimed longer ago than any send takes (their sender stopped mid-way:
@@ -52,6 +54,7 @@ use tokio::net::TcpListener;
 
 use super::pid::PidFile;
 use crate::audit::{AuditConfig, AuditLog};
+use crate::dashboard::Dashboard;
 use crate::gateway::Gateway;
 use crate::policy::{DemoAgent, Policy, demo};
 use crate::policy_sync::PolicySync;
@@ -143,6 +146,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     // Listen for the signals first: a SIGHUP that arrives before would end the process.
     let signals = Signals::listen()?;
     let env = Env::read(Website::Optional).map_err(|e| e.to_string())?;
+    let dashboard = Dashboard::from_env()?;
     let secrets = WebhookSecrets::from_env()?;
     if env.grants.is_some() {
         eprintln!(
@@ -230,6 +234,7 @@ pub async fn run(args: Args) -> Result<(), String> {
         "base_url": base_url,
         "mcp_url": mcp_url,
         "crisp_webhook_url": format!("http://{local}{}", webhooks::PATH),
+        "dashboard_url": format!("http://{local}/"),
         "agents": agents,
     });
     if let Some(sandbox) = &sandbox {
@@ -242,6 +247,14 @@ pub async fn run(args: Args) -> Result<(), String> {
         sandbox.as_ref(),
         keys.is_some(),
         [&base_url, &mcp_url],
+    );
+    eprintln!(
+        "crisp-gateway: the dashboard at http://{local}/ ({})",
+        if dashboard.has_admin_token() {
+            "sign in with CRISP_GATEWAY_ADMIN_TOKEN"
+        } else {
+            "loopback only: set CRISP_GATEWAY_ADMIN_TOKEN to open it from elsewhere"
+        }
     );
     if hooks.receives() {
         eprintln!(
@@ -267,7 +280,7 @@ pub async fn run(args: Args) -> Result<(), String> {
     ));
     let revisions = sync.map(|sync| tokio::spawn(sync.listen()));
     let sweeps = tokio::spawn(sweep_approvals(Arc::clone(&gateway)));
-    let router = server::router_with_webhooks(Arc::clone(&gateway), hooks, local)?;
+    let router = server::router_with_webhooks(Arc::clone(&gateway), hooks, dashboard, local)?;
     crisp_serve::serve(
         listener,
         router,

@@ -137,6 +137,16 @@ impl Counters {
         }
     }
 
+    /// The requests each agent's lease of `day` holds unused (taken in the store, not sent).
+    pub(super) fn unused(&self, day: u32) -> Vec<(String, u64)> {
+        self.leases
+            .lock()
+            .iter()
+            .filter(|(_, lease)| lease.day == day && lease.left > 0)
+            .map(|(name, lease)| (name.clone(), lease.left))
+            .collect()
+    }
+
     /// Gives back to the store what the leases of the agents `which` says did not use
     /// (all, at shutdown; the changed ones, on reload), and forgets those leases.
     pub(super) async fn give_back(&self, store: &dyn Store, which: impl Fn(&str) -> bool) {

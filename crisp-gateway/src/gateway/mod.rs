@@ -49,7 +49,7 @@ use crate::identity;
 use crate::policy::{Agent, Policy};
 use crate::rate::RateLimits;
 use crate::refusal::Refusal;
-use crate::store::{Store, utc_day};
+use crate::store::{Store, StoreError, Usage, utc_day};
 use crate::upstream::{Send, Upstream};
 
 pub use answer::UPSTREAM_UNAVAILABLE;
@@ -164,6 +164,23 @@ impl Gateway {
     /// leases).
     pub async fn give_back_leases(&self) {
         self.counters.give_back(&*self.store, |_| true).await;
+    }
+
+    /// The counts of the UTC day `day` as requests sent: the store's, less what this
+    /// gateway's leases hold unused (see [`MAX_LEASE`]; another replica's unused leases still
+    /// count).
+    ///
+    /// # Errors
+    /// The store could not be read.
+    pub async fn usage(&self, day: u32) -> Result<Usage, StoreError> {
+        let mut usage = self.store.usage(day).await?;
+        for (agent, unused) in self.counters.unused(day) {
+            if let Some((_, used)) = usage.agents.iter_mut().find(|(name, _)| *name == agent) {
+                *used = used.saturating_sub(unused);
+            }
+            usage.quota_used = usage.quota_used.saturating_sub(unused);
+        }
+        Ok(usage)
     }
 
     /// The audit log (to flush or shut down).

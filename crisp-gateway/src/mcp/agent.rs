@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crisp_api::Operation;
-use crisp_mcp::{Caller, Dispatch, Dispatched, Outgoing};
+use crisp_mcp::{Caller, Dispatch, Dispatched, Held, Outgoing};
 use futures::future::BoxFuture;
 
-use crate::approvals::{PENDING_APPROVAL, Proposal};
+use crate::approvals::{APPROVAL_STATUS, Proposal};
 use crate::decide::{self, Call, Needed};
 use crate::gateway::{Front, Gateway, Incoming, Outcome, Unhandled};
 use crate::identity;
@@ -33,9 +33,7 @@ impl AgentDispatch {
 
     /// The agent in `policy`: the one with this server's name and key, if it is still there.
     fn agent_in<'p>(&self, policy: &'p Policy) -> Option<&'p Agent> {
-        policy
-            .agent(&self.built.name)
-            .filter(|agent| agent.key_sha256 == self.built.key_sha256)
+        agent_in(&self.built, policy)
     }
 
     /// What `check` refuses: see the module docs.
@@ -97,6 +95,12 @@ impl Dispatch for AgentDispatch {
         decide::effective_operations(&self.built).any(|offered| offered.id == operation.id)
     }
 
+    /// The operations the agent may only propose: no confirmation token is asked for them
+    /// (nothing is sent when they are called; the person's approval is the one step).
+    fn holds(&self, operation: &'static Operation) -> bool {
+        self.built.must_approve(operation)
+    }
+
     fn check(&self, request: &Outgoing<'_>, _caller: &Caller) -> Result<(), crisp_mcp::Refusal> {
         match self.refusal(request) {
             Some(refusal) => Err(tool_refusal(&refusal)),
@@ -134,29 +138,39 @@ impl Dispatch for AgentDispatch {
 }
 
 /// The decision path's outcome as the tool's answer: Crisp's answer as it was, a refusal as
-/// [`tool_refusal`], a proposal as [`proposed`].
+/// [`tool_refusal`], a proposal as [`held`].
 fn answer(outcome: Outcome) -> Dispatched {
     match outcome {
         Outcome::Refused(refusal) => Dispatched::refused(tool_refusal(&refusal)),
         Outcome::Answered {
             status, envelope, ..
         } => Dispatched::answered(status, envelope),
-        Outcome::Proposed(proposal) => Dispatched::refused(proposed(&proposal)),
+        Outcome::Proposed(proposal) => Dispatched::held(held(proposal)),
     }
 }
 
-/// A call stored for a person's approval, as the agent reads it: a tool error (nothing was
-/// done), code and reason `pending_approval`, status 202 as on REST, the proposal's message
-/// (its approval id, how long it waits) and where its status is read. Its audit row is the
-/// decision path's (`proposed`).
-fn proposed(proposal: &Proposal) -> crisp_mcp::Refusal {
-    crisp_mcp::Refusal::new(PENDING_APPROVAL, proposal.message())
-        .with_status(202, PENDING_APPROVAL)
-        .with_hint(format!(
-            "A person reviews it; do not call the tool again for it. Its status is at GET {} on \
-             the gateway's REST front, with this agent's name and key (HTTP Basic)",
-            proposal.status_path()
-        ))
+/// A call stored for a person's approval, as the agent reads it: a tool result (not an error:
+/// the call was taken) saying nothing was sent yet, with the approval id and crisp-mcp's preview
+/// of exactly the stored request (the query with the filters the agent's rules set), and how
+/// to follow it with the `approval_status` tool. Its audit row is the decision path's
+/// (`proposed`).
+fn held(proposal: Proposal) -> Held {
+    let follow_up = format!(
+        "A person reviews it: do not call `{}` again for it. Read what became of it with the \
+         `{APPROVAL_STATUS}` tool and \"approval_id\": \"{}\" (pending, approved with Crisp's \
+         answer, denied with the reviewer's note, expired, or unknown_outcome); or at GET {} on \
+         the gateway's REST front with this agent's name and key.",
+        proposal.operation.id,
+        proposal.approval_id,
+        proposal.status_path(),
+    );
+    let ttl = proposal.ttl();
+    Held::new(proposal.approval_id, proposal.operation)
+        .ids(proposal.ids)
+        .query(proposal.query)
+        .body(proposal.body)
+        .expires_in(ttl)
+        .follow_up(follow_up)
 }
 
 /// The gateway's refusal as crisp-mcp's: the rule as its code, the same status, reason and
@@ -172,9 +186,16 @@ pub(super) fn tool_refusal(refusal: &Refusal) -> crisp_mcp::Refusal {
     tool
 }
 
+/// The agent `built` names in `policy`: the one with its name and key, if it is still there.
+pub(super) fn agent_in<'p>(built: &Agent, policy: &'p Policy) -> Option<&'p Agent> {
+    policy
+        .agent(&built.name)
+        .filter(|agent| agent.key_sha256 == built.key_sha256)
+}
+
 /// The refusal of a call by an agent a reload removed (or whose key it changed) after its
 /// request was let in.
-fn removed() -> Refusal {
+pub(super) fn removed() -> Refusal {
     Refusal::auth(
         "this agent's key is no longer in the gateway's policy: ask the gateway's operator for a \
          key",

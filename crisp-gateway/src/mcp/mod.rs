@@ -11,30 +11,50 @@
 //!   is used only with the key that opened it (crisp-mcp's `router_with`).
 //! - **What it sees**: one [`CrispMcp`] per agent, built when the policy is put in force (a
 //!   reload rebuilds those whose table changed, at the next request): exactly the tools its
-//!   grants allow less those its rules always refuse ([`decide::effective_operations`]), its
+//!   grants allow less those its rules always refuse ([`effective_operations`](crate::decide::effective_operations)), its
 //!   `confirm` setting, and its website as the default `website_id` when it has exactly one
 //!   (otherwise every call names one). A session keeps the server that opened it; each call is
 //!   decided with the policy in force when it is made.
 //! - **How a call is decided**: crisp-mcp checks the arguments, then asks the agent's
-//!   [`Dispatch`](crisp_mcp::Dispatch) ([`agent`]) to `check` the call (website, grants,
+//!   [`Dispatch`](crisp_mcp::Dispatch) (`agent.rs`) to `check` the call (website, grants,
 //!   resource rules when the conversation's facts are cached, a key in the query, the audit
 //!   store), so a call the gateway refuses anyway gets no preview or token; a confirmed or
 //!   unguarded call is then sent through [`Gateway::handle`], the decision path REST uses.
 //!   The gateway's refusals are tool errors with the same code (the rule), status, reason and
 //!   message as REST's; Crisp's answer is the tool's result (its envelope as structured
 //!   content) or a tool error.
+//! - **Approvals**: a call of an operation the agent may only propose (its `approve` list) is
+//!   answered with a tool result, not an error: nothing was sent yet, the approval id, and
+//!   crisp-mcp's preview of exactly the stored request (method, path with its ids, query, body,
+//!   and for a message the text as the customer will see it); see [`crisp_mcp::Held`]. Such a
+//!   tool asks for no confirmation token even with `confirm = "always"`: nothing is sent when it
+//!   is called, so the person's approval is the one step (a token would only add a round trip).
+//!   Its output schema allows the held answer. An agent with approvals also gets the
+//!   `approval_status` tool (`status.rs`): pending, approved (with Crisp's answer), denied (with
+//!   the reviewer's note), expired or unknown_outcome, read with
+//!   [`Gateway::approval_status`](crate::Gateway::approval_status) as REST reads it.
 //! - **Audit**: one row per `tools/call`, front `mcp`, the MCP client's name: the decision
 //!   path writes the row of each call it is handed (`allowed`, `confirmed` or `refused` by a
-//!   rule); the other calls' rows come from crisp-mcp's audit lines ([`rows`]): previews
+//!   rule); the other calls' rows come from crisp-mcp's audit lines (`rows.rs`): previews
 //!   (`awaiting_confirmation`), refusals before the send step (by the gateway's `check`, or
 //!   crisp-mcp's own: `invalid_arguments`, `unknown_token`, ...), and calls refused at the door
 //!   for want of a valid key (`auth`, no agent).
+//!
+//! - **Replicas**: confirmation tokens are kept in the gateway's store (`tokens.rs`: one row per
+//!   unspent token, by its SHA-256, redeemed once by one `DELETE ... RETURNING`), and on a store
+//!   replicas share ([`Store::shared`](crate::store::Store::shared): PostgreSQL) the front is
+//!   served without sessions ([`HttpSettings::stateless`]), so any replica behind a load
+//!   balancer that does not pin clients answers any request, and a token issued by one replica
+//!   is redeemed on another, once. Without sessions the client's name in a row is its
+//!   `User-Agent`. On the embedded SQLite store (one process) the front keeps sessions.
 //!
 //! Session caps, body limits and the `Host` check are crisp-mcp's
 //! ([`crisp_mcp::http::router_with`]).
 
 mod agent;
 mod rows;
+mod status;
+mod tokens;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -66,12 +86,16 @@ pub const LOG_CAPS: &[(&str, tracing::Level)] = &[("rmcp", tracing::Level::WARN)
 ///
 /// When crisp-mcp's HTTP layer refuses its settings (never with these).
 pub fn router(gateway: Arc<Gateway>, local: SocketAddr) -> Result<Router, String> {
+    let gateway_shared = gateway.store().shared();
     let front = Arc::new(Front {
         servers: RwLock::new(Arc::new(Servers::build(&gateway, gateway.policy(), None))),
         gateway: Arc::clone(&gateway),
     });
     let door = Audit::callback(move |line| rows::door(&gateway, line));
-    let settings = HttpSettings::new(local).door_audit(door);
+    // With a store replicas share, any replica must answer any request: no sessions.
+    let settings = HttpSettings::new(local)
+        .door_audit(door)
+        .stateless(gateway_shared);
     router_with(
         move |bearer: Option<Bearer>| std::future::ready(front.resolve(bearer)),
         &settings,
@@ -173,9 +197,19 @@ fn server(gateway: &Arc<Gateway>, agent: &Agent) -> Result<CrispMcp, String> {
         );
         Audit::callback(move |line| rows::call(&gateway, &name, &key_id, line))
     };
-    let settings = settings
+    let mut settings = settings
         .confirm(agent.confirm == ConfirmMode::Always)
         .audit(audit);
+    if gateway.store().confirmations().is_some() {
+        let tokens = tokens::StoreTokens::new(Arc::clone(gateway), agent.name.clone());
+        settings = settings.token_store(Arc::new(tokens));
+    }
+    if agent.has_approvals() {
+        settings = settings.tool(status::ApprovalStatus::new(
+            Arc::clone(gateway),
+            agent.clone(),
+        ));
+    }
     let dispatch = agent::AgentDispatch::new(Arc::clone(gateway), agent.clone());
     CrispMcp::with_dispatch(agent.grants.clone(), settings, dispatch)
 }

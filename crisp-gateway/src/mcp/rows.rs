@@ -12,6 +12,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use crisp_api::Operation;
 use crisp_mcp::{AuditLine, Verdict};
 
+use crate::approvals::APPROVAL_STATUS;
 use crate::gateway::{Front, Gateway};
 use crate::refusal::Rule;
 use crate::store::AuditRow;
@@ -69,7 +70,12 @@ fn row(line: &AuditLine) -> AuditRow {
         key_id: None,
         front: Front::Mcp.as_str().to_owned(),
         client: line.client.clone(),
-        operation: operation.map(|op| op.id.to_owned()),
+        // The gateway's own tool is not an operation, but its rows name it as REST's do.
+        operation: match operation {
+            Some(op) => Some(op.id.to_owned()),
+            None if line.tool == APPROVAL_STATUS => Some(APPROVAL_STATUS.to_owned()),
+            None => None,
+        },
         method: operation.map(|op| op.method.as_str().to_owned()),
         path_ids,
         decision: decision(line.decision).to_owned(),
@@ -91,5 +97,7 @@ fn decision(verdict: Verdict) -> &'static str {
         Verdict::Refused => "refused",
         Verdict::AwaitingConfirmation => "awaiting_confirmation",
         Verdict::Confirmed => "confirmed",
+        // The decision path wrote the row of a call it held (`proposed`); not reached.
+        Verdict::AwaitingApproval => "proposed",
     }
 }

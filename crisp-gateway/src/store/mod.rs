@@ -17,10 +17,14 @@
 //! agents made, the request each would send, and their one-time send (see the `approvals`
 //! module's state machine).
 //!
-//! Nothing secret is ever stored: an [`AuditRow`] holds an agent's name and key id (never a key),
+//! The MCP front's unspent confirmation tokens ([`ConfirmationStore`], through
+//! [`Store::confirmations`]) live here too, so replicas redeem each other's tokens, once.
+//!
+//! Nothing secret is ever stored (a confirmation token is kept as its SHA-256): an [`AuditRow`] holds an agent's name and key id (never a key),
 //! path ids (never a query or a body).
 
 mod approvals;
+mod confirmations;
 mod error;
 mod open;
 pub mod outbox;
@@ -35,6 +39,7 @@ pub use approvals::{
     Approval, ApprovalFilter, ApprovalState, ApprovalStore, Decision, Finish, STALE_SEND, Step,
     Sweep,
 };
+pub use confirmations::{ConfirmationStore, Kept, StoredToken};
 pub use error::StoreError;
 pub use open::{open, open_read_only};
 pub use outbox::Outbox;
@@ -43,7 +48,7 @@ pub use rates::SharedRates;
 pub use revisions::{PolicyRevisions, Revision, RevisionWatch};
 pub use sqlite::SqliteStore;
 pub use types::{
-    AuditFilter, AuditRow, DECISIONS, SQLITE_FILE, Store, Take, Taken, Usage, utc_day,
+    AuditFilter, AuditRow, DECISIONS, HourCount, SQLITE_FILE, Store, Take, Taken, Usage, utc_day,
 };
 
 #[cfg(test)]

@@ -12,15 +12,25 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row as _, Sqlite};
 
 use super::approvals::ApprovalStore;
+use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
-use super::types::{AuditFilter, AuditRow, Store, Take, Taken, Usage};
+use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 
 mod approvals;
+mod confirmations;
 mod outbox;
 
 /// The schema, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Each agent's audit rows per hour (hours since the epoch) from `$1` on (`audit_at` finds
+/// them).
+const PER_HOUR: &str = "SELECT agent, at_ms / 3600000 AS hour, COUNT(*) AS requests FROM audit \
+     WHERE agent IS NOT NULL AND at_ms >= $1 GROUP BY agent, hour ORDER BY agent, hour";
+
+/// SQLite takes an OFFSET only after a LIMIT: -1 is none.
+const NO_LIMIT: i64 = -1;
 
 const TAKING: &str = "taking from the daily counters";
 
@@ -362,9 +372,17 @@ impl SqliteStore {
         if let Some(since_ms) = filter.since_ms {
             query.push(" AND at_ms >= ").push_bind(since_ms);
         }
+        if let Some(until_ms) = filter.until_ms {
+            query.push(" AND at_ms < ").push_bind(until_ms);
+        }
         query.push(" ORDER BY at_ms DESC, id DESC");
-        if let Some(limit) = filter.limit {
-            query.push(" LIMIT ").push_bind(i64::from(limit));
+        if filter.limit.is_some() || filter.offset.is_some() {
+            query
+                .push(" LIMIT ")
+                .push_bind(filter.limit.map(i64::from).unwrap_or(NO_LIMIT));
+        }
+        if let Some(offset) = filter.offset {
+            query.push(" OFFSET ").push_bind(i64::from(offset));
         }
         let rows = query
             .build()
@@ -398,6 +416,26 @@ impl SqliteStore {
             }
         }
         Ok(usage)
+    }
+}
+
+impl SqliteStore {
+    async fn read_hours(&self, since_ms: i64) -> Result<Vec<HourCount>, StoreError> {
+        let counts: Vec<(String, i64, i64)> = sqlx::query_as(PER_HOUR)
+            .bind(hour_start(since_ms))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(failed("counting requests per hour"))?;
+        counts
+            .into_iter()
+            .map(|(agent, hour, requests)| {
+                Ok(HourCount {
+                    agent,
+                    hour,
+                    requests: to_u64(requests, "an hour's count")?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -439,6 +477,13 @@ impl Store for SqliteStore {
         Box::pin(self.read_usage(day))
     }
 
+    fn requests_per_hour(
+        &self,
+        since_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<HourCount>, StoreError>> {
+        Box::pin(self.read_hours(since_ms))
+    }
+
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(SqliteStore::close(self))
     }
@@ -448,6 +493,10 @@ impl Store for SqliteStore {
     }
 
     fn approvals(&self) -> Option<&dyn ApprovalStore> {
+        Some(self)
+    }
+
+    fn confirmations(&self) -> Option<&dyn ConfirmationStore> {
         Some(self)
     }
 }

@@ -4,6 +4,7 @@
 use futures::future::BoxFuture;
 
 use super::approvals::ApprovalStore;
+use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
 use super::rates::SharedRates;
@@ -65,20 +66,16 @@ pub trait Store: Send + Sync + 'static {
     /// The counts of the UTC day `day`: per agent, and the token's.
     fn usage(&self, day: u32) -> BoxFuture<'_, Result<Usage, StoreError>>;
 
+    /// Each agent's requests per hour (its audit rows, refused ones included) from the hour
+    /// that holds `since_ms` on, by agent then hour; hours without a request are left out.
+    fn requests_per_hour(&self, since_ms: i64)
+    -> BoxFuture<'_, Result<Vec<HourCount>, StoreError>>;
+
     /// Closes the store's connections once the work in flight is done (call it at shutdown,
     /// after the audit log's last batch); later calls fail. The default does nothing, for a
     /// store that holds no connection.
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
-    }
-
-    /// Whether other processes (replicas of the gateway) count in the same store. The gateway
-    /// then takes each call's request from the daily counters exactly, one at a time, instead of
-    /// in leases: a lease one replica holds unused could strand the last requests of a budget or
-    /// the quota that another replica is refused. The default, for a store of one process, is
-    /// `false`.
-    fn shared(&self) -> bool {
-        false
     }
 
     /// The policy's revisions, when replicas share this store (PostgreSQL): a reload on one
@@ -106,6 +103,23 @@ pub trait Store: Send + Sync + 'static {
     /// that keeps none, is `None`: calls that need an approval are then refused (503).
     fn approvals(&self) -> Option<&dyn ApprovalStore> {
         None
+    }
+
+    /// The MCP front's unspent confirmation tokens, if this store keeps them (both backends
+    /// do). The default, for a store that keeps none, is `None`: each MCP server then keeps its
+    /// own in memory.
+    fn confirmations(&self) -> Option<&dyn ConfirmationStore> {
+        None
+    }
+
+    /// Whether replicas of the gateway may share this store (PostgreSQL: `true`). The MCP
+    /// front is then served without sessions, so that any replica answers any request; and the
+    /// gateway takes each call's request from the daily counters exactly, one at a time,
+    /// instead of in leases (a lease one replica holds unused could strand the last requests of
+    /// a budget or the quota that another replica is refused). The default is `false` (one
+    /// process: the embedded SQLite file).
+    fn shared(&self) -> bool {
+        false
     }
 }
 
@@ -222,8 +236,23 @@ pub struct AuditFilter {
     pub decision: Option<String>,
     /// Only rows at or after this time (Unix milliseconds).
     pub since_ms: Option<i64>,
+    /// Only rows before this time (Unix milliseconds).
+    pub until_ms: Option<i64>,
     /// At most this many rows (the newest); all when `None`.
     pub limit: Option<u32>,
+    /// Skips this many of the newest matching rows first (a page further down the log).
+    pub offset: Option<u32>,
+}
+
+/// One agent's requests in one hour ([`Store::requests_per_hour`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourCount {
+    /// The agent, as in the policy.
+    pub agent: String,
+    /// The hour, as hours since the Unix epoch (UTC): `at_ms / 3_600_000`.
+    pub hour: i64,
+    /// Its audit rows in that hour: every request it made, refused ones included.
+    pub requests: u64,
 }
 
 /// The UTC day of a Unix time in milliseconds, as days since the Unix epoch: the `day` of the
@@ -231,4 +260,10 @@ pub struct AuditFilter {
 pub fn utc_day(unix_ms: i64) -> u32 {
     const DAY_MS: i64 = 86_400_000;
     u32::try_from(unix_ms.max(0) / DAY_MS).unwrap_or(u32::MAX)
+}
+
+/// The start of the UTC hour that holds `unix_ms`, in Unix milliseconds.
+pub(crate) fn hour_start(unix_ms: i64) -> i64 {
+    const HOUR_MS: i64 = 3_600_000;
+    unix_ms - unix_ms.rem_euclid(HOUR_MS)
 }

@@ -17,6 +17,10 @@ to the sandbox as it would to Crisp. It checks:
 - a website outside the agent's list is refused (code `website`, 403 `not_allowed`), nothing sent;
 - send_message: a preview and a token, nothing sent; with the token, sent exactly once;
 - a tool outside its grants is refused (`not_granted`), nothing sent;
+- an agent that may only propose messages (`approve = ["send_message"]`): its send_message takes
+  no confirmation token and answers a result (not an error) with the approval id and the
+  request it would send, nothing sent; its `approval_status` tool (listed for it only) says
+  `pending`; the SDK checks both results against the tools' output schemas;
 - the other agent, on both fronts at once: on `/v1` with HTTP Basic its read works and a write
   is 403; with its key on `/mcp` it sees only its read tools;
 - after SIGINT, `crisp-gateway audit --json` has one row per tool call and per REST request,
@@ -141,12 +145,15 @@ def main(gateway_binary, sandbox_binary):
                     return conversation.get("messages", [])
             return []
 
-        keys = {"assistant": secrets.token_hex(32), "reader": secrets.token_hex(32)}
+        keys = {name: secrets.token_hex(32) for name in ["assistant", "reader", "proposer"]}
         policy = ""
-        for name, grants in [("assistant", ASSISTANT), ("reader", READER)]:
+        for name, grants in [("assistant", ASSISTANT), ("reader", READER), ("proposer", ASSISTANT)]:
             digest = hashlib.sha256(keys[name].encode()).hexdigest()
             policy += f'[[agents]]\nname = "{name}"\nkey_sha256 = "{digest}"\ngrants = "{grants}"\n'
-            policy += f'websites = ["{website}"]\n\n'
+            policy += f'websites = ["{website}"]\n'
+            if name == "proposer":
+                policy += 'approve = ["send_message"]\n'
+            policy += "\n"
         directory = tempfile.TemporaryDirectory(prefix="crisp-gateway-mcp-")
         with open(os.path.join(directory.name, "gateway.toml"), "w") as f:
             f.write(policy)
@@ -187,12 +194,13 @@ def main(gateway_binary, sandbox_binary):
         print("ok: 401 with WWW-Authenticate naming the protected-resource metadata, which is served")
 
         expected = allowed_by_spec(ASSISTANT)
-        counted = {"mcp": 0, "rest": 0}
+        counted = {"mcp": 0, "rest": 0, "proposer": 0}
 
         async def as_assistant(session):
             listed = (await session.list_tools()).tools
             names = [tool.name for tool in listed]
             check(names == expected, f"exactly the assistant's tools: {names}")
+            check("approval_status" not in names, "no approval_status without approvals")
             check(all(tool.output_schema and tool.output_schema.get("type") == "object" for tool in listed), "output schemas")
             print(f"ok: the assistant's key lists exactly its {len(names)} tools, each with an output schema")
 
@@ -272,9 +280,34 @@ def main(gateway_binary, sandbox_binary):
             await asyncio.gather(reader_rest(), session_of(url, keys["reader"], reader_tools))
             print("ok: the other agent, on both fronts at once: /v1 within its grants, its own tools on /mcp")
 
+        async def as_proposer(session_id, session):
+            listed = {tool.name: tool for tool in (await session.list_tools()).tools}
+            check(list(listed) == [*expected, "approval_status"], f"the proposer's tools: {list(listed)}")
+            send = listed["send_message"].input_schema["properties"]
+            check("confirmation_token" not in send, "a call that is only proposed takes no token")
+            before, count = api_requests(), len(messages(session_id))
+            arguments = {
+                "session_id": session_id,
+                "body": {"type": "text", "from": "operator", "origin": "chat", "content": "Proposed"},
+            }
+            proposed = await session.call_tool("send_message", arguments)
+            counted["proposer"] += 1
+            check(not proposed.is_error, text_of(proposed))
+            held = proposed.structured_content
+            check(held["approval_required"] is True and held["status"] == "pending", held)
+            check(held["request"]["method"] == "POST" and held["request"]["body"] == arguments["body"], held)
+            check(held["request"]["path"] == f"/website/{website}/conversation/{session_id}/message", held)
+            check("The customer will see:\n    Proposed" in text_of(proposed), text_of(proposed))
+            check(api_requests() == before and len(messages(session_id)) == count, "nothing sent")
+            status = await session.call_tool("approval_status", {"approval_id": held["approval_id"]})
+            counted["proposer"] += 1
+            check(not status.is_error and status.structured_content["status"] == "pending", status.structured_content)
+            print("ok: a proposed send_message is a result with its approval id and request, nothing sent; approval_status says pending")
+
         async def both():
             session_id = await session_of(url, keys["assistant"], as_assistant)
             await as_reader_too(session_id)
+            await session_of(url, keys["proposer"], lambda session: as_proposer(session_id, session))
 
         asyncio.run(both())
 
@@ -288,9 +321,15 @@ def main(gateway_binary, sandbox_binary):
             check=True,
         ).stdout
         rows = [json.loads(row) for row in audit.splitlines()]
-        mcp_rows = [row for row in rows if row["front"] == "mcp"]
+        mcp_rows = [row for row in rows if row["front"] == "mcp" and row["agent"] != "proposer"]
         rest_rows = [row for row in rows if row["front"] == "rest"]
+        proposer_rows = [row for row in rows if row["agent"] == "proposer"]
         check(len(mcp_rows) == counted["mcp"] and len(rest_rows) == counted["rest"], f"one row per call: {rows}")
+        check(
+            [(row["front"], row["client"], row["operation"], row["decision"]) for row in reversed(proposer_rows)]
+            == [("mcp", CLIENT, "send_message", "proposed"), ("mcp", CLIENT, "approval_status", "allowed")],
+            f"the proposer's rows: {proposer_rows}",
+        )
         check(all(row["agent"] == "assistant" and row["client"] == CLIENT for row in mcp_rows), mcp_rows)
         check(all(row["agent"] == "reader" for row in rest_rows), rest_rows)
         decisions = [(row["operation"], row["decision"], row.get("why")) for row in reversed(mcp_rows)]

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crisp_gateway::store::{
-    AuditFilter, AuditRow, PostgresStore, SqliteStore, Store, StoreError, Take, Taken, Usage,
+    AuditFilter, AuditRow, HourCount, PostgresStore, SqliteStore, Store, StoreError, Take, Taken,
+    Usage,
 };
 
 use crate::backend::{Backend, Db, on_both_backends};
@@ -23,6 +24,8 @@ on_both_backends!(
     counters_are_per_day_and_survive_a_restart,
     audit_rows_are_written_in_batches_and_read_back_newest_first,
     a_batch_larger_than_one_statement_is_written_whole,
+    audit_rows_are_paged_and_bounded_in_time,
+    requests_are_counted_per_agent_and_hour,
     the_audit_queries_use_the_indexes,
     a_store_written_by_a_newer_gateway_is_refused,
     a_read_only_open_reads_what_the_gateway_wrote_and_never_writes,
@@ -384,6 +387,7 @@ async fn audit_rows_are_written_in_batches_and_read_back_newest_first(db: Db) {
         decision: Some("allowed".into()),
         since_ms: Some(3_000),
         limit: Some(10),
+        ..AuditFilter::default()
     };
     assert_eq!(only(everything).await, [3_000]);
     let nobody = AuditFilter {
@@ -391,6 +395,87 @@ async fn audit_rows_are_written_in_batches_and_read_back_newest_first(db: Db) {
         ..AuditFilter::default()
     };
     assert_eq!(only(nobody).await, Vec::<i64>::new());
+}
+
+async fn audit_rows_are_paged_and_bounded_in_time(db: Db) {
+    let store = db.open().await;
+    let rows: Vec<AuditRow> = (1..=7)
+        .map(|i| row(i * 1_000, "triage", "list_conversations", "allowed"))
+        .collect();
+    store.write_audit(&rows).await.unwrap();
+    let times = |filter: AuditFilter| {
+        let store = Arc::clone(&store);
+        async move {
+            let rows = store.query_audit(&filter).await.unwrap();
+            rows.into_iter().map(|r| r.at_ms).collect::<Vec<_>>()
+        }
+    };
+    let page = |offset| AuditFilter {
+        limit: Some(3),
+        offset: Some(offset),
+        ..AuditFilter::default()
+    };
+    assert_eq!(times(page(0)).await, [7_000, 6_000, 5_000]);
+    assert_eq!(times(page(3)).await, [4_000, 3_000, 2_000]);
+    assert_eq!(times(page(6)).await, [1_000]);
+    assert_eq!(times(page(9)).await, Vec::<i64>::new());
+    // An offset without a limit: every row after it.
+    let skip_five = AuditFilter {
+        offset: Some(5),
+        ..AuditFilter::default()
+    };
+    assert_eq!(times(skip_five).await, [2_000, 1_000]);
+    // `until_ms` is exclusive, `since_ms` inclusive.
+    let window = AuditFilter {
+        since_ms: Some(2_000),
+        until_ms: Some(5_000),
+        ..AuditFilter::default()
+    };
+    assert_eq!(times(window).await, [4_000, 3_000, 2_000]);
+}
+
+async fn requests_are_counted_per_agent_and_hour(db: Db) {
+    const HOUR: i64 = 3_600_000;
+    let store = db.open().await;
+    let base = 490_000 * HOUR; // an hour's start (2025-11-24T16:00:00Z)
+    let mut rows = vec![
+        // Before the window: not counted.
+        row(base - 1, "triage", "list_conversations", "allowed"),
+        // The window starts at the hour of `since` (base + 10 min): this hour counts whole.
+        row(base, "triage", "list_conversations", "allowed"),
+        row(base + 59 * 60_000, "triage", "get_conversation", "refused"),
+        row(base + HOUR, "reply", "send_message", "allowed"),
+        row(
+            base + 3 * HOUR + 5,
+            "triage",
+            "list_conversations",
+            "allowed",
+        ),
+    ];
+    // A request no agent could be named for (no credentials) is no agent's.
+    let mut anonymous = row(base + 2, "x", "list_conversations", "refused");
+    anonymous.agent = None;
+    rows.push(anonymous);
+    store.write_audit(&rows).await.unwrap();
+
+    let hours = store.requests_per_hour(base + 10 * 60_000).await.unwrap();
+    let count = |agent: &str, hour: i64, requests: u64| HourCount {
+        agent: agent.to_owned(),
+        hour: base / HOUR + hour,
+        requests,
+    };
+    assert_eq!(
+        hours,
+        [
+            count("reply", 1, 1),
+            count("triage", 0, 2),
+            count("triage", 3, 1),
+        ]
+    );
+    assert_eq!(
+        store.requests_per_hour(base + 4 * HOUR).await.unwrap(),
+        Vec::<HourCount>::new()
+    );
 }
 
 async fn a_batch_larger_than_one_statement_is_written_whole(db: Db) {

@@ -11,6 +11,7 @@ mod cluster;
 mod approvals;
 mod backend;
 mod behaviour;
+mod confirmations;
 mod outbox;
 mod postgres;
 mod shared;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod mcp;
+pub mod person;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use crisp_api::{Client, Credentials, RetryPolicy};
 use crisp_gateway::audit::{AuditConfig, AuditLog};
+use crisp_gateway::dashboard::Dashboard;
 use crisp_gateway::policy::{KeyHash, Policy};
 use crisp_gateway::store::{AuditFilter, AuditRow, SQLITE_FILE, SqliteStore, Store};
 use crisp_gateway::upstream::Upstream;
@@ -134,6 +136,33 @@ impl Harness {
         text: &str,
         retry: RetryPolicy,
     ) -> Self {
+        Self::serving(
+            sandbox,
+            data,
+            text,
+            retry,
+            Dashboard::default(),
+            "127.0.0.1:0",
+        )
+        .await
+    }
+
+    /// A fresh sandbox and a gateway with the policy `text` and `dashboard`, listening on
+    /// `bind` (an address of this machine, port 0).
+    pub async fn with_dashboard(text: &str, dashboard: Dashboard, bind: &str) -> Self {
+        let sandbox = Sandbox::start().await.expect("the sandbox starts");
+        let data = tempfile::tempdir().unwrap();
+        Self::serving(sandbox, data, text, fast_retries(), dashboard, bind).await
+    }
+
+    async fn serving(
+        sandbox: Sandbox,
+        data: tempfile::TempDir,
+        text: &str,
+        retry: RetryPolicy,
+        dashboard: Dashboard,
+        bind: &str,
+    ) -> Self {
         let policy = Policy::parse(text, "test.toml").expect("a valid test policy");
         let sqlite = SqliteStore::open(data.path().join(SQLITE_FILE))
             .await
@@ -146,12 +175,13 @@ impl Harness {
             .build()
             .unwrap();
         let gateway = Arc::new(Gateway::new(policy, store, audit, Upstream::new(client)));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(
             listener,
             Arc::clone(&gateway),
+            dashboard,
             crisp_serve::Limits::default(),
             async {
                 let _ = stopped.await;

@@ -209,7 +209,13 @@ impl Replica {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(crisp_serve::serve(
             listener,
-            server::router_with_webhooks(Arc::clone(&gateway), hooks, addr).unwrap(),
+            server::router_with_webhooks(
+                Arc::clone(&gateway),
+                hooks,
+                crisp_gateway::dashboard::Dashboard::default(),
+                addr,
+            )
+            .unwrap(),
             crisp_serve::Limits::default(),
             async {
                 let _ = stopped.await;

@@ -31,7 +31,7 @@ use serde_json::Value;
 
 use crate::answer::Refusal;
 use crate::audit::Audit;
-use crate::caller::Caller;
+use crate::caller::{Caller, Stateless};
 use crate::hash::{self, Digest};
 use crate::hugo::HugoSecret;
 use crate::server::CrispMcp;
@@ -78,6 +78,8 @@ pub struct HttpSettings {
     /// Where the audit lines of `tools/call`s refused before any server was chosen (no valid
     /// bearer token) go. Default: [`router`]'s server's audit; none with [`router_with`].
     pub door_audit: Option<Audit>,
+    /// Serve without sessions ([`stateless`](Self::stateless)). Default: sessions.
+    pub stateless: bool,
 }
 
 impl HttpSettings {
@@ -93,7 +95,24 @@ impl HttpSettings {
             max_sessions_per_client: DEFAULT_MAX_SESSIONS_PER_CLIENT,
             public_url: None,
             door_audit: None,
+            stateless: false,
         }
+    }
+
+    /// Serve without sessions (`true`): every request stands alone and is answered in JSON,
+    /// no `Mcp-Session-Id` is issued, and nothing is kept between requests, so any replica of
+    /// a server behind a load balancer that does not pin clients answers any request (each
+    /// request carries its bearer token, which picks its server). What a session gave is then
+    /// per request: the session caps do not apply (no state is kept), a request is at most
+    /// [`BODY_LIMIT`], the client's name is its `User-Agent` (no `initialize` is remembered),
+    /// confirmation tokens count against the transport rather than a session (and must live in
+    /// a store the replicas share: [`Settings::token_store`](crate::Settings::token_store)),
+    /// and a `GET` stream or a `DELETE` is answered 405. Default `false`: sessions, as MCP
+    /// clients expect from a single process.
+    #[must_use]
+    pub fn stateless(mut self, stateless: bool) -> Self {
+        self.stateless = stateless;
+        self
     }
 
     /// Every request must carry `Authorization: Bearer <token>`.
@@ -148,6 +167,7 @@ struct Guard {
     door_audit: Option<Audit>,
     sessions: Arc<Sessions>,
     origin: Origin,
+    stateless: bool,
 }
 
 tokio::task_local! {
@@ -245,6 +265,10 @@ fn build(
     }
     let origin = Origin::new(settings.public_url.as_deref(), MCP_PATH)?;
     let mut config = StreamableHttpServerConfig::default().with_max_request_body_bytes(BODY_LIMIT);
+    if settings.stateless {
+        config.legacy_session_mode = false;
+        config.json_response = true;
+    }
     config = if loopback || !settings.allowed_hosts.is_empty() {
         let mut hosts = config.allowed_hosts.clone();
         hosts.extend(settings.allowed_hosts.iter().cloned());
@@ -270,6 +294,7 @@ fn build(
         door_audit,
         sessions,
         origin: origin.clone(),
+        stateless: settings.stateless,
     });
     Ok(Router::new()
         .nest_service(MCP_PATH, service)
@@ -309,7 +334,7 @@ async fn guarded(guard: &Guard, request: Request, next: Next) -> Response {
         .headers()
         .get(HEADER_SESSION_ID)
         .map(|v| v.to_str().unwrap_or_default().to_owned());
-    let opens = request.method() == Method::POST && session.is_none();
+    let opens = !guard.stateless && request.method() == Method::POST && session.is_none();
     let bearer = Bearer::from_headers(request.headers());
     let identity = bearer
         .as_ref()
@@ -377,6 +402,10 @@ async fn guarded(guard: &Guard, request: Request, next: Next) -> Response {
         request
     };
     if !opens {
+        let mut request = request;
+        if guard.stateless {
+            request.extensions_mut().insert(Stateless);
+        }
         return SERVER.scope(server, next.run(request)).await;
     }
     let client = client_of(&request);

@@ -22,7 +22,9 @@ this project did not write, against the embedded sandbox it starts.
 - over streamable HTTP off loopback (bound to 0.0.0.0, reached on 127.0.0.1), a request
   without the bearer token gets 401 with `WWW-Authenticate: Bearer resource_metadata="..."`,
   whose URL serves the protected-resource metadata (RFC 9728) without a token, and the SDK
-  with the token initializes, lists and calls.
+  with the token initializes, lists and calls;
+- with `--stateless`, `initialize` issues no `Mcp-Session-Id`, and the SDK still initializes,
+  lists, previews a message and confirms it once (the token refused the second time).
 """
 
 import asyncio
@@ -256,9 +258,63 @@ async def over_http(binary):
         server.wait(timeout=10)
 
 
+async def over_http_stateless(binary):
+    """--http --stateless: no session, each request alone; the SDK still initializes, lists,
+    previews and confirms once (the token works once, whichever request carries it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRISP_")}
+    server = subprocess.Popen(
+        [binary, "--http", "127.0.0.1:0", "--stateless", "--audit", os.devnull],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = None
+        for line in server.stderr:
+            found = re.search(r"streamable HTTP at http://127\.0\.0\.1:(\d+)/mcp", line)
+            if found:
+                url = f"http://127.0.0.1:{found.group(1)}/mcp"
+                break
+        check(url is not None, "the server says where it listens")
+        request = urllib.request.Request(
+            url,
+            data=json.dumps({
+                "jsonrpc": "2.0", "id": 1, "method": "initialize",
+                "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+            }).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            check(response.headers.get("Mcp-Session-Id") is None, "no session is issued")
+        async with streamable_http_client(url) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                conversations = await session.call_tool("list_conversations", {})
+                check(not conversations.is_error, text_of(conversations))
+                session_id = conversations.structured_content["data"][0]["session_id"]
+                arguments = {
+                    "session_id": session_id,
+                    "body": {"type": "text", "from": "operator", "origin": "chat", "content": "stateless"},
+                }
+                preview = await session.call_tool("send_message", arguments)
+                token = preview.structured_content["confirmation_token"]
+                sent = await session.call_tool("send_message", {**arguments, "confirmation_token": token})
+                check(not sent.is_error, text_of(sent))
+                again = await session.call_tool("send_message", {**arguments, "confirmation_token": token})
+                check(again.is_error and again.structured_content["error"]["code"] == "unknown_token", "the token works once")
+        print("ok: --stateless over HTTP: no session issued; initialize, list, a preview and its token confirmed once")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     asyncio.run(main(sys.argv[1], sys.argv[2]))
     asyncio.run(over_http(sys.argv[1]))
+    asyncio.run(over_http_stateless(sys.argv[1]))
     print(f"python mcp SDK: {checks} checks passed")

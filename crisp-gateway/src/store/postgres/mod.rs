@@ -8,14 +8,16 @@ use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::approvals::ApprovalStore;
+use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
 use super::rates::SharedRates;
 use super::revisions::PolicyRevisions;
-use super::types::{AuditFilter, AuditRow, Store, Take, Taken, Usage};
+use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 use target::Target;
 
 mod approvals;
+mod confirmations;
 mod outbox;
 mod rates;
 mod revisions;
@@ -23,6 +25,10 @@ mod target;
 
 /// The schema, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Each agent's audit rows per hour (hours since the epoch) from `$1` on.
+const PER_HOUR: &str = "SELECT agent, at_ms / 3600000 AS hour, COUNT(*) AS requests FROM audit \
+     WHERE agent IS NOT NULL AND at_ms >= $1 GROUP BY agent, hour ORDER BY agent, hour";
 
 const TAKING: &str = "taking from the daily counters";
 
@@ -376,9 +382,15 @@ impl PostgresStore {
         if let Some(since_ms) = filter.since_ms {
             query.push(" AND at_ms >= ").push_bind(since_ms);
         }
+        if let Some(until_ms) = filter.until_ms {
+            query.push(" AND at_ms < ").push_bind(until_ms);
+        }
         query.push(" ORDER BY at_ms DESC, id DESC");
         if let Some(limit) = filter.limit {
             query.push(" LIMIT ").push_bind(i64::from(limit));
+        }
+        if let Some(offset) = filter.offset {
+            query.push(" OFFSET ").push_bind(i64::from(offset));
         }
         let rows = query
             .build()
@@ -411,6 +423,26 @@ impl PostgresStore {
             }
         }
         Ok(usage)
+    }
+}
+
+impl PostgresStore {
+    async fn read_hours(&self, since_ms: i64) -> Result<Vec<HourCount>, StoreError> {
+        let counts: Vec<(String, i64, i64)> = sqlx::query_as(PER_HOUR)
+            .bind(hour_start(since_ms))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("counting requests per hour"))?;
+        counts
+            .into_iter()
+            .map(|(agent, hour, requests)| {
+                Ok(HourCount {
+                    agent,
+                    hour,
+                    requests: to_u64(requests, "an hour's count")?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -452,12 +484,15 @@ impl Store for PostgresStore {
         Box::pin(self.read_usage(day))
     }
 
-    fn close(&self) -> BoxFuture<'_, ()> {
-        Box::pin(PostgresStore::close(self))
+    fn requests_per_hour(
+        &self,
+        since_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<HourCount>, StoreError>> {
+        Box::pin(self.read_hours(since_ms))
     }
 
-    fn shared(&self) -> bool {
-        true
+    fn close(&self) -> BoxFuture<'_, ()> {
+        Box::pin(PostgresStore::close(self))
     }
 
     fn revisions(&self) -> Option<&dyn PolicyRevisions> {
@@ -474,6 +509,14 @@ impl Store for PostgresStore {
 
     fn approvals(&self) -> Option<&dyn ApprovalStore> {
         Some(self)
+    }
+
+    fn confirmations(&self) -> Option<&dyn ConfirmationStore> {
+        Some(self)
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 }
 
