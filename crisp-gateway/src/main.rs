@@ -33,9 +33,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the gateway (the default command): Crisp's REST API at /v1 for each agent of the
-    /// policy, forwarding to Crisp (or to an embedded sandbox when no Crisp token is in the
-    /// environment). Prints one JSON line (base_url, mcp_url, agents), then logs on stderr.
+    /// Serve the gateway (the default command): Crisp's REST API at /v1 (Basic name:key) and MCP
+    /// at /mcp (Bearer key) for each agent of the policy, forwarding to Crisp (or to an embedded
+    /// sandbox when no Crisp token is in the environment), and the dashboard at / (sign in with
+    /// CRISP_GATEWAY_ADMIN_TOKEN, or from loopback only). Prints one JSON line (base_url,
+    /// mcp_url, dashboard_url, agents), then logs on stderr.
     /// Receives Crisp's webhooks at /webhooks/crisp when CRISP_WEBHOOK_SECRET (the plugin's
     /// signing secret) is set, and posts each event to the agents that subscribe to it, signed
     /// with secrets derived from CRISP_GATEWAY_WEBHOOK_SECRET.
