@@ -29,6 +29,7 @@ mod error;
 mod open;
 pub mod outbox;
 mod postgres;
+mod shared;
 mod sqlite;
 mod steps;
 mod types;
