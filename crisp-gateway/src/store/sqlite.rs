@@ -15,6 +15,7 @@ use super::approvals::ApprovalStore;
 use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
+use super::shared::{failed, path_ids_json, to_i64, to_u64};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 
 mod approvals;
@@ -544,29 +545,6 @@ fn open_error(path: &Path, error: &sqlx::Error) -> StoreError {
         path: path.to_path_buf(),
         detail: error.to_string(),
     }
-}
-
-fn failed(action: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |error| StoreError::Failed {
-        action,
-        detail: error.to_string(),
-    }
-}
-
-/// SQLite integers are signed: a count or limit past `i64::MAX` (never reached) saturates.
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt {
-        detail: format!("{what} is negative ({value})"),
-    })
-}
-
-fn path_ids_json(path_ids: &[(String, String)]) -> String {
-    // A list of string pairs always serializes.
-    serde_json::to_string(path_ids).unwrap_or_else(|_| "[]".to_owned())
 }
 
 fn audit_row(row: &SqliteRow) -> Result<AuditRow, StoreError> {

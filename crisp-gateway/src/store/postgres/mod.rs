@@ -11,6 +11,7 @@ use super::approvals::ApprovalStore;
 use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
+use super::shared::{failed, path_ids_json, to_i64, to_u64};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 use target::Target;
 
@@ -522,28 +523,10 @@ fn known_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-fn failed(action: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |error| StoreError::Failed {
-        action,
-        detail: error.to_string(),
-    }
-}
-
 /// A day as the schema stores it (`integer`): days since the epoch fit until the year 5.8
 /// million; past that, saturated.
 fn day(day: u32) -> i32 {
     i32::try_from(day).unwrap_or(i32::MAX)
-}
-
-/// PostgreSQL integers are signed: a count or limit past `i64::MAX` (never reached) saturates.
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt {
-        detail: format!("{what} is negative ({value})"),
-    })
 }
 
 /// A refused take: which limit the locked counts reach (the agent's budget first, as SQLite's
@@ -561,11 +544,6 @@ fn spent(take: &Take, agent_used: u64, token_used: u64) -> Result<Taken, StoreEr
             detail: "the counters neither took the request nor show a limit reached".to_owned(),
         })
     }
-}
-
-fn path_ids_json(path_ids: &[(String, String)]) -> String {
-    // A list of string pairs always serializes.
-    serde_json::to_string(path_ids).unwrap_or_else(|_| "[]".to_owned())
 }
 
 fn audit_row(row: &PgRow) -> Result<AuditRow, StoreError> {
