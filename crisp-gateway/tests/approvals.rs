@@ -16,53 +16,16 @@ use crisp_gateway::store::{
 };
 use crisp_gateway::{Gateway, Reviewer};
 use serde_json::{Value, json};
+use support::approvals::{MESSAGES, alice, copies, now_ms, propose, send, text_message};
 use support::{Harness, TestAgent, http, policy_text, surely};
-
-const MESSAGES: &str = "website:conversation:messages=write, website:conversation:sessions=read";
 
 fn reply_agent(website: &str) -> TestAgent {
     TestAgent::new("reply", MESSAGES, website).with("approve = [\"send_message\"]")
 }
 
-fn alice() -> Reviewer {
-    Reviewer::new("alice", "test")
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 /// A session of the sandbox's workspace.
 fn session(harness: &Harness) -> String {
     support::conversations(&harness.sandbox)[0].session.clone()
-}
-
-fn message(text: &str) -> Value {
-    json!({"type": "text", "from": "operator", "origin": "chat", "content": text})
-}
-
-/// POSTs `text` as a message to `session` with `agent`'s key: the status and the envelope.
-async fn send(harness: &Harness, agent: &TestAgent, session: &str, text: &str) -> (u16, Value) {
-    let url = format!(
-        "{}/website/{}/conversation/{session}/message",
-        harness.base_url,
-        harness.sandbox.website_id()
-    );
-    let answer = http()
-        .post(url)
-        .header("Authorization", agent.basic())
-        .json(&message(text))
-        .send()
-        .await
-        .unwrap();
-    (answer.status().as_u16(), answer.json().await.unwrap())
-}
-
-/// Proposes `text` and returns the approval id.
-async fn propose(harness: &Harness, agent: &TestAgent, session: &str, text: &str) -> String {
-    let (status, envelope) = send(harness, agent, session, text).await;
-    assert_eq!(status, 202, "{envelope}");
-    envelope["data"]["approval_id"].as_str().unwrap().to_owned()
 }
 
 /// The agent's status call: the status and the envelope.
@@ -75,28 +38,6 @@ async fn status_of(harness: &Harness, agent: &TestAgent, id: &str) -> (u16, Valu
         .await
         .unwrap();
     (answer.status().as_u16(), answer.json().await.unwrap())
-}
-
-/// How many messages of `session`, read from the sandbox directly, have the content `text`.
-async fn copies(harness: &Harness, session: &str, text: &str) -> usize {
-    let sandbox = &harness.sandbox;
-    let url = format!(
-        "{}/website/{}/conversation/{session}/messages",
-        sandbox.base_url(),
-        sandbox.website_id()
-    );
-    let answer: Value = http()
-        .get(url)
-        .basic_auth(sandbox.identifier(), Some(sandbox.key()))
-        .header("X-Crisp-Tier", "plugin")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let messages = answer["data"].as_array().expect("a list of messages");
-    messages.iter().filter(|m| m["content"] == text).count()
 }
 
 async fn decisions(harness: &Harness) -> Vec<String> {
@@ -459,7 +400,7 @@ async fn the_mcp_front_proposes_and_reads_through_the_same_gateway_calls() {
         ("website_id", website.to_owned()),
         ("session_id", session.clone()),
     ];
-    incoming.body = Some(message("Proposed over MCP"));
+    incoming.body = Some(text_message("Proposed over MCP"));
     let Outcome::Proposed(proposal) = harness.gateway.handle(agent, incoming).await else {
         panic!("a call the agent may only propose is proposed");
     };
@@ -470,7 +411,7 @@ async fn the_mcp_front_proposes_and_reads_through_the_same_gateway_calls() {
             "method": "POST",
             "path": format!("/website/{website}/conversation/{session}/message"),
             "query": [],
-            "body": message("Proposed over MCP"),
+            "body": text_message("Proposed over MCP"),
         }))
     );
     assert!(

@@ -3,6 +3,7 @@
 //! policy, and clients for them.
 #![allow(dead_code)]
 
+pub mod approvals;
 pub mod mcp;
 pub mod person;
 
