@@ -143,26 +143,12 @@ fn card(approval: &PendingApproval, csrf: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
-
-    fn approval(body: Option<Value>) -> PendingApproval {
-        PendingApproval {
-            id: "ap_1".into(),
-            agent: "reply".into(),
-            operation: "send_message".into(),
-            method: "POST".into(),
-            path: "/website/w/conversation/s/message".into(),
-            query: Vec::new(),
-            body,
-            created_ms: 0,
-            expires_ms: 1,
-        }
-    }
+    use crate::dashboard::desk::sample;
 
     #[test]
     fn the_card_escapes_the_text_and_the_body() {
         let card = card(
-            &approval(Some(serde_json::json!({
+            &sample(Some(serde_json::json!({
                 "type": "text", "content": "<script>alert(1)</script>"
             }))),
             "csrf-token",
