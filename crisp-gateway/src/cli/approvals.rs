@@ -24,7 +24,7 @@ use crisp_api::Client;
 use crisp_api::env::{Env, Website};
 use serde_json::{Value, json};
 
-use super::audit::{cell, short_id};
+use super::audit::{cell, clean_cut, short_id};
 use super::run::USER_AGENT;
 use crate::approvals::{ApprovalView, human};
 use crate::audit::{AuditConfig, AuditLog};
@@ -383,16 +383,7 @@ pub fn preview(approval: &Approval) -> String {
         },
         None => format!("{} {}", approval.method, approval.operation),
     };
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if clean.chars().count() > PREVIEW_MAX {
-        let cut: String = clean.chars().take(PREVIEW_MAX - 1).collect();
-        format!("{cut}…")
-    } else {
-        clean
-    }
+    clean_cut(&text, PREVIEW_MAX)
 }
 
 /// An age such as `42s`, `5m`, `3h`, `2d` (rounded down).

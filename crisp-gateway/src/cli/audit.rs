@@ -233,12 +233,18 @@ fn table_cells(row: &AuditRow) -> [String; COLUMNS.len()] {
 /// A value fit for a terminal cell: control characters (a client name is the agent's to
 /// choose, and could carry escape sequences) become `?`, and a long value is cut.
 pub(super) fn cell(value: &str) -> String {
+    clean_cut(value, CELL_MAX)
+}
+
+/// `value` with its control characters shown as `?`, cut to `max` characters (the last an
+/// ellipsis) when longer.
+pub(super) fn clean_cut(value: &str, max: usize) -> String {
     let clean: String = value
         .chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect();
-    if clean.chars().count() > CELL_MAX {
-        let cut: String = clean.chars().take(CELL_MAX - 1).collect();
+    if clean.chars().count() > max {
+        let cut: String = clean.chars().take(max.saturating_sub(1)).collect();
         format!("{cut}…")
     } else {
         clean
