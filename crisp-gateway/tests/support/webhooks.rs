@@ -24,7 +24,7 @@ use crisp_gateway::webhooks::{
     Webhooks,
 };
 use crisp_gateway::{Gateway, server};
-use crisp_sandbox::Sandbox;
+use crisp_sandbox::{Sandbox, WebhookRetry};
 use hmac::Mac as _;
 use http::{HeaderMap, StatusCode};
 use parking_lot::Mutex;
@@ -40,6 +40,8 @@ pub const MASTER: &str = "test-master-webhook-secret-0123456789abcdef";
 /// What an agent's endpoint received: one request.
 #[derive(Clone, Debug)]
 pub struct Received {
+    /// What the endpoint answered: 200, or 503 while down.
+    pub status: u16,
     pub id: String,
     pub timestamp: String,
     pub signature: String,
@@ -65,17 +67,19 @@ pub async fn record(
             .unwrap_or_default()
             .to_owned()
     };
+    let status = if endpoint.down.load(std::sync::atomic::Ordering::SeqCst) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     endpoint.received.lock().push(Received {
+        status: status.as_u16(),
         id: header("webhook-id"),
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
         body: String::from_utf8(body.to_vec()).unwrap(),
     });
-    if endpoint.down.load(std::sync::atomic::Ordering::SeqCst) {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    }
+    status
 }
 
 /// Starts an endpoint on loopback: its URL and what it records.
@@ -266,6 +270,21 @@ pub fn secrets(sandbox: &Sandbox) -> WebhookSecrets {
         _ => None,
     })
     .unwrap()
+}
+
+/// A sandbox that retries a webhook delivery the gateway refused up to `max_attempts` times,
+/// a few milliseconds apart.
+pub async fn retrying_sandbox(max_attempts: u32) -> Sandbox {
+    Sandbox::builder()
+        .webhook_retry(WebhookRetry {
+            max_attempts,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            ..WebhookRetry::default()
+        })
+        .start()
+        .await
+        .unwrap()
 }
 
 /// Polls `done` until it holds (a guard, not a timing assertion: it fails only on a hang).
