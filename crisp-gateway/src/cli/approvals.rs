@@ -24,7 +24,7 @@ use crisp_api::Client;
 use crisp_api::env::{Env, Website};
 use serde_json::{Value, json};
 
-use super::audit::{cell, clean_cut, short_id};
+use super::audit::{cell, clean_cut, short_id, write_table};
 use super::run::USER_AGENT;
 use crate::approvals::{ApprovalView, human};
 use crate::audit::{AuditConfig, AuditLog};
@@ -327,25 +327,7 @@ pub fn render(
             cells
         })
         .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|cells| cells[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let header: Vec<String> = header.into_iter().map(str::to_owned).collect();
-    for cells in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        writeln!(out, "{}", line.join("  ").trim_end())?;
-    }
-    Ok(())
+    write_table(out, &header, &rows)
 }
 
 /// The path ids, short (`website=8c842203…,session=700c65e1…`).

@@ -161,18 +161,30 @@ pub fn render(rows: &[AuditRow], json: bool, out: &mut dyn Write) -> io::Result<
         return writeln!(out, "no audit rows match");
     }
     let table: Vec<[String; COLUMNS.len()]> = rows.iter().map(table_cells).collect();
-    let widths: Vec<usize> = (0..COLUMNS.len())
+    write_table(out, &COLUMNS, &table)
+}
+
+/// Writes a table: `header` and `rows` in columns as wide as their widest cell, two spaces
+/// apart, no trailing spaces.
+///
+/// # Errors
+/// What writing to `out` returned.
+pub(super) fn write_table<R: AsRef<[String]>>(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: &[R],
+) -> io::Result<()> {
+    let widths: Vec<usize> = (0..header.len())
         .map(|i| {
-            table
-                .iter()
-                .map(|cells| cells[i].chars().count())
-                .chain([COLUMNS[i].len()])
+            rows.iter()
+                .map(|cells| cells.as_ref()[i].chars().count())
+                .chain([header[i].chars().count()])
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    let header: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-    for cells in std::iter::once(&header[..]).chain(table.iter().map(|c| &c[..])) {
+    let header: Vec<String> = header.iter().map(|c| (*c).to_owned()).collect();
+    for cells in std::iter::once(&header[..]).chain(rows.iter().map(AsRef::as_ref)) {
         let line: Vec<String> = cells
             .iter()
             .zip(&widths)
