@@ -14,11 +14,7 @@ use axum::extract::State;
 use axum::routing::post;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use crisp_api::Client;
-use crisp_gateway::audit::AuditLog;
-use crisp_gateway::policy::Policy;
 use crisp_gateway::store::{AuditFilter, AuditRow, Store};
-use crisp_gateway::upstream::Upstream;
 use crisp_gateway::webhooks::{
     self, Deliveries, DeliveryConfig, MASTER_SECRET_VAR, SIGNING_SECRET_VAR, WebhookSecrets,
     Webhooks,
@@ -32,7 +28,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::support::{fast_retries, quick_audit, surely};
+use crate::support::{fast_retries, gateway, surely};
 
 /// The gateway's master webhook secret in these tests.
 pub const MASTER: &str = "test-master-webhook-secret-0123456789abcdef";
@@ -197,14 +193,7 @@ impl Replica {
         policy: &str,
         secrets: WebhookSecrets,
     ) -> Self {
-        let policy = Policy::parse(policy, "test.toml").expect("a valid test policy");
-        let audit = AuditLog::start(Arc::clone(&store), quick_audit());
-        let client = Client::builder(sandbox.credentials())
-            .base_url(sandbox.base_url())
-            .retry(fast_retries())
-            .build()
-            .unwrap();
-        let gateway = Arc::new(Gateway::new(policy, store, audit, Upstream::new(client)));
+        let gateway = gateway(policy, store, sandbox, fast_retries());
         let hooks =
             Arc::new(Webhooks::new(Arc::clone(&gateway), secrets, fast_delivery()).unwrap());
         let deliveries = hooks.start();
