@@ -19,6 +19,7 @@
 use super::error::StoreError;
 
 pub(super) mod approvals;
+pub(super) mod audit;
 pub(super) mod confirmations;
 pub(super) mod outbox;
 
