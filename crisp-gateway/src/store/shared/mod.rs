@@ -12,6 +12,11 @@
 //! same plain code for each concrete backend, so each expansion is checked by the compiler as
 //! if written by hand, and errors point at ordinary types.
 //!
+//! Each backend invokes a macro in a module of its own (`postgres/outbox.rs`, ...), holding
+//! only that invocation and what differs. An expansion imports, into that module, the names its
+//! code uses; the backend's own code there uses them as they are (importing them again would
+//! clash).
+//!
 //! What really differs stays in the backend's own module: SQL that differs (PostgreSQL's
 //! `UNNEST` batch insert and `FOR UPDATE SKIP LOCKED` claim, SQLite's chunked `INSERT`), and the
 //! comments on how each backend's locking makes a transition happen once.
