@@ -24,7 +24,7 @@ use crisp_api::Client;
 use crisp_api::env::{Env, Website};
 use serde_json::{Value, json};
 
-use super::audit::{cell, clean_cut, short_id, write_table};
+use super::audit::{cell, clean_cut, short_ids, write_table};
 use super::run::USER_AGENT;
 use crate::approvals::{ApprovalView, human};
 use crate::audit::{AuditConfig, AuditLog};
@@ -317,7 +317,7 @@ pub fn render(
                 approval.id.clone(),
                 cell(&approval.agent),
                 cell(&approval.operation),
-                ids(approval),
+                short_ids(&approval.path_ids),
                 human_age(now_ms.saturating_sub(approval.created_ms)),
             ];
             if all {
@@ -328,25 +328,6 @@ pub fn render(
         })
         .collect();
     write_table(out, &header, &rows)
-}
-
-/// The path ids, short (`website=8c842203…,session=700c65e1…`).
-fn ids(approval: &Approval) -> String {
-    if approval.path_ids.is_empty() {
-        return "-".to_owned();
-    }
-    approval
-        .path_ids
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "{}={}",
-                cell(name.strip_suffix("_id").unwrap_or(name)),
-                short_id(value)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// The longest one-line preview.

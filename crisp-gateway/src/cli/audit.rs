@@ -213,27 +213,12 @@ const CELL_MAX: usize = 40;
 
 fn table_cells(row: &AuditRow) -> [String; COLUMNS.len()] {
     let text = |value: &Option<String>| value.as_deref().map_or_else(|| "-".to_owned(), cell);
-    let ids: Vec<String> = row
-        .path_ids
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "{}={}",
-                cell(name.strip_suffix("_id").unwrap_or(name)),
-                short_id(value)
-            )
-        })
-        .collect();
     [
         time(row.at_ms),
         text(&row.agent),
         cell(&row.front),
         text(&row.operation),
-        if ids.is_empty() {
-            "-".to_owned()
-        } else {
-            ids.join(",")
-        },
+        short_ids(&row.path_ids),
         cell(&row.decision),
         text(&row.why),
         row.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
@@ -261,6 +246,24 @@ pub(super) fn clean_cut(value: &str, max: usize) -> String {
     } else {
         clean
     }
+}
+
+/// Path ids, short, for a table cell (`website=8c842203…,session=700c65e1…`; `-` for none).
+pub(super) fn short_ids(path_ids: &[(String, String)]) -> String {
+    if path_ids.is_empty() {
+        return "-".to_owned();
+    }
+    path_ids
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "{}={}",
+                cell(name.strip_suffix("_id").unwrap_or(name)),
+                short_id(value)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// An id shortened to its first 8 characters (after a `session_`-style prefix), as git
