@@ -272,10 +272,7 @@ async fn a_delivery_whose_signature_does_not_check_is_refused_and_unused() {
     let sandbox = Sandbox::start().await.unwrap();
     let website = sandbox.website_id().to_owned();
     let (url, agent_endpoint) = endpoint().await;
-    let policy = TestAgent::new("all", "website:conversation:messages=read", &website)
-        .with(r#"events = ["message:send"]"#)
-        .with(&format!("webhook_url = \"{url}\""))
-        .toml();
+    let policy = subscribed_policy("all", &website, &url);
     let db = Db::sqlite();
     let store = db.open().await;
     let replica = Replica::start(Arc::clone(&store), &sandbox, &policy, secrets(&sandbox)).await;

@@ -28,8 +28,7 @@ mod support;
 mod hooks;
 
 use backend::Db;
-use hooks::{MASTER, Replica, endpoint, secrets, wait_until, whsec};
-use support::TestAgent;
+use hooks::{MASTER, Replica, endpoint, secrets, subscribed_policy, wait_until, whsec};
 
 /// Where the logs go: a buffer shared with the test.
 #[derive(Clone, Default)]
@@ -62,10 +61,7 @@ async fn no_webhook_secret_is_in_any_answer_post_log_row_or_file() {
     let (url, agent) = endpoint().await;
     // The agent is down at first: failed attempts are logged and recorded too.
     agent.down.store(true, std::sync::atomic::Ordering::SeqCst);
-    let policy = TestAgent::new("triage", "website:conversation:messages=read", &website)
-        .with(r#"events = ["message:send"]"#)
-        .with(&format!("webhook_url = \"{url}\""))
-        .toml();
+    let policy = subscribed_policy("triage", &website, &url);
     let db = Db::sqlite();
     let store = db.open().await;
     let replica = Replica::start(Arc::clone(&store), &sandbox, &policy, secrets(&sandbox)).await;

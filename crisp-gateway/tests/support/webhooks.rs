@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::support::{fast_retries, gateway, surely};
+use crate::support::{TestAgent, fast_retries, gateway, surely};
 
 /// The gateway's master webhook secret in these tests.
 pub const MASTER: &str = "test-master-webhook-secret-0123456789abcdef";
@@ -259,6 +259,15 @@ pub fn secrets(sandbox: &Sandbox) -> WebhookSecrets {
         _ => None,
     })
     .unwrap()
+}
+
+/// A policy of one agent, `name`, that reads `website`'s messages and wants `message:send`
+/// at `url`.
+pub fn subscribed_policy(name: &str, website: &str, url: &str) -> String {
+    TestAgent::new(name, "website:conversation:messages=read", website)
+        .with(r#"events = ["message:send"]"#)
+        .with(&format!("webhook_url = \"{url}\""))
+        .toml()
 }
 
 /// A sandbox that retries a webhook delivery the gateway refused up to `max_attempts` times,
