@@ -228,6 +228,27 @@ impl Harness {
     }
 }
 
+/// Where a test's logs go: a buffer shared with the test (a `tracing` writer).
+#[derive(Clone, Default)]
+pub struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A gateway with the policy `text` on `store`, in front of `sandbox` (its client retrying by
 /// `retry`), its audit log flushed quickly.
 pub fn gateway(
