@@ -31,6 +31,7 @@ pub mod gateway;
 pub mod identity;
 pub mod mcp;
 pub mod policy;
+pub mod policy_sync;
 pub mod rate;
 pub mod refusal;
 pub mod rest;

@@ -16,7 +16,7 @@
 //! OS user, or `--as NAME`.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -45,6 +45,15 @@ pub struct Data {
     /// The gateway's data directory (the one it was started with), holding gateway.sqlite.
     #[arg(long, value_name = "DIR", default_value = "./.crisp-gateway")]
     pub data: PathBuf,
+    /// The gateway's PostgreSQL database, when it runs on one (`--database` of `run`); used
+    /// instead of gateway.sqlite.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CRISP_GATEWAY_DATABASE",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
 }
 
 /// The arguments of `approvals list`.
@@ -101,7 +110,7 @@ pub struct ApproveArgs {
 /// One sentence for the user: the store is missing, cannot be opened or read.
 pub async fn list(args: ListArgs) -> Result<(), String> {
     let now = Utc::now().timestamp_millis();
-    let store = store::open_read_only(&args.data.data, None)
+    let store = store::open_read_only(&args.data.data, args.data.database.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     let filter = ApprovalFilter {
@@ -140,7 +149,7 @@ pub async fn approve(args: ApproveArgs) -> Result<String, String> {
     let note = note(args.decide.note)?;
     let policy = Policy::load(&args.policy).map_err(|e| e.to_string())?;
     let client = upstream_client()?;
-    let store = open(&args.decide.data.data).await?;
+    let store = open(&args.decide.data).await?;
     let audit = AuditLog::start(Arc::clone(&store), AuditConfig::default());
     let gateway = Gateway::new(policy, Arc::clone(&store), audit, Upstream::new(client));
     let now = Utc::now().timestamp_millis();
@@ -199,7 +208,7 @@ pub async fn approve(args: ApproveArgs) -> Result<String, String> {
 pub async fn deny(args: DecideArgs) -> Result<String, String> {
     let reviewer = reviewer(args.reviewer.as_deref())?;
     let note = note(args.note)?;
-    let store = open(&args.data.data).await?;
+    let store = open(&args.data).await?;
     // No upstream: a denial sends nothing. The gateway's decision path is not needed either;
     // the store's transition is the whole of it.
     let now = Utc::now().timestamp_millis();
@@ -217,14 +226,16 @@ pub async fn deny(args: DecideArgs) -> Result<String, String> {
     ))
 }
 
-/// The gateway's store under `data`, which must exist (a decision on a store that was never
-/// started is a wrong `--data`).
-async fn open(data: &Path) -> Result<Arc<dyn Store>, String> {
-    let file = data.join(SQLITE_FILE);
-    if !file.is_file() {
+/// The gateway's store: its PostgreSQL database, or the SQLite file under `data`, which must
+/// exist (a decision on a store that was never started is a wrong `--data`).
+async fn open(data: &Data) -> Result<Arc<dyn Store>, String> {
+    let file = data.data.join(SQLITE_FILE);
+    if data.database.is_none() && !file.is_file() {
         return Err(store::StoreError::Missing { path: file }.to_string());
     }
-    store::open(data, None).await.map_err(|e| e.to_string())
+    store::open(&data.data, data.database.as_deref())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// The upstream client, from the environment the gateway runs with.

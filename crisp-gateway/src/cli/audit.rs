@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::store::{AuditFilter, AuditRow, DECISIONS, SQLITE_FILE, SqliteStore, Store as _};
+use crate::store::{self, AuditFilter, AuditRow, DECISIONS};
 
 /// The arguments of `crisp-gateway audit`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -22,6 +22,15 @@ pub struct Args {
     /// The gateway's data directory (the one it was started with), holding gateway.sqlite.
     #[arg(long, value_name = "DIR", default_value = "./.crisp-gateway")]
     pub data: PathBuf,
+    /// The gateway's PostgreSQL database, when it runs on one (`--database` of `run`); read
+    /// instead of gateway.sqlite.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CRISP_GATEWAY_DATABASE",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
     /// Only this agent's requests.
     #[arg(long, value_name = "NAME")]
     pub agent: Option<String>,
@@ -130,7 +139,7 @@ pub async fn run(args: Args) -> Result<(), String> {
 /// # Errors
 /// The store's error, as one sentence.
 pub async fn query(args: &Args, now_ms: i64) -> Result<Vec<AuditRow>, String> {
-    let store = SqliteStore::open_read_only(args.data.join(SQLITE_FILE))
+    let store = store::open_read_only(&args.data, args.database.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     let filter = AuditFilter {

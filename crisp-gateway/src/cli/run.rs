@@ -3,7 +3,7 @@
 //! ```text
 //! crisp-gateway [--port 8484] [--host 127.0.0.1] [--data ./.crisp-gateway/] [--policy FILE]
 //!               [--database postgres://...] [--webhook-attempts N] [--webhook-backoff-ms MS]
-//!               [--webhook-timeout-ms MS]
+//!               [--webhook-timeout-ms MS] [--approval-send-stale-ms MS]
 //! ```
 //!
 //! - **Upstream**: with `CRISP_IDENTIFIER` and `CRISP_KEY` (and `CRISP_TIER`) in the
@@ -34,7 +34,10 @@
 //!   a gateway or `approvals approve` that was killed) are marked `unknown_outcome`, never sent
 //!   again.
 //! - **Signals**: `SIGHUP` (or `crisp-gateway reload`) re-reads the policy file (a file that is
-//!   refused leaves the policy in force); Ctrl-C or `SIGTERM` stops accepting, lets the
+//!   refused leaves the policy in force); on a shared store (PostgreSQL) the reloaded policy is
+//!   written to the store and every other replica puts it in force within a moment (see
+//!   [`policy_sync`](crate::policy_sync), which also says which wins at start: the file or the
+//!   store's revision); Ctrl-C or `SIGTERM` stops accepting, lets the
 //!   requests in flight finish, writes every audit row and exits 0.
 
 use std::io::Write as _;
@@ -54,6 +57,7 @@ use crate::audit::{AuditConfig, AuditLog};
 use crate::dashboard::Dashboard;
 use crate::gateway::Gateway;
 use crate::policy::{DemoAgent, Policy, demo};
+use crate::policy_sync::PolicySync;
 use crate::rest::BASE_PATH;
 use crate::server::{self, MCP_PATH};
 use crate::store::{self, Store};
@@ -105,6 +109,12 @@ pub struct Args {
     /// How long one delivery to an agent may take, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = millis(DeliveryConfig::default().timeout), value_parser = clap::value_parser!(u64).range(1..))]
     pub webhook_timeout_ms: u64,
+    /// How long an approved call's send may stay claimed before the gateway holds that its
+    /// sender stopped (a gateway or `approvals approve` killed mid-send) and marks it
+    /// unknown_outcome, never sent again; in milliseconds. It must exceed the longest a send
+    /// can take (crisp-api gives up after 3 attempts of 10 s).
+    #[arg(long, value_name = "MS", default_value_t = millis(crate::approvals::SEND_STALE), value_parser = clap::value_parser!(u64).range(1..))]
+    pub approval_send_stale_ms: u64,
 }
 
 impl Args {
@@ -184,13 +194,24 @@ pub async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let audit = AuditLog::start(Arc::clone(&store), AuditConfig::default());
-    let agents = agents_line(&policy, keys.as_deref());
-    let gateway = Arc::new(Gateway::new(
-        policy,
-        Arc::clone(&store),
-        audit,
-        Upstream::new(client),
-    ));
+    let send_stale = Duration::from_millis(args.approval_send_stale_ms);
+    let gateway = Arc::new(
+        Gateway::new(policy, Arc::clone(&store), audit, Upstream::new(client))
+            .with_send_stale(send_stale),
+    );
+    // Replicas on one store share the policy (the newer of the file and the store's revision).
+    let sync = match &args.policy {
+        Some(file) => match PolicySync::start(Arc::clone(&gateway), file).await {
+            Ok(sync) => sync,
+            Err(error) => {
+                let _ = gateway.close().await;
+                store.close().await;
+                return Err(error);
+            }
+        },
+        None => None,
+    };
+    let agents = agents_line(&gateway.policy(), keys.as_deref());
     let hooks = match Webhooks::new(Arc::clone(&gateway), secrets, args.delivery()) {
         Ok(hooks) => Arc::new(hooks),
         Err(error) => {
@@ -255,7 +276,9 @@ pub async fn run(args: Args) -> Result<(), String> {
         signals.hangup,
         Arc::clone(&gateway),
         args.policy.clone(),
+        sync.clone(),
     ));
+    let revisions = sync.map(|sync| tokio::spawn(sync.listen()));
     let sweeps = tokio::spawn(sweep_approvals(Arc::clone(&gateway)));
     let router = server::router_with_webhooks(Arc::clone(&gateway), hooks, dashboard, local)?;
     crisp_serve::serve(
@@ -267,6 +290,9 @@ pub async fn run(args: Args) -> Result<(), String> {
     .await;
     reloads.abort();
     sweeps.abort();
+    if let Some(revisions) = revisions {
+        revisions.abort();
+    }
     tracing::info!("stopped accepting; ending the webhook deliveries in flight");
     deliveries.shutdown().await;
     tracing::info!("writing the audit log");
@@ -406,10 +432,11 @@ impl Signals {
 /// How often the gateway settles approvals (expired proposals, stale sends).
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Settles approvals at start and every [`SWEEP_EVERY`] (see
-/// [`Gateway::sweep_approvals`]); a store that fails is logged and tried again next time.
+/// Settles approvals at start and every [`SWEEP_EVERY`] (or every `--approval-send-stale-ms`,
+/// when shorter; see [`Gateway::sweep_approvals`]); a store that fails is logged and tried
+/// again next time.
 async fn sweep_approvals(gateway: Arc<Gateway>) {
-    let mut every = tokio::time::interval(SWEEP_EVERY);
+    let mut every = tokio::time::interval(SWEEP_EVERY.min(gateway.send_stale()));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
@@ -428,13 +455,18 @@ async fn reload_on_hangup(
     mut hangup: Option<Hangup>,
     gateway: Arc<Gateway>,
     file: Option<PathBuf>,
+    sync: Option<Arc<PolicySync>>,
 ) {
     #[cfg(unix)]
     while let Some(signal) = hangup.as_mut() {
         if signal.recv().await.is_none() {
             return;
         }
-        reload(&gateway, file.as_deref());
+        match &sync {
+            // On a shared store, the reload is written for the other replicas too.
+            Some(sync) => sync.reload().await,
+            None => reload(&gateway, file.as_deref()),
+        }
     }
 }
 

@@ -15,6 +15,11 @@
 //!   the safe side);
 //! - a lease belongs to one UTC day.
 //!
+//! With a store that replicas share ([`Store::shared`], PostgreSQL), there are no leases: each
+//! call takes its one request in the store (one atomic statement), because a lease held unused
+//! by one replica would strand requests that another one is refused, and two replicas must
+//! spend a budget or the quota exactly.
+//!
 //! The price: while the gateway runs, `usage` shows the leases' requests as spent, and another
 //! agent may be refused the last requests of the quota that a lease holds unused (at most
 //! [`MAX_LEASE`] − 1 per agent, and only while more than 32 times that is left).
@@ -106,7 +111,8 @@ impl Counters {
                         };
                     }
                     lease.left += n - 1;
-                    lease.next = (room / 32).clamp(1, MAX_LEASE);
+                    let largest = if store.shared() { 1 } else { MAX_LEASE };
+                    lease.next = (room / 32).clamp(1, largest);
                     return Ok(());
                 }
                 Taken::BudgetSpent { .. } | Taken::QuotaSpent { .. } if n > 1 => n = 1,

@@ -11,7 +11,7 @@
 //!    needs the conversation's facts: the agent's rate is checked first, then one request is
 //!    taken from its budget and the quota and the conversation is read (or its facts come from
 //!    the upstream's short cache, for free);
-//! 3. checks the agent's rate (in memory); a call the agent may only propose stops here: it is
+//! 3. checks the agent's rate (in memory; in the store when replicas share it); a call the agent may only propose stops here: it is
 //!    stored and answered [`Outcome::Proposed`], nothing sent or charged (see
 //!    [`approvals`](crate::approvals));
 //!    otherwise takes one request from its daily budget and the token's daily quota (in the
@@ -70,6 +70,8 @@ pub struct Gateway {
     rate: RateLimits,
     counters: Arc<Counters>,
     upstream: Upstream,
+    /// How long a send may stay claimed before it is held stale (`unknown_outcome`).
+    send_stale: std::time::Duration,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -92,7 +94,23 @@ impl Gateway {
             rate: RateLimits::new(),
             counters: Arc::default(),
             upstream,
+            send_stale: crate::approvals::SEND_STALE,
         }
+    }
+
+    /// The same gateway, holding a send claimed longer than `stale` ago stale: its sender
+    /// stopped, and it is marked `unknown_outcome`, never sent again (default
+    /// [`SEND_STALE`](crate::approvals::SEND_STALE), 10 minutes; it must exceed the longest a
+    /// send can take).
+    pub fn with_send_stale(mut self, stale: std::time::Duration) -> Self {
+        self.send_stale = stale;
+        self
+    }
+
+    /// How long a send may stay claimed before it is held stale (see
+    /// [`with_send_stale`](Self::with_send_stale)).
+    pub fn send_stale(&self) -> std::time::Duration {
+        self.send_stale
     }
 
     /// The policy in force.
@@ -253,15 +271,15 @@ impl Gateway {
             query: &incoming.query,
         };
         let plan = match decide::needs(agent, &call) {
-            None => decide::decide(agent, &call, None).and_then(|plan| {
-                self.rate.check(agent)?;
-                Ok(plan)
-            }),
+            None => match decide::decide(agent, &call, None) {
+                Ok(plan) => self.check_rate(agent).await.map(|()| plan),
+                Err(refusal) => Err(refusal),
+            },
             Some(Needed::Conversation {
                 website_id,
                 session_id,
             }) => {
-                if let Err(refusal) = self.rate.check(agent) {
+                if let Err(refusal) = self.check_rate(agent).await {
                     trail.refused(&refusal);
                     return Outcome::Refused(refusal);
                 }
@@ -374,6 +392,25 @@ impl Gateway {
                 );
                 trail.unreadable(error.kind());
                 Err(answer::failure(&error))
+            }
+        }
+    }
+
+    /// Takes one call from the agent's rate: in the store when replicas share it
+    /// ([`Store::rates`]), in memory otherwise.
+    async fn check_rate(&self, agent: &Agent) -> Result<(), Refusal> {
+        let (Some(rates), Some(rate)) = (self.store.rates(), agent.rate) else {
+            return self.rate.check(agent);
+        };
+        match rates
+            .take_rate(&agent.name, rate.count().get(), rate.per().duration())
+            .await
+        {
+            Ok(None) => Ok(()),
+            Ok(Some(wait)) => Err(Refusal::rate(&agent.name, rate, wait)),
+            Err(error) => {
+                tracing::error!(%error, agent = %agent.name, "the agent's rate cannot be taken from: calls are refused");
+                Err(Refusal::store())
             }
         }
     }

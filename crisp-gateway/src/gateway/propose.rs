@@ -5,7 +5,7 @@
 use super::trail::Trail;
 use super::types::{Lookup, Outcome, Proposing};
 use super::{Gateway, now_ms};
-use crate::approvals::{self, ApprovalView, Proposal, SEND_STALE, millis};
+use crate::approvals::{self, ApprovalView, Proposal, millis};
 use crate::policy::Agent;
 use crate::refusal::Refusal;
 use crate::store::{Approval, ApprovalStore, Sweep};
@@ -142,10 +142,12 @@ impl Gateway {
             return Ok(None);
         };
         let now = now_ms();
-        let approval = settle(store, id, now, "gateway").await.map_err(|error| {
-            tracing::error!(%error, "an approval could not be read");
-            Refusal::store()
-        })?;
+        let approval = settle(store, id, now, self.send_stale, "gateway")
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "an approval could not be read");
+                Refusal::store()
+            })?;
         Ok(approval
             .filter(|approval| approval.agent == agent.name)
             .map(|approval| ApprovalView::new(approval, now)))
@@ -153,17 +155,19 @@ impl Gateway {
 }
 
 /// The approval `id` as of `now`: if it is pending past its expiry it is marked `expired`,
-/// and if its send was claimed longer than [`SEND_STALE`] ago it is marked
-/// `unknown_outcome` (each with its audit row, by whoever reads it first: the store's
-/// conditional update lets one do it), then it is read again. An approval with nothing to
+/// and if its send was claimed longer than `stale` ago (the gateway's
+/// [`send_stale`](crate::Gateway::send_stale), [`SEND_STALE`](approvals::SEND_STALE) by
+/// default) it is marked `unknown_outcome` (each with its audit row, by whoever reads it
+/// first: the store's conditional update lets one do it), then it is read again. An approval with nothing to
 /// settle is only read (an agent polling its status takes no write lock).
 pub(super) async fn settle(
     store: &dyn ApprovalStore,
     id: &str,
     now: i64,
+    stale: std::time::Duration,
     front: &str,
 ) -> Result<Option<Approval>, crate::store::StoreError> {
-    let stale_before_ms = now.saturating_sub(millis(SEND_STALE));
+    let stale_before_ms = now.saturating_sub(millis(stale));
     let Some(approval) = store.approval(id).await? else {
         return Ok(None);
     };

@@ -80,7 +80,7 @@ impl Gateway {
         now_ms: i64,
     ) -> Result<Sent, ReviewError> {
         let store = self.store.approvals().ok_or(ReviewError::NoApprovals)?;
-        let approval = pending(store, id, now_ms, &reviewer.front).await?;
+        let approval = pending(store, id, now_ms, self.send_stale, &reviewer.front).await?;
         let policy = self.policy();
         let agent = policy
             .agent(&approval.agent)
@@ -229,7 +229,8 @@ impl Gateway {
     }
 
     /// Marks every pending proposal past its time `expired`, and every send claimed longer
-    /// than [`SEND_STALE`] before `now_ms` `unknown_outcome` (its sender stopped: it is never
+    /// than [`send_stale`](Self::send_stale) ([`SEND_STALE`] by default) before `now_ms`
+    /// `unknown_outcome` (its sender stopped: it is never
     /// sent again), each with its audit row taken by `front`. The gateway runs it at start and
     /// every minute; readers settle the one approval they read the same way.
     ///
@@ -246,7 +247,7 @@ impl Gateway {
         let swept = store
             .sweep_approvals(&Sweep {
                 at_ms: now_ms,
-                stale_before_ms: now_ms.saturating_sub(millis(SEND_STALE)),
+                stale_before_ms: now_ms.saturating_sub(millis(self.send_stale)),
                 only: None,
                 front: front.to_owned(),
             })
@@ -311,7 +312,7 @@ pub async fn deny_in_store(
     note: Option<String>,
     now_ms: i64,
 ) -> Result<Approval, ReviewError> {
-    pending(store, id, now_ms, &reviewer.front).await?;
+    pending(store, id, now_ms, SEND_STALE, &reviewer.front).await?;
     let decision = Decision {
         id: id.to_owned(),
         approve: false,
@@ -338,12 +339,13 @@ async fn pending(
     store: &dyn ApprovalStore,
     id: &str,
     now_ms: i64,
+    stale: std::time::Duration,
     front: &str,
 ) -> Result<Approval, ReviewError> {
     if !crate::approvals::is_id(id) {
         return Err(ReviewError::NotFound { id: id.to_owned() });
     }
-    let approval = settle(store, id, now_ms, front)
+    let approval = settle(store, id, now_ms, stale, front)
         .await?
         .ok_or_else(|| ReviewError::NotFound { id: id.to_owned() })?;
     match approval.state {

@@ -29,6 +29,8 @@ mod error;
 mod open;
 pub mod outbox;
 mod postgres;
+pub mod rates;
+pub mod revisions;
 mod shared;
 mod sqlite;
 mod steps;
@@ -43,6 +45,8 @@ pub use error::StoreError;
 pub use open::{open, open_read_only};
 pub use outbox::Outbox;
 pub use postgres::PostgresStore;
+pub use rates::SharedRates;
+pub use revisions::{PolicyRevisions, Revision, RevisionWatch};
 pub use sqlite::SqliteStore;
 pub use types::{
     AuditFilter, AuditRow, DECISIONS, HourCount, SQLITE_FILE, Store, Take, Taken, Usage, utc_day,

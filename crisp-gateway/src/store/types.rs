@@ -7,6 +7,8 @@ use super::approvals::ApprovalStore;
 use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
+use super::rates::SharedRates;
+use super::revisions::PolicyRevisions;
 
 /// The decisions an [`AuditRow`] records, as stored (`crisp-gateway audit --decision` takes
 /// these): a call's, then an approval's steps (`proposed` is the call's row; the others are
@@ -76,6 +78,20 @@ pub trait Store: Send + Sync + 'static {
         Box::pin(async {})
     }
 
+    /// The policy's revisions, when replicas share this store (PostgreSQL): a reload on one
+    /// replica reaches the others through them. The default, for a store of one process, is
+    /// `None`.
+    fn revisions(&self) -> Option<&dyn PolicyRevisions> {
+        None
+    }
+
+    /// Each agent's rate, when replicas share this store (PostgreSQL), so that they let
+    /// through together what one gateway would. The default, for a store of one process, is
+    /// `None`: the gateway limits rates in memory.
+    fn rates(&self) -> Option<&dyn SharedRates> {
+        None
+    }
+
     /// The webhook fan-out's events seen and outbox, when this store keeps them (both stores
     /// do; the default, for a store that does not, is `None`: the gateway then answers Crisp's
     /// webhooks 503).
@@ -96,9 +112,12 @@ pub trait Store: Send + Sync + 'static {
         None
     }
 
-    /// Whether replicas of the gateway may share this store (PostgreSQL: `true`): the MCP
-    /// front is then served without sessions, so that any replica answers any request. The
-    /// default is `false` (one process: the embedded SQLite file).
+    /// Whether replicas of the gateway may share this store (PostgreSQL: `true`). The MCP
+    /// front is then served without sessions, so that any replica answers any request; and the
+    /// gateway takes each call's request from the daily counters exactly, one at a time,
+    /// instead of in leases (a lease one replica holds unused could strand the last requests of
+    /// a budget or the quota that another replica is refused). The default is `false` (one
+    /// process: the embedded SQLite file).
     fn shared(&self) -> bool {
         false
     }

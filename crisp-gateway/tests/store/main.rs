@@ -14,4 +14,5 @@ mod behaviour;
 mod confirmations;
 mod outbox;
 mod postgres;
+mod shared;
 mod sqlite;

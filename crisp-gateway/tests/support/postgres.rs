@@ -199,6 +199,11 @@ impl Cluster {
         self.url(&name)
     }
 
+    /// The server's process id (its backends are its children: the bench reads their CPU).
+    pub fn pid(&self) -> u32 {
+        self.postgres.id()
+    }
+
     /// The URL of `database` on this cluster (over its socket, as the superuser).
     pub fn url(&self, database: &str) -> String {
         format!(

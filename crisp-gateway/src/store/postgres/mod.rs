@@ -11,6 +11,8 @@ use super::approvals::ApprovalStore;
 use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
+use super::rates::SharedRates;
+use super::revisions::PolicyRevisions;
 use super::shared::audit::{PER_HOUR, audit_row, hour_counts};
 use super::shared::{failed, path_ids_json, to_i64, to_u64};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
@@ -19,6 +21,8 @@ use target::Target;
 mod approvals;
 mod confirmations;
 mod outbox;
+mod rates;
+mod revisions;
 mod target;
 
 /// The schema, embedded at build time.
@@ -478,6 +482,14 @@ impl Store for PostgresStore {
 
     fn close(&self) -> BoxFuture<'_, ()> {
         Box::pin(PostgresStore::close(self))
+    }
+
+    fn revisions(&self) -> Option<&dyn PolicyRevisions> {
+        Some(self)
+    }
+
+    fn rates(&self) -> Option<&dyn SharedRates> {
+        Some(self)
     }
 
     fn outbox(&self) -> Option<&dyn Outbox> {

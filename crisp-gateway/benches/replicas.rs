@@ -1,0 +1,325 @@
+//! Replicas: the throughput and latency of forwarded calls through one gateway on SQLite, one
+//! on PostgreSQL, and two on one PostgreSQL database, under the gateway bench's load (8 agents
+//! over 32 connections, `get_conversation` forwarded to the sandbox), all on this machine.
+//!
+//! ```text
+//! cargo bench -p crisp-gateway --bench replicas
+//! ```
+//!
+//! Each gateway is the `crisp-gateway` binary (release build) in its own process; PostgreSQL is
+//! a throwaway cluster (`tests/support/postgres.rs`) with durable settings but asynchronous
+//! commits (as SQLite's `synchronous=NORMAL`); the client and the sandbox share this process.
+//! With two replicas, the connections alternate between them. Per configuration it prints
+//! calls per second, p50 and p99, and the CPU of the gateways, of PostgreSQL and of the whole
+//! machine, then checks that the audit holds a row for every call. Needs PostgreSQL's binaries.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crisp_api::{Client, Credentials, Operation, RetryPolicy};
+use crisp_gateway::policy::KeyHash;
+use crisp_gateway::store::{self, AuditFilter};
+use crisp_sandbox::{Sandbox, Token};
+
+#[path = "../tests/support/postgres.rs"]
+mod cluster;
+
+const AGENTS: usize = 8;
+const CONNECTIONS: usize = 32;
+const WARM_UP: usize = 300;
+const CALLS: usize = 12_000;
+
+/// As the store bench: durable, but a commit does not wait for its flush.
+const POSTGRES_SETTINGS: &[&str] = &["synchronous_commit=off", "shared_buffers=128MB"];
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let sandbox = Sandbox::builder()
+        .token(Token::plugin("bench-identifier", "bench-upstream-key").with_daily_quota(None))
+        .start()
+        .await
+        .expect("the sandbox starts");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let keys: Vec<String> = (0..AGENTS)
+        .map(|i| format!("bench-agent-key-{i}-{}", "k".repeat(40)))
+        .collect();
+    let mut policy = String::from("daily_quota = 1000000000\n\n");
+    for (i, key) in keys.iter().enumerate() {
+        policy.push_str(&format!(
+            "[[agents]]\nname = \"agent-{i}\"\nkey_sha256 = \"{}\"\n\
+             grants = \"website:conversation:sessions=read\"\nwebsites = [\"{}\"]\n\
+             daily_budget = 100000000\n\n",
+            KeyHash::of(key.as_bytes()),
+            sandbox.website_id()
+        ));
+    }
+    let policy_file = dir.path().join("gateway.toml");
+    std::fs::write(&policy_file, policy).expect("the policy is written");
+    let cluster = cluster::Cluster::start_with(POSTGRES_SETTINGS).expect("PostgreSQL starts");
+
+    println!(
+        "crisp-gateway replicas bench ({} cores shared by everything: client and sandbox in this \
+         process, each gateway in its own, PostgreSQL; {AGENTS} agents over {CONNECTIONS} \
+         connections, {CALLS} get_conversation calls, each with a budget and the quota taken \
+         and an audit row)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "{:<28} {:>9} {:>9} {:>9} {:>13} {:>13} {:>9}",
+        "", "calls/s", "p50 us", "p99 us", "gateways CPU", "postgres CPU", "machine"
+    );
+    let bench = Bench {
+        sandbox: &sandbox,
+        keys: &keys,
+        policy: &policy_file,
+    };
+    bench
+        .measure("SQLite, one gateway", dir.path(), None, 1, None)
+        .await;
+    let one = cluster.create_database().await;
+    bench
+        .measure(
+            "PostgreSQL, one gateway",
+            dir.path(),
+            Some(&one),
+            1,
+            Some(&cluster),
+        )
+        .await;
+    let two = cluster.create_database().await;
+    bench
+        .measure(
+            "PostgreSQL, two replicas",
+            dir.path(),
+            Some(&two),
+            2,
+            Some(&cluster),
+        )
+        .await;
+    drop(cluster);
+    sandbox.shutdown().await;
+}
+
+struct Bench<'a> {
+    sandbox: &'a Sandbox,
+    keys: &'a [String],
+    policy: &'a Path,
+}
+
+impl Bench<'_> {
+    async fn measure(
+        &self,
+        name: &str,
+        dir: &Path,
+        database: Option<&str>,
+        replicas: usize,
+        cluster: Option<&cluster::Cluster>,
+    ) {
+        let label = name.replace([',', ' '], "-");
+        let mut gateways: Vec<(Child, String)> = (0..replicas)
+            .map(|i| self.start(&dir.join(format!("{label}-{i}")), database))
+            .collect();
+        let website = self.sandbox.website_id().to_owned();
+        // Connection `c` is agent `c % AGENTS` on replica `c % replicas`.
+        let clients: Vec<Arc<Client>> = (0..CONNECTIONS)
+            .map(|c| {
+                let agent = c % AGENTS;
+                Arc::new(client(
+                    Credentials::plugin(format!("agent-{agent}"), &self.keys[agent]),
+                    &gateways[c % replicas].1,
+                ))
+            })
+            .collect();
+        for client in clients.iter().take(replicas) {
+            calls(client, &website, WARM_UP).await;
+        }
+
+        let pids: Vec<u32> = gateways.iter().map(|(child, _)| child.id()).collect();
+        let gateways_cpu = || pids.iter().map(|pid| cpu_of(*pid)).sum::<Duration>();
+        let postgres_cpu = || cluster.map_or(Duration::ZERO, |c| tree_cpu(c.pid()));
+        let (g0, p0, m0) = (gateways_cpu(), postgres_cpu(), machine());
+        let clock = Instant::now();
+        let per_task = CALLS / CONNECTIONS;
+        let tasks: Vec<_> = clients
+            .iter()
+            .map(|client| {
+                let client = Arc::clone(client);
+                let website = website.clone();
+                tokio::spawn(async move { calls(&client, &website, per_task).await })
+            })
+            .collect();
+        let mut latencies = Vec::with_capacity(CALLS);
+        for task in tasks {
+            latencies.extend(task.await.expect("a bench task"));
+        }
+        let elapsed = clock.elapsed();
+        let (g1, p1, m1) = (gateways_cpu(), postgres_cpu(), machine());
+        let share = |cpu: Duration| 100.0 * cpu.as_secs_f64() / elapsed.as_secs_f64();
+        let (busy0, total0) = m0;
+        let (busy1, total1) = m1;
+        let machine_busy = 100.0 * (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64;
+        println!(
+            "{name:<28} {:>9.0} {:>9.0} {:>9.0} {:>12.0}% {:>12.0}% {:>8.0}%",
+            latencies.len() as f64 / elapsed.as_secs_f64(),
+            micros(percentile(&latencies, 50)),
+            micros(percentile(&latencies, 99)),
+            share(g1.saturating_sub(g0)),
+            share(p1.saturating_sub(p0)),
+            machine_busy,
+        );
+
+        for (child, _) in &mut gateways {
+            stop(child);
+        }
+        let store = store::open_read_only(&dir.join(format!("{label}-0")), database)
+            .await
+            .expect("the gateway's store");
+        let rows = store
+            .query_audit(&AuditFilter {
+                limit: Some(u32::MAX),
+                ..AuditFilter::default()
+            })
+            .await
+            .expect("the audit rows");
+        assert_eq!(
+            rows.len(),
+            replicas * WARM_UP + latencies.len(),
+            "one audit row per forwarded call"
+        );
+        assert!(rows.iter().all(|r| r.status == Some(200)));
+        store.close().await;
+    }
+
+    /// A gateway process: the process and its REST base URL.
+    fn start(&self, data: &Path, database: Option<&str>) -> (Child, String) {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_crisp-gateway"));
+        for variable in crisp_api::env::VARIABLES {
+            command.env_remove(variable);
+        }
+        command
+            .args(["--port", "0", "--data"])
+            .arg(data)
+            .arg("--policy")
+            .arg(self.policy)
+            .env_remove("CRISP_GATEWAY_DATABASE")
+            .env("CRISP_IDENTIFIER", self.sandbox.identifier())
+            .env("CRISP_KEY", self.sandbox.key())
+            .env("CRISP_TIER", "plugin")
+            .env("CRISP_BASE_URL", self.sandbox.base_url())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(database) = database {
+            command.args(["--database", database]);
+        }
+        let mut gateway = command.spawn().expect("the gateway binary starts");
+        let mut line = String::new();
+        BufReader::new(gateway.stdout.take().expect("its stdout"))
+            .read_line(&mut line)
+            .expect("its start-up line");
+        let started: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+        let base_url = started["base_url"].as_str().expect("base_url").to_owned();
+        (gateway, base_url)
+    }
+}
+
+fn client(credentials: Credentials, base_url: &str) -> Client {
+    Client::builder(credentials)
+        .base_url(base_url)
+        .retry(RetryPolicy::never())
+        .build()
+        .expect("a client")
+}
+
+/// `count` calls one after another; each call's latency.
+async fn calls(client: &Client, website: &str, count: usize) -> Vec<Duration> {
+    let mut latencies = Vec::with_capacity(count);
+    for _ in 0..count {
+        let one = Instant::now();
+        client
+            .call(&Operation::GET_CONVERSATION)
+            .path("website_id", website)
+            .path("session_id", crisp_sandbox::demo::SESSION_ID)
+            .send()
+            .await
+            .expect("a forwarded call");
+        latencies.push(one.elapsed());
+    }
+    latencies
+}
+
+fn percentile(latencies: &[Duration], p: usize) -> Duration {
+    let mut sorted = latencies.to_vec();
+    sorted.sort_unstable();
+    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
+}
+
+fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+/// The fields of `/proc/PID/stat` after the command name (which may hold spaces).
+fn stat_fields(pid: u32) -> Vec<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect()
+}
+
+/// A process's CPU time so far (user and system, every thread), in clock ticks of 10 ms.
+fn cpu_of(pid: u32) -> Duration {
+    let fields = stat_fields(pid);
+    let ticks = |i: usize| fields.get(i).copied().unwrap_or(0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// The CPU time of `pid` and its children (PostgreSQL's server and its backends).
+fn tree_cpu(pid: u32) -> Duration {
+    let children = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        // The parent's pid is field 4 of the line, 1 after the name.
+        .filter(|child| stat_fields(*child).get(1).copied() == Some(u64::from(pid)));
+    cpu_of(pid) + children.map(cpu_of).sum::<Duration>()
+}
+
+/// The whole machine's (busy, total) clock ticks so far, from `/proc/stat`.
+fn machine() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let total: u64 = ticks.iter().sum();
+    // idle and iowait are the 4th and 5th.
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    (total - idle, total)
+}
+
+/// Stops a gateway with SIGINT (it writes its audit log) and waits for it.
+fn stop(gateway: &mut Child) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(gateway.id()).expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("the signal is sent");
+    let status = gateway.wait().expect("the gateway exits");
+    assert!(status.success(), "the gateway exited with {status}");
+}
