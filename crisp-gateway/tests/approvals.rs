@@ -66,7 +66,7 @@ async fn a_proposed_message_waits_unsent_and_is_sent_once_on_approval() {
         format!("/v1/_gateway/approvals/{id}")
     );
     assert_eq!(harness.sandbox.api_requests(), before, "nothing was sent");
-    assert_eq!(copies(&harness, &session, text).await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, text).await, 0);
 
     let (status, pending) = status_of(&harness, &reply, &id).await;
     assert_eq!(status, 200, "{pending}");
@@ -90,7 +90,7 @@ async fn a_proposed_message_waits_unsent_and_is_sent_once_on_approval() {
     .expect("approved and sent");
     assert_eq!(sent.approval.state, ApprovalState::Sent);
     assert!(sent.outcome.is_success(), "{:?}", sent.outcome);
-    assert_eq!(copies(&harness, &session, text).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, text).await, 1);
 
     let (_, approved) = status_of(&harness, &reply, &id).await;
     assert_eq!(approved["data"]["status"], "approved", "{approved}");
@@ -112,7 +112,7 @@ async fn a_proposed_message_waits_unsent_and_is_sent_once_on_approval() {
         ),
         "{again:?}"
     );
-    assert_eq!(copies(&harness, &session, text).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, text).await, 1);
 
     let steps: Vec<String> = decisions(&harness)
         .await
@@ -185,7 +185,7 @@ async fn many_approvals_at_once_from_two_gateways_send_once() {
         before + 1,
         "one request left"
     );
-    assert_eq!(copies(&harness, &session, message).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, message).await, 1);
 
     // The requests taken for the approvals that lost were given back: one is counted.
     second.close().await.unwrap();
@@ -232,7 +232,7 @@ async fn a_pile_of_proposals_leaves_the_budget_untouched_until_approved() {
     assert_eq!(harness.sandbox.api_requests(), before);
     let (_, pending) = status_of(&harness, &reply, &ids[2]).await;
     assert_eq!(pending["data"]["status"], "pending");
-    assert_eq!(copies(&harness, &session, "proposal 2").await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, "proposal 2").await, 0);
     harness.stop().await;
 }
 
@@ -272,7 +272,10 @@ async fn a_denial_and_its_note_reach_the_agent_and_nothing_is_sent() {
         "{late:?}"
     );
     assert_eq!(harness.sandbox.api_requests(), before);
-    assert_eq!(copies(&harness, &session, "A curt answer.").await, 0);
+    assert_eq!(
+        copies(&harness.sandbox, &session, "A curt answer.").await,
+        0
+    );
     assert!(decisions(&harness).await.contains(&"denied".to_owned()));
     harness.stop().await;
 }
@@ -369,7 +372,7 @@ async fn a_send_claimed_before_a_restart_is_never_sent_again() {
         "{again:?}"
     );
     assert_eq!(harness.sandbox.api_requests(), before, "never sent again");
-    assert_eq!(copies(&harness, &session, "Maybe sent.").await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, "Maybe sent.").await, 0);
     let filter = AuditFilter {
         decision: Some("unknown_outcome".into()),
         ..AuditFilter::default()

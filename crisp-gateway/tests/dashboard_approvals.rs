@@ -58,13 +58,13 @@ async fn a_proposal_is_read_approved_once_and_another_denied_with_a_note_on_the_
         person.post("/approvals/review", &approve).await.status,
         StatusCode::SEE_OTHER
     );
-    assert_eq!(copies(&harness, &session, HTML_TEXT).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, HTML_TEXT).await, 1);
     let after = person.get("/approvals").await;
     assert!(after.text.contains("Crisp answered 200"), "{}", after.text);
     assert!(!after.text.contains(&format!("data-approval=\"{to_send}\"")));
     // Approved again (a second tab, a double click): nothing more is sent, and the page says so.
     person.post("/approvals/review", &approve).await;
-    assert_eq!(copies(&harness, &session, HTML_TEXT).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, HTML_TEXT).await, 1);
     let again = person.get("/approvals").await;
     assert!(again.text.contains("already approved"), "{}", again.text);
 
@@ -86,7 +86,7 @@ async fn a_proposal_is_read_approved_once_and_another_denied_with_a_note_on_the_
         .unwrap();
     assert_eq!(status["data"]["status"], "denied", "{status}");
     assert_eq!(status["data"]["note"], "Add a greeting, please.");
-    assert_eq!(copies(&harness, &session, "Too curt.").await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, "Too curt.").await, 0);
     assert!(
         person
             .get("/approvals")

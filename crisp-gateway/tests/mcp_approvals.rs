@@ -115,7 +115,7 @@ async fn a_proposal_is_a_result_with_its_preview_and_approval_status_follows_it(
         "{shown}"
     );
     assert_eq!(harness.sandbox.api_requests(), before, "nothing was sent");
-    assert_eq!(copies(&harness, &session, text).await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, text).await, 0);
 
     let pending = status(&as_reply, &id).await;
     assert!(!is_error(&pending), "{pending}");
@@ -130,7 +130,7 @@ async fn a_proposal_is_a_result_with_its_preview_and_approval_status_follows_it(
     .await
     .expect("approved and sent");
     assert!(sent.outcome.is_success(), "{:?}", sent.outcome);
-    assert_eq!(copies(&harness, &session, text).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, text).await, 1);
     let approved = status(&as_reply, &id).await;
     let data = structured(&approved);
     assert_eq!(data["status"], "approved", "{approved}");
@@ -165,7 +165,7 @@ async fn a_proposal_is_a_result_with_its_preview_and_approval_status_follows_it(
             .unwrap()
             .contains("Note: Too early")
     );
-    assert_eq!(copies(&harness, &session, other).await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, other).await, 0);
 
     // An id that is none of its approvals: a tool error, as REST's 404.
     let unknown = status(&as_reply, "0123456789abcdef0123456789abcdef").await;

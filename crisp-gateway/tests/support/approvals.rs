@@ -2,6 +2,7 @@
 //! front, and how many copies of a message the sandbox holds.
 
 use crisp_gateway::Reviewer;
+use crisp_sandbox::Sandbox;
 use serde_json::{Value, json};
 
 use super::{Harness, TestAgent, http};
@@ -54,8 +55,7 @@ pub async fn propose(harness: &Harness, agent: &TestAgent, session: &str, text: 
 }
 
 /// How many messages of `session`, read from the sandbox directly, have the content `text`.
-pub async fn copies(harness: &Harness, session: &str, text: &str) -> usize {
-    let sandbox = &harness.sandbox;
+pub async fn copies(sandbox: &Sandbox, session: &str, text: &str) -> usize {
     let url = format!(
         "{}/website/{}/conversation/{session}/messages",
         sandbox.base_url(),
