@@ -6,9 +6,7 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -27,66 +25,34 @@ mod support;
 #[path = "support/webhooks.rs"]
 mod hooks;
 
-use hooks::{call, endpoint, retrying_sandbox, wait_until};
+#[path = "support/replicas.rs"]
+mod replicas;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_crisp-gateway");
+use hooks::{call, endpoint, retrying_sandbox, wait_until};
+use replicas::Replica;
+
 const MASTER: &str = "replicas-master-webhook-secret-0123456789abcdef";
 
-/// A gateway process; killed when dropped.
-struct Replica {
-    child: Child,
-    webhook_url: String,
-}
-
-impl Replica {
-    fn start(data: &Path, policy: &Path, database: &str, sandbox: &Sandbox) -> Self {
-        let mut command = Command::new(BINARY);
-        for variable in crisp_api::env::VARIABLES {
-            command.env_remove(variable);
-        }
-        let mut child = command
-            .env_remove("RUST_LOG")
-            .args(["--port", "0", "--data"])
-            .arg(data)
-            .arg("--policy")
-            .arg(policy)
-            .args(["--database", database])
-            .args(["--webhook-attempts", "50", "--webhook-backoff-ms", "50"])
-            .args(["--webhook-timeout-ms", "2000"])
-            .env("CRISP_IDENTIFIER", sandbox.identifier())
-            .env("CRISP_KEY", sandbox.key())
-            .env("CRISP_TIER", "plugin")
-            .env("CRISP_BASE_URL", sandbox.base_url())
-            .env(SIGNING_SECRET_VAR, sandbox.signing_secret())
-            .env(MASTER_SECRET_VAR, MASTER)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let line: Value = serde_json::from_str(&first)
-            .unwrap_or_else(|e| panic!("the first line is not JSON ({e}): {first:?}"));
-        let webhook_url = line["crisp_webhook_url"].as_str().unwrap().to_owned();
-        Self { child, webhook_url }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// A replica receiving Crisp's webhooks, retrying an agent's endpoint quickly.
+fn start(data: &Path, policy: &Path, database: &str, sandbox: &Sandbox) -> Replica {
+    Replica::start_with(
+        data,
+        policy,
+        database,
+        sandbox,
+        &[
+            "--webhook-attempts",
+            "50",
+            "--webhook-backoff-ms",
+            "50",
+            "--webhook-timeout-ms",
+            "2000",
+        ],
+        &[
+            (SIGNING_SECRET_VAR, sandbox.signing_secret()),
+            (MASTER_SECRET_VAR, MASTER),
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,8 +80,8 @@ async fn an_event_for_a_down_agent_is_delivered_by_the_other_replica_after_the_f
     )
     .unwrap();
     let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
-    let first = Replica::start(&data_a, &policy, &database, &sandbox);
-    sandbox.set_webhook_urls(&[&first.webhook_url]);
+    let first = start(&data_a, &policy, &database, &sandbox);
+    sandbox.set_webhook_urls(&[first.webhook_url.as_deref().expect("a webhook URL")]);
 
     // A visitor writes: the event reaches the first replica, which tries the agent, down.
     let session = sandbox.fixtures().conversations[0]["session_id"]
@@ -135,7 +101,7 @@ async fn an_event_for_a_down_agent_is_delivered_by_the_other_replica_after_the_f
     .await;
 
     // The second replica joins; the first dies mid-retry, without a word.
-    let second = Replica::start(&data_b, &policy, &database, &sandbox);
+    let second = start(&data_b, &policy, &database, &sandbox);
     first.kill();
     let refused_while_down = endpoint.received.lock().len();
     endpoint.down.store(false, Ordering::SeqCst);
