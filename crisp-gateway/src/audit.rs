@@ -25,6 +25,28 @@ use tokio::time::Instant;
 
 use crate::store::{AuditRow, Store, StoreError};
 
+/// The most an audit row keeps of a text from outside (a client's `User-Agent`, Crisp's
+/// `reason`), in bytes.
+const OUTSIDE_TEXT_MAX: usize = 200;
+
+/// `text` as an audit row keeps it: its first [`OUTSIDE_TEXT_MAX`] bytes, cut at a character
+/// boundary.
+pub(crate) fn kept_text(text: &str) -> String {
+    truncate(text, OUTSIDE_TEXT_MAX).to_owned()
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// How the [`AuditLog`] queues and batches. [`Default`] suits the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditConfig {
@@ -472,5 +494,18 @@ impl Writer {
         );
         self.answer_flushers(&Err(lost.clone()));
         lost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_outside_texts_are_cut_on_a_character() {
+        assert_eq!(truncate("abc", 10), "abc");
+        assert_eq!(truncate("aé", 2), "a");
+        assert_eq!(truncate("abcdef", 3), "abc");
+        assert_eq!(kept_text(&"é".repeat(150)).len(), 200);
     }
 }

@@ -16,53 +16,16 @@ use crisp_gateway::store::{
 };
 use crisp_gateway::{Gateway, Reviewer};
 use serde_json::{Value, json};
+use support::approvals::{MESSAGES, alice, copies, now_ms, propose, send, text_message};
 use support::{Harness, TestAgent, http, policy_text, surely};
-
-const MESSAGES: &str = "website:conversation:messages=write, website:conversation:sessions=read";
 
 fn reply_agent(website: &str) -> TestAgent {
     TestAgent::new("reply", MESSAGES, website).with("approve = [\"send_message\"]")
 }
 
-fn alice() -> Reviewer {
-    Reviewer::new("alice", "test")
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 /// A session of the sandbox's workspace.
 fn session(harness: &Harness) -> String {
     support::conversations(&harness.sandbox)[0].session.clone()
-}
-
-fn message(text: &str) -> Value {
-    json!({"type": "text", "from": "operator", "origin": "chat", "content": text})
-}
-
-/// POSTs `text` as a message to `session` with `agent`'s key: the status and the envelope.
-async fn send(harness: &Harness, agent: &TestAgent, session: &str, text: &str) -> (u16, Value) {
-    let url = format!(
-        "{}/website/{}/conversation/{session}/message",
-        harness.base_url,
-        harness.sandbox.website_id()
-    );
-    let answer = http()
-        .post(url)
-        .header("Authorization", agent.basic())
-        .json(&message(text))
-        .send()
-        .await
-        .unwrap();
-    (answer.status().as_u16(), answer.json().await.unwrap())
-}
-
-/// Proposes `text` and returns the approval id.
-async fn propose(harness: &Harness, agent: &TestAgent, session: &str, text: &str) -> String {
-    let (status, envelope) = send(harness, agent, session, text).await;
-    assert_eq!(status, 202, "{envelope}");
-    envelope["data"]["approval_id"].as_str().unwrap().to_owned()
 }
 
 /// The agent's status call: the status and the envelope.
@@ -75,28 +38,6 @@ async fn status_of(harness: &Harness, agent: &TestAgent, id: &str) -> (u16, Valu
         .await
         .unwrap();
     (answer.status().as_u16(), answer.json().await.unwrap())
-}
-
-/// How many messages of `session`, read from the sandbox directly, have the content `text`.
-async fn copies(harness: &Harness, session: &str, text: &str) -> usize {
-    let sandbox = &harness.sandbox;
-    let url = format!(
-        "{}/website/{}/conversation/{session}/messages",
-        sandbox.base_url(),
-        sandbox.website_id()
-    );
-    let answer: Value = http()
-        .get(url)
-        .basic_auth(sandbox.identifier(), Some(sandbox.key()))
-        .header("X-Crisp-Tier", "plugin")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let messages = answer["data"].as_array().expect("a list of messages");
-    messages.iter().filter(|m| m["content"] == text).count()
 }
 
 async fn decisions(harness: &Harness) -> Vec<String> {
@@ -125,7 +66,7 @@ async fn a_proposed_message_waits_unsent_and_is_sent_once_on_approval() {
         format!("/v1/_gateway/approvals/{id}")
     );
     assert_eq!(harness.sandbox.api_requests(), before, "nothing was sent");
-    assert_eq!(copies(&harness, &session, text).await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, text).await, 0);
 
     let (status, pending) = status_of(&harness, &reply, &id).await;
     assert_eq!(status, 200, "{pending}");
@@ -149,7 +90,7 @@ async fn a_proposed_message_waits_unsent_and_is_sent_once_on_approval() {
     .expect("approved and sent");
     assert_eq!(sent.approval.state, ApprovalState::Sent);
     assert!(sent.outcome.is_success(), "{:?}", sent.outcome);
-    assert_eq!(copies(&harness, &session, text).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, text).await, 1);
 
     let (_, approved) = status_of(&harness, &reply, &id).await;
     assert_eq!(approved["data"]["status"], "approved", "{approved}");
@@ -171,7 +112,7 @@ async fn a_proposed_message_waits_unsent_and_is_sent_once_on_approval() {
         ),
         "{again:?}"
     );
-    assert_eq!(copies(&harness, &session, text).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, text).await, 1);
 
     let steps: Vec<String> = decisions(&harness)
         .await
@@ -244,7 +185,7 @@ async fn many_approvals_at_once_from_two_gateways_send_once() {
         before + 1,
         "one request left"
     );
-    assert_eq!(copies(&harness, &session, message).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, message).await, 1);
 
     // The requests taken for the approvals that lost were given back: one is counted.
     second.close().await.unwrap();
@@ -291,7 +232,7 @@ async fn a_pile_of_proposals_leaves_the_budget_untouched_until_approved() {
     assert_eq!(harness.sandbox.api_requests(), before);
     let (_, pending) = status_of(&harness, &reply, &ids[2]).await;
     assert_eq!(pending["data"]["status"], "pending");
-    assert_eq!(copies(&harness, &session, "proposal 2").await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, "proposal 2").await, 0);
     harness.stop().await;
 }
 
@@ -331,7 +272,10 @@ async fn a_denial_and_its_note_reach_the_agent_and_nothing_is_sent() {
         "{late:?}"
     );
     assert_eq!(harness.sandbox.api_requests(), before);
-    assert_eq!(copies(&harness, &session, "A curt answer.").await, 0);
+    assert_eq!(
+        copies(&harness.sandbox, &session, "A curt answer.").await,
+        0
+    );
     assert!(decisions(&harness).await.contains(&"denied".to_owned()));
     harness.stop().await;
 }
@@ -428,7 +372,7 @@ async fn a_send_claimed_before_a_restart_is_never_sent_again() {
         "{again:?}"
     );
     assert_eq!(harness.sandbox.api_requests(), before, "never sent again");
-    assert_eq!(copies(&harness, &session, "Maybe sent.").await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, "Maybe sent.").await, 0);
     let filter = AuditFilter {
         decision: Some("unknown_outcome".into()),
         ..AuditFilter::default()
@@ -459,7 +403,7 @@ async fn the_mcp_front_proposes_and_reads_through_the_same_gateway_calls() {
         ("website_id", website.to_owned()),
         ("session_id", session.clone()),
     ];
-    incoming.body = Some(message("Proposed over MCP"));
+    incoming.body = Some(text_message("Proposed over MCP"));
     let Outcome::Proposed(proposal) = harness.gateway.handle(agent, incoming).await else {
         panic!("a call the agent may only propose is proposed");
     };
@@ -470,7 +414,7 @@ async fn the_mcp_front_proposes_and_reads_through_the_same_gateway_calls() {
             "method": "POST",
             "path": format!("/website/{website}/conversation/{session}/message"),
             "query": [],
-            "body": message("Proposed over MCP"),
+            "body": text_message("Proposed over MCP"),
         }))
     );
     assert!(

@@ -8,10 +8,9 @@ mod support;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use support::approvals::{MESSAGES, propose};
 use support::{Harness, TestAgent, http, policy_text};
-
-const MESSAGES: &str = "website:conversation:messages=write, website:conversation:sessions=read";
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
@@ -40,26 +39,6 @@ fn cli(args: &[&str], upstream: Option<&Harness>) -> Output {
             .env("CRISP_BASE_URL", sandbox.base_url());
     }
     command.output().expect("the binary runs")
-}
-
-async fn propose(harness: &Harness, agent: &TestAgent, session: &str, content: &str) -> String {
-    let url = format!(
-        "{}/website/{}/conversation/{session}/message",
-        harness.base_url,
-        harness.sandbox.website_id()
-    );
-    let answer: Value = http()
-        .post(url)
-        .header("Authorization", agent.basic())
-        .json(&json!({"type": "text", "from": "operator", "origin": "chat", "content": content}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(answer["reason"], "pending_approval", "{answer}");
-    answer["data"]["approval_id"].as_str().unwrap().to_owned()
 }
 
 async fn status_of(harness: &Harness, agent: &TestAgent, id: &str) -> Value {

@@ -7,52 +7,12 @@
 mod support;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
+use support::approvals::{MESSAGES, copies, propose};
 use support::person::Person;
 use support::{Harness, TestAgent, http, policy_text};
 
-const MESSAGES: &str = "website:conversation:messages=write, website:conversation:sessions=read";
 const HTML_TEXT: &str = "<script>alert(1)</script><b>Your refund</b> is on its way.";
-
-async fn propose(harness: &Harness, agent: &TestAgent, session: &str, text: &str) -> String {
-    let url = format!(
-        "{}/website/{}/conversation/{session}/message",
-        harness.base_url,
-        harness.sandbox.website_id()
-    );
-    let answer = http()
-        .post(url)
-        .header("Authorization", agent.basic())
-        .json(&json!({"type": "text", "from": "operator", "origin": "chat", "content": text}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), StatusCode::ACCEPTED);
-    let envelope: Value = answer.json().await.unwrap();
-    envelope["data"]["approval_id"].as_str().unwrap().to_owned()
-}
-
-/// How many messages of `session`, read from the sandbox directly, have the content `text`.
-async fn copies(harness: &Harness, session: &str, text: &str) -> usize {
-    let sandbox = &harness.sandbox;
-    let url = format!(
-        "{}/website/{}/conversation/{session}/messages",
-        sandbox.base_url(),
-        sandbox.website_id()
-    );
-    let answer: Value = http()
-        .get(url)
-        .basic_auth(sandbox.identifier(), Some(sandbox.key()))
-        .header("X-Crisp-Tier", "plugin")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let messages = answer["data"].as_array().expect("a list of messages");
-    messages.iter().filter(|m| m["content"] == text).count()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proposal_is_read_approved_once_and_another_denied_with_a_note_on_the_page() {
@@ -98,13 +58,13 @@ async fn a_proposal_is_read_approved_once_and_another_denied_with_a_note_on_the_
         person.post("/approvals/review", &approve).await.status,
         StatusCode::SEE_OTHER
     );
-    assert_eq!(copies(&harness, &session, HTML_TEXT).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, HTML_TEXT).await, 1);
     let after = person.get("/approvals").await;
     assert!(after.text.contains("Crisp answered 200"), "{}", after.text);
     assert!(!after.text.contains(&format!("data-approval=\"{to_send}\"")));
     // Approved again (a second tab, a double click): nothing more is sent, and the page says so.
     person.post("/approvals/review", &approve).await;
-    assert_eq!(copies(&harness, &session, HTML_TEXT).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, HTML_TEXT).await, 1);
     let again = person.get("/approvals").await;
     assert!(again.text.contains("already approved"), "{}", again.text);
 
@@ -126,7 +86,7 @@ async fn a_proposal_is_read_approved_once_and_another_denied_with_a_note_on_the_
         .unwrap();
     assert_eq!(status["data"]["status"], "denied", "{status}");
     assert_eq!(status["data"]["note"], "Add a greeting, please.");
-    assert_eq!(copies(&harness, &session, "Too curt.").await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, "Too curt.").await, 0);
     assert!(
         person
             .get("/approvals")

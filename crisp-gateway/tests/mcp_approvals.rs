@@ -8,50 +8,20 @@
 
 mod support;
 
-use crisp_gateway::Reviewer;
 use crisp_gateway::store::AuditRow;
 use serde_json::{Value, json};
+use support::approvals::{alice, copies, now_ms};
 use support::mcp::{self, Mcp, error, is_error, structured};
-use support::{Harness, TestAgent, http, policy_text, surely};
+use support::{Harness, TestAgent, policy_text, surely};
 
 const WEBSITE: &str = crisp_sandbox::demo::WEBSITE_ID;
 const REPLY: &str = "website:conversation:sessions=read, website:conversation:messages=read-write";
-
-fn alice() -> Reviewer {
-    Reviewer::new("alice", "test")
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 fn message(session: &str, text: &str) -> Value {
     json!({
         "session_id": session,
         "body": {"type": "text", "from": "operator", "origin": "chat", "content": text}
     })
-}
-
-/// How many messages of `session`, read from the sandbox directly, have the content `text`.
-async fn copies(harness: &Harness, session: &str, text: &str) -> usize {
-    let sandbox = &harness.sandbox;
-    let url = format!(
-        "{}/website/{}/conversation/{session}/messages",
-        sandbox.base_url(),
-        sandbox.website_id()
-    );
-    let answer: Value = http()
-        .get(url)
-        .basic_auth(sandbox.identifier(), Some(sandbox.key()))
-        .header("X-Crisp-Tier", "plugin")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let messages = answer["data"].as_array().expect("a list of messages");
-    messages.iter().filter(|m| m["content"] == text).count()
 }
 
 /// The MCP front's rows, oldest first: `(operation, decision)`.
@@ -145,7 +115,7 @@ async fn a_proposal_is_a_result_with_its_preview_and_approval_status_follows_it(
         "{shown}"
     );
     assert_eq!(harness.sandbox.api_requests(), before, "nothing was sent");
-    assert_eq!(copies(&harness, &session, text).await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, text).await, 0);
 
     let pending = status(&as_reply, &id).await;
     assert!(!is_error(&pending), "{pending}");
@@ -160,7 +130,7 @@ async fn a_proposal_is_a_result_with_its_preview_and_approval_status_follows_it(
     .await
     .expect("approved and sent");
     assert!(sent.outcome.is_success(), "{:?}", sent.outcome);
-    assert_eq!(copies(&harness, &session, text).await, 1);
+    assert_eq!(copies(&harness.sandbox, &session, text).await, 1);
     let approved = status(&as_reply, &id).await;
     let data = structured(&approved);
     assert_eq!(data["status"], "approved", "{approved}");
@@ -195,7 +165,7 @@ async fn a_proposal_is_a_result_with_its_preview_and_approval_status_follows_it(
             .unwrap()
             .contains("Note: Too early")
     );
-    assert_eq!(copies(&harness, &session, other).await, 0);
+    assert_eq!(copies(&harness.sandbox, &session, other).await, 0);
 
     // An id that is none of its approvals: a tool error, as REST's 404.
     let unknown = status(&as_reply, "0123456789abcdef0123456789abcdef").await;

@@ -14,17 +14,13 @@ mod cluster;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use crisp_api::Client;
-use crisp_gateway::audit::AuditLog;
+use crisp_gateway::Gateway;
 use crisp_gateway::dashboard::Dashboard;
-use crisp_gateway::policy::Policy;
 use crisp_gateway::store::{self, AuditFilter};
-use crisp_gateway::upstream::Upstream;
-use crisp_gateway::{Gateway, server};
 use crisp_sandbox::Sandbox;
 use serde_json::{Value, json};
 use support::mcp::{Mcp, error, is_error, structured};
-use support::{TestAgent, fast_retries, policy_text, quick_audit, surely};
+use support::{TestAgent, fast_retries, gateway, policy_text, serve, surely};
 use tokio::sync::oneshot;
 
 const REPLY: &str = "website:conversation:sessions=read, website:conversation:messages=read-write";
@@ -41,26 +37,8 @@ async fn replica(
         .await
         .expect("the store opens");
     assert!(store.shared(), "a PostgreSQL store is shared by replicas");
-    let audit = AuditLog::start(Arc::clone(&store), quick_audit());
-    let client = Client::builder(sandbox.credentials())
-        .base_url(sandbox.base_url())
-        .retry(fast_retries())
-        .build()
-        .unwrap();
-    let policy = Policy::parse(policy, "test.toml").unwrap();
-    let gateway = Arc::new(Gateway::new(policy, store, audit, Upstream::new(client)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::serve(
-        listener,
-        Arc::clone(&gateway),
-        Dashboard::default(),
-        crisp_serve::Limits::default(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let gateway = gateway(policy, store, sandbox, fast_retries());
+    let (addr, stop, _task) = serve(&gateway, Dashboard::default(), "127.0.0.1:0").await;
     (addr, gateway, stop)
 }
 

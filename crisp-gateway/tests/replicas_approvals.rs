@@ -22,8 +22,10 @@ use serde_json::{Value, json};
 mod cluster;
 #[path = "support/replicas.rs"]
 mod replicas;
+mod support;
 
 use replicas::{Replica, wait_until};
+use support::approvals::copies;
 
 const KEY: &str = "reply-key-0123456789abcdef0123456789";
 
@@ -130,23 +132,7 @@ impl Setup {
 
     /// How many messages of the session, read from the sandbox directly, say `text`.
     async fn copies(&self, text: &str) -> usize {
-        let answer: Value = reqwest::Client::new()
-            .get(format!(
-                "{}/website/{}/conversation/{}/messages",
-                self.sandbox.base_url(),
-                self.sandbox.website_id(),
-                self.session
-            ))
-            .basic_auth(self.sandbox.identifier(), Some(self.sandbox.key()))
-            .header("X-Crisp-Tier", "plugin")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let messages = answer["data"].as_array().expect("a list of messages");
-        messages.iter().filter(|m| m["content"] == text).count()
+        copies(&self.sandbox, &self.session, text).await
     }
 
     async fn store(&self) -> Arc<dyn Store> {

@@ -9,9 +9,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use base64::Engine as _;
 use crisp_gateway::cli::audit::render;
 use crisp_gateway::dashboard::{AdminToken, Dashboard};
@@ -19,24 +16,10 @@ use crisp_gateway::policy::{AgentKey, KeyFormat};
 use serde_json::json;
 use support::mcp::{self, Answer, Mcp};
 use support::person::Person;
-use support::{Harness, INBOX, TestAgent, http, policy_text};
+use support::{Captured, Harness, INBOX, TestAgent, http, policy_text};
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
-
-/// Where the logs go: a buffer shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const WEBSITE: &str = crisp_sandbox::demo::WEBSITE_ID;
 
@@ -276,7 +259,7 @@ async fn no_key_is_in_any_answer_log_row_or_file() {
         ("the admin token", admin.clone()),
         ("a mistyped admin token", mistyped.clone()),
     ];
-    let logs = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logs = logs.text();
     assert!(
         logs.contains("crisp_gateway"),
         "the gateway's logs were captured"

@@ -12,7 +12,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crisp_api::{Client, RetryPolicy};
 use crisp_gateway::Gateway;
@@ -22,7 +21,7 @@ use crisp_gateway::store::AuditRow;
 use crisp_gateway::store::outbox::DeliveryState;
 use crisp_gateway::upstream::Upstream;
 use crisp_gateway::webhooks::{MASTER_SECRET_VAR, SIGNING_SECRET_VAR, WebhookSecrets, Webhooks};
-use crisp_sandbox::{Sandbox, WebhookRetry};
+use crisp_sandbox::Sandbox;
 use serde_json::{Value, json};
 
 #[path = "support/postgres.rs"]
@@ -54,16 +53,7 @@ fn scope_of(event: &str) -> &'static str {
 }
 
 async fn each_agent_gets_each_event_it_may_see_once_signed_from_two_replicas(db: Db) {
-    let sandbox = Sandbox::builder()
-        .webhook_retry(WebhookRetry {
-            max_attempts: 5,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            ..WebhookRetry::default()
-        })
-        .start()
-        .await
-        .unwrap();
+    let sandbox = retrying_sandbox(5).await;
     let website = sandbox.website_id().to_owned();
     let all_events = r#"events = ["message:send", "message:received", "session:set_state", "session:request:initiated"]"#;
     let read_all = "website:conversation:sessions=read, website:conversation:messages=read, \
@@ -282,10 +272,7 @@ async fn a_delivery_whose_signature_does_not_check_is_refused_and_unused() {
     let sandbox = Sandbox::start().await.unwrap();
     let website = sandbox.website_id().to_owned();
     let (url, agent_endpoint) = endpoint().await;
-    let policy = TestAgent::new("all", "website:conversation:messages=read", &website)
-        .with(r#"events = ["message:send"]"#)
-        .with(&format!("webhook_url = \"{url}\""))
-        .toml();
+    let policy = subscribed_policy("all", &website, &url);
     let db = Db::sqlite();
     let store = db.open().await;
     let replica = Replica::start(Arc::clone(&store), &sandbox, &policy, secrets(&sandbox)).await;

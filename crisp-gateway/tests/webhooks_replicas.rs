@@ -6,117 +6,53 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::routing::post;
 use crisp_gateway::policy::KeyHash;
 use crisp_gateway::store::outbox::DeliveryState;
 use crisp_gateway::store::{self, Store};
 use crisp_gateway::webhooks::{AgentSecret, MASTER_SECRET_VAR, SIGNING_SECRET_VAR};
-use crisp_sandbox::{Sandbox, WebhookRetry};
-use http::{HeaderMap, StatusCode};
-use parking_lot::Mutex;
+use crisp_sandbox::Sandbox;
 use serde_json::{Value, json};
 
 #[path = "support/postgres.rs"]
 mod cluster;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_crisp-gateway");
+mod support;
+
+#[path = "support/webhooks.rs"]
+mod hooks;
+
+#[path = "support/replicas.rs"]
+mod replicas;
+
+use hooks::{call, endpoint, retrying_sandbox, wait_until};
+use replicas::Replica;
+
 const MASTER: &str = "replicas-master-webhook-secret-0123456789abcdef";
 
-/// A gateway process; killed when dropped.
-struct Replica {
-    child: Child,
-    webhook_url: String,
-}
-
-impl Replica {
-    fn start(data: &Path, policy: &Path, database: &str, sandbox: &Sandbox) -> Self {
-        let mut command = Command::new(BINARY);
-        for variable in crisp_api::env::VARIABLES {
-            command.env_remove(variable);
-        }
-        let mut child = command
-            .env_remove("RUST_LOG")
-            .args(["--port", "0", "--data"])
-            .arg(data)
-            .arg("--policy")
-            .arg(policy)
-            .args(["--database", database])
-            .args(["--webhook-attempts", "50", "--webhook-backoff-ms", "50"])
-            .args(["--webhook-timeout-ms", "2000"])
-            .env("CRISP_IDENTIFIER", sandbox.identifier())
-            .env("CRISP_KEY", sandbox.key())
-            .env("CRISP_TIER", "plugin")
-            .env("CRISP_BASE_URL", sandbox.base_url())
-            .env(SIGNING_SECRET_VAR, sandbox.signing_secret())
-            .env(MASTER_SECRET_VAR, MASTER)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let line: Value = serde_json::from_str(&first)
-            .unwrap_or_else(|e| panic!("the first line is not JSON ({e}): {first:?}"));
-        let webhook_url = line["crisp_webhook_url"].as_str().unwrap().to_owned();
-        Self { child, webhook_url }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The agent's endpoint: records (answer, headers, body) and answers 503 while down.
-#[derive(Default)]
-struct Endpoint {
-    down: AtomicBool,
-    received: Mutex<Vec<(u16, HeaderMap, String)>>,
-}
-
-async fn record(State(e): State<Arc<Endpoint>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let status = if e.down.load(Ordering::SeqCst) {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    let body = String::from_utf8(body.to_vec()).unwrap();
-    e.received.lock().push((status.as_u16(), headers, body));
-    status
-}
-
-/// Polls `done` until it holds (a guard against a hang, not a timing assertion).
-async fn wait_until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let polled = async {
-        while !done().await {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), polled)
-        .await
-        .unwrap_or_else(|_| panic!("{what} never happened"));
+/// A replica receiving Crisp's webhooks, retrying an agent's endpoint quickly.
+fn start(data: &Path, policy: &Path, database: &str, sandbox: &Sandbox) -> Replica {
+    Replica::start_with(
+        data,
+        policy,
+        database,
+        sandbox,
+        &[
+            "--webhook-attempts",
+            "50",
+            "--webhook-backoff-ms",
+            "50",
+            "--webhook-timeout-ms",
+            "2000",
+        ],
+        &[
+            (SIGNING_SECRET_VAR, sandbox.signing_secret()),
+            (MASTER_SECRET_VAR, MASTER),
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,25 +61,10 @@ async fn an_event_for_a_down_agent_is_delivered_by_the_other_replica_after_the_f
         return;
     };
     let database = cluster.create_database().await;
-    let sandbox = Sandbox::builder()
-        .webhook_retry(WebhookRetry {
-            max_attempts: 3,
-            initial_backoff: Duration::from_millis(5),
-            max_backoff: Duration::from_millis(20),
-            ..WebhookRetry::default()
-        })
-        .start()
-        .await
-        .unwrap();
+    let sandbox = retrying_sandbox(3).await;
 
-    let endpoint = Arc::new(Endpoint::default());
+    let (url, endpoint) = endpoint().await;
     endpoint.down.store(true, Ordering::SeqCst);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route("/hook", post(record))
-        .with_state(Arc::clone(&endpoint));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("gateway.toml");
@@ -159,34 +80,28 @@ async fn an_event_for_a_down_agent_is_delivered_by_the_other_replica_after_the_f
     )
     .unwrap();
     let (data_a, data_b) = (dir.path().join("a"), dir.path().join("b"));
-    let first = Replica::start(&data_a, &policy, &database, &sandbox);
-    sandbox.set_webhook_urls(&[&first.webhook_url]);
+    let first = start(&data_a, &policy, &database, &sandbox);
+    sandbox.set_webhook_urls(&[first.webhook_url.as_deref().expect("a webhook URL")]);
 
     // A visitor writes: the event reaches the first replica, which tries the agent, down.
     let session = sandbox.fixtures().conversations[0]["session_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let answer = reqwest::Client::new()
-        .post(format!(
-            "{}/website/{}/conversation/{session}/message",
-            sandbox.base_url(),
-            sandbox.website_id()
-        ))
-        .basic_auth(sandbox.identifier(), Some(sandbox.key()))
-        .header("X-Crisp-Tier", "plugin")
-        .json(&json!({"type": "text", "from": "user", "origin": "chat", "content": "Help"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(answer.status().is_success());
+    call(
+        &sandbox,
+        http::Method::POST,
+        &format!("/conversation/{session}/message"),
+        json!({"type": "text", "from": "user", "origin": "chat", "content": "Help"}),
+    )
+    .await;
     wait_until("two failed attempts", async || {
         endpoint.received.lock().len() >= 2
     })
     .await;
 
     // The second replica joins; the first dies mid-retry, without a word.
-    let second = Replica::start(&data_b, &policy, &database, &sandbox);
+    let second = start(&data_b, &policy, &database, &sandbox);
     first.kill();
     let refused_while_down = endpoint.received.lock().len();
     endpoint.down.store(false, Ordering::SeqCst);
@@ -208,22 +123,18 @@ async fn an_event_for_a_down_agent_is_delivered_by_the_other_replica_after_the_f
     // Every request was one claim of the row (a claim cut short by the kill counts too).
     assert!(refused_while_down >= 2 && received.len() > refused_while_down);
     assert!(row.attempts as usize >= received.len(), "{row:?}");
-    let delivered: Vec<_> = received.iter().filter(|(s, ..)| *s == 200).collect();
+    let delivered: Vec<_> = received.iter().filter(|r| r.status == 200).collect();
     assert_eq!(delivered.len(), 1, "{received:?}");
     let secret =
         crisp_gateway::webhooks::agent_webhook_secret("triage", |_| Some(MASTER.to_owned()))
             .unwrap();
-    let ids: std::collections::BTreeSet<&str> = received
-        .iter()
-        .map(|(_, h, _)| h["webhook-id"].to_str().unwrap())
-        .collect();
+    let ids: std::collections::BTreeSet<&str> = received.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids.len(), 1, "one message, retried: {ids:?}");
-    for (_, headers, body) in &received {
-        let header = |name: &str| headers[name].to_str().unwrap().to_owned();
-        let timestamp: i64 = header("webhook-timestamp").parse().unwrap();
-        let expected = secret.sign(&header("webhook-id"), timestamp, body.as_bytes());
-        assert_eq!(header("webhook-signature"), expected);
-        let event: Value = serde_json::from_str(body).unwrap();
+    for request in &received {
+        let timestamp: i64 = request.timestamp.parse().unwrap();
+        let expected = secret.sign(&request.id, timestamp, request.body.as_bytes());
+        assert_eq!(request.signature, expected);
+        let event: Value = serde_json::from_str(&request.body).unwrap();
         assert_eq!(event["event"], "message:send");
         assert_eq!(event["data"]["session_id"], session.as_str());
     }

@@ -4,7 +4,6 @@
 //! signature), what it posts to the agent (headers and body), its logs (every target at
 //! `TRACE`), its audit rows, the store's file on disk and the `Debug` of its webhook values.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -28,22 +27,8 @@ mod support;
 mod hooks;
 
 use backend::Db;
-use hooks::{MASTER, Replica, endpoint, secrets, wait_until, whsec};
-use support::TestAgent;
-
-/// Where the logs go: a buffer shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use hooks::{MASTER, Replica, endpoint, secrets, subscribed_policy, wait_until, whsec};
+use support::Captured;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_webhook_secret_is_in_any_answer_post_log_row_or_file() {
@@ -62,10 +47,7 @@ async fn no_webhook_secret_is_in_any_answer_post_log_row_or_file() {
     let (url, agent) = endpoint().await;
     // The agent is down at first: failed attempts are logged and recorded too.
     agent.down.store(true, std::sync::atomic::Ordering::SeqCst);
-    let policy = TestAgent::new("triage", "website:conversation:messages=read", &website)
-        .with(r#"events = ["message:send"]"#)
-        .with(&format!("webhook_url = \"{url}\""))
-        .toml();
+    let policy = subscribed_policy("triage", &website, &url);
     let db = Db::sqlite();
     let store = db.open().await;
     let replica = Replica::start(Arc::clone(&store), &sandbox, &policy, secrets(&sandbox)).await;
@@ -129,7 +111,7 @@ async fn no_webhook_secret_is_in_any_answer_post_log_row_or_file() {
         }
     }
     let file = String::from_utf8_lossy(&file).into_owned();
-    let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    let logged = logs.text();
     assert!(logged.contains("webhook"), "the logs were captured");
     let places = [
         ("answers", answers.join("\n")),

@@ -24,7 +24,7 @@ use crisp_api::Client;
 use crisp_api::env::{Env, Website};
 use serde_json::{Value, json};
 
-use super::audit::{cell, short_id};
+use super::audit::{cell, clean_cut, short_ids, write_table};
 use super::run::USER_AGENT;
 use crate::approvals::{ApprovalView, human};
 use crate::audit::{AuditConfig, AuditLog};
@@ -328,7 +328,7 @@ pub fn render(
                 approval.id.clone(),
                 cell(&approval.agent),
                 cell(&approval.operation),
-                ids(approval),
+                short_ids(&approval.path_ids),
                 human_age(now_ms.saturating_sub(approval.created_ms)),
             ];
             if all {
@@ -338,44 +338,7 @@ pub fn render(
             cells
         })
         .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            rows.iter()
-                .map(|cells| cells[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let header: Vec<String> = header.into_iter().map(str::to_owned).collect();
-    for cells in std::iter::once(&header).chain(&rows) {
-        let line: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        writeln!(out, "{}", line.join("  ").trim_end())?;
-    }
-    Ok(())
-}
-
-/// The path ids, short (`website=8c842203…,session=700c65e1…`).
-fn ids(approval: &Approval) -> String {
-    if approval.path_ids.is_empty() {
-        return "-".to_owned();
-    }
-    approval
-        .path_ids
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "{}={}",
-                cell(name.strip_suffix("_id").unwrap_or(name)),
-                short_id(value)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+    write_table(out, &header, &rows)
 }
 
 /// The longest one-line preview.
@@ -394,16 +357,7 @@ pub fn preview(approval: &Approval) -> String {
         },
         None => format!("{} {}", approval.method, approval.operation),
     };
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if clean.chars().count() > PREVIEW_MAX {
-        let cut: String = clean.chars().take(PREVIEW_MAX - 1).collect();
-        format!("{cut}…")
-    } else {
-        clean
-    }
+    clean_cut(&text, PREVIEW_MAX)
 }
 
 /// An age such as `42s`, `5m`, `3h`, `2d` (rounded down).

@@ -170,18 +170,30 @@ pub fn render(rows: &[AuditRow], json: bool, out: &mut dyn Write) -> io::Result<
         return writeln!(out, "no audit rows match");
     }
     let table: Vec<[String; COLUMNS.len()]> = rows.iter().map(table_cells).collect();
-    let widths: Vec<usize> = (0..COLUMNS.len())
+    write_table(out, &COLUMNS, &table)
+}
+
+/// Writes a table: `header` and `rows` in columns as wide as their widest cell, two spaces
+/// apart, no trailing spaces.
+///
+/// # Errors
+/// What writing to `out` returned.
+pub(super) fn write_table<R: AsRef<[String]>>(
+    out: &mut dyn Write,
+    header: &[&str],
+    rows: &[R],
+) -> io::Result<()> {
+    let widths: Vec<usize> = (0..header.len())
         .map(|i| {
-            table
-                .iter()
-                .map(|cells| cells[i].chars().count())
-                .chain([COLUMNS[i].len()])
+            rows.iter()
+                .map(|cells| cells.as_ref()[i].chars().count())
+                .chain([header[i].chars().count()])
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    let header: Vec<String> = COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-    for cells in std::iter::once(&header[..]).chain(table.iter().map(|c| &c[..])) {
+    let header: Vec<String> = header.iter().map(|c| (*c).to_owned()).collect();
+    for cells in std::iter::once(&header[..]).chain(rows.iter().map(AsRef::as_ref)) {
         let line: Vec<String> = cells
             .iter()
             .zip(&widths)
@@ -210,27 +222,12 @@ const CELL_MAX: usize = 40;
 
 fn table_cells(row: &AuditRow) -> [String; COLUMNS.len()] {
     let text = |value: &Option<String>| value.as_deref().map_or_else(|| "-".to_owned(), cell);
-    let ids: Vec<String> = row
-        .path_ids
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "{}={}",
-                cell(name.strip_suffix("_id").unwrap_or(name)),
-                short_id(value)
-            )
-        })
-        .collect();
     [
         time(row.at_ms),
         text(&row.agent),
         cell(&row.front),
         text(&row.operation),
-        if ids.is_empty() {
-            "-".to_owned()
-        } else {
-            ids.join(",")
-        },
+        short_ids(&row.path_ids),
         cell(&row.decision),
         text(&row.why),
         row.status.map_or_else(|| "-".to_owned(), |s| s.to_string()),
@@ -242,16 +239,40 @@ fn table_cells(row: &AuditRow) -> [String; COLUMNS.len()] {
 /// A value fit for a terminal cell: control characters (a client name is the agent's to
 /// choose, and could carry escape sequences) become `?`, and a long value is cut.
 pub(super) fn cell(value: &str) -> String {
+    clean_cut(value, CELL_MAX)
+}
+
+/// `value` with its control characters shown as `?`, cut to `max` characters (the last an
+/// ellipsis) when longer.
+pub(super) fn clean_cut(value: &str, max: usize) -> String {
     let clean: String = value
         .chars()
         .map(|c| if c.is_control() { '?' } else { c })
         .collect();
-    if clean.chars().count() > CELL_MAX {
-        let cut: String = clean.chars().take(CELL_MAX - 1).collect();
+    if clean.chars().count() > max {
+        let cut: String = clean.chars().take(max.saturating_sub(1)).collect();
         format!("{cut}…")
     } else {
         clean
     }
+}
+
+/// Path ids, short, for a table cell (`website=8c842203…,session=700c65e1…`; `-` for none).
+pub(super) fn short_ids(path_ids: &[(String, String)]) -> String {
+    if path_ids.is_empty() {
+        return "-".to_owned();
+    }
+    path_ids
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "{}={}",
+                cell(name.strip_suffix("_id").unwrap_or(name)),
+                short_id(value)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// An id shortened to its first 8 characters (after a `session_`-style prefix), as git

@@ -53,6 +53,21 @@ impl Shared {
         self.open_session("this machine (loopback)".to_owned(), &parts.headers)
     }
 
+    /// A posted form, read ([`read_form`]) then admitted ([`admit_form`](Self::admit_form)):
+    /// the visitor, the request's parts and the form.
+    ///
+    /// # Errors
+    /// The answer to send instead: the body could not be read, or the form is refused.
+    pub(super) async fn admit_posted(
+        &self,
+        request: Request,
+    ) -> Result<(Visitor, Parts, Pairs), Box<Response>> {
+        let (parts, body) = request.into_parts();
+        let form = read_form(body).await.map_err(Box::new)?;
+        let visitor = self.admit_form(&parts, &form)?;
+        Ok((visitor, parts, form))
+    }
+
     /// [`admit`](Self::admit) for a form that changes something: the same, then the form's
     /// origin and its CSRF token (the `csrf` field, the session's own, compared in constant
     /// time). A refused form is recorded in the audit log.
@@ -266,13 +281,8 @@ pub(super) async fn sign_in(State(shared): State<Arc<Shared>>, request: Request)
 
 /// `POST /sign-out`: ends the session (a form with the CSRF token).
 pub(super) async fn sign_out(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let form = match read_form(body).await {
-        Ok(form) => form,
-        Err(answer) => return answer,
-    };
-    let visitor = match shared.admit_form(&parts, &form) {
-        Ok(visitor) => visitor,
+    let (visitor, parts, _form) = match shared.admit_posted(request).await {
+        Ok(admitted) => admitted,
         Err(answer) => return *answer,
     };
     shared.sessions.remove(&visitor.cookie);

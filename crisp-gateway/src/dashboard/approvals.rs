@@ -14,7 +14,7 @@ use maud::{Markup, html};
 
 use super::desk::{PendingApproval, Review, Verdict};
 use super::layout::{self, Tab, time};
-use super::respond::{html, now_ms, read_form, see_other};
+use super::respond::{html, now_ms, see_other};
 use super::shared::Shared;
 
 /// The longest note a reviewer may leave (the agent reads it).
@@ -61,13 +61,8 @@ pub(super) async fn page(State(shared): State<Arc<Shared>>, request: Request) ->
 
 /// `POST /approvals/review`: `id`, `verdict` (`approve` or `deny`), `note`, `csrf`.
 pub(super) async fn review(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let form = match read_form(body).await {
-        Ok(form) => form,
-        Err(answer) => return answer,
-    };
-    let visitor = match shared.admit_form(&parts, &form) {
-        Ok(visitor) => visitor,
+    let (visitor, _parts, form) = match shared.admit_posted(request).await {
+        Ok(admitted) => admitted,
         Err(answer) => return *answer,
     };
     let verdict = match form.get("verdict") {
@@ -143,26 +138,12 @@ fn card(approval: &PendingApproval, csrf: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
-
-    fn approval(body: Option<Value>) -> PendingApproval {
-        PendingApproval {
-            id: "ap_1".into(),
-            agent: "reply".into(),
-            operation: "send_message".into(),
-            method: "POST".into(),
-            path: "/website/w/conversation/s/message".into(),
-            query: Vec::new(),
-            body,
-            created_ms: 0,
-            expires_ms: 1,
-        }
-    }
+    use crate::dashboard::desk::sample;
 
     #[test]
     fn the_card_escapes_the_text_and_the_body() {
         let card = card(
-            &approval(Some(serde_json::json!({
+            &sample(Some(serde_json::json!({
                 "type": "text", "content": "<script>alert(1)</script>"
             }))),
             "csrf-token",

@@ -76,32 +76,34 @@ pub trait ApprovalDesk: Send + Sync + 'static {
     fn review<'a>(&'a self, review: &'a Review) -> BoxFuture<'a, Result<String, String>>;
 }
 
+/// A pending proposal with `body`, for the dashboard's unit tests.
+#[cfg(test)]
+pub(super) fn sample(body: Option<Value>) -> PendingApproval {
+    PendingApproval {
+        id: "ap_1".into(),
+        agent: "reply".into(),
+        operation: "send_message".into(),
+        method: "POST".into(),
+        path: "/website/w/conversation/s/message".into(),
+        query: Vec::new(),
+        body,
+        created_ms: 0,
+        expires_ms: 1,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn approval(body: Option<Value>) -> PendingApproval {
-        PendingApproval {
-            id: "ap_1".into(),
-            agent: "reply".into(),
-            operation: "send_message".into(),
-            method: "POST".into(),
-            path: "/website/w/conversation/s/message".into(),
-            query: Vec::new(),
-            body,
-            created_ms: 0,
-            expires_ms: 1,
-        }
-    }
-
     #[test]
     fn a_text_message_shows_its_text_and_other_bodies_none() {
-        let text = approval(Some(serde_json::json!({
+        let text = sample(Some(serde_json::json!({
             "type": "text", "from": "operator", "origin": "chat", "content": "<b>Hi</b>"
         })));
         assert_eq!(text.message_text(), Some("<b>Hi</b>"));
-        let picker = approval(Some(serde_json::json!({"type": "picker", "content": {}})));
+        let picker = sample(Some(serde_json::json!({"type": "picker", "content": {}})));
         assert_eq!(picker.message_text(), None);
-        assert_eq!(approval(None).message_text(), None);
+        assert_eq!(sample(None).message_text(), None);
     }
 }

@@ -8,12 +8,10 @@ use crisp_api::Operation;
 
 use super::types::{Incoming, Lookup, Outcome, Unhandled};
 use crate::approvals::{APPROVAL_STATUS, PENDING_APPROVAL};
+use crate::audit::kept_text;
 use crate::policy::Agent;
 use crate::refusal::Refusal;
 use crate::store::AuditRow;
-
-/// The longest client name an audit row keeps (a `User-Agent` is the client's to choose).
-const CLIENT_MAX: usize = 200;
 
 /// An audit row being made.
 #[derive(Debug)]
@@ -89,7 +87,7 @@ impl Trail {
                 agent: None,
                 key_id: None,
                 front: front.to_owned(),
-                client: client.map(|c| truncate(c, CLIENT_MAX).to_owned()),
+                client: client.map(kept_text),
                 operation: None,
                 method: None,
                 path_ids: Vec::new(),
@@ -188,35 +186,11 @@ impl Trail {
             Outcome::Answered { envelope, .. } => envelope
                 .get("reason")
                 .and_then(|r| r.as_str())
-                .map(|r| truncate(r, CLIENT_MAX).to_owned()),
+                .map(kept_text),
             Outcome::Proposed(_) => Some(PENDING_APPROVAL.to_owned()),
         };
         self.row.latency_us =
             u64::try_from(self.received.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.row
-    }
-}
-
-/// At most `max` bytes of `text`, cut at a character boundary.
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_client_names_are_cut_on_a_character() {
-        assert_eq!(truncate("abc", 10), "abc");
-        assert_eq!(truncate("aé", 2), "a");
-        assert_eq!(truncate("abcdef", 3), "abc");
     }
 }

@@ -9,11 +9,9 @@ use std::time::Instant;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
-use http::HeaderValue;
-use http::header::{AUTHORIZATION, USER_AGENT};
 
-use super::wire::{query_pairs, render};
-use crate::gateway::{Front, Gateway, Lookup, Unhandled};
+use super::wire::{authenticate, query_pairs, render, unhandled};
+use crate::gateway::{Front, Gateway, Lookup};
 use crate::identity;
 use crate::refusal::Refusal;
 
@@ -27,24 +25,11 @@ pub(super) async fn status(
 ) -> Response {
     let received = Instant::now();
     let (parts, _body) = request.into_parts();
-    let client = parts
-        .headers
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut unhandled = Unhandled {
-        client: client.clone(),
-        ..Unhandled::new(Front::Rest, received)
+    let (caller, client) = match authenticate(&gateway, &parts.headers, received) {
+        Ok(found) => found,
+        Err(answer) => return *answer,
     };
-    let header = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
-    let caller = match gateway.authenticate(header) {
-        Ok(caller) => caller,
-        Err(refusal) => {
-            unhandled.key_id = identity::presented_key_id(header);
-            return render(gateway.refuse(&unhandled, refusal));
-        }
-    };
-    unhandled.agent = Some(caller.agent());
+    let unhandled = unhandled(&caller, client.as_ref(), received);
     if parts.method != http::Method::GET {
         let refusal = Refusal::route(parts.method.as_str(), parts.uri.path());
         return render(gateway.refuse(&unhandled, refusal));

@@ -31,8 +31,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, USER_AGENT};
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
+use http::header::CONTENT_LENGTH;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use serde_json::Value;
 
@@ -41,6 +41,7 @@ use crate::identity;
 use crate::refusal::Refusal;
 
 pub use routes::{Matched, Routes};
+use wire::{authenticate, unhandled};
 pub use wire::{query_pairs, render};
 
 /// The largest request body the front reads: 1 MiB (Crisp's own bodies are far smaller).
@@ -74,24 +75,11 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
 async fn serve(State(rest): State<Arc<Rest>>, request: Request) -> Response {
     let received = Instant::now();
     let (parts, body) = request.into_parts();
-    let client = parts
-        .headers
-        .get(USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let mut unhandled = Unhandled {
-        client: client.clone(),
-        ..Unhandled::new(Front::Rest, received)
+    let (caller, client) = match authenticate(&rest.gateway, &parts.headers, received) {
+        Ok(found) => found,
+        Err(answer) => return *answer,
     };
-    let header = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
-    let caller = match rest.gateway.authenticate(header) {
-        Ok(caller) => caller,
-        Err(refusal) => {
-            unhandled.key_id = identity::presented_key_id(header);
-            return render(rest.gateway.refuse(&unhandled, refusal));
-        }
-    };
-    unhandled.agent = Some(caller.agent());
+    let mut unhandled = unhandled(&caller, client.as_ref(), received);
     let refuse =
         |unhandled: &Unhandled<'_>, refusal| render(rest.gateway.refuse(unhandled, refusal));
 

@@ -1,12 +1,57 @@
-//! The REST front's wire format, shared by its routes: the query string read as Crisp reads it,
-//! and an [`Outcome`] rendered as Crisp's envelope. A leaf of `rest/`.
+//! The REST front's wire format, shared by its routes: who is calling, the query string read as
+//! Crisp reads it, and an [`Outcome`] rendered as Crisp's envelope. A leaf of `rest/`.
+
+use std::time::Instant;
 
 use axum::response::{IntoResponse, Response};
-use http::header::{CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderValue, StatusCode};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use http::{HeaderMap, HeaderValue, StatusCode};
 
-use crate::gateway::Outcome;
+use crate::gateway::{Caller, Front, Gateway, Outcome, Unhandled};
+use crate::identity;
 use crate::refusal::Refusal;
+
+/// Who sent a REST request that arrived at `received`: the caller its `Authorization` key
+/// names, and the client its `User-Agent` names.
+///
+/// # Errors
+///
+/// The answer to send back (boxed: it is large) when the key names no agent (the refusal is an audit row).
+pub(super) fn authenticate(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+    received: Instant,
+) -> Result<(Caller, Option<String>), Box<Response>> {
+    let client = headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let header = headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+    gateway
+        .authenticate(header)
+        .map(|caller| (caller, client.clone()))
+        .map_err(|refusal| {
+            let unhandled = Unhandled {
+                client,
+                key_id: identity::presented_key_id(header),
+                ..Unhandled::new(Front::Rest, received)
+            };
+            Box::new(render(gateway.refuse(&unhandled, refusal)))
+        })
+}
+
+/// What the audit row of a refused request from an authenticated `caller` says so far.
+pub(super) fn unhandled<'a>(
+    caller: &'a Caller,
+    client: Option<&String>,
+    received: Instant,
+) -> Unhandled<'a> {
+    Unhandled {
+        client: client.cloned(),
+        agent: Some(caller.agent()),
+        ..Unhandled::new(Front::Rest, received)
+    }
+}
 
 /// The query string's pairs, percent-decoded (`+` is a space, as form encoding has it).
 ///

@@ -31,6 +31,7 @@ pub mod outbox;
 mod postgres;
 pub mod rates;
 pub mod revisions;
+mod shared;
 mod sqlite;
 mod steps;
 mod types;

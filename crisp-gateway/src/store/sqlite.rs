@@ -9,12 +9,14 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row as _, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::approvals::ApprovalStore;
 use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
+use super::shared::audit::{PER_HOUR, audit_row, hour_counts};
+use super::shared::{failed, path_ids_json, to_i64, to_u64};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 
 mod approvals;
@@ -23,11 +25,6 @@ mod outbox;
 
 /// The schema, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// Each agent's audit rows per hour (hours since the epoch) from `$1` on (`audit_at` finds
-/// them).
-const PER_HOUR: &str = "SELECT agent, at_ms / 3600000 AS hour, COUNT(*) AS requests FROM audit \
-     WHERE agent IS NOT NULL AND at_ms >= $1 GROUP BY agent, hour ORDER BY agent, hour";
 
 /// SQLite takes an OFFSET only after a LIMIT: -1 is none.
 const NO_LIMIT: i64 = -1;
@@ -426,16 +423,7 @@ impl SqliteStore {
             .fetch_all(&self.reader)
             .await
             .map_err(failed("counting requests per hour"))?;
-        counts
-            .into_iter()
-            .map(|(agent, hour, requests)| {
-                Ok(HourCount {
-                    agent,
-                    hour,
-                    requests: to_u64(requests, "an hour's count")?,
-                })
-            })
-            .collect()
+        hour_counts(counts)
     }
 }
 
@@ -546,69 +534,4 @@ fn open_error(path: &Path, error: &sqlx::Error) -> StoreError {
     }
 }
 
-fn failed(action: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |error| StoreError::Failed {
-        action,
-        detail: error.to_string(),
-    }
-}
-
-/// SQLite integers are signed: a count or limit past `i64::MAX` (never reached) saturates.
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt {
-        detail: format!("{what} is negative ({value})"),
-    })
-}
-
-fn path_ids_json(path_ids: &[(String, String)]) -> String {
-    // A list of string pairs always serializes.
-    serde_json::to_string(path_ids).unwrap_or_else(|_| "[]".to_owned())
-}
-
-fn audit_row(row: &SqliteRow) -> Result<AuditRow, StoreError> {
-    let get_failed = |e: sqlx::Error| StoreError::Corrupt {
-        detail: format!("an audit row cannot be read: {e}"),
-    };
-    let path_ids: String = row.try_get("path_ids").map_err(get_failed)?;
-    let path_ids = serde_json::from_str(&path_ids).map_err(|e| StoreError::Corrupt {
-        detail: format!("an audit row's path ids are not a list of [name, value] pairs: {e}"),
-    })?;
-    let status: Option<i64> = row.try_get("status").map_err(get_failed)?;
-    let status = status
-        .map(|s| {
-            u16::try_from(s).map_err(|_| StoreError::Corrupt {
-                detail: format!("an audit row's status {s} is not an HTTP status"),
-            })
-        })
-        .transpose()?;
-    let count = |column: &str| -> Result<u32, StoreError> {
-        let value: i64 = row.try_get(column).map_err(get_failed)?;
-        u32::try_from(value).map_err(|_| StoreError::Corrupt {
-            detail: format!("an audit row's {column} is out of range ({value})"),
-        })
-    };
-    let latency: i64 = row.try_get("latency_us").map_err(get_failed)?;
-    Ok(AuditRow {
-        at_ms: row.try_get("at_ms").map_err(get_failed)?,
-        agent: row.try_get("agent").map_err(get_failed)?,
-        key_id: row.try_get("key_id").map_err(get_failed)?,
-        front: row.try_get("front").map_err(get_failed)?,
-        client: row.try_get("client").map_err(get_failed)?,
-        operation: row.try_get("operation").map_err(get_failed)?,
-        method: row.try_get("method").map_err(get_failed)?,
-        path_ids,
-        decision: row.try_get("decision").map_err(get_failed)?,
-        why: row.try_get("why").map_err(get_failed)?,
-        outcome: row.try_get("outcome").map_err(get_failed)?,
-        status,
-        reason: row.try_get("reason").map_err(get_failed)?,
-        error: row.try_get("error").map_err(get_failed)?,
-        attempts: count("attempts")?,
-        upstream_requests: count("upstream_requests")?,
-        latency_us: to_u64(latency, "an audit row's latency")?,
-    })
-}
+audit_row! { row: SqliteRow, int: i64 }

@@ -17,6 +17,7 @@ use super::allow::{self, Denied, Verdict};
 use super::event::{EventFacts, webhook_id};
 use super::secret::SIGNING_SECRET_VAR;
 use super::state::{BODY_LIMIT, Webhooks};
+use crate::audit::kept_text;
 use crate::decide::ConversationFacts;
 use crate::policy::{Agent, Policy};
 use crate::refusal::Rule;
@@ -25,9 +26,6 @@ use crate::store::{AuditRow, Take, Taken, utc_day};
 
 /// The audit rows' front.
 pub(super) const FRONT: &str = "webhook";
-
-/// The longest client name a row keeps.
-const CLIENT_MAX: usize = 200;
 
 /// What the receipt of one delivery is: its answer and its audit row's decision.
 struct Answer {
@@ -74,7 +72,7 @@ impl Receipt {
         let client = headers
             .get(USER_AGENT)
             .and_then(|v| v.to_str().ok())
-            .map(|c| truncate(c, CLIENT_MAX).to_owned());
+            .map(kept_text);
         // Crisp's attempt number (it is not signed: only recorded).
         let attempts = headers
             .get(ATTEMPT_COUNT_HEADER)
@@ -466,16 +464,4 @@ pub(super) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// At most `max` bytes of `text`, cut at a character boundary.
-fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }

@@ -3,10 +3,12 @@
 //! policy, and clients for them.
 #![allow(dead_code)]
 
+pub mod approvals;
 pub mod mcp;
 pub mod person;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -108,7 +110,7 @@ pub struct Harness {
     pub gateway: Arc<Gateway>,
     /// The gateway's REST base URL, ending in `/v1`.
     pub base_url: String,
-    pub addr: std::net::SocketAddr,
+    pub addr: SocketAddr,
     pub data: tempfile::TempDir,
     pub sqlite: SqliteStore,
     stop: Option<oneshot::Sender<()>>,
@@ -163,30 +165,11 @@ impl Harness {
         dashboard: Dashboard,
         bind: &str,
     ) -> Self {
-        let policy = Policy::parse(text, "test.toml").expect("a valid test policy");
         let sqlite = SqliteStore::open(data.path().join(SQLITE_FILE))
             .await
             .expect("the store opens");
-        let store: Arc<dyn Store> = Arc::new(sqlite.clone());
-        let audit = AuditLog::start(Arc::clone(&store), quick_audit());
-        let client = Client::builder(sandbox.credentials())
-            .base_url(sandbox.base_url())
-            .retry(retry)
-            .build()
-            .unwrap();
-        let gateway = Arc::new(Gateway::new(policy, store, audit, Upstream::new(client)));
-        let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(
-            listener,
-            Arc::clone(&gateway),
-            dashboard,
-            crisp_serve::Limits::default(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
+        let gateway = gateway(text, Arc::new(sqlite.clone()), &sandbox, retry);
+        let (addr, stop, task) = serve(&gateway, dashboard, bind).await;
         Self {
             sandbox,
             gateway,
@@ -243,6 +226,67 @@ impl Harness {
         self.sqlite.close().await;
         (self.sandbox, self.data)
     }
+}
+
+/// Where a test's logs go: a buffer shared with the test (a `tracing` writer).
+#[derive(Clone, Default)]
+pub struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Captured {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A gateway with the policy `text` on `store`, in front of `sandbox` (its client retrying by
+/// `retry`), its audit log flushed quickly.
+pub fn gateway(
+    text: &str,
+    store: Arc<dyn Store>,
+    sandbox: &Sandbox,
+    retry: RetryPolicy,
+) -> Arc<Gateway> {
+    let policy = Policy::parse(text, "test.toml").expect("a valid test policy");
+    let audit = AuditLog::start(Arc::clone(&store), quick_audit());
+    let client = Client::builder(sandbox.credentials())
+        .base_url(sandbox.base_url())
+        .retry(retry)
+        .build()
+        .unwrap();
+    Arc::new(Gateway::new(policy, store, audit, Upstream::new(client)))
+}
+
+/// Serves `gateway` (its REST and MCP fronts, and `dashboard`) on `bind` (an address of this
+/// machine, port 0): the address, what stops it, and the server's task.
+pub async fn serve(
+    gateway: &Arc<Gateway>,
+    dashboard: Dashboard,
+    bind: &str,
+) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(server::serve(
+        listener,
+        Arc::clone(gateway),
+        dashboard,
+        crisp_serve::Limits::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    (addr, stop, task)
 }
 
 /// crisp-api's retry policy, with waits of a millisecond (tests wait on nothing).

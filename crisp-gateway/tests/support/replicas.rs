@@ -23,6 +23,8 @@ pub struct Replica {
     pub base_url: String,
     /// Its MCP URL.
     pub mcp_url: String,
+    /// Where Crisp's webhooks reach it, when it receives them (its signing secret is set).
+    pub webhook_url: Option<String>,
 }
 
 impl Replica {
@@ -34,6 +36,19 @@ impl Replica {
         database: &str,
         sandbox: &Sandbox,
         extra: &[&str],
+    ) -> Self {
+        Self::start_with(data, policy, database, sandbox, extra, &[])
+    }
+
+    /// [`start`](Self::start), with the environment variables `env` set too (such as the
+    /// webhook secrets).
+    pub fn start_with(
+        data: &Path,
+        policy: &Path,
+        database: &str,
+        sandbox: &Sandbox,
+        extra: &[&str],
+        env: &[(&str, &str)],
     ) -> Self {
         std::fs::create_dir_all(data).unwrap();
         let stderr = std::fs::File::create(data.join("stderr.log")).unwrap();
@@ -54,6 +69,7 @@ impl Replica {
             .env("CRISP_KEY", sandbox.key())
             .env("CRISP_TIER", "plugin")
             .env("CRISP_BASE_URL", sandbox.base_url())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -74,6 +90,7 @@ impl Replica {
             data: data.to_owned(),
             base_url: line["base_url"].as_str().unwrap().to_owned(),
             mcp_url: line["mcp_url"].as_str().unwrap().to_owned(),
+            webhook_url: line["crisp_webhook_url"].as_str().map(str::to_owned),
         }
     }
 

@@ -14,17 +14,13 @@ use axum::extract::State;
 use axum::routing::post;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use crisp_api::Client;
-use crisp_gateway::audit::AuditLog;
-use crisp_gateway::policy::Policy;
 use crisp_gateway::store::{AuditFilter, AuditRow, Store};
-use crisp_gateway::upstream::Upstream;
 use crisp_gateway::webhooks::{
     self, Deliveries, DeliveryConfig, MASTER_SECRET_VAR, SIGNING_SECRET_VAR, WebhookSecrets,
     Webhooks,
 };
 use crisp_gateway::{Gateway, server};
-use crisp_sandbox::Sandbox;
+use crisp_sandbox::{Sandbox, WebhookRetry};
 use hmac::Mac as _;
 use http::{HeaderMap, StatusCode};
 use parking_lot::Mutex;
@@ -32,7 +28,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::support::{fast_retries, quick_audit, surely};
+use crate::support::{TestAgent, fast_retries, gateway, surely};
 
 /// The gateway's master webhook secret in these tests.
 pub const MASTER: &str = "test-master-webhook-secret-0123456789abcdef";
@@ -40,6 +36,8 @@ pub const MASTER: &str = "test-master-webhook-secret-0123456789abcdef";
 /// What an agent's endpoint received: one request.
 #[derive(Clone, Debug)]
 pub struct Received {
+    /// What the endpoint answered: 200, or 503 while down.
+    pub status: u16,
     pub id: String,
     pub timestamp: String,
     pub signature: String,
@@ -65,17 +63,19 @@ pub async fn record(
             .unwrap_or_default()
             .to_owned()
     };
+    let status = if endpoint.down.load(std::sync::atomic::Ordering::SeqCst) {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     endpoint.received.lock().push(Received {
+        status: status.as_u16(),
         id: header("webhook-id"),
         timestamp: header("webhook-timestamp"),
         signature: header("webhook-signature"),
         body: String::from_utf8(body.to_vec()).unwrap(),
     });
-    if endpoint.down.load(std::sync::atomic::Ordering::SeqCst) {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    }
+    status
 }
 
 /// Starts an endpoint on loopback: its URL and what it records.
@@ -193,14 +193,7 @@ impl Replica {
         policy: &str,
         secrets: WebhookSecrets,
     ) -> Self {
-        let policy = Policy::parse(policy, "test.toml").expect("a valid test policy");
-        let audit = AuditLog::start(Arc::clone(&store), quick_audit());
-        let client = Client::builder(sandbox.credentials())
-            .base_url(sandbox.base_url())
-            .retry(fast_retries())
-            .build()
-            .unwrap();
-        let gateway = Arc::new(Gateway::new(policy, store, audit, Upstream::new(client)));
+        let gateway = gateway(policy, store, sandbox, fast_retries());
         let hooks =
             Arc::new(Webhooks::new(Arc::clone(&gateway), secrets, fast_delivery()).unwrap());
         let deliveries = hooks.start();
@@ -266,6 +259,30 @@ pub fn secrets(sandbox: &Sandbox) -> WebhookSecrets {
         _ => None,
     })
     .unwrap()
+}
+
+/// A policy of one agent, `name`, that reads `website`'s messages and wants `message:send`
+/// at `url`.
+pub fn subscribed_policy(name: &str, website: &str, url: &str) -> String {
+    TestAgent::new(name, "website:conversation:messages=read", website)
+        .with(r#"events = ["message:send"]"#)
+        .with(&format!("webhook_url = \"{url}\""))
+        .toml()
+}
+
+/// A sandbox that retries a webhook delivery the gateway refused up to `max_attempts` times,
+/// a few milliseconds apart.
+pub async fn retrying_sandbox(max_attempts: u32) -> Sandbox {
+    Sandbox::builder()
+        .webhook_retry(WebhookRetry {
+            max_attempts,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(20),
+            ..WebhookRetry::default()
+        })
+        .start()
+        .await
+        .unwrap()
 }
 
 /// Polls `done` until it holds (a guard, not a timing assertion: it fails only on a hang).

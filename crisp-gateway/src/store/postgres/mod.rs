@@ -13,6 +13,8 @@ use super::error::StoreError;
 use super::outbox::Outbox;
 use super::rates::SharedRates;
 use super::revisions::PolicyRevisions;
+use super::shared::audit::{PER_HOUR, audit_row, hour_counts};
+use super::shared::{failed, path_ids_json, to_i64, to_u64};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 use target::Target;
 
@@ -25,10 +27,6 @@ mod target;
 
 /// The schema, embedded at build time.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// Each agent's audit rows per hour (hours since the epoch) from `$1` on.
-const PER_HOUR: &str = "SELECT agent, at_ms / 3600000 AS hour, COUNT(*) AS requests FROM audit \
-     WHERE agent IS NOT NULL AND at_ms >= $1 GROUP BY agent, hour ORDER BY agent, hour";
 
 const TAKING: &str = "taking from the daily counters";
 
@@ -433,16 +431,7 @@ impl PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(failed("counting requests per hour"))?;
-        counts
-            .into_iter()
-            .map(|(agent, hour, requests)| {
-                Ok(HourCount {
-                    agent,
-                    hour,
-                    requests: to_u64(requests, "an hour's count")?,
-                })
-            })
-            .collect()
+        hour_counts(counts)
     }
 }
 
@@ -534,28 +523,10 @@ fn known_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-fn failed(action: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |error| StoreError::Failed {
-        action,
-        detail: error.to_string(),
-    }
-}
-
 /// A day as the schema stores it (`integer`): days since the epoch fit until the year 5.8
 /// million; past that, saturated.
 fn day(day: u32) -> i32 {
     i32::try_from(day).unwrap_or(i32::MAX)
-}
-
-/// PostgreSQL integers are signed: a count or limit past `i64::MAX` (never reached) saturates.
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt {
-        detail: format!("{what} is negative ({value})"),
-    })
 }
 
 /// A refused take: which limit the locked counts reach (the agent's budget first, as SQLite's
@@ -575,51 +546,4 @@ fn spent(take: &Take, agent_used: u64, token_used: u64) -> Result<Taken, StoreEr
     }
 }
 
-fn path_ids_json(path_ids: &[(String, String)]) -> String {
-    // A list of string pairs always serializes.
-    serde_json::to_string(path_ids).unwrap_or_else(|_| "[]".to_owned())
-}
-
-fn audit_row(row: &PgRow) -> Result<AuditRow, StoreError> {
-    let get_failed = |e: sqlx::Error| StoreError::Corrupt {
-        detail: format!("an audit row cannot be read: {e}"),
-    };
-    let path_ids: String = row.try_get("path_ids").map_err(get_failed)?;
-    let path_ids = serde_json::from_str(&path_ids).map_err(|e| StoreError::Corrupt {
-        detail: format!("an audit row's path ids are not a list of [name, value] pairs: {e}"),
-    })?;
-    let status: Option<i32> = row.try_get("status").map_err(get_failed)?;
-    let status = status
-        .map(|s| {
-            u16::try_from(s).map_err(|_| StoreError::Corrupt {
-                detail: format!("an audit row's status {s} is not an HTTP status"),
-            })
-        })
-        .transpose()?;
-    let count = |column: &str| -> Result<u32, StoreError> {
-        let value: i64 = row.try_get(column).map_err(get_failed)?;
-        u32::try_from(value).map_err(|_| StoreError::Corrupt {
-            detail: format!("an audit row's {column} is out of range ({value})"),
-        })
-    };
-    let latency: i64 = row.try_get("latency_us").map_err(get_failed)?;
-    Ok(AuditRow {
-        at_ms: row.try_get("at_ms").map_err(get_failed)?,
-        agent: row.try_get("agent").map_err(get_failed)?,
-        key_id: row.try_get("key_id").map_err(get_failed)?,
-        front: row.try_get("front").map_err(get_failed)?,
-        client: row.try_get("client").map_err(get_failed)?,
-        operation: row.try_get("operation").map_err(get_failed)?,
-        method: row.try_get("method").map_err(get_failed)?,
-        path_ids,
-        decision: row.try_get("decision").map_err(get_failed)?,
-        why: row.try_get("why").map_err(get_failed)?,
-        outcome: row.try_get("outcome").map_err(get_failed)?,
-        status,
-        reason: row.try_get("reason").map_err(get_failed)?,
-        error: row.try_get("error").map_err(get_failed)?,
-        attempts: count("attempts")?,
-        upstream_requests: count("upstream_requests")?,
-        latency_us: to_u64(latency, "an audit row's latency")?,
-    })
-}
+audit_row! { row: PgRow, int: i32 }
