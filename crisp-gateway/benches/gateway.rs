@@ -13,12 +13,16 @@
 //! and the client share this process. It checks every answer and, at the end, that the audit
 //! log holds a row for every call.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod support;
 
-use crisp_api::{Client, Credentials, Operation, RetryPolicy};
+use support::{client, cpu_of, micros, percentile, sequential, stop};
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crisp_api::{Client, Credentials};
 use crisp_gateway::policy::KeyHash;
 use crisp_gateway::store::{AuditFilter, SQLITE_FILE, SqliteStore, Store as _};
 use crisp_sandbox::{Sandbox, Token};
@@ -167,67 +171,4 @@ async fn run() {
     );
     store.close().await;
     sandbox.shutdown().await;
-}
-
-fn client(credentials: Credentials, base_url: &str) -> Client {
-    Client::builder(credentials)
-        .base_url(base_url)
-        .retry(RetryPolicy::never())
-        .build()
-        .expect("a client")
-}
-
-/// `count` calls one after another; each call's latency.
-async fn sequential(client: &Client, website: &str, count: usize) -> Vec<Duration> {
-    let mut latencies = Vec::with_capacity(count);
-    for _ in 0..count {
-        let one = Instant::now();
-        client
-            .call(&Operation::GET_CONVERSATION)
-            .path("website_id", website)
-            .path("session_id", crisp_sandbox::demo::SESSION_ID)
-            .send()
-            .await
-            .expect("a forwarded call");
-        latencies.push(one.elapsed());
-    }
-    latencies
-}
-
-fn percentile(latencies: &[Duration], p: usize) -> Duration {
-    let mut sorted = latencies.to_vec();
-    sorted.sort_unstable();
-    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
-}
-
-fn micros(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1e6
-}
-
-/// A process's CPU time so far (user and system, every thread), from `/proc/PID/stat` in
-/// clock ticks (USER_HZ, 100 a second on Linux); zero where there is no `/proc`.
-fn cpu_of(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name (which is in parentheses and may hold spaces).
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
-/// Stops the gateway with SIGINT (it writes its audit log) and waits for it.
-fn stop(gateway: &mut Child) {
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(gateway.id()).expect("a pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("the signal is sent");
-    let status = gateway.wait().expect("the gateway exits");
-    assert!(status.success(), "the gateway exited with {status}");
 }

@@ -13,13 +13,17 @@
 //! calls per second, p50 and p99, and the CPU of the gateways, of PostgreSQL and of the whole
 //! machine, then checks that the audit holds a row for every call. Needs PostgreSQL's binaries.
 
+mod support;
+
+use support::{client, cpu_of, micros, percentile, sequential, stat_fields, stop};
+
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crisp_api::{Client, Credentials, Operation, RetryPolicy};
+use crisp_api::{Client, Credentials};
 use crisp_gateway::policy::KeyHash;
 use crisp_gateway::store::{self, AuditFilter};
 use crisp_sandbox::{Sandbox, Token};
@@ -142,7 +146,7 @@ impl Bench<'_> {
             })
             .collect();
         for client in clients.iter().take(replicas) {
-            calls(client, &website, WARM_UP).await;
+            sequential(client, &website, WARM_UP).await;
         }
 
         let pids: Vec<u32> = gateways.iter().map(|(child, _)| child.id()).collect();
@@ -156,7 +160,7 @@ impl Bench<'_> {
             .map(|client| {
                 let client = Arc::clone(client);
                 let website = website.clone();
-                tokio::spawn(async move { calls(&client, &website, per_task).await })
+                tokio::spawn(async move { sequential(&client, &website, per_task).await })
             })
             .collect();
         let mut latencies = Vec::with_capacity(CALLS);
@@ -234,59 +238,6 @@ impl Bench<'_> {
     }
 }
 
-fn client(credentials: Credentials, base_url: &str) -> Client {
-    Client::builder(credentials)
-        .base_url(base_url)
-        .retry(RetryPolicy::never())
-        .build()
-        .expect("a client")
-}
-
-/// `count` calls one after another; each call's latency.
-async fn calls(client: &Client, website: &str, count: usize) -> Vec<Duration> {
-    let mut latencies = Vec::with_capacity(count);
-    for _ in 0..count {
-        let one = Instant::now();
-        client
-            .call(&Operation::GET_CONVERSATION)
-            .path("website_id", website)
-            .path("session_id", crisp_sandbox::demo::SESSION_ID)
-            .send()
-            .await
-            .expect("a forwarded call");
-        latencies.push(one.elapsed());
-    }
-    latencies
-}
-
-fn percentile(latencies: &[Duration], p: usize) -> Duration {
-    let mut sorted = latencies.to_vec();
-    sorted.sort_unstable();
-    sorted[(sorted.len() * p / 100).min(sorted.len() - 1)]
-}
-
-fn micros(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1e6
-}
-
-/// The fields of `/proc/PID/stat` after the command name (which may hold spaces).
-fn stat_fields(pid: u32) -> Vec<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    stat.rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect()
-}
-
-/// A process's CPU time so far (user and system, every thread), in clock ticks of 10 ms.
-fn cpu_of(pid: u32) -> Duration {
-    let fields = stat_fields(pid);
-    let ticks = |i: usize| fields.get(i).copied().unwrap_or(0);
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
 /// The CPU time of `pid` and its children (PostgreSQL's server and its backends).
 fn tree_cpu(pid: u32) -> Duration {
     let children = std::fs::read_dir("/proc")
@@ -314,12 +265,4 @@ fn machine() -> (u64, u64) {
     // idle and iowait are the 4th and 5th.
     let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
     (total - idle, total)
-}
-
-/// Stops a gateway with SIGINT (it writes its audit log) and waits for it.
-fn stop(gateway: &mut Child) {
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(gateway.id()).expect("a pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("the signal is sent");
-    let status = gateway.wait().expect("the gateway exits");
-    assert!(status.success(), "the gateway exited with {status}");
 }
