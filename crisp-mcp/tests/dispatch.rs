@@ -9,13 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crisp_api::{Client, Grants};
-use crisp_mcp::{
-    Audit, AuditLine, Caller, CrispMcp, Dispatch, Dispatched, Outgoing, Refusal, Settings,
-};
+use crisp_mcp::{Caller, CrispMcp, Dispatch, Dispatched, Outgoing, Refusal, Settings};
 use crisp_sandbox::demo;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
-use support::{Options, args, harness, is_error, messages_in, structured, text};
+use support::{Options, Recorded, args, harness, hello, is_error, messages_in, structured, text};
 
 /// What a dispatch saw of one call: its operation, ids, query, body and client name.
 #[derive(Clone, Debug, PartialEq)]
@@ -95,43 +93,15 @@ impl Dispatch for Refuse {
 }
 
 /// Audit lines handed to a callback.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<AuditLine>>>);
-
-impl Lines {
-    fn audit(&self) -> Audit {
-        let lines = self.clone();
-        Audit::callback(move |line: &AuditLine| lines.0.lock().unwrap().push(line.clone()))
-    }
-
-    fn all(&self) -> Vec<AuditLine> {
-        self.0.lock().unwrap().clone()
-    }
-
-    fn json(&self) -> Vec<Value> {
-        self.all()
-            .iter()
-            .map(|l| serde_json::to_value(l).unwrap())
-            .collect()
-    }
-}
-
 fn agent() -> Caller {
     Caller::new("http", Some("triage-bot".to_owned()))
-}
-
-fn hello() -> Value {
-    json!({
-        "session_id": demo::SESSION_ID,
-        "body": {"type": "text", "from": "operator", "origin": "chat", "content": "On its way."}
-    })
 }
 
 #[tokio::test]
 async fn a_dispatch_that_refuses_answers_a_structured_refusal_and_sends_nothing() {
     let h = harness(Options::default()).await;
     let count = messages_in(&h.sandbox, demo::SESSION_ID);
-    let lines = Lines::default();
+    let lines = Recorded::default();
     let dispatched = Arc::new(Mutex::new(0));
     let settings = Settings::new(demo::WEBSITE_ID).audit(lines.audit());
     let refuse = Refuse {
@@ -220,7 +190,7 @@ async fn a_dispatch_that_refuses_answers_a_structured_refusal_and_sends_nothing(
 #[tokio::test]
 async fn a_refusal_in_check_comes_before_any_preview_or_token() {
     let h = harness(Options::default()).await;
-    let lines = Lines::default();
+    let lines = Recorded::default();
     let dispatched = Arc::new(Mutex::new(0));
     let settings = Settings::new(demo::WEBSITE_ID).audit(lines.audit());
     let refuse = Refuse {
@@ -253,7 +223,7 @@ async fn a_refusal_in_check_comes_before_any_preview_or_token() {
 #[tokio::test]
 async fn a_dispatch_that_answers_gets_the_prepared_request_and_the_line_gets_its_record() {
     let h = harness(Options::default()).await;
-    let lines = Lines::default();
+    let lines = Recorded::default();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let grants: Grants =
         "website:conversation:sessions=read, website:conversation:messages=read-write"

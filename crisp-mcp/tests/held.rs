@@ -12,36 +12,17 @@ use std::time::Duration;
 
 use crisp_api::{Grants, Operation};
 use crisp_mcp::{
-    Audit, AuditLine, Caller, CrispMcp, Dispatch, Dispatched, ExtraTool, Held, Outgoing, Refusal,
-    Settings, ToolReply, ToolSpec,
+    Caller, CrispMcp, Dispatch, Dispatched, ExtraTool, Held, Outgoing, Refusal, Settings,
+    ToolReply, ToolSpec,
 };
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
-use support::{args, is_error, structured, text};
+use support::{Recorded, args, is_error, structured, text};
 
 const WEBSITE: &str = "8c842203-7ed8-4e29-a608-7cf78a7d2fcc";
 const APPROVAL: &str = "0123456789abcdef0123456789abcdef";
 
 /// Audit lines handed to a callback.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<AuditLine>>>);
-
-impl Lines {
-    fn audit(&self) -> Audit {
-        let lines = self.clone();
-        Audit::callback(move |line: &AuditLine| lines.0.lock().unwrap().push(line.clone()))
-    }
-
-    fn json(&self) -> Vec<Value> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|l| serde_json::to_value(l).unwrap())
-            .collect()
-    }
-}
-
 /// Holds every `send_message` for approval (with a query of its own, as a gateway's rules may
 /// set one); refuses anything else as a rate limit would. Counts what it is handed.
 #[derive(Default)]
@@ -136,7 +117,7 @@ fn fits(tool: &Value, value: &Value) -> bool {
 
 #[tokio::test]
 async fn a_held_call_asks_no_token_and_answers_its_approval_id_and_exact_request() {
-    let lines = Lines::default();
+    let lines = Recorded::default();
     let holds = Arc::new(Holds::default());
     let settings = Settings::new(WEBSITE).audit(lines.audit());
     let server = CrispMcp::with_dispatch(Grants::all(), settings, Arc::clone(&holds)).unwrap();
@@ -213,7 +194,7 @@ async fn a_held_call_asks_no_token_and_answers_its_approval_id_and_exact_request
 
 #[tokio::test]
 async fn an_extra_tool_is_listed_checked_and_answers() {
-    let lines = Lines::default();
+    let lines = Recorded::default();
     let settings = Settings::new(WEBSITE).audit(lines.audit()).tool(Status);
     let grants: Grants = "website:conversation:sessions=read".parse().unwrap();
     let server = CrispMcp::with_dispatch(grants, settings, Holds::default()).unwrap();

@@ -12,32 +12,23 @@ use std::sync::{Arc, Mutex};
 
 use crisp_api::Grants;
 use crisp_mcp::http::{Bearer, HttpSettings, MCP_PATH, Unauthorized, router_with};
-use crisp_mcp::{Audit, AuditLine, CrispMcp, Settings};
+use crisp_mcp::{CrispMcp, Settings};
 use crisp_sandbox::demo;
 use serde_json::{Value, json};
 use support::mcp_client::Client;
-use support::{Options, harness};
+use support::{Options, Recorded, harness};
 
 const TRIAGE_KEY: &str = "triage-key-0123456789abcdef";
 const REPLY_KEY: &str = "reply-key-0123456789abcdef";
 
 /// Audit lines handed to a callback.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<AuditLine>>>);
-
-impl Lines {
-    fn audit(&self) -> Audit {
-        let lines = self.clone();
-        Audit::callback(move |line: &AuditLine| lines.0.lock().unwrap().push(line.clone()))
-    }
-
-    fn tools_and_refusals(&self) -> Vec<(String, Option<String>)> {
-        let lines = self.0.lock().unwrap();
-        lines
-            .iter()
-            .map(|l| (l.tool.clone(), l.refusal.clone()))
-            .collect()
-    }
+/// Each line's tool and refusal.
+fn tools_and_refusals(lines: &Recorded) -> Vec<(String, Option<String>)> {
+    lines
+        .all()
+        .iter()
+        .map(|l| (l.tool.clone(), l.refusal.clone()))
+        .collect()
 }
 
 /// The agents' servers by key; keys can be revoked; resolutions are counted.
@@ -69,14 +60,18 @@ struct Endpoint {
     url: String,
     root: String,
     agents: Agents,
-    triage: Lines,
-    reply: Lines,
-    door: Lines,
+    triage: Recorded,
+    reply: Recorded,
+    door: Recorded,
 }
 
 async fn endpoint(public_url: Option<&str>) -> (support::Harness, Endpoint) {
     let h = harness(Options::default()).await;
-    let (triage, reply, door) = (Lines::default(), Lines::default(), Lines::default());
+    let (triage, reply, door) = (
+        Recorded::default(),
+        Recorded::default(),
+        Recorded::default(),
+    );
     let read: Grants = "website:conversation:sessions=read, website:conversation:messages=read"
         .parse()
         .unwrap();
@@ -84,7 +79,7 @@ async fn endpoint(public_url: Option<&str>) -> (support::Harness, Endpoint) {
         "website:conversation:sessions=read, website:conversation:messages=read-write"
             .parse()
             .unwrap();
-    let server = |grants: Grants, lines: &Lines| {
+    let server = |grants: Grants, lines: &Recorded| {
         let settings = Settings::new(demo::WEBSITE_ID).audit(lines.audit());
         CrispMcp::with_dispatch(grants, settings, h.client.clone()).unwrap()
     };
@@ -192,14 +187,14 @@ async fn each_bearer_token_gets_its_own_server_and_sessions_stick_to_it() {
     assert_eq!(h.sandbox.api_requests(), 1);
     // Each server wrote its own lines.
     assert_eq!(
-        e.triage.tools_and_refusals(),
+        tools_and_refusals(&e.triage),
         [
             ("send_message".to_owned(), Some("not_granted".to_owned())),
             ("list_conversations".to_owned(), None),
         ]
     );
     assert_eq!(
-        e.reply.tools_and_refusals(),
+        tools_and_refusals(&e.reply),
         [("send_message".to_owned(), None)]
     );
 
@@ -243,7 +238,7 @@ async fn each_bearer_token_gets_its_own_server_and_sessions_stick_to_it() {
     );
     // The refused tools/call was recorded at the door, with no agent.
     assert_eq!(
-        e.door.tools_and_refusals(),
+        tools_and_refusals(&e.door),
         [
             (
                 "list_conversations".to_owned(),
@@ -256,7 +251,7 @@ async fn each_bearer_token_gets_its_own_server_and_sessions_stick_to_it() {
         ]
     );
     assert_eq!(
-        e.triage.tools_and_refusals().len(),
+        tools_and_refusals(&e.triage).len(),
         2,
         "nothing more in triage's lines"
     );

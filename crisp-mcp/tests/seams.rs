@@ -8,30 +8,14 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use crisp_api::{Grants, Operation};
-use crisp_mcp::{
-    Audit, AuditLine, Caller, CrispMcp, Dispatch, Dispatched, Outgoing, Settings, WEBSITE_ID,
-};
+use crisp_mcp::{Caller, CrispMcp, Dispatch, Dispatched, Outgoing, Settings, WEBSITE_ID};
 use crisp_sandbox::demo;
 use futures::future::BoxFuture;
 use rmcp::ServerHandler as _;
 use serde_json::{Value, json};
-use support::{Options, args, harness, is_error, messages_in, structured, text};
+use support::{Options, Recorded, args, harness, hello, is_error, messages_in, structured, text};
 
 /// Audit lines handed to a callback.
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<AuditLine>>>);
-
-impl Lines {
-    fn audit(&self) -> Audit {
-        let lines = self.clone();
-        Audit::callback(move |line: &AuditLine| lines.0.lock().unwrap().push(line.clone()))
-    }
-
-    fn all(&self) -> Vec<AuditLine> {
-        self.0.lock().unwrap().clone()
-    }
-}
-
 /// Answers every call itself, as a gateway does: `get_conversation` with Crisp's success
 /// envelope, anything else with Crisp's 404 envelope. Hides `remove_conversation`, and
 /// records whether each call it checked and sent was confirmed.
@@ -80,16 +64,9 @@ fn agent() -> Caller {
     Caller::new("http", Some("gateway-agent".to_owned()))
 }
 
-fn hello() -> Value {
-    json!({
-        "session_id": demo::SESSION_ID,
-        "body": {"type": "text", "from": "operator", "origin": "chat", "content": "On its way."}
-    })
-}
-
 #[tokio::test]
 async fn a_dispatch_answers_as_crisp_and_the_lines_say_what_reached_it() {
-    let lines = Lines::default();
+    let lines = Recorded::default();
     let answers = Arc::new(Answers::default());
     let settings = Settings::new(demo::WEBSITE_ID).audit(lines.audit());
     let server = CrispMcp::with_dispatch(Grants::all(), settings, Arc::clone(&answers)).unwrap();
@@ -251,7 +228,7 @@ async fn a_dispatch_answers_as_crisp_and_the_lines_say_what_reached_it() {
 #[tokio::test]
 async fn a_server_without_a_default_website_requires_one_on_every_call_and_says_so() {
     let h = harness(Options::default()).await;
-    let lines = Lines::default();
+    let lines = Recorded::default();
     let settings = Settings::without_website().audit(lines.audit());
     let server = CrispMcp::with_dispatch(Grants::all(), settings, h.client.clone()).unwrap();
     assert_eq!(server.website_id(), None);

@@ -12,10 +12,10 @@ use std::time::Duration;
 use crisp_api::Grants;
 use crisp_api::env::{self, Env, Website};
 use crisp_mcp::backend::{Backend, ClientOptions};
-use crisp_mcp::{Audit, CrispMcp, Settings};
+use crisp_mcp::{Audit, AuditLine, CrispMcp, Settings};
 use crisp_sandbox::Sandbox;
 use rmcp::model::CallToolResult;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Audit lines written to memory.
 #[derive(Clone, Default)]
@@ -47,6 +47,40 @@ impl Lines {
     pub fn last(&self) -> Value {
         self.parsed().pop().expect("an audit line")
     }
+}
+
+/// Audit lines kept as values, through [`Audit::callback`] (what an embedder such as a gateway
+/// does with them).
+#[derive(Clone, Default)]
+pub struct Recorded(pub Arc<Mutex<Vec<AuditLine>>>);
+
+impl Recorded {
+    /// The audit sink that records here.
+    pub fn audit(&self) -> Audit {
+        let lines = self.clone();
+        Audit::callback(move |line: &AuditLine| lines.0.lock().unwrap().push(line.clone()))
+    }
+
+    /// Every line so far.
+    pub fn all(&self) -> Vec<AuditLine> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Every line so far, as JSON.
+    pub fn json(&self) -> Vec<Value> {
+        self.all()
+            .iter()
+            .map(|l| serde_json::to_value(l).unwrap())
+            .collect()
+    }
+}
+
+/// The arguments of a `send_message` call on the demo conversation.
+pub fn hello() -> Value {
+    json!({
+        "session_id": crisp_sandbox::demo::SESSION_ID,
+        "body": {"type": "text", "from": "operator", "origin": "chat", "content": "On its way."}
+    })
 }
 
 pub struct Harness {
