@@ -11,6 +11,7 @@ use std::time::{Instant, SystemTime};
 
 use crisp_api::types::{Content, MessageContent, MessageType};
 use crisp_api::{AuditRecord, Error, Grants, Operation, PathError};
+use jsonschema::Validator;
 use rmcp::model::CallToolResult;
 use serde_json::{Map, Value};
 
@@ -245,30 +246,12 @@ async fn run_extra(
     caller: &Caller,
     line: &mut AuditLine,
 ) -> Result<CallToolResult, Refusal> {
-    let name = extra.name();
-    let invalid = |problems: &str| {
-        Refusal::new(
-            "invalid_arguments",
-            format!("Invalid arguments for `{name}`: {problems}. Nothing was done."),
-        )
-    };
-    let arguments = match arguments {
-        Value::Null => Map::new(),
-        Value::Object(map) => map,
-        other => {
-            return Err(invalid(&format!(
-                "`arguments` must be an object of named arguments, not {}",
-                json_type(&other)
-            )));
-        }
-    };
-    let value = Value::Object(arguments);
-    if let Some(problems) = tools::problems(&extra.validator, &value) {
-        return Err(invalid(&problems));
-    }
-    let Value::Object(arguments) = value else {
-        return Err(invalid("`arguments` must be an object of named arguments"));
-    };
+    let arguments = fitting_object(
+        extra.name(),
+        &extra.validator,
+        arguments,
+        "Nothing was done.",
+    )?;
     line.decision = Verdict::Allowed;
     line.dispatched = true;
     extra
@@ -300,11 +283,32 @@ fn audit_line(name: &str, caller: &Caller) -> AuditLine {
 /// Step 2: the arguments are an object that fits the tool's schema (integers as integers);
 /// the confirmation token is taken out.
 fn check_arguments(tool: &Compiled, arguments: Value) -> Result<Checked, Refusal> {
-    let name = tool.facts.name();
+    let mut arguments = fitting_object(
+        tool.facts.name(),
+        &tool.validator,
+        arguments,
+        "Nothing was sent to Crisp.",
+    )?;
+    let token = match arguments.remove(CONFIRMATION_TOKEN) {
+        Some(Value::String(token)) => Some(token),
+        _ => None,
+    };
+    Ok(Checked { arguments, token })
+}
+
+/// The arguments of a call of `name` as an object (none is an empty one) that fits its input
+/// schema (`validator`), or the `invalid_arguments` refusal naming what is wrong, ending with
+/// `nothing` (what was not done).
+fn fitting_object(
+    name: &str,
+    validator: &Validator,
+    arguments: Value,
+    nothing: &str,
+) -> Result<Map<String, Value>, Refusal> {
     let invalid = |problems: &str| {
         Refusal::new(
             "invalid_arguments",
-            format!("Invalid arguments for `{name}`: {problems}. Nothing was sent to Crisp."),
+            format!("Invalid arguments for `{name}`: {problems}. {nothing}"),
         )
     };
     let arguments = match arguments {
@@ -317,17 +321,13 @@ fn check_arguments(tool: &Compiled, arguments: Value) -> Result<Checked, Refusal
             )));
         }
     };
-    if let Some(problems) = tools::problems(&tool.validator, &arguments) {
+    if let Some(problems) = tools::problems(validator, &arguments) {
         return Err(invalid(&problems));
     }
-    let Value::Object(mut arguments) = arguments else {
+    let Value::Object(arguments) = arguments else {
         return Err(invalid("`arguments` must be an object of named arguments"));
     };
-    let token = match arguments.remove(CONFIRMATION_TOKEN) {
-        Some(Value::String(token)) => Some(token),
-        _ => None,
-    };
-    Ok(Checked { arguments, token })
+    Ok(arguments)
 }
 
 /// Step 2b: a message's `content` has the shape its `type` takes, read by crisp-api's

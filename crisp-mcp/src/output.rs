@@ -52,6 +52,20 @@ pub(crate) fn schema(facts: &ToolFacts, previews: bool, held: bool) -> Result<Js
     Ok(out)
 }
 
+/// The JSON Schema (2020-12) of the request a preview or a held call shows: what would be sent.
+fn request() -> Value {
+    json!({
+        "type": "object",
+        "required": ["method", "path", "query"],
+        "properties": {
+            "method": {"type": "string"},
+            "path": {"type": "string"},
+            "query": {"type": "object", "additionalProperties": {"type": "string"}},
+            "body": {},
+        },
+    })
+}
+
 /// The JSON Schema (2020-12) of a preview's structured content, as the preview step writes it: a
 /// branch of the output schema of every tool that waits for confirmation. Short: it is repeated
 /// in each such tool.
@@ -64,16 +78,7 @@ fn preview() -> Value {
             "confirmation_required": {"type": "boolean"},
             "tool": {"type": "string"},
             "effect": {"type": "string"},
-            "request": {
-                "type": "object",
-                "required": ["method", "path", "query"],
-                "properties": {
-                    "method": {"type": "string"},
-                    "path": {"type": "string"},
-                    "query": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "body": {},
-                },
-            },
+            "request": request(),
             "webhook": {"type": ["string", "null"]},
             (CONFIRMATION_TOKEN): {"type": "string"},
             "expires_in_seconds": {"type": "integer"},
@@ -96,16 +101,7 @@ fn held_branch() -> Value {
             "status": {"type": "string"},
             "tool": {"type": "string"},
             "effect": {"type": ["string", "null"]},
-            "request": {
-                "type": "object",
-                "required": ["method", "path", "query"],
-                "properties": {
-                    "method": {"type": "string"},
-                    "path": {"type": "string"},
-                    "query": {"type": "object", "additionalProperties": {"type": "string"}},
-                    "body": {},
-                },
-            },
+            "request": request(),
             "webhook": {"type": ["string", "null"]},
             "expires_in_seconds": {"type": ["integer", "null"]},
             "follow_up": {"type": ["string", "null"]},

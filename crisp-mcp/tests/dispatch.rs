@@ -92,7 +92,7 @@ impl Dispatch for Refuse {
     }
 }
 
-/// Audit lines handed to a callback.
+/// The agent the calls come from: an MCP client over HTTP.
 fn agent() -> Caller {
     Caller::new("http", Some("triage-bot".to_owned()))
 }

@@ -209,26 +209,38 @@ async def main(binary, spec_path):
     print("ok: one audit line per call, no token or body")
 
 
-async def over_http(binary):
-    token = secrets.token_hex(16)
+def start_http(binary, host, flags, extra_env):
+    """Starts the binary over streamable HTTP on `host`, a port of its choice, with `flags`, no
+    audit file, and none of the caller's CRISP_ variables but `extra_env`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRISP_")}
-    env["CRISP_MCP_TOKEN"] = token
-    server = subprocess.Popen(
-        [binary, "--http", "0.0.0.0:0", "--read-only", "--audit", os.devnull],
+    env.update(extra_env)
+    return subprocess.Popen(
+        [binary, "--http", f"{host}:0", *flags, "--audit", os.devnull],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def listening_at(server, host):
+    """The endpoint URL (reached on 127.0.0.1) the server says it listens at on `host`."""
+    url = None
+    for line in server.stderr:
+        found = re.search(rf"streamable HTTP at http://{re.escape(host)}:(\d+)/mcp", line)
+        if found:
+            url = f"http://127.0.0.1:{found.group(1)}/mcp"
+            break
+    check(url is not None, "the server says where it listens")
+    return url
+
+
+async def over_http(binary):
+    token = secrets.token_hex(16)
+    server = start_http(binary, "0.0.0.0", ["--read-only"], {"CRISP_MCP_TOKEN": token})
     try:
-        url = None
-        for line in server.stderr:
-            found = re.search(r"streamable HTTP at http://0\.0\.0\.0:(\d+)/mcp", line)
-            if found:
-                url = f"http://127.0.0.1:{found.group(1)}/mcp"
-                break
-        check(url is not None, "the server says where it listens")
+        url = listening_at(server, "0.0.0.0")
         request = urllib.request.Request(url, data=b"{}", method="POST", headers={"Content-Type": "application/json"})
         challenge = None
         try:
@@ -261,23 +273,9 @@ async def over_http(binary):
 async def over_http_stateless(binary):
     """--http --stateless: no session, each request alone; the SDK still initializes, lists,
     previews and confirms once (the token works once, whichever request carries it)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRISP_")}
-    server = subprocess.Popen(
-        [binary, "--http", "127.0.0.1:0", "--stateless", "--audit", os.devnull],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server = start_http(binary, "127.0.0.1", ["--stateless"], {})
     try:
-        url = None
-        for line in server.stderr:
-            found = re.search(r"streamable HTTP at http://127\.0\.0\.1:(\d+)/mcp", line)
-            if found:
-                url = f"http://127.0.0.1:{found.group(1)}/mcp"
-                break
-        check(url is not None, "the server says where it listens")
+        url = listening_at(server, "127.0.0.1")
         request = urllib.request.Request(
             url,
             data=json.dumps({

@@ -174,23 +174,21 @@ pub fn args(value: Value) -> Option<serde_json::Map<String, Value>> {
     }
 }
 
+/// Conversation `session` as the sandbox holds it now, with its `messages`.
+fn conversation(sandbox: &Sandbox, session: &str) -> Option<Value> {
+    sandbox
+        .fixtures()
+        .conversations
+        .into_iter()
+        .find(|c| c["session_id"] == session)
+}
+
 /// How many messages the sandbox holds in conversation `session`.
 pub fn messages_in(sandbox: &Sandbox, session: &str) -> usize {
-    let fixtures = serde_json::to_value(sandbox.fixtures()).unwrap();
-    fixtures["conversations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["session_id"] == session)
-        .map_or(0, |c| c["messages"].as_array().map_or(0, Vec::len))
+    conversation(sandbox, session).map_or(0, |c| c["messages"].as_array().map_or(0, Vec::len))
 }
 
 /// Whether the sandbox holds conversation `session`.
 pub fn has_conversation(sandbox: &Sandbox, session: &str) -> bool {
-    let fixtures = serde_json::to_value(sandbox.fixtures()).unwrap();
-    fixtures["conversations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["session_id"] == session)
+    conversation(sandbox, session).is_some()
 }
