@@ -369,8 +369,8 @@ const ABOUT_THE_BUILD: [&str; 7] = [
     "crate",
 ];
 
-/// Refuses a tool whose description, or a description anywhere in its input schema, talks
-/// about the generator or Rust types: a tool's texts are read by a model that calls it.
+/// Refuses a tool whose description, or a description anywhere in its input or output schema,
+/// talks about the generator or Rust types: a tool's texts are read by a model that calls it.
 fn for_the_reader(tool: &str, place: &str, text: &impl serde::Serialize) -> Result<(), Error> {
     let mut found = Vec::new();
     collect_strings(&serde_json::to_value(text).unwrap_or_default(), &mut found);
