@@ -16,8 +16,8 @@ use crisp_gateway::store::{
 };
 use crisp_gateway::{Gateway, Reviewer};
 use serde_json::{Value, json};
-use support::approvals::{MESSAGES, alice, copies, now_ms, propose, send, text_message};
-use support::{Harness, TestAgent, http, policy_text, surely};
+use support::approvals::{MESSAGES, alice, copies, now_ms, propose, send, status_of, text_message};
+use support::{Harness, TestAgent, policy_text, surely};
 
 fn reply_agent(website: &str) -> TestAgent {
     TestAgent::new("reply", MESSAGES, website).with("approve = [\"send_message\"]")
@@ -26,18 +26,6 @@ fn reply_agent(website: &str) -> TestAgent {
 /// A session of the sandbox's workspace.
 fn session(harness: &Harness) -> String {
     support::conversations(&harness.sandbox)[0].session.clone()
-}
-
-/// The agent's status call: the status and the envelope.
-async fn status_of(harness: &Harness, agent: &TestAgent, id: &str) -> (u16, Value) {
-    let url = format!("{}/_gateway/approvals/{id}", harness.base_url);
-    let answer = http()
-        .get(url)
-        .header("Authorization", agent.basic())
-        .send()
-        .await
-        .unwrap();
-    (answer.status().as_u16(), answer.json().await.unwrap())
 }
 
 async fn decisions(harness: &Harness) -> Vec<String> {
