@@ -327,7 +327,7 @@ async fn mcp_calls(
     // At the door: a wrong key in an open session, a wrong key, a Basic header.
     let mut wrong = reply.key.clone();
     wrong.push('!');
-    as_reply.key = Some(wrong.clone());
+    as_reply.client.bearer = Some(wrong.clone());
     answers.push(whole(
         &as_reply.call_raw("list_conversations", json!({})).await,
     ));
