@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crisp_gateway::gateway::ReviewError;
 use crisp_gateway::store::{
-    ApprovalState, AuditFilter, Decision, SQLITE_FILE, SqliteStore, Step, Store, utc_day,
+    ApprovalState, AuditFilter, Decision, SQLITE_FILE, SqliteStore, Step, Store,
 };
 use crisp_gateway::{Gateway, Reviewer};
 use serde_json::{Value, json};
@@ -178,8 +178,7 @@ async fn many_approvals_at_once_from_two_gateways_send_once() {
     // The requests taken for the approvals that lost were given back: one is counted.
     second.close().await.unwrap();
     sqlite.close().await;
-    harness.gateway.give_back_leases().await;
-    let usage = harness.sqlite.usage(utc_day(now_ms())).await.unwrap();
+    let usage = harness.settled_usage().await;
     assert_eq!(usage.agent("reply"), 1);
     harness.stop().await;
 }
@@ -193,9 +192,7 @@ async fn a_pile_of_proposals_leaves_the_budget_untouched_until_approved() {
     for n in 0..6 {
         ids.push(propose(&harness, &reply, &session, &format!("proposal {n}")).await);
     }
-    let day = utc_day(now_ms());
-    harness.gateway.give_back_leases().await;
-    let usage = harness.sqlite.usage(day).await.unwrap();
+    let usage = harness.settled_usage().await;
     assert_eq!((usage.agent("reply"), usage.quota_used), (0, 0));
 
     for id in &ids[..2] {
@@ -205,8 +202,7 @@ async fn a_pile_of_proposals_leaves_the_budget_untouched_until_approved() {
             .await
             .expect("within the budget");
     }
-    harness.gateway.give_back_leases().await;
-    assert_eq!(harness.sqlite.usage(day).await.unwrap().agent("reply"), 2);
+    assert_eq!(harness.settled_usage().await.agent("reply"), 2);
     // The budget is spent: the third approval is refused now and stays pending, unsent.
     let before = harness.sandbox.api_requests();
     let third = harness
