@@ -17,15 +17,11 @@ mod support;
 
 use support::{client, cpu_of, micros, percentile, sequential, stop};
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
 use crisp_api::{Client, Credentials};
-use crisp_gateway::policy::KeyHash;
 use crisp_gateway::store::{AuditFilter, SQLITE_FILE, SqliteStore, Store as _};
-use crisp_sandbox::{Sandbox, Token};
 
 const AGENTS: usize = 8;
 const CONNECTIONS: usize = 32;
@@ -34,59 +30,17 @@ const SEQUENTIAL: usize = 3_000;
 const CONCURRENT: usize = 24_000;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a Tokio runtime");
-    runtime.block_on(run());
+    support::block_on(run());
 }
 
 async fn run() {
-    let sandbox = Sandbox::builder()
-        .token(Token::plugin("bench-identifier", "bench-upstream-key").with_daily_quota(None))
-        .start()
-        .await
-        .expect("the sandbox starts");
+    let sandbox = support::sandbox().await;
     let dir = tempfile::tempdir().expect("a temp dir");
-    let keys: Vec<String> = (0..AGENTS)
-        .map(|i| format!("bench-agent-key-{i}-{}", "k".repeat(40)))
-        .collect();
-    let mut policy = String::from("daily_quota = 1000000000\n\n");
-    for (i, key) in keys.iter().enumerate() {
-        policy.push_str(&format!(
-            "[[agents]]\nname = \"agent-{i}\"\nkey_sha256 = \"{}\"\n\
-             grants = \"website:conversation:sessions=read\"\nwebsites = [\"{}\"]\n\n",
-            KeyHash::of(key.as_bytes()),
-            sandbox.website_id()
-        ));
-    }
-    let policy_file = dir.path().join("gateway.toml");
-    std::fs::write(&policy_file, policy).expect("the policy is written");
+    let (keys, policy_file) = support::agents(&sandbox, AGENTS, "", dir.path());
     let data = dir.path().join("data");
 
-    let mut gateway = Command::new(env!("CARGO_BIN_EXE_crisp-gateway"))
-        .args(["--port", "0", "--data"])
-        .arg(&data)
-        .arg("--policy")
-        .arg(&policy_file)
-        .env("CRISP_IDENTIFIER", sandbox.identifier())
-        .env("CRISP_KEY", sandbox.key())
-        .env("CRISP_TIER", "plugin")
-        .env("CRISP_BASE_URL", sandbox.base_url())
-        .env_remove("CRISP_WEBSITE_ID")
-        .env_remove("CRISP_GRANTS")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the gateway binary starts");
-    let mut line = String::new();
-    BufReader::new(gateway.stdout.take().expect("its stdout"))
-        .read_line(&mut line)
-        .expect("its start-up line");
-    let started: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
-    let base_url = started["base_url"].as_str().expect("base_url").to_owned();
+    let (mut gateway, base_url) =
+        support::start(&mut support::gateway_command(&sandbox, &data, &policy_file));
     let pid = gateway.id();
 
     let website = sandbox.website_id().to_owned();

@@ -17,16 +17,14 @@ mod support;
 
 use support::{client, cpu_of, micros, percentile, sequential, stat_fields, stop};
 
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crisp_api::{Client, Credentials};
-use crisp_gateway::policy::KeyHash;
 use crisp_gateway::store::{self, AuditFilter};
-use crisp_sandbox::{Sandbox, Token};
+use crisp_sandbox::Sandbox;
 
 #[path = "../tests/support/postgres.rs"]
 mod cluster;
@@ -40,36 +38,14 @@ const CALLS: usize = 12_000;
 const POSTGRES_SETTINGS: &[&str] = &["synchronous_commit=off", "shared_buffers=128MB"];
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a Tokio runtime");
-    runtime.block_on(run());
+    support::block_on(run());
 }
 
 async fn run() {
-    let sandbox = Sandbox::builder()
-        .token(Token::plugin("bench-identifier", "bench-upstream-key").with_daily_quota(None))
-        .start()
-        .await
-        .expect("the sandbox starts");
+    let sandbox = support::sandbox().await;
     let dir = tempfile::tempdir().expect("a temp dir");
-    let keys: Vec<String> = (0..AGENTS)
-        .map(|i| format!("bench-agent-key-{i}-{}", "k".repeat(40)))
-        .collect();
-    let mut policy = String::from("daily_quota = 1000000000\n\n");
-    for (i, key) in keys.iter().enumerate() {
-        policy.push_str(&format!(
-            "[[agents]]\nname = \"agent-{i}\"\nkey_sha256 = \"{}\"\n\
-             grants = \"website:conversation:sessions=read\"\nwebsites = [\"{}\"]\n\
-             daily_budget = 100000000\n\n",
-            KeyHash::of(key.as_bytes()),
-            sandbox.website_id()
-        ));
-    }
-    let policy_file = dir.path().join("gateway.toml");
-    std::fs::write(&policy_file, policy).expect("the policy is written");
+    let (keys, policy_file) =
+        support::agents(&sandbox, AGENTS, "daily_budget = 100000000\n", dir.path());
     let cluster = cluster::Cluster::start_with(POSTGRES_SETTINGS).expect("PostgreSQL starts");
 
     println!(
@@ -207,34 +183,11 @@ impl Bench<'_> {
 
     /// A gateway process: the process and its REST base URL.
     fn start(&self, data: &Path, database: Option<&str>) -> (Child, String) {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_crisp-gateway"));
-        for variable in crisp_api::env::VARIABLES {
-            command.env_remove(variable);
-        }
-        command
-            .args(["--port", "0", "--data"])
-            .arg(data)
-            .arg("--policy")
-            .arg(self.policy)
-            .env_remove("CRISP_GATEWAY_DATABASE")
-            .env("CRISP_IDENTIFIER", self.sandbox.identifier())
-            .env("CRISP_KEY", self.sandbox.key())
-            .env("CRISP_TIER", "plugin")
-            .env("CRISP_BASE_URL", self.sandbox.base_url())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        let mut command = support::gateway_command(self.sandbox, data, self.policy);
         if let Some(database) = database {
             command.args(["--database", database]);
         }
-        let mut gateway = command.spawn().expect("the gateway binary starts");
-        let mut line = String::new();
-        BufReader::new(gateway.stdout.take().expect("its stdout"))
-            .read_line(&mut line)
-            .expect("its start-up line");
-        let started: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
-        let base_url = started["base_url"].as_str().expect("base_url").to_owned();
-        (gateway, base_url)
+        support::start(&mut command)
     }
 }
 

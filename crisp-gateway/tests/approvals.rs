@@ -12,12 +12,12 @@ use std::sync::Arc;
 
 use crisp_gateway::gateway::ReviewError;
 use crisp_gateway::store::{
-    ApprovalState, AuditFilter, Decision, SQLITE_FILE, SqliteStore, Step, Store, utc_day,
+    ApprovalState, AuditFilter, Decision, SQLITE_FILE, SqliteStore, Step, Store,
 };
 use crisp_gateway::{Gateway, Reviewer};
 use serde_json::{Value, json};
-use support::approvals::{MESSAGES, alice, copies, now_ms, propose, send, text_message};
-use support::{Harness, TestAgent, http, policy_text, surely};
+use support::approvals::{MESSAGES, alice, copies, now_ms, propose, send, status_of, text_message};
+use support::{Harness, TestAgent, policy_text, surely};
 
 fn reply_agent(website: &str) -> TestAgent {
     TestAgent::new("reply", MESSAGES, website).with("approve = [\"send_message\"]")
@@ -26,18 +26,6 @@ fn reply_agent(website: &str) -> TestAgent {
 /// A session of the sandbox's workspace.
 fn session(harness: &Harness) -> String {
     support::conversations(&harness.sandbox)[0].session.clone()
-}
-
-/// The agent's status call: the status and the envelope.
-async fn status_of(harness: &Harness, agent: &TestAgent, id: &str) -> (u16, Value) {
-    let url = format!("{}/_gateway/approvals/{id}", harness.base_url);
-    let answer = http()
-        .get(url)
-        .header("Authorization", agent.basic())
-        .send()
-        .await
-        .unwrap();
-    (answer.status().as_u16(), answer.json().await.unwrap())
 }
 
 async fn decisions(harness: &Harness) -> Vec<String> {
@@ -190,8 +178,7 @@ async fn many_approvals_at_once_from_two_gateways_send_once() {
     // The requests taken for the approvals that lost were given back: one is counted.
     second.close().await.unwrap();
     sqlite.close().await;
-    harness.gateway.give_back_leases().await;
-    let usage = harness.sqlite.usage(utc_day(now_ms())).await.unwrap();
+    let usage = harness.settled_usage().await;
     assert_eq!(usage.agent("reply"), 1);
     harness.stop().await;
 }
@@ -205,9 +192,7 @@ async fn a_pile_of_proposals_leaves_the_budget_untouched_until_approved() {
     for n in 0..6 {
         ids.push(propose(&harness, &reply, &session, &format!("proposal {n}")).await);
     }
-    let day = utc_day(now_ms());
-    harness.gateway.give_back_leases().await;
-    let usage = harness.sqlite.usage(day).await.unwrap();
+    let usage = harness.settled_usage().await;
     assert_eq!((usage.agent("reply"), usage.quota_used), (0, 0));
 
     for id in &ids[..2] {
@@ -217,8 +202,7 @@ async fn a_pile_of_proposals_leaves_the_budget_untouched_until_approved() {
             .await
             .expect("within the budget");
     }
-    harness.gateway.give_back_leases().await;
-    assert_eq!(harness.sqlite.usage(day).await.unwrap().agent("reply"), 2);
+    assert_eq!(harness.settled_usage().await.agent("reply"), 2);
     // The budget is spent: the third approval is refused now and stays pending, unsent.
     let before = harness.sandbox.api_requests();
     let third = harness

@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use support::approvals::{MESSAGES, propose};
-use support::{Harness, TestAgent, http, policy_text};
+use support::approvals::{MESSAGES, propose, status_of};
+use support::{Harness, TestAgent, policy_text};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
@@ -39,18 +39,6 @@ fn cli(args: &[&str], upstream: Option<&Harness>) -> Output {
             .env("CRISP_BASE_URL", sandbox.base_url());
     }
     command.output().expect("the binary runs")
-}
-
-async fn status_of(harness: &Harness, agent: &TestAgent, id: &str) -> Value {
-    http()
-        .get(format!("{}/_gateway/approvals/{id}", harness.base_url))
-        .header("Authorization", agent.basic())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 fn lines(out: &Output) -> Vec<Value> {
@@ -119,7 +107,7 @@ async fn a_person_lists_approves_and_denies_from_the_command_line() {
         text(&out.stderr)
     );
     assert_eq!(
-        status_of(&harness, &reply, &first).await["data"]["status"],
+        status_of(&harness, &reply, &first).await.1["data"]["status"],
         "pending"
     );
 
@@ -139,7 +127,7 @@ async fn a_person_lists_approves_and_denies_from_the_command_line() {
         text(&out.stderr)
     );
     assert_eq!(harness.sandbox.api_requests(), before + 1, "sent once");
-    let approved = status_of(&harness, &reply, &first).await;
+    let (_, approved) = status_of(&harness, &reply, &first).await;
     assert_eq!(approved["data"]["status"], "approved", "{approved}");
     assert_eq!(approved["data"]["answer"]["status"], 200);
 
@@ -156,7 +144,7 @@ async fn a_person_lists_approves_and_denies_from_the_command_line() {
     ];
     let out = cli(&deny, None);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let denied = status_of(&harness, &reply, &second).await;
+    let (_, denied) = status_of(&harness, &reply, &second).await;
     assert_eq!(denied["data"]["status"], "denied", "{denied}");
     assert_eq!(denied["data"]["note"], "Say hello properly");
     assert_eq!(harness.sandbox.api_requests(), before + 1);

@@ -119,7 +119,7 @@ fn bad_arguments_are_refused_with_what_is_accepted() {
         assert!(error.contains(expected), "{error}");
     }
     let defaults = Command::try_parse_from(["audit"]).unwrap().args;
-    assert_eq!(defaults.data, std::path::Path::new("./.crisp-gateway"));
+    assert_eq!(defaults.data.data, std::path::Path::new("./.crisp-gateway"));
     assert_eq!(defaults.limit, 100);
     assert!(!defaults.json);
 }

@@ -326,9 +326,7 @@ async fn two_agents_on_both_fronts_fifty_requests_at_once() {
     let spent: u64 = rows.iter().map(|r| u64::from(r.upstream_requests)).sum();
     assert_eq!(spent, harness.sandbox.api_requests());
     assert!(spent <= QUOTA, "{spent} upstream requests");
-    harness.gateway.give_back_leases().await;
-    let day = crisp_gateway::store::utc_day(chrono::Utc::now().timestamp_millis());
-    let usage = harness.gateway.store().usage(day).await.unwrap();
+    let usage = harness.settled_usage().await;
     assert_eq!(usage.quota_used, spent);
     assert_eq!(usage.agent("triage") + usage.agent("reply"), spent);
     harness.stop().await;

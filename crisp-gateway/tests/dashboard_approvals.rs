@@ -7,10 +7,9 @@
 mod support;
 
 use reqwest::StatusCode;
-use serde_json::Value;
-use support::approvals::{MESSAGES, copies, propose};
+use support::approvals::{MESSAGES, copies, propose, status_of};
 use support::person::Person;
-use support::{Harness, TestAgent, http, policy_text};
+use support::{Harness, TestAgent, policy_text};
 
 const HTML_TEXT: &str = "<script>alert(1)</script><b>Your refund</b> is on its way.";
 
@@ -75,15 +74,7 @@ async fn a_proposal_is_read_approved_once_and_another_denied_with_a_note_on_the_
         ("csrf", csrf.as_str()),
     ];
     person.post("/approvals/review", &deny).await;
-    let status: Value = http()
-        .get(format!("{}/_gateway/approvals/{to_deny}", harness.base_url))
-        .header("Authorization", reply.basic())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, status) = status_of(&harness, &reply, &to_deny).await;
     assert_eq!(status["data"]["status"], "denied", "{status}");
     assert_eq!(status["data"]["note"], "Add a greeting, please.");
     assert_eq!(copies(&harness.sandbox, &session, "Too curt.").await, 0);

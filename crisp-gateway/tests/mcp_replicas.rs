@@ -74,7 +74,7 @@ async fn a_client_alternating_between_two_replicas_previews_and_confirms_once() 
     let (a, gateway_a, stop_a) = replica(&url, &policy, &sandbox).await;
     let (b, gateway_b, stop_b) = replica(&url, &policy, &sandbox).await;
     let on_a = Mcp::open(&format!("http://{a}/mcp"), &reply.key, "alternating").await;
-    assert!(on_a.session.is_none(), "served without sessions");
+    assert!(on_a.client.session.is_none(), "served without sessions");
     let on_b = Mcp::new(&format!("http://{b}/mcp"), Some(&reply.key));
     let session = support::conversations(&sandbox)[0].session.clone();
 

@@ -6,8 +6,6 @@
 
 #![cfg(unix)]
 
-use std::sync::Arc;
-
 use crisp_gateway::policy::KeyHash;
 use crisp_gateway::store::{self, AuditFilter};
 use crisp_sandbox::{Sandbox, Token};
@@ -153,12 +151,13 @@ async fn audit_rows(setup: Setup) -> (Sandbox, usize) {
     (sandbox, rows.len())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_replicas_spend_the_tokens_quota_exactly() {
-    let agents = Arc::new(agents(4));
-    let names = Arc::clone(&agents);
+/// A burst of `REQUESTS` from `count` agents over two replicas sharing a policy with
+/// `token_line` and `agent_line` (in each agent's entry): exactly `allowed` pass and reach the
+/// sandbox, the rest are limited, and every request has its audit row.
+async fn spend_exactly(count: usize, token_line: &str, agent_line: &str, allowed: usize) {
+    let agents = agents(count);
     let Some(setup) =
-        two_replicas(move |website| policy("daily_quota = 150", &names, website, "")).await
+        two_replicas(|website| policy(token_line, &agents, website, agent_line)).await
     else {
         return;
     };
@@ -168,57 +167,38 @@ async fn two_replicas_spend_the_tokens_quota_exactly() {
     assert_eq!(
         tally,
         Tally {
-            ok: 150,
-            limited: REQUESTS - 150,
+            ok: allowed,
+            limited: REQUESTS - allowed,
             other: vec![]
         },
         "stderr of A: {}\nstderr of B: {}",
         setup.a.stderr(),
         setup.b.stderr()
     );
-    assert_eq!(sent, 150, "requests that reached the sandbox");
+    assert_eq!(sent, allowed as u64, "requests that reached the sandbox");
     let (sandbox, rows) = audit_rows(setup).await;
     assert_eq!(rows, REQUESTS, "one audit row per request");
     sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_spend_the_tokens_quota_exactly() {
+    spend_exactly(4, "daily_quota = 150", "", 150).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_spend_an_agents_budget_exactly() {
-    let agents = Arc::new(agents(1));
-    let names = Arc::clone(&agents);
-    let Some(setup) = two_replicas(move |website| {
-        policy("daily_quota = 100000", &names, website, "daily_budget = 50")
-    })
-    .await
-    else {
-        return;
-    };
-    let before = setup.sandbox.api_requests();
-    let tally = burst([&setup.a, &setup.b], &agents, setup.sandbox.website_id()).await;
-    let sent = setup.sandbox.api_requests() - before;
-    assert_eq!(
-        tally,
-        Tally {
-            ok: 50,
-            limited: REQUESTS - 50,
-            other: vec![]
-        }
-    );
-    assert_eq!(sent, 50, "requests that reached the sandbox");
-    let (sandbox, rows) = audit_rows(setup).await;
-    assert_eq!(rows, REQUESTS, "one audit row per request");
-    sandbox.shutdown().await;
+    spend_exactly(1, "daily_quota = 100000", "daily_budget = 50", 50).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_share_an_agents_rate() {
-    let agents = Arc::new(agents(1));
-    let names = Arc::clone(&agents);
+    let agents = agents(1);
     // 10 an hour: nothing comes back during the test, so exactly 10 of the 50 pass.
-    let Some(setup) = two_replicas(move |website| {
+    let Some(setup) = two_replicas(|website| {
         policy(
             "daily_quota = 100000",
-            &names,
+            &agents,
             website,
             "rate = \"10/hour\"",
         )

@@ -313,15 +313,7 @@ async fn the_shared_quota_is_never_exceeded_by_concurrent_agents() {
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 20);
     assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 30);
     assert_eq!(harness.sandbox.api_requests(), 20);
-    harness.gateway.give_back_leases().await;
-    let usage = harness
-        .gateway
-        .store()
-        .usage(crisp_gateway::store::utc_day(
-            chrono::Utc::now().timestamp_millis(),
-        ))
-        .await
-        .unwrap();
+    let usage = harness.settled_usage().await;
     assert_eq!(usage.quota_used, 20);
     let rows = harness.rows().await;
     assert_eq!(rows.len(), 50);
@@ -375,15 +367,7 @@ async fn retries_upstream_are_counted_in_the_row_and_the_counters() {
     }
     let spent: u64 = rows.iter().map(|r| u64::from(r.upstream_requests)).sum();
     assert_eq!(spent, harness.sandbox.api_requests());
-    harness.gateway.give_back_leases().await;
-    let usage = harness
-        .gateway
-        .store()
-        .usage(crisp_gateway::store::utc_day(
-            chrono::Utc::now().timestamp_millis(),
-        ))
-        .await
-        .unwrap();
+    let usage = harness.settled_usage().await;
     assert_eq!(usage.quota_used, spent, "retries are counted too");
     assert_eq!(usage.agent("agent"), spent);
     harness.stop().await;

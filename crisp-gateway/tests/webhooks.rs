@@ -10,6 +10,7 @@
 //! set it.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -207,10 +208,15 @@ async fn each_agent_gets_each_event_it_may_see_once_signed_from_two_replicas(db:
                 "{verdicts:?}"
             );
         }
-        None => eprintln!(
-            "{STANDARDWEBHOOKS_PYTHON} is not set: the signatures were checked by this test's \
-             own HMAC only (.ci/run sets it)"
-        ),
+        // Straight to stderr: the test harness captures `eprintln!` of passing tests, and
+        // this check left out must show.
+        None => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{STANDARDWEBHOOKS_PYTHON} is not set: the signatures were checked by this \
+                 test's own HMAC only (.ci/run sets it)"
+            );
+        }
     }
     // The expectations are not empty ones: the scope, website and inbox rules each held an
     // event back from someone.

@@ -1,10 +1,94 @@
-//! What the gateway's benches share: a client without retries, calls one after another with
-//! their latencies, percentiles, and a process's CPU time read from `/proc` (Linux).
+//! What the gateway's benches share: the sandbox and the agents' policy, a gateway process
+//! started, a client without retries, calls one after another with their latencies,
+//! percentiles, and a process's CPU time read from `/proc` (Linux).
 
-use std::process::Child;
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crisp_api::{Client, Credentials, Operation, RetryPolicy};
+use crisp_gateway::policy::KeyHash;
+use crisp_sandbox::{Sandbox, Token};
+
+/// Runs `bench` on a Tokio runtime of two worker threads.
+pub fn block_on<F: std::future::Future>(bench: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+        .block_on(bench)
+}
+
+/// A sandbox with a plugin token without a daily quota.
+pub async fn sandbox() -> Sandbox {
+    Sandbox::builder()
+        .token(Token::plugin("bench-identifier", "bench-upstream-key").with_daily_quota(None))
+        .start()
+        .await
+        .expect("the sandbox starts")
+}
+
+/// `count` agents' keys, and a policy file in `dir` naming them `agent-0`, `agent-1`... each
+/// allowed to read the sandbox's conversations, with `extra` (TOML lines) in each entry.
+pub fn agents(
+    sandbox: &Sandbox,
+    count: usize,
+    extra: &str,
+    dir: &Path,
+) -> (Vec<String>, std::path::PathBuf) {
+    let keys: Vec<String> = (0..count)
+        .map(|i| format!("bench-agent-key-{i}-{}", "k".repeat(40)))
+        .collect();
+    let mut policy = String::from("daily_quota = 1000000000\n\n");
+    for (i, key) in keys.iter().enumerate() {
+        policy.push_str(&format!(
+            "[[agents]]\nname = \"agent-{i}\"\nkey_sha256 = \"{}\"\n\
+             grants = \"website:conversation:sessions=read\"\nwebsites = [\"{}\"]\n{extra}\n",
+            KeyHash::of(key.as_bytes()),
+            sandbox.website_id()
+        ));
+    }
+    let policy_file = dir.join("gateway.toml");
+    std::fs::write(&policy_file, policy).expect("the policy is written");
+    (keys, policy_file)
+}
+
+/// A `crisp-gateway` command on a free port with `data` and `policy`, forwarding to `sandbox`
+/// with its credentials (no other `CRISP_*` setting of this environment), logging warnings only.
+pub fn gateway_command(sandbox: &Sandbox, data: &Path, policy: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crisp-gateway"));
+    for variable in crisp_api::env::VARIABLES {
+        command.env_remove(variable);
+    }
+    command
+        .args(["--port", "0", "--data"])
+        .arg(data)
+        .arg("--policy")
+        .arg(policy)
+        .env_remove("CRISP_GATEWAY_DATABASE")
+        .env("CRISP_IDENTIFIER", sandbox.identifier())
+        .env("CRISP_KEY", sandbox.key())
+        .env("CRISP_TIER", "plugin")
+        .env("CRISP_BASE_URL", sandbox.base_url())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command
+}
+
+/// Starts `command` (a gateway) and reads its start-up line: the process and its REST base URL.
+pub fn start(command: &mut Command) -> (Child, String) {
+    let mut gateway = command.spawn().expect("the gateway binary starts");
+    let mut line = String::new();
+    BufReader::new(gateway.stdout.take().expect("its stdout"))
+        .read_line(&mut line)
+        .expect("its start-up line");
+    let started: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    let base_url = started["base_url"].as_str().expect("base_url").to_owned();
+    (gateway, base_url)
+}
 
 /// A client of `base_url` that never retries (a bench counts each call once).
 pub fn client(credentials: Credentials, base_url: &str) -> Client {

@@ -24,7 +24,7 @@ use crisp_api::Client;
 use crisp_api::env::{Env, Website};
 use serde_json::{Value, json};
 
-use super::audit::{cell, clean_cut, short_ids, write_table};
+use super::audit::{Data, cell, clean_cut, short_ids, write_table};
 use super::run::USER_AGENT;
 use crate::approvals::{ApprovalView, human};
 use crate::audit::{AuditConfig, AuditLog};
@@ -38,23 +38,6 @@ pub const FRONT: &str = "cli";
 
 /// The longest note a reviewer may leave (the agent reads it).
 pub const NOTE_MAX: usize = 2_000;
-
-/// The arguments every `approvals` command shares.
-#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
-pub struct Data {
-    /// The gateway's data directory (the one it was started with), holding gateway.sqlite.
-    #[arg(long, value_name = "DIR", default_value = "./.crisp-gateway")]
-    pub data: PathBuf,
-    /// The gateway's PostgreSQL database, when it runs on one (`--database` of `run`); used
-    /// instead of gateway.sqlite.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "CRISP_GATEWAY_DATABASE",
-        hide_env_values = true
-    )]
-    pub database: Option<String>,
-}
 
 /// The arguments of `approvals list`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -110,9 +93,7 @@ pub struct ApproveArgs {
 /// One sentence for the user: the store is missing, cannot be opened or read.
 pub async fn list(args: ListArgs) -> Result<(), String> {
     let now = Utc::now().timestamp_millis();
-    let store = store::open_read_only(&args.data.data, args.data.database.as_deref())
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = args.data.open_read_only().await?;
     let filter = ApprovalFilter {
         state: (!args.all).then_some(ApprovalState::Pending),
         agent: args.agent.clone(),

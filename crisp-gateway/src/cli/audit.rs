@@ -10,19 +10,21 @@
 
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::store::{self, AuditFilter, AuditRow, DECISIONS};
+use crate::store::{self, AuditFilter, AuditRow, DECISIONS, Store};
 
-/// The arguments of `crisp-gateway audit`.
+/// Where a gateway's store is, for the commands that read or change it beside the gateway
+/// (`audit` and `approvals`).
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
-pub struct Args {
+pub struct Data {
     /// The gateway's data directory (the one it was started with), holding gateway.sqlite.
     #[arg(long, value_name = "DIR", default_value = "./.crisp-gateway")]
     pub data: PathBuf,
-    /// The gateway's PostgreSQL database, when it runs on one (`--database` of `run`); read
+    /// The gateway's PostgreSQL database, when it runs on one (`--database` of `run`); used
     /// instead of gateway.sqlite.
     #[arg(
         long,
@@ -31,6 +33,26 @@ pub struct Args {
         hide_env_values = true
     )]
     pub database: Option<String>,
+}
+
+impl Data {
+    /// The store, opened read-only.
+    ///
+    /// # Errors
+    /// The store's error, as one sentence: it is missing, or cannot be opened.
+    pub async fn open_read_only(&self) -> Result<Arc<dyn Store>, String> {
+        store::open_read_only(&self.data, self.database.as_deref())
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The arguments of `crisp-gateway audit`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct Args {
+    /// Where the store is.
+    #[command(flatten)]
+    pub data: Data,
     /// Only this agent's requests.
     #[arg(long, value_name = "NAME")]
     pub agent: Option<String>,
@@ -139,9 +161,7 @@ pub async fn run(args: Args) -> Result<(), String> {
 /// # Errors
 /// The store's error, as one sentence.
 pub async fn query(args: &Args, now_ms: i64) -> Result<Vec<AuditRow>, String> {
-    let store = store::open_read_only(&args.data, args.database.as_deref())
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = args.data.open_read_only().await?;
     let filter = AuditFilter {
         agent: args.agent.clone(),
         operation: args.operation.clone(),

@@ -12,11 +12,12 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use maud::html;
 
 use super::layout;
-use super::respond::{Pairs, html, now_ms, read_form, see_other};
+use super::respond::{Pairs, html, read_form, see_other};
 use super::sessions::COOKIE as SESSION_COOKIE;
 use super::shared::{FRONT, Shared, Visitor};
 use super::token::ADMIN_TOKEN_VAR;
 use crate::store::AuditRow;
+use crate::store::now_ms;
 
 /// The longest reviewer name kept from the sign-in form.
 const NAME_MAX: usize = 64;

@@ -11,9 +11,10 @@ use maud::{Markup, html};
 
 use super::chart;
 use super::layout::{self, Tab};
-use super::respond::{html, now_ms};
+use super::respond::html;
 use super::shared::Shared;
 use crate::policy::{Agent, Policy};
+use crate::store::now_ms;
 use crate::store::{Usage, utc_day};
 
 /// `GET /`.

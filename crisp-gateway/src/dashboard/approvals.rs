@@ -14,8 +14,9 @@ use maud::{Markup, html};
 
 use super::desk::{PendingApproval, Review, Verdict};
 use super::layout::{self, Tab, time};
-use super::respond::{html, now_ms, see_other};
+use super::respond::{html, see_other};
 use super::shared::Shared;
+use crate::store::now_ms;
 
 /// The longest note a reviewer may leave (the agent reads it).
 pub(super) const NOTE_MAX: usize = 2_000;

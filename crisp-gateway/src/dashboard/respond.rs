@@ -1,8 +1,6 @@
 //! What every dashboard answer shares: the security headers, HTML and redirect answers, and
 //! reading a form or a query string (percent-decoded pairs).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use http::header::{
@@ -107,13 +105,6 @@ pub(super) async fn read_form(body: Body) -> Result<Pairs, Response> {
         )
             .into_response()),
     }
-}
-
-/// Now, in Unix milliseconds.
-pub(super) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

@@ -262,6 +262,14 @@ pub fn utc_day(unix_ms: i64) -> u32 {
     u32::try_from(unix_ms.max(0) / DAY_MS).unwrap_or(u32::MAX)
 }
 
+/// Now, in Unix milliseconds (0 on a clock before the epoch): the times of the rows and the
+/// counters.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// The start of the UTC hour that holds `unix_ms`, in Unix milliseconds.
 pub(crate) fn hour_start(unix_ms: i64) -> i64 {
     const HOUR_MS: i64 = 3_600_000;

@@ -22,11 +22,11 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::allow::{self, Verdict};
 use super::event::EventFacts;
-use super::receive::{FRONT, now_ms, path_ids, record};
+use super::receive::{FRONT, path_ids, record};
 use super::secret::MASTER_SECRET_VAR;
 use super::state::Webhooks;
-use crate::store::AuditRow;
 use crate::store::outbox::{Claim, Claimed, Finish};
+use crate::store::{AuditRow, now_ms};
 
 /// How often the seen keys and old outbox rows are cleaned up: hourly.
 const CLEANUP_EVERY: Duration = Duration::from_secs(3600);

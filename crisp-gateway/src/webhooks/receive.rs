@@ -2,7 +2,7 @@
 //! [module docs](super)). The answer is Crisp's envelope; Crisp retries anything but a 2xx.
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -22,7 +22,7 @@ use crate::decide::ConversationFacts;
 use crate::policy::{Agent, Policy};
 use crate::refusal::Rule;
 use crate::store::outbox::{NewDelivery, NewEvent, SEEN_FOR_MS};
-use crate::store::{AuditRow, Take, Taken, utc_day};
+use crate::store::{AuditRow, Take, Taken, now_ms, utc_day};
 
 /// The audit rows' front.
 pub(super) const FRONT: &str = "webhook";
@@ -458,10 +458,4 @@ pub(super) fn path_ids(
         .into_iter()
         .filter_map(|(name, value)| Some((name.to_owned(), value?.to_owned())))
         .collect()
-}
-
-pub(super) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -1,5 +1,5 @@
 //! What the approvals tests share: the reviewer, the clock, a message proposed on the REST
-//! front, and how many copies of a message the sandbox holds.
+//! front, the agent's status call, and how many copies of a message the sandbox holds.
 
 use crisp_gateway::Reviewer;
 use crisp_sandbox::Sandbox;
@@ -52,6 +52,17 @@ pub async fn propose(harness: &Harness, agent: &TestAgent, session: &str, text: 
         .as_str()
         .expect("an approval id")
         .to_owned()
+}
+
+/// The agent's status call for approval `id`: the status and the envelope.
+pub async fn status_of(harness: &Harness, agent: &TestAgent, id: &str) -> (u16, Value) {
+    let answer = http()
+        .get(format!("{}/_gateway/approvals/{id}", harness.base_url))
+        .header("Authorization", agent.basic())
+        .send()
+        .await
+        .unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap())
 }
 
 /// How many messages of `session`, read from the sandbox directly, have the content `text`.

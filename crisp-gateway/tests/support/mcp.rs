@@ -12,35 +12,17 @@ pub fn url(harness: &Harness) -> String {
     format!("http://{}/mcp", harness.addr)
 }
 
-/// An HTTP answer of the MCP endpoint.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub text: String,
-}
+/// The MCP-over-HTTP client of crisp-mcp's tests (JSON-RPC posts with a session and a bearer
+/// token, answers read from JSON or SSE), shared rather than written again.
+#[path = "../../../crisp-mcp/tests/support/mcp_client.rs"]
+mod client;
 
-impl Answer {
-    /// The JSON-RPC message of the answer, from a JSON body or an SSE `data:` line.
-    pub fn message(&self) -> Value {
-        if let Ok(value) = serde_json::from_str::<Value>(&self.text) {
-            return value;
-        }
-        self.text
-            .lines()
-            .filter_map(|line| line.strip_prefix("data:"))
-            .filter_map(|data| serde_json::from_str::<Value>(data.trim()).ok())
-            .find(|value| value.get("jsonrpc").is_some())
-            .unwrap_or_else(|| panic!("no JSON-RPC message in {} {:?}", self.status, self.text))
-    }
-}
+pub use client::Answer;
 
-/// One MCP session of one agent (or of no one: `key` `None`).
+/// One MCP session of one agent (or of no one: no key).
 pub struct Mcp {
-    http: reqwest::Client,
-    pub url: String,
-    pub key: Option<String>,
-    pub session: Option<String>,
+    /// The posts: the URL, the session and the agent's key (`bearer`).
+    pub client: client::Client,
     /// What the server said on `initialize`.
     pub instructions: String,
     /// The next JSON-RPC request id: ids are unique in a session, so that requests in flight
@@ -51,11 +33,10 @@ pub struct Mcp {
 impl Mcp {
     /// A client of `url` with `key`, no session yet.
     pub fn new(url: &str, key: Option<&str>) -> Self {
+        let mut client = client::Client::new(url);
+        client.bearer = key.map(str::to_owned);
         Self {
-            http: reqwest::Client::new(),
-            url: url.to_owned(),
-            key: key.map(str::to_owned),
-            session: None,
+            client,
             instructions: String::new(),
             next_id: AtomicU64::new(1),
         }
@@ -71,27 +52,11 @@ impl Mcp {
 
     /// Posts one JSON-RPC message with the session and key this client has.
     pub async fn post(&self, message: Value) -> Answer {
-        let mut request = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream")
-            .body(serde_json::to_vec(&message).unwrap());
-        if let Some(session) = &self.session {
-            request = request.header("mcp-session-id", session);
-        }
-        if let Some(key) = &self.key {
-            request = request.header("authorization", format!("Bearer {key}"));
-        }
-        let response = request.send().await.expect("the gateway answers");
-        Answer {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            text: response.text().await.unwrap_or_default(),
-        }
+        self.client.post(message).await
     }
 
-    /// `initialize` then `notifications/initialized`; keeps the session id.
+    /// `initialize` as the MCP client `name`, then `notifications/initialized`; keeps the
+    /// session id and the instructions.
     pub async fn initialize(&mut self, name: &str) -> Answer {
         let answer = self
             .post(json!({
@@ -104,7 +69,7 @@ impl Mcp {
             }))
             .await;
         if answer.status == 200 {
-            self.session = answer
+            self.client.session = answer
                 .headers
                 .get("mcp-session-id")
                 .and_then(|v| v.to_str().ok())

@@ -16,7 +16,9 @@ use crisp_api::{Client, Credentials, RetryPolicy};
 use crisp_gateway::audit::{AuditConfig, AuditLog};
 use crisp_gateway::dashboard::Dashboard;
 use crisp_gateway::policy::{KeyHash, Policy};
-use crisp_gateway::store::{AuditFilter, AuditRow, SQLITE_FILE, SqliteStore, Store};
+use crisp_gateway::store::{
+    AuditFilter, AuditRow, SQLITE_FILE, SqliteStore, Store, Usage, utc_day,
+};
 use crisp_gateway::upstream::Upstream;
 use crisp_gateway::{Gateway, server};
 use crisp_sandbox::Sandbox;
@@ -198,6 +200,16 @@ impl Harness {
             .retry(RetryPolicy::never())
             .build()
             .unwrap()
+    }
+
+    /// Today's usage (UTC day) in the store, once the gateway has given back the requests it
+    /// leased and did not spend.
+    pub async fn settled_usage(&self) -> Usage {
+        self.gateway.give_back_leases().await;
+        self.sqlite
+            .usage(utc_day(chrono::Utc::now().timestamp_millis()))
+            .await
+            .expect("today's usage")
     }
 
     /// Every audit row so far (written first), newest first.
