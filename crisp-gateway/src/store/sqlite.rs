@@ -16,7 +16,7 @@ use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
 use super::shared::audit::{PER_HOUR, audit_row, hour_counts};
-use super::shared::{failed, path_ids_json, to_i64, to_u64};
+use super::shared::{USAGE, failed, path_ids_json, to_i64, to_u64, usage};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 
 mod approvals;
@@ -390,29 +390,12 @@ impl SqliteStore {
     }
 
     async fn read_usage(&self, day: u32) -> Result<Usage, StoreError> {
-        const ACTION: &str = "reading the daily counters";
-        let counts: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT kind, name, used FROM counters WHERE day = $1 AND (kind = 'token' OR used > 0) \
-             ORDER BY kind, name",
-        )
-        .bind(i64::from(day))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(failed(ACTION))?;
-        let mut usage = Usage {
-            day,
-            ..Usage::default()
-        };
-        for (kind, name, used) in counts {
-            if kind == "token" {
-                usage.quota_used = to_u64(used, "the token's daily count")?;
-            } else {
-                usage
-                    .agents
-                    .push((name, to_u64(used, "an agent's daily count")?));
-            }
-        }
-        Ok(usage)
+        let counts: Vec<(String, String, i64)> = sqlx::query_as(USAGE)
+            .bind(i64::from(day))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(failed("reading the daily counters"))?;
+        usage(day, counts)
     }
 }
 

@@ -14,7 +14,7 @@ use super::outbox::Outbox;
 use super::rates::SharedRates;
 use super::revisions::PolicyRevisions;
 use super::shared::audit::{PER_HOUR, audit_row, hour_counts};
-use super::shared::{failed, path_ids_json, to_i64, to_u64};
+use super::shared::{USAGE, failed, path_ids_json, to_i64, to_u64, usage};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 use target::Target;
 
@@ -399,28 +399,12 @@ impl PostgresStore {
     }
 
     async fn read_usage(&self, on: u32) -> Result<Usage, StoreError> {
-        let counts: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT kind, name, used FROM counters WHERE day = $1 AND (kind = 'token' OR used > 0) \
-             ORDER BY kind, name",
-        )
-        .bind(day(on))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed("reading the daily counters"))?;
-        let mut usage = Usage {
-            day: on,
-            ..Usage::default()
-        };
-        for (kind, name, used) in counts {
-            if kind == "token" {
-                usage.quota_used = to_u64(used, "the token's daily count")?;
-            } else {
-                usage
-                    .agents
-                    .push((name, to_u64(used, "an agent's daily count")?));
-            }
-        }
-        Ok(usage)
+        let counts: Vec<(String, String, i64)> = sqlx::query_as(USAGE)
+            .bind(day(on))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("reading the daily counters"))?;
+        usage(on, counts)
     }
 }
 
