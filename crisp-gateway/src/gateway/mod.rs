@@ -39,7 +39,6 @@ mod types;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 
@@ -49,7 +48,7 @@ use crate::identity;
 use crate::policy::{Agent, Policy};
 use crate::rate::RateLimits;
 use crate::refusal::Refusal;
-use crate::store::{Store, StoreError, Usage, utc_day};
+use crate::store::{Store, StoreError, Usage, now_ms, utc_day};
 use crate::upstream::{Send, Upstream};
 
 pub use answer::UPSTREAM_UNAVAILABLE;
@@ -438,10 +437,4 @@ impl Gateway {
             tracing::error!(%error, agent = %agent.name, "retries sent upstream were not counted");
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

@@ -49,7 +49,8 @@ pub use rates::SharedRates;
 pub use revisions::{PolicyRevisions, Revision, RevisionWatch};
 pub use sqlite::SqliteStore;
 pub use types::{
-    AuditFilter, AuditRow, DECISIONS, HourCount, SQLITE_FILE, Store, Take, Taken, Usage, utc_day,
+    AuditFilter, AuditRow, DECISIONS, HourCount, SQLITE_FILE, Store, Take, Taken, Usage, now_ms,
+    unix_ms, utc_day,
 };
 
 #[cfg(test)]

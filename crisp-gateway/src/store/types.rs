@@ -1,6 +1,8 @@
 //! The store's vocabulary: the [`Store`] trait and the values it takes and gives. A leaf of
 //! `store/`: the implementations import it, never the reverse.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use futures::future::BoxFuture;
 
 use super::approvals::ApprovalStore;
@@ -253,6 +255,18 @@ pub struct HourCount {
     pub hour: i64,
     /// Its audit rows in that hour: every request it made, refused ones included.
     pub requests: u64,
+}
+
+/// `time` in Unix milliseconds, as the store's times are: a time before the epoch is 0, one
+/// past `i64::MAX` milliseconds saturates.
+pub fn unix_ms(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The time now in Unix milliseconds ([`unix_ms`]).
+pub fn now_ms() -> i64 {
+    unix_ms(SystemTime::now())
 }
 
 /// The UTC day of a Unix time in milliseconds, as days since the Unix epoch: the `day` of the
