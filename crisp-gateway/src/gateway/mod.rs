@@ -206,14 +206,8 @@ impl Gateway {
     /// [`refuse`](Self::refuse).
     pub fn authenticate(&self, header: Option<&[u8]>) -> Result<Caller, Refusal> {
         let policy = self.policy();
-        let agent = identity::authenticate(&policy, header)?;
-        let index = policy
-            .agents()
-            .iter()
-            .position(|a| std::ptr::eq(a, agent))
-            .unwrap_or(usize::MAX);
-        Caller::new(Arc::clone(&policy), index)
-            .ok_or_else(|| Refusal::auth("unknown agent or wrong key"))
+        let index = identity::agent_index(&policy, header)?;
+        Ok(Caller::new(policy, index))
     }
 
     /// Records the audit row of a request a front refused before it became a call, and
