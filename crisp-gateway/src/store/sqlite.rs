@@ -15,7 +15,7 @@ use super::approvals::ApprovalStore;
 use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
-use super::shared::audit::{PER_HOUR, audit_row, hour_counts};
+use super::shared::audit::{AUDIT_COLUMNS, PER_HOUR, audit_row, hour_counts, select_audit};
 use super::shared::{USAGE, failed, path_ids_json, to_i64, to_u64, usage};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 
@@ -39,10 +39,6 @@ const READERS: u32 = 2;
 
 /// Rows per `INSERT` statement (18 parameters each, under SQLite's 32,766).
 const ROWS_PER_INSERT: usize = 500;
-
-/// The audit columns, in the order they are written and read.
-const AUDIT_COLUMNS: &str = "at_ms, agent, key_id, front, client, operation, method, path_ids, \
-     decision, why, outcome, status, reason, error, attempts, upstream_requests, latency_us";
 
 /// The two counters of a take, on day `$1`: the agent `$2`'s and the token's.
 macro_rules! both {
@@ -355,24 +351,7 @@ impl SqliteStore {
 
     async fn read_rows(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
         const ACTION: &str = "reading audit rows";
-        let mut query =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE 1 = 1"));
-        if let Some(agent) = &filter.agent {
-            query.push(" AND agent = ").push_bind(agent.clone());
-        }
-        if let Some(operation) = &filter.operation {
-            query.push(" AND operation = ").push_bind(operation.clone());
-        }
-        if let Some(decision) = &filter.decision {
-            query.push(" AND decision = ").push_bind(decision.clone());
-        }
-        if let Some(since_ms) = filter.since_ms {
-            query.push(" AND at_ms >= ").push_bind(since_ms);
-        }
-        if let Some(until_ms) = filter.until_ms {
-            query.push(" AND at_ms < ").push_bind(until_ms);
-        }
-        query.push(" ORDER BY at_ms DESC, id DESC");
+        let mut query = select_audit::<Sqlite>(filter);
         if filter.limit.is_some() || filter.offset.is_some() {
             query
                 .push(" LIMIT ")

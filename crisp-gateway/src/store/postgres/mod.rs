@@ -5,7 +5,7 @@ use std::fmt;
 use futures::future::BoxFuture;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgPool, PgRow};
-use sqlx::{Postgres, QueryBuilder, Row as _};
+use sqlx::{Postgres, Row as _};
 
 use super::approvals::ApprovalStore;
 use super::confirmations::ConfirmationStore;
@@ -13,7 +13,7 @@ use super::error::StoreError;
 use super::outbox::Outbox;
 use super::rates::SharedRates;
 use super::revisions::PolicyRevisions;
-use super::shared::audit::{PER_HOUR, audit_row, hour_counts};
+use super::shared::audit::{PER_HOUR, audit_row, hour_counts, select_audit};
 use super::shared::{USAGE, failed, path_ids_json, to_i64, to_u64, usage};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 use target::Target;
@@ -36,10 +36,6 @@ const CONNECTIONS: u32 = 10;
 
 /// Connections of a read-only pool (`crisp-gateway audit`).
 const READERS: u32 = 2;
-
-/// The audit columns, in the order they are written and read.
-const AUDIT_COLUMNS: &str = "at_ms, agent, key_id, front, client, operation, method, path_ids, \
-     decision, why, outcome, status, reason, error, attempts, upstream_requests, latency_us";
 
 /// A batch of audit rows in one statement (so one transaction, one round trip, whatever the
 /// batch's size): one array parameter per column, unnested into rows.
@@ -366,24 +362,7 @@ impl PostgresStore {
     }
 
     async fn read_rows(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
-        let mut query =
-            QueryBuilder::<Postgres>::new(format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE TRUE"));
-        if let Some(agent) = &filter.agent {
-            query.push(" AND agent = ").push_bind(agent.clone());
-        }
-        if let Some(operation) = &filter.operation {
-            query.push(" AND operation = ").push_bind(operation.clone());
-        }
-        if let Some(decision) = &filter.decision {
-            query.push(" AND decision = ").push_bind(decision.clone());
-        }
-        if let Some(since_ms) = filter.since_ms {
-            query.push(" AND at_ms >= ").push_bind(since_ms);
-        }
-        if let Some(until_ms) = filter.until_ms {
-            query.push(" AND at_ms < ").push_bind(until_ms);
-        }
-        query.push(" ORDER BY at_ms DESC, id DESC");
+        let mut query = select_audit::<Postgres>(filter);
         if let Some(limit) = filter.limit {
             query.push(" LIMIT ").push_bind(i64::from(limit));
         }
