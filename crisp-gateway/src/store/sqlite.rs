@@ -16,7 +16,8 @@ use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
 use super::shared::audit::{AUDIT_COLUMNS, PER_HOUR, audit_row, hour_counts, select_audit};
-use super::shared::{USAGE, failed, path_ids_json, to_i64, to_u64, usage};
+use super::shared::counters::{ADD_BOTH, CREATE_BOTH, USAGE, usage};
+use super::shared::{failed, path_ids_json, to_i64, to_u64};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 
 mod approvals;
@@ -68,16 +69,6 @@ const TAKE: &str = concat!(
 
 /// Both counters' counts.
 const READ_BOTH: &str = concat!("SELECT kind, used FROM counters WHERE ", both!());
-
-/// Creates the two counters of a take at zero where missing (the day's first take).
-const CREATE_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
-     VALUES ($1, 'agent', $2, 0), ($1, 'token', '', 0) \
-     ON CONFLICT (day, kind, name) DO NOTHING";
-
-/// Raises both counters by `$3`, creating them where missing: one statement, both or neither.
-const ADD_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
-     VALUES ($1, 'agent', $2, $3), ($1, 'token', '', $3) \
-     ON CONFLICT (day, kind, name) DO UPDATE SET used = counters.used + excluded.used";
 
 /// Lowers both counters of day `$1` by `$3`, never below zero: one statement, both or neither.
 const GIVE_BACK: &str = concat!(

@@ -14,7 +14,8 @@ use super::outbox::Outbox;
 use super::rates::SharedRates;
 use super::revisions::PolicyRevisions;
 use super::shared::audit::{PER_HOUR, audit_row, hour_counts, select_audit};
-use super::shared::{USAGE, failed, path_ids_json, to_i64, to_u64, usage};
+use super::shared::counters::{ADD_BOTH, CREATE_BOTH, USAGE, usage};
+use super::shared::{failed, path_ids_json, to_i64, to_u64};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 use target::Target;
 
@@ -114,17 +115,6 @@ const TAKE: &str = concat!(
     " (SELECT used FROM raised WHERE kind = 'token') AS token_now",
     " FROM verdict"
 );
-
-/// Creates the two counters of a take at zero where missing (the day's first take).
-const CREATE_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
-     VALUES ($1, 'agent', $2, 0), ($1, 'token', '', 0) \
-     ON CONFLICT (day, kind, name) DO NOTHING";
-
-/// Raises both counters by `$3`, creating them where missing: one statement, both or neither.
-/// The rows are locked in the order of the list, the agent's first, as a take locks them.
-const ADD_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
-     VALUES ($1, 'agent', $2, $3), ($1, 'token', '', $3) \
-     ON CONFLICT (day, kind, name) DO UPDATE SET used = counters.used + excluded.used";
 
 /// Gives back the unused rest of a lease: both counters of the day lowered by `$3`, never
 /// below zero (rows that do not exist have nothing to give back).

@@ -22,11 +22,11 @@
 //! comments on how each backend's locking makes a transition happen once.
 
 use super::error::StoreError;
-use super::types::Usage;
 
 pub(super) mod approvals;
 pub(super) mod audit;
 pub(super) mod confirmations;
+pub(super) mod counters;
 pub(super) mod outbox;
 
 /// The error of a failed statement: what the store was doing and the driver's message.
@@ -47,31 +47,6 @@ pub(super) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt {
         detail: format!("{what} is negative ({value})"),
     })
-}
-
-/// The day `$1`'s counters (kind, name, used): the token's, and each agent's that was used.
-pub(super) const USAGE: &str = "SELECT kind, name, used FROM counters \
-     WHERE day = $1 AND (kind = 'token' OR used > 0) ORDER BY kind, name";
-
-/// The rows of [`USAGE`] for `day` as its [`Usage`].
-///
-/// # Errors
-/// A negative count: the row is corrupt.
-pub(super) fn usage(day: u32, counts: Vec<(String, String, i64)>) -> Result<Usage, StoreError> {
-    let mut usage = Usage {
-        day,
-        ..Usage::default()
-    };
-    for (kind, name, used) in counts {
-        if kind == "token" {
-            usage.quota_used = to_u64(used, "the token's daily count")?;
-        } else {
-            usage
-                .agents
-                .push((name, to_u64(used, "an agent's daily count")?));
-        }
-    }
-    Ok(usage)
 }
 
 /// Path ids as stored: a JSON list of `[name, value]` pairs.
