@@ -74,8 +74,11 @@ impl Upstream {
     }
 
     /// Sends `call` through the client; the result is Crisp's envelope, and the record says
-    /// how many requests it took and the answer's status.
+    /// how many requests it took and the answer's status. A write to a conversation (its
+    /// `website_id` and `session_id`) then [forgets](Self::forget) the facts kept of it,
+    /// whatever the answer (a write that failed may still have reached Crisp).
     pub async fn send(&self, call: Send<'_>) -> (Result<Value, Error>, AuditRecord) {
+        let (operation, ids) = (call.operation, call.ids);
         let mut request = self.client.call(call.operation);
         for (name, value) in call.ids {
             request = request.path(*name, value.as_str());
@@ -86,7 +89,18 @@ impl Upstream {
         if let Some(body) = call.body {
             request = request.body(body);
         }
-        request.send_audited().await
+        let answer = request.send_audited().await;
+        if operation.is_write() {
+            let id = |name: &str| {
+                ids.iter()
+                    .find(|(id, _)| *id == name)
+                    .map(|(_, value)| value.as_str())
+            };
+            if let (Some(website), Some(session)) = (id("website_id"), id("session_id")) {
+                self.forget(website, session);
+            }
+        }
+        answer
     }
 
     /// The facts of a conversation read less than the time to live ago, if any.

@@ -330,11 +330,6 @@ impl Gateway {
             );
         }
         trail.sent(record.attempts, result.as_ref().err().map(|e| e.kind()));
-        if operation.is_write()
-            && let (Some(website), Some(session)) = (call.id("website_id"), call.id("session_id"))
-        {
-            self.upstream.forget(website, session);
-        }
         let mut outcome = answer::answer(result, &record);
         if operation.id == crisp_api::Operation::LIST_CONVERSATIONS.id
             && agent.has_conversation_rules()
