@@ -183,11 +183,12 @@ fn key(website_id: &str, session_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crisp_api::Credentials;
+    use crisp_api::{Credentials, RetryPolicy};
 
     fn upstream(ttl: Duration, capacity: usize) -> Upstream {
         let client = Client::builder(Credentials::plugin("i", "k"))
             .base_url("http://127.0.0.1:9/v1")
+            .retry(RetryPolicy::never())
             .build()
             .unwrap();
         Upstream::with_cache(client, ttl, capacity)
@@ -220,6 +221,31 @@ mod tests {
         assert!(kept.cached_facts("other", "s1").is_none());
         kept.forget("w", "s1");
         assert!(kept.cached_facts("w", "s1").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_write_to_a_conversation_forgets_its_facts_a_read_does_not() {
+        // Nothing listens on port 9: the sends fail, and a write forgets all the same (it may
+        // have reached Crisp).
+        let kept = upstream(Duration::from_secs(3600), 10);
+        put(&kept, "s1", "i1");
+        let ids = [
+            ("website_id", "w".to_owned()),
+            ("session_id", "s1".to_owned()),
+        ];
+        let send = |operation| Send {
+            operation,
+            ids: &ids,
+            query: &[],
+            body: None,
+        };
+        let _ = kept.send(send(&Operation::LIST_MESSAGES)).await;
+        assert!(kept.cached_facts("w", "s1").is_some(), "a read keeps them");
+        let _ = kept.send(send(&Operation::SEND_MESSAGE)).await;
+        assert!(
+            kept.cached_facts("w", "s1").is_none(),
+            "a write forgets them"
+        );
     }
 
     #[test]
