@@ -148,6 +148,16 @@ fn parse_basic(encoded: &str) -> Result<Credentials, Refusal> {
 /// A 401 [`Refusal`]: no header, a malformed one ([`parse_authorization`]), or credentials
 /// that match no agent (the same answer for an unknown name and a wrong key).
 pub fn authenticate<'p>(policy: &'p Policy, header: Option<&[u8]>) -> Result<&'p Agent, Refusal> {
+    agent_index(policy, header).map(|index| &policy.agents()[index])
+}
+
+/// The index in `policy.agents()` of the agent the header names: [`authenticate`]'s check,
+/// for a caller that keeps the policy and the index together (the gateway's `Caller`).
+///
+/// # Errors
+///
+/// As [`authenticate`].
+pub(crate) fn agent_index(policy: &Policy, header: Option<&[u8]>) -> Result<usize, Refusal> {
     let Some(header) = header else {
         return Err(Refusal::auth(format!("no credentials: {HOW}")));
     };
@@ -159,11 +169,11 @@ pub fn authenticate<'p>(policy: &'p Policy, header: Option<&[u8]>) -> Result<&'p
     };
     // Every agent's hash is compared, in constant time, whatever matched before.
     let mut found = None;
-    for agent in policy.agents() {
+    for (index, agent) in policy.agents().iter().enumerate() {
         let key_matches = agent.key_sha256 == presented;
         let name_matches = name.is_none_or(|name| name == agent.name);
         if key_matches && name_matches && found.is_none() {
-            found = Some(agent);
+            found = Some(index);
         }
     }
     found.ok_or_else(|| {

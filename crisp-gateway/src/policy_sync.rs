@@ -19,13 +19,13 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::Mutex;
 
 use crate::gateway::Gateway;
 use crate::policy::Policy;
-use crate::store::{PolicyRevisions, Revision, RevisionWatch, StoreError};
+use crate::store::{PolicyRevisions, Revision, RevisionWatch, StoreError, now_ms, unix_ms};
 
 /// How long a replica waits before watching again after its watch failed.
 const WATCH_AGAIN: Duration = Duration::from_secs(1);
@@ -231,14 +231,5 @@ fn read(file: &Path) -> Result<String, String> {
 fn modified_ms(file: &Path) -> i64 {
     std::fs::metadata(file)
         .and_then(|m| m.modified())
-        .map_or(0, millis_of)
-}
-
-fn now_ms() -> i64 {
-    millis_of(SystemTime::now())
-}
-
-fn millis_of(time: SystemTime) -> i64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, unix_ms)
 }

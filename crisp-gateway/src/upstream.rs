@@ -74,8 +74,11 @@ impl Upstream {
     }
 
     /// Sends `call` through the client; the result is Crisp's envelope, and the record says
-    /// how many requests it took and the answer's status.
+    /// how many requests it took and the answer's status. A write to a conversation (its
+    /// `website_id` and `session_id`) then [forgets](Self::forget) the facts kept of it,
+    /// whatever the answer (a write that failed may still have reached Crisp).
     pub async fn send(&self, call: Send<'_>) -> (Result<Value, Error>, AuditRecord) {
+        let (operation, ids) = (call.operation, call.ids);
         let mut request = self.client.call(call.operation);
         for (name, value) in call.ids {
             request = request.path(*name, value.as_str());
@@ -86,7 +89,18 @@ impl Upstream {
         if let Some(body) = call.body {
             request = request.body(body);
         }
-        request.send_audited().await
+        let answer = request.send_audited().await;
+        if operation.is_write() {
+            let id = |name: &str| {
+                ids.iter()
+                    .find(|(id, _)| *id == name)
+                    .map(|(_, value)| value.as_str())
+            };
+            if let (Some(website), Some(session)) = (id("website_id"), id("session_id")) {
+                self.forget(website, session);
+            }
+        }
+        answer
     }
 
     /// The facts of a conversation read less than the time to live ago, if any.
@@ -169,11 +183,12 @@ fn key(website_id: &str, session_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crisp_api::Credentials;
+    use crisp_api::{Credentials, RetryPolicy};
 
     fn upstream(ttl: Duration, capacity: usize) -> Upstream {
         let client = Client::builder(Credentials::plugin("i", "k"))
             .base_url("http://127.0.0.1:9/v1")
+            .retry(RetryPolicy::never())
             .build()
             .unwrap();
         Upstream::with_cache(client, ttl, capacity)
@@ -206,6 +221,31 @@ mod tests {
         assert!(kept.cached_facts("other", "s1").is_none());
         kept.forget("w", "s1");
         assert!(kept.cached_facts("w", "s1").is_none());
+    }
+
+    #[tokio::test]
+    async fn a_write_to_a_conversation_forgets_its_facts_a_read_does_not() {
+        // Nothing listens on port 9: the sends fail, and a write forgets all the same (it may
+        // have reached Crisp).
+        let kept = upstream(Duration::from_secs(3600), 10);
+        put(&kept, "s1", "i1");
+        let ids = [
+            ("website_id", "w".to_owned()),
+            ("session_id", "s1".to_owned()),
+        ];
+        let send = |operation| Send {
+            operation,
+            ids: &ids,
+            query: &[],
+            body: None,
+        };
+        let _ = kept.send(send(&Operation::LIST_MESSAGES)).await;
+        assert!(kept.cached_facts("w", "s1").is_some(), "a read keeps them");
+        let _ = kept.send(send(&Operation::SEND_MESSAGE)).await;
+        assert!(
+            kept.cached_facts("w", "s1").is_none(),
+            "a write forgets them"
+        );
     }
 
     #[test]

@@ -39,7 +39,6 @@ mod types;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::RwLock;
 
@@ -49,7 +48,7 @@ use crate::identity;
 use crate::policy::{Agent, Policy};
 use crate::rate::RateLimits;
 use crate::refusal::Refusal;
-use crate::store::{Store, StoreError, Usage, utc_day};
+use crate::store::{Store, StoreError, Usage, now_ms, utc_day};
 use crate::upstream::{Send, Upstream};
 
 pub use answer::UPSTREAM_UNAVAILABLE;
@@ -207,14 +206,8 @@ impl Gateway {
     /// [`refuse`](Self::refuse).
     pub fn authenticate(&self, header: Option<&[u8]>) -> Result<Caller, Refusal> {
         let policy = self.policy();
-        let agent = identity::authenticate(&policy, header)?;
-        let index = policy
-            .agents()
-            .iter()
-            .position(|a| std::ptr::eq(a, agent))
-            .unwrap_or(usize::MAX);
-        Caller::new(Arc::clone(&policy), index)
-            .ok_or_else(|| Refusal::auth("unknown agent or wrong key"))
+        let index = identity::agent_index(&policy, header)?;
+        Ok(Caller::new(policy, index))
     }
 
     /// Records the audit row of a request a front refused before it became a call, and
@@ -337,11 +330,6 @@ impl Gateway {
             );
         }
         trail.sent(record.attempts, result.as_ref().err().map(|e| e.kind()));
-        if operation.is_write()
-            && let (Some(website), Some(session)) = (call.id("website_id"), call.id("session_id"))
-        {
-            self.upstream.forget(website, session);
-        }
         let mut outcome = answer::answer(result, &record);
         if operation.id == crisp_api::Operation::LIST_CONVERSATIONS.id
             && agent.has_conversation_rules()
@@ -438,10 +426,4 @@ impl Gateway {
             tracing::error!(%error, agent = %agent.name, "retries sent upstream were not counted");
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

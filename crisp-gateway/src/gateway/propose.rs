@@ -2,13 +2,13 @@
 //! [`Outcome::Proposed`] (nothing sent, nothing charged), and it reads what became of it with
 //! [`Gateway::approval_status`]. See [`approvals`](crate::approvals).
 
+use super::Gateway;
 use super::trail::Trail;
 use super::types::{Lookup, Outcome, Proposing};
-use super::{Gateway, now_ms};
 use crate::approvals::{self, ApprovalView, Proposal, millis};
 use crate::policy::Agent;
 use crate::refusal::Refusal;
-use crate::store::{Approval, ApprovalStore, Sweep};
+use crate::store::{Approval, ApprovalStore, Sweep, now_ms};
 
 impl Gateway {
     /// Stores `request` as a proposal of `agent`'s, approvable for the policy's

@@ -141,11 +141,6 @@ impl Gateway {
             })
             .await;
         self.add_retries(agent, record.attempts).await;
-        if operation.is_write()
-            && let (Some(website), Some(session)) = (call.id("website_id"), call.id("session_id"))
-        {
-            self.upstream.forget(website, session);
-        }
         let known = result.as_ref().map_or_else(answer_is_known, |_| true);
         let error = result.as_ref().err().map(Error::kind);
         let outcome = answer::answer(result, &record);

@@ -2,7 +2,7 @@
 //! decision path goes, finished with the answer. Never a key, query or body: the agent's name,
 //! its key id, the operation and the path ids.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use crisp_api::Operation;
 
@@ -11,7 +11,7 @@ use crate::approvals::{APPROVAL_STATUS, PENDING_APPROVAL};
 use crate::audit::kept_text;
 use crate::policy::Agent;
 use crate::refusal::Refusal;
-use crate::store::AuditRow;
+use crate::store::{AuditRow, now_ms};
 
 /// An audit row being made.
 #[derive(Debug)]
@@ -77,13 +77,10 @@ impl Trail {
     }
 
     fn new(front: &str, client: Option<&str>, received: Instant) -> Self {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         let waited = i64::try_from(received.elapsed().as_millis()).unwrap_or(0);
         Self {
             row: AuditRow {
-                at_ms: now_ms.saturating_sub(waited),
+                at_ms: now_ms().saturating_sub(waited),
                 agent: None,
                 key_id: None,
                 front: front.to_owned(),

@@ -250,9 +250,15 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The agent at `index` of `policy`, if there is one.
-    pub(crate) fn new(policy: Arc<Policy>, index: usize) -> Option<Self> {
-        (index < policy.agents().len()).then_some(Self { policy, index })
+    /// The agent at `index` of `policy`: an index [`identity::agent_index`] found in it.
+    ///
+    /// [`identity::agent_index`]: crate::identity::agent_index
+    pub(crate) fn new(policy: Arc<Policy>, index: usize) -> Self {
+        debug_assert!(
+            index < policy.agents().len(),
+            "an agent's index in its policy"
+        );
+        Self { policy, index }
     }
 
     /// The agent.

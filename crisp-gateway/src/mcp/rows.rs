@@ -7,7 +7,7 @@
 //!
 //! Like every row: the agent's name and key id, never a key, a token, a query or a body.
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::Duration;
 
 use crisp_api::Operation;
 use crisp_mcp::{AuditLine, Verdict};
@@ -15,7 +15,7 @@ use crisp_mcp::{AuditLine, Verdict};
 use crate::approvals::APPROVAL_STATUS;
 use crate::gateway::{Front, Gateway};
 use crate::refusal::Rule;
-use crate::store::AuditRow;
+use crate::store::{AuditRow, unix_ms};
 
 /// Records the row of a tool call by agent `name` (key id `key_id`), unless its call was
 /// dispatched (then the decision path recorded it).
@@ -51,9 +51,7 @@ fn record(gateway: &Gateway, row: AuditRow) {
 fn row(line: &AuditLine) -> AuditRow {
     let latency = Duration::try_from_secs_f64(line.latency_ms / 1000.0).unwrap_or_default();
     let started = line.ended_at.checked_sub(latency).unwrap_or(line.ended_at);
-    let at_ms = started
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let at_ms = unix_ms(started);
     let operation = Operation::find(&line.tool);
     // The ids in the operation's path order.
     let mut path_ids: Vec<(String, String)> = line

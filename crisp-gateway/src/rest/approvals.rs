@@ -29,22 +29,23 @@ pub(super) async fn status(
         Ok(found) => found,
         Err(answer) => return *answer,
     };
-    let unhandled = unhandled(&caller, client.as_ref(), received);
+    // The refused request's row is built only when a request is refused.
+    let refuse =
+        |refusal| render(gateway.refuse(&unhandled(&caller, client.as_ref(), received), refusal));
     if parts.method != http::Method::GET {
-        let refusal = Refusal::route(parts.method.as_str(), parts.uri.path());
-        return render(gateway.refuse(&unhandled, refusal));
+        return refuse(Refusal::route(parts.method.as_str(), parts.uri.path()));
     }
     if let Err(refusal) = query_pairs(parts.uri.query())
         .and_then(|query| identity::refuse_key_in_query(caller.policy(), &query))
     {
-        return render(gateway.refuse(&unhandled, refusal));
+        return refuse(refusal);
     }
     let Ok(Path(id)) = id else {
         let refusal = Refusal::request(
             "the approval id in the path is not percent-encoded UTF-8: use the approval_id the \
              proposal was answered with",
         );
-        return render(gateway.refuse(&unhandled, refusal));
+        return refuse(refusal);
     };
     let lookup = Lookup {
         front: Front::Rest,

@@ -31,6 +31,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
+use crisp_api::Operation;
 use http::HeaderMap;
 use http::header::CONTENT_LENGTH;
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
@@ -79,9 +80,14 @@ async fn serve(State(rest): State<Arc<Rest>>, request: Request) -> Response {
         Ok(found) => found,
         Err(answer) => return *answer,
     };
-    let mut unhandled = unhandled(&caller, client.as_ref(), received);
-    let refuse =
-        |unhandled: &Unhandled<'_>, refusal| render(rest.gateway.refuse(unhandled, refusal));
+    // The refused request's row is built only when a request is refused.
+    let refuse = |operation: Option<&'static Operation>, refusal| {
+        let unhandled = Unhandled {
+            operation,
+            ..unhandled(&caller, client.as_ref(), received)
+        };
+        render(rest.gateway.refuse(&unhandled, refusal))
+    };
 
     let path = parts.uri.path();
     let found = match path.strip_prefix(BASE_PATH) {
@@ -90,18 +96,17 @@ async fn serve(State(rest): State<Arc<Rest>>, request: Request) -> Response {
     };
     let (operation, ids) = match found {
         Ok(found) => found,
-        Err(refusal) => return refuse(&unhandled, refusal),
+        Err(refusal) => return refuse(None, refusal),
     };
-    unhandled.operation = Some(operation);
     let query = match query_pairs(parts.uri.query())
         .and_then(|query| identity::refuse_key_in_query(caller.policy(), &query).map(|()| query))
     {
         Ok(query) => query,
-        Err(refusal) => return refuse(&unhandled, refusal),
+        Err(refusal) => return refuse(Some(operation), refusal),
     };
     let body = match read_body(&parts.headers, body).await {
         Ok(body) => body,
-        Err(refusal) => return refuse(&unhandled, refusal),
+        Err(refusal) => return refuse(Some(operation), refusal),
     };
     let incoming = Incoming {
         front: Front::Rest,

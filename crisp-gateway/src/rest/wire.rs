@@ -27,17 +27,17 @@ pub(super) fn authenticate(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let header = headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
-    gateway
-        .authenticate(header)
-        .map(|caller| (caller, client.clone()))
-        .map_err(|refusal| {
+    match gateway.authenticate(header) {
+        Ok(caller) => Ok((caller, client)),
+        Err(refusal) => {
             let unhandled = Unhandled {
                 client,
                 key_id: identity::presented_key_id(header),
                 ..Unhandled::new(Front::Rest, received)
             };
-            Box::new(render(gateway.refuse(&unhandled, refusal)))
-        })
+            Err(Box::new(render(gateway.refuse(&unhandled, refusal))))
+        }
+    }
 }
 
 /// What the audit row of a refused request from an authenticated `caller` says so far.

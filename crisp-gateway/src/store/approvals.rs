@@ -169,14 +169,6 @@ impl Approval {
             state => state,
         }
     }
-
-    /// The path id `name`, if the request has it.
-    pub fn id_of(&self, name: &str) -> Option<&str> {
-        self.path_ids
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
 }
 
 /// What a step's audit row says beyond the proposal's agent, operation and ids (which the

@@ -50,7 +50,7 @@ pub use revisions::{PolicyRevisions, Revision, RevisionWatch};
 pub use sqlite::SqliteStore;
 pub use types::{
     AuditFilter, AuditRow, DECISIONS, HourCount, SQLITE_FILE, Store, Take, Taken, Usage, now_ms,
-    utc_day,
+    unix_ms, utc_day,
 };
 
 #[cfg(test)]

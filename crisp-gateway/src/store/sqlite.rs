@@ -15,7 +15,8 @@ use super::approvals::ApprovalStore;
 use super::confirmations::ConfirmationStore;
 use super::error::StoreError;
 use super::outbox::Outbox;
-use super::shared::audit::{PER_HOUR, audit_row, hour_counts};
+use super::shared::audit::{AUDIT_COLUMNS, PER_HOUR, audit_row, hour_counts, select_audit};
+use super::shared::counters::{ADD_BOTH, CREATE_BOTH, USAGE, usage};
 use super::shared::{failed, path_ids_json, to_i64, to_u64};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 
@@ -39,10 +40,6 @@ const READERS: u32 = 2;
 
 /// Rows per `INSERT` statement (18 parameters each, under SQLite's 32,766).
 const ROWS_PER_INSERT: usize = 500;
-
-/// The audit columns, in the order they are written and read.
-const AUDIT_COLUMNS: &str = "at_ms, agent, key_id, front, client, operation, method, path_ids, \
-     decision, why, outcome, status, reason, error, attempts, upstream_requests, latency_us";
 
 /// The two counters of a take, on day `$1`: the agent `$2`'s and the token's.
 macro_rules! both {
@@ -72,16 +69,6 @@ const TAKE: &str = concat!(
 
 /// Both counters' counts.
 const READ_BOTH: &str = concat!("SELECT kind, used FROM counters WHERE ", both!());
-
-/// Creates the two counters of a take at zero where missing (the day's first take).
-const CREATE_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
-     VALUES ($1, 'agent', $2, 0), ($1, 'token', '', 0) \
-     ON CONFLICT (day, kind, name) DO NOTHING";
-
-/// Raises both counters by `$3`, creating them where missing: one statement, both or neither.
-const ADD_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
-     VALUES ($1, 'agent', $2, $3), ($1, 'token', '', $3) \
-     ON CONFLICT (day, kind, name) DO UPDATE SET used = counters.used + excluded.used";
 
 /// Lowers both counters of day `$1` by `$3`, never below zero: one statement, both or neither.
 const GIVE_BACK: &str = concat!(
@@ -355,24 +342,7 @@ impl SqliteStore {
 
     async fn read_rows(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
         const ACTION: &str = "reading audit rows";
-        let mut query =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE 1 = 1"));
-        if let Some(agent) = &filter.agent {
-            query.push(" AND agent = ").push_bind(agent.clone());
-        }
-        if let Some(operation) = &filter.operation {
-            query.push(" AND operation = ").push_bind(operation.clone());
-        }
-        if let Some(decision) = &filter.decision {
-            query.push(" AND decision = ").push_bind(decision.clone());
-        }
-        if let Some(since_ms) = filter.since_ms {
-            query.push(" AND at_ms >= ").push_bind(since_ms);
-        }
-        if let Some(until_ms) = filter.until_ms {
-            query.push(" AND at_ms < ").push_bind(until_ms);
-        }
-        query.push(" ORDER BY at_ms DESC, id DESC");
+        let mut query = select_audit::<Sqlite>(filter);
         if filter.limit.is_some() || filter.offset.is_some() {
             query
                 .push(" LIMIT ")
@@ -390,29 +360,12 @@ impl SqliteStore {
     }
 
     async fn read_usage(&self, day: u32) -> Result<Usage, StoreError> {
-        const ACTION: &str = "reading the daily counters";
-        let counts: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT kind, name, used FROM counters WHERE day = $1 AND (kind = 'token' OR used > 0) \
-             ORDER BY kind, name",
-        )
-        .bind(i64::from(day))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(failed(ACTION))?;
-        let mut usage = Usage {
-            day,
-            ..Usage::default()
-        };
-        for (kind, name, used) in counts {
-            if kind == "token" {
-                usage.quota_used = to_u64(used, "the token's daily count")?;
-            } else {
-                usage
-                    .agents
-                    .push((name, to_u64(used, "an agent's daily count")?));
-            }
-        }
-        Ok(usage)
+        let counts: Vec<(String, String, i64)> = sqlx::query_as(USAGE)
+            .bind(i64::from(day))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(failed("reading the daily counters"))?;
+        usage(day, counts)
     }
 }
 

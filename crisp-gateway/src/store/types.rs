@@ -1,6 +1,8 @@
 //! The store's vocabulary: the [`Store`] trait and the values it takes and gives. A leaf of
 //! `store/`: the implementations import it, never the reverse.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use futures::future::BoxFuture;
 
 use super::approvals::ApprovalStore;
@@ -255,19 +257,23 @@ pub struct HourCount {
     pub requests: u64,
 }
 
+/// `time` in Unix milliseconds, as the store's times are: a time before the epoch is 0, one
+/// past `i64::MAX` milliseconds saturates.
+pub fn unix_ms(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The time now in Unix milliseconds ([`unix_ms`]).
+pub fn now_ms() -> i64 {
+    unix_ms(SystemTime::now())
+}
+
 /// The UTC day of a Unix time in milliseconds, as days since the Unix epoch: the `day` of the
 /// counters. Times before the epoch are day 0.
 pub fn utc_day(unix_ms: i64) -> u32 {
     const DAY_MS: i64 = 86_400_000;
     u32::try_from(unix_ms.max(0) / DAY_MS).unwrap_or(u32::MAX)
-}
-
-/// Now, in Unix milliseconds (0 on a clock before the epoch): the times of the rows and the
-/// counters.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The start of the UTC hour that holds `unix_ms`, in Unix milliseconds.

@@ -5,7 +5,7 @@ use std::fmt;
 use futures::future::BoxFuture;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgPool, PgRow};
-use sqlx::{Postgres, QueryBuilder, Row as _};
+use sqlx::{Postgres, Row as _};
 
 use super::approvals::ApprovalStore;
 use super::confirmations::ConfirmationStore;
@@ -13,7 +13,8 @@ use super::error::StoreError;
 use super::outbox::Outbox;
 use super::rates::SharedRates;
 use super::revisions::PolicyRevisions;
-use super::shared::audit::{PER_HOUR, audit_row, hour_counts};
+use super::shared::audit::{PER_HOUR, audit_row, hour_counts, select_audit};
+use super::shared::counters::{ADD_BOTH, CREATE_BOTH, USAGE, usage};
 use super::shared::{failed, path_ids_json, to_i64, to_u64};
 use super::types::{AuditFilter, AuditRow, HourCount, Store, Take, Taken, Usage, hour_start};
 use target::Target;
@@ -36,10 +37,6 @@ const CONNECTIONS: u32 = 10;
 
 /// Connections of a read-only pool (`crisp-gateway audit`).
 const READERS: u32 = 2;
-
-/// The audit columns, in the order they are written and read.
-const AUDIT_COLUMNS: &str = "at_ms, agent, key_id, front, client, operation, method, path_ids, \
-     decision, why, outcome, status, reason, error, attempts, upstream_requests, latency_us";
 
 /// A batch of audit rows in one statement (so one transaction, one round trip, whatever the
 /// batch's size): one array parameter per column, unnested into rows.
@@ -118,17 +115,6 @@ const TAKE: &str = concat!(
     " (SELECT used FROM raised WHERE kind = 'token') AS token_now",
     " FROM verdict"
 );
-
-/// Creates the two counters of a take at zero where missing (the day's first take).
-const CREATE_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
-     VALUES ($1, 'agent', $2, 0), ($1, 'token', '', 0) \
-     ON CONFLICT (day, kind, name) DO NOTHING";
-
-/// Raises both counters by `$3`, creating them where missing: one statement, both or neither.
-/// The rows are locked in the order of the list, the agent's first, as a take locks them.
-const ADD_BOTH: &str = "INSERT INTO counters (day, kind, name, used) \
-     VALUES ($1, 'agent', $2, $3), ($1, 'token', '', $3) \
-     ON CONFLICT (day, kind, name) DO UPDATE SET used = counters.used + excluded.used";
 
 /// Gives back the unused rest of a lease: both counters of the day lowered by `$3`, never
 /// below zero (rows that do not exist have nothing to give back).
@@ -366,24 +352,7 @@ impl PostgresStore {
     }
 
     async fn read_rows(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
-        let mut query =
-            QueryBuilder::<Postgres>::new(format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE TRUE"));
-        if let Some(agent) = &filter.agent {
-            query.push(" AND agent = ").push_bind(agent.clone());
-        }
-        if let Some(operation) = &filter.operation {
-            query.push(" AND operation = ").push_bind(operation.clone());
-        }
-        if let Some(decision) = &filter.decision {
-            query.push(" AND decision = ").push_bind(decision.clone());
-        }
-        if let Some(since_ms) = filter.since_ms {
-            query.push(" AND at_ms >= ").push_bind(since_ms);
-        }
-        if let Some(until_ms) = filter.until_ms {
-            query.push(" AND at_ms < ").push_bind(until_ms);
-        }
-        query.push(" ORDER BY at_ms DESC, id DESC");
+        let mut query = select_audit::<Postgres>(filter);
         if let Some(limit) = filter.limit {
             query.push(" LIMIT ").push_bind(i64::from(limit));
         }
@@ -399,28 +368,12 @@ impl PostgresStore {
     }
 
     async fn read_usage(&self, on: u32) -> Result<Usage, StoreError> {
-        let counts: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT kind, name, used FROM counters WHERE day = $1 AND (kind = 'token' OR used > 0) \
-             ORDER BY kind, name",
-        )
-        .bind(day(on))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed("reading the daily counters"))?;
-        let mut usage = Usage {
-            day: on,
-            ..Usage::default()
-        };
-        for (kind, name, used) in counts {
-            if kind == "token" {
-                usage.quota_used = to_u64(used, "the token's daily count")?;
-            } else {
-                usage
-                    .agents
-                    .push((name, to_u64(used, "an agent's daily count")?));
-            }
-        }
-        Ok(usage)
+        let counts: Vec<(String, String, i64)> = sqlx::query_as(USAGE)
+            .bind(day(on))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("reading the daily counters"))?;
+        usage(on, counts)
     }
 }
 

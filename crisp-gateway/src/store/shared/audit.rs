@@ -1,10 +1,45 @@
-//! What both stores share to read the audit log: the hourly counts' SQL and their reading,
-//! and `audit_row!`, which stamps each backend's reader of an audit row (the same columns; the
+//! What both stores share to read the audit log: its columns, the query of a filter, the
+//! hourly counts' SQL and their reading, and `audit_row!`, which stamps each backend's reader of an audit row (the same columns; the
 //! schema's `integer` status is `i32` on PostgreSQL, `i64` on SQLite).
+
+use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::to_u64;
 use crate::store::error::StoreError;
-use crate::store::types::HourCount;
+use crate::store::types::{AuditFilter, HourCount};
+
+/// The audit columns, in the order they are written and read.
+pub(in crate::store) const AUDIT_COLUMNS: &str = "at_ms, agent, key_id, front, client, \
+     operation, method, path_ids, decision, why, outcome, status, reason, error, attempts, \
+     upstream_requests, latency_us";
+
+/// The audit rows `filter` selects (by agent, operation, decision and time), newest first: the
+/// query up to its `ORDER BY`, to which the backend adds the filter's `LIMIT` and `OFFSET` (their
+/// SQL differs).
+pub(in crate::store) fn select_audit<DB: Database>(filter: &AuditFilter) -> QueryBuilder<DB>
+where
+    String: for<'t> Encode<'t, DB> + Type<DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    let mut query = QueryBuilder::new(format!("SELECT {AUDIT_COLUMNS} FROM audit WHERE TRUE"));
+    if let Some(agent) = &filter.agent {
+        query.push(" AND agent = ").push_bind(agent.clone());
+    }
+    if let Some(operation) = &filter.operation {
+        query.push(" AND operation = ").push_bind(operation.clone());
+    }
+    if let Some(decision) = &filter.decision {
+        query.push(" AND decision = ").push_bind(decision.clone());
+    }
+    if let Some(since_ms) = filter.since_ms {
+        query.push(" AND at_ms >= ").push_bind(since_ms);
+    }
+    if let Some(until_ms) = filter.until_ms {
+        query.push(" AND at_ms < ").push_bind(until_ms);
+    }
+    query.push(" ORDER BY at_ms DESC, id DESC");
+    query
+}
 
 /// Each agent's audit rows per hour (hours since the epoch) from `$1` on (`audit_at` finds
 /// them).

@@ -26,6 +26,7 @@ use super::error::StoreError;
 pub(super) mod approvals;
 pub(super) mod audit;
 pub(super) mod confirmations;
+pub(super) mod counters;
 pub(super) mod outbox;
 
 /// The error of a failed statement: what the store was doing and the driver's message.
